@@ -1,0 +1,79 @@
+"""Settings: one pydantic-settings class, `DIEMCAU_` prefix, fail fast on bad values."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused outside development
+DEV_ADMIN_PASSWORD = "admin"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; read from `DIEMCAU_*` variables and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIEMCAU_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./diemcau.db"
+    broker_url: str = "memory://"
+    secret_key: str = DEV_SECRET
+    admin_username: str = "admin"
+    admin_password: str = DEV_ADMIN_PASSWORD
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    access_token_minutes: int = Field(default=12 * 60, ge=5, le=7 * 24 * 60)
+    invite_days: int = Field(default=14, ge=1, le=90)
+    cookie_secure: bool = False
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_import_rows: int = Field(default=40_000, ge=1)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("DIEMCAU_DATABASE_URL must be sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("DIEMCAU_BROKER_URL must be memory:// or redis://")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> "Settings":
+        # A default secret in production would let anyone mint login tokens and passes.
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "DIEMCAU_SECRET_KEY must be set to a random value of 32+ characters "
+                    "outside development"
+                )
+            if self.admin_password == DEV_ADMIN_PASSWORD:
+                raise ValueError("DIEMCAU_ADMIN_PASSWORD must be changed outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the embedded SQLite database is in use."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

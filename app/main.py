@@ -1,0 +1,70 @@
+"""Application factory: settings, database, hub, routers, error renderers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
+
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.db import create_db_engine
+from app.errors import install_error_handlers
+from endpoints import pages as endpoints_pages
+from endpoints import routes as endpoints_routes
+from endpoints import service as endpoints_service
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service; every entry point (CLI, tests, ASGI server) goes through here."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        with Session(engine) as db:
+            endpoints_service.ensure_admin(
+                db, username=settings.admin_username, password=settings.admin_password
+            )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="diemcau",
+        summary="Quản lý hội nghị trực tiếp kết hợp trực tuyến tại nhiều điểm cầu",
+        version="0.1.0",
+        lifespan=lifespan,
+        # The stock docs pages load Swagger UI from a CDN; ours serves it from this server.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="diemcau API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: 200 when the service is up."""
+        return {"status": "ok"}
+
+    app.include_router(endpoints_routes.router)
+    app.include_router(endpoints_pages.router)
+    return app

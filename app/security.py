@@ -1,0 +1,84 @@
+"""Passwords (argon2), signed login tokens and CSRF tokens."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+_hasher = PasswordHasher()
+# A real hash of a random password: verifying against it costs as much as a real check,
+# so a login for an unknown user takes as long as one for a known user.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+SESSION_COOKIE = "diemcau_session"
+CSRF_COOKIE = "diemcau_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """True when `password` matches; constant work whether or not the user exists."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    version: int
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="diemcau.access")
+
+
+def create_access_token(*, secret: str, user_id: int, version: int) -> str:
+    """A signed, timestamped token naming the user and their token version."""
+    return _serializer(secret).dumps({"u": user_id, "v": version})
+
+
+def read_access_token(*, secret: str, token: str, max_age_seconds: int) -> TokenClaims | None:
+    """The claims of a valid, unexpired token; None for anything else."""
+    try:
+        data = _serializer(secret).loads(token, max_age=max_age_seconds)
+    except (SignatureExpired, BadSignature):
+        return None
+    if not isinstance(data, dict):
+        return None
+    uid, ver = data.get("u"), data.get("v")
+    if not isinstance(uid, int) or not isinstance(ver, int):
+        return None
+    return TokenClaims(user_id=uid, version=ver)
+
+
+def new_csrf_token() -> str:
+    """A random value for the double-submit CSRF cookie."""
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(cookie_value: str | None, form_value: str | None) -> bool:
+    """Double-submit check: the form carries the same random value as the cookie."""
+    if not cookie_value or not form_value:
+        return False
+    return hmac.compare_digest(cookie_value, form_value)
+
+
+def new_invite_token() -> tuple[str, str]:
+    """A random invite token and the hash that is stored in its place."""
+    token = secrets.token_urlsafe(24)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a random token (enough: the token itself has 192 bits of entropy)."""
+    return hashlib.sha256(token.encode()).hexdigest()

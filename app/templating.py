@@ -1,0 +1,92 @@
+"""Jinja2 set-up: Vietnamese formats, labels, CSRF token, the error page."""
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.config import PROJECT_ROOT
+from app.security import CSRF_COOKIE, new_csrf_token
+from endpoints.models import (
+    APPROVAL_LABELS,
+    READINESS_LABELS,
+    SITE_KIND_LABELS,
+    Approval,
+    Readiness,
+    SiteKind,
+)
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+
+
+def format_number(value: int | float | None, decimals: int = 0) -> str:
+    """Vietnamese number format: 1.930.000 and 1,2."""
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def local_datetime(value: datetime | None) -> str:
+    """dd/mm/yyyy HH:mm in Asia/Ho_Chi_Minh (stored UTC, shown local)."""
+    if value is None:
+        return ""
+    return value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+def local_date(value: date | None) -> str:
+    """dd/mm/yyyy."""
+    return "" if value is None else value.strftime("%d/%m/%Y")
+
+
+def long_date(value: date) -> str:
+    """"ngày 09 tháng 9 năm 2025", as Vietnamese reports write it."""
+    return f"ngày {value.day:02d} tháng {value.month} năm {value.year}"
+
+
+templates.env.filters.update(
+    number=format_number,
+    local_datetime=local_datetime,
+    local_date=local_date,
+    long_date=long_date,
+)
+templates.env.globals.update(
+    KIND_LABELS=SITE_KIND_LABELS,
+    READINESS_LABELS=READINESS_LABELS,
+    APPROVAL_LABELS=APPROVAL_LABELS,
+    SiteKind=SiteKind,
+    Readiness=Readiness,
+    Approval=Approval,
+)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    """Render a page, giving it a CSRF token (and the cookie that carries it)."""
+    token = request.cookies.get(CSRF_COOKIE)
+    fresh = not token
+    if fresh:
+        token = new_csrf_token()
+    ctx = {"csrf_token": token, "user": getattr(request.state, "user", None), **(context or {})}
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    if fresh:
+        settings = request.app.state.settings
+        response.set_cookie(
+            CSRF_COOKIE, token or "", httponly=True, samesite="lax", secure=settings.cookie_secure
+        )
+    return response
+
+
+def render_error_page(request: Request, *, status: int, code: str, detail: str) -> Response:
+    """The HTML form of an error; an unauthenticated page visit goes to the login page."""
+    if status == 401:
+        from fastapi.responses import RedirectResponse
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return render(request, "error.html", {"status": status, "code": code, "detail": detail}, status=status)

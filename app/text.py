@@ -1,0 +1,79 @@
+"""Vietnamese text rules shared by every domain: NFC, search keys, sort order."""
+
+import re
+import unicodedata
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_SPACES = re.compile(r"\s+")
+
+# Vietnamese alphabet order: ă and â after a, đ after d, ê after e, ô and ơ after o, ư after u.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_BASE_RANK = {ch: i for i, ch in enumerate(_ALPHABET)}
+# Tone marks in the order Vietnamese dictionaries use: none, huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_SHAPE_MARKS = {"\u0306", "\u0302", "\u031b"}  # breve, circumflex, horn
+
+
+class TextError(ValueError):
+    """A text value that cannot be accepted (control characters, empty, too long)."""
+
+
+def nfc(value: str) -> str:
+    """The NFC form: "Nguyễn" typed on a Mac (NFD) becomes the same string as on Windows."""
+    return unicodedata.normalize("NFC", value)
+
+
+def clean_text(value: str, *, max_length: int, field: str = "giá trị") -> str:
+    """NFC, collapse spaces, refuse control characters and over-long values."""
+    value = nfc(value)
+    if _CONTROL.search(value.replace("\t", " ")):
+        raise TextError(f"{field} chứa ký tự điều khiển không hợp lệ")
+    value = _SPACES.sub(" ", value).strip()
+    if not value:
+        raise TextError(f"{field} không được để trống")
+    if len(value) > max_length:
+        raise TextError(f"{field} dài quá {max_length} ký tự")
+    return value
+
+
+def search_key(value: str) -> str:
+    """Casefolded, de-accented, đ→d: "Nguyễn Văn Đặng" → "nguyen van dang"."""
+    decomposed = unicodedata.normalize("NFD", nfc(value).casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", stripped.replace("đ", "d")).strip()
+
+
+def vi_sort_key(value: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Sort key in Vietnamese order (Đ after D, tones as a secondary difference)."""
+    primary: list[int] = []
+    tones: list[int] = []
+    for ch in nfc(value).casefold():
+        parts = unicodedata.normalize("NFD", ch)
+        base = parts[0]
+        tone = 0
+        for mark in parts[1:]:
+            if mark in _SHAPE_MARKS:
+                base = unicodedata.normalize("NFC", base + mark)
+            elif mark in _TONES:
+                tone = _TONES[mark]
+        rank = _BASE_RANK.get(base)
+        primary.append(rank if rank is not None else 100 + ord(base))
+        tones.append(tone)
+    return tuple(primary), tuple(tones)
+
+
+def _field_type(max_length: int, field: str) -> Any:
+    def _check(value: str) -> str:
+        return clean_text(value, max_length=max_length, field=field)
+
+    return Annotated[str, AfterValidator(_check)]
+
+
+# Validated text types for API schemas: NFC, no control characters, bounded length.
+Name = _field_type(200, "Tên")
+Title = _field_type(300, "Tiêu đề")
+ShortText = _field_type(200, "Giá trị")
+LongText = _field_type(2000, "Nội dung")

@@ -1,0 +1,323 @@
+"""Tables and API schemas of the connection-point registry.
+
+The conference record lives here, not in `sessions/`, because every site hangs
+off it and `endpoints` is the domain the others depend on; `sessions` owns the
+programme (days, sessions, agenda, slides) of a conference.
+"""
+
+import re
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field as PydField, model_validator
+from sqlalchemy import Column, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime
+from app.text import Name, ShortText, Title, TextError, clean_text
+
+
+def utcnow() -> datetime:
+    """Now in UTC, timezone-aware (stored as UTC, shown in Asia/Ho_Chi_Minh)."""
+    return datetime.now(UTC)
+
+
+class SiteKind(StrEnum):
+    central = "central"
+    hub = "hub"
+    ward = "ward"
+    commune = "commune"
+    special_zone = "special_zone"
+    department = "department"
+    organization = "organization"
+    other = "other"
+
+
+SITE_KIND_LABELS: dict[SiteKind, str] = {
+    SiteKind.central: "Điểm cầu trung tâm",
+    SiteKind.hub: "Điểm cầu cấp tỉnh/thành",
+    SiteKind.ward: "Phường",
+    SiteKind.commune: "Xã",
+    SiteKind.special_zone: "Đặc khu",
+    SiteKind.department: "Sở, ban, ngành",
+    SiteKind.organization: "Tổ chức chính trị - xã hội",
+    SiteKind.other: "Khác",
+}
+
+
+class Readiness(StrEnum):
+    not_connected = "not_connected"
+    tested = "tested"
+    ready = "ready"
+    incident = "incident"
+    not_participating = "not_participating"
+
+
+READINESS_LABELS: dict[Readiness, str] = {
+    Readiness.not_connected: "chưa kết nối",
+    Readiness.tested: "đã kiểm tra",
+    Readiness.ready: "sẵn sàng",
+    Readiness.incident: "sự cố",
+    Readiness.not_participating: "không tham gia",
+}
+
+
+class Approval(StrEnum):
+    approved = "approved"
+    pending = "pending"
+    rejected = "rejected"
+
+
+APPROVAL_LABELS: dict[Approval, str] = {
+    Approval.approved: "đã duyệt",
+    Approval.pending: "chờ duyệt",
+    Approval.rejected: "từ chối",
+}
+
+
+class Role(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+
+
+class AccountStatus(StrEnum):
+    active = "active"
+    pending = "pending"
+    rejected = "rejected"
+    disabled = "disabled"
+
+
+_PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
+
+
+def _phone(value: str) -> str:
+    value = clean_text(value, max_length=20, field="Số điện thoại")
+    if not _PHONE.match(value):
+        raise TextError("Số điện thoại không hợp lệ")
+    return value
+
+
+def _link(value: str) -> str:
+    value = clean_text(value, max_length=500, field="Đường dẫn kết nối")
+    if ":" in value.split("/")[0] and not value.lower().startswith(("http://", "https://")):
+        raise TextError("Đường dẫn kết nối phải bắt đầu bằng http:// hoặc https://")
+    return value
+
+
+Phone = Annotated[str, AfterValidator(_phone)]
+Link = Annotated[str, AfterValidator(_link)]
+SiteCode = Annotated[str, PydField(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
+Attendees = Annotated[int, PydField(ge=0, le=100_000)]
+
+
+# ---------------------------------------------------------------- conference
+
+
+class ConferenceBase(SQLModel):
+    title: str = Field(max_length=300)
+    starts_on: date
+    ends_on: date
+
+
+class Conference(ConferenceBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConferenceCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: Title
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "ConferenceCreate":
+        if self.ends_on < self.starts_on:
+            raise ValueError("Ngày kết thúc phải sau hoặc bằng ngày bắt đầu")
+        return self
+
+
+class ConferencePublic(ConferenceBase):
+    id: int
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------- site
+
+
+class SiteBase(SQLModel):
+    name: str = Field(max_length=200)
+    kind: SiteKind = Field(sa_column=Column(String(20), nullable=False))
+    parent_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    code: str | None = Field(default=None, max_length=50)
+    room: str | None = Field(default=None, max_length=200)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=20)
+    expected_attendees: int = 0
+    connection_link: str | None = Field(default=None, max_length=500)
+
+
+class Site(SiteBase, table=True):
+    __table_args__ = (
+        UniqueConstraint("conference_id", "code", name="uq_site_conference_code"),
+        Index("ix_site_conference_path", "conference_id", "path"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    name_key: str = Field(max_length=200, index=True)
+    # Materialised path "/1/5/23/": subtree queries and cycle checks are one LIKE.
+    path: str = Field(default="", max_length=1000)
+    depth: int = 0
+    readiness: Readiness = Field(
+        default=Readiness.not_connected, sa_column=Column(String(20), nullable=False)
+    )
+    readiness_note: str | None = Field(default=None, max_length=500)
+    approval: Approval = Field(
+        default=Approval.approved, sa_column=Column(String(20), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SiteCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Name
+    kind: SiteKind
+    parent_id: int | None = None
+    code: SiteCode | None = None
+    room: ShortText | None = None
+    contact_name: Name | None = None
+    contact_phone: Phone | None = None
+    expected_attendees: Attendees = 0
+    connection_link: Link | None = None
+
+
+class SiteUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Name | None = None
+    kind: SiteKind | None = None
+    parent_id: int | None = None
+    code: SiteCode | None = None
+    room: ShortText | None = None
+    contact_name: Name | None = None
+    contact_phone: Phone | None = None
+    expected_attendees: Attendees | None = None
+    connection_link: Link | None = None
+    readiness: Readiness | None = None
+    readiness_note: ShortText | None = None
+
+
+class SitePublic(SiteBase):
+    id: int
+    conference_id: int
+    depth: int
+    readiness: Readiness
+    readiness_note: str | None
+    approval: Approval
+    created_at: datetime
+    updated_at: datetime
+
+
+# ------------------------------------------------------------------ accounts
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    password_hash: str = Field(max_length=200)
+    full_name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    role: Role = Field(sa_column=Column(String(20), nullable=False))
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    status: AccountStatus = Field(
+        default=AccountStatus.active, sa_column=Column(String(20), nullable=False)
+    )
+    # Bumped on logout or password change: every token issued before dies.
+    token_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UserPublic(SQLModel):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    site_id: int | None
+    status: AccountStatus
+
+
+Username = Annotated[str, PydField(pattern=r"^[A-Za-z0-9_.@-]{3,100}$")]
+Password = Annotated[str, PydField(min_length=8, max_length=200)]
+
+
+# ------------------------------------------------------------------- invites
+
+
+class Invite(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    # Only a hash is stored: a leaked database does not leak usable invite links.
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    parent_site_id: int | None = Field(default=None, foreign_key="site.id")
+    suggested_kind: str | None = Field(default=None, max_length=20)
+    note: str | None = Field(default=None, max_length=500)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked: bool = False
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InviteCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    parent_site_id: int | None = None
+    suggested_kind: SiteKind | None = None
+    note: ShortText | None = None
+    days_valid: int | None = PydField(default=None, ge=1, le=90)
+
+
+class InvitePublic(SQLModel):
+    id: int
+    conference_id: int
+    parent_site_id: int | None
+    suggested_kind: str | None
+    note: str | None
+    expires_at: datetime
+    used_at: datetime | None
+    revoked: bool
+    site_id: int | None
+
+
+class InviteCreated(InvitePublic):
+    token: str
+    url: str
+
+
+class Registration(SQLModel):
+    """What a coordinator submits through an invite: their site and their account."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    site_name: Name
+    kind: SiteKind
+    room: ShortText | None = None
+    expected_attendees: Attendees = 0
+    connection_link: Link | None = None
+    full_name: Name
+    phone: Phone
+    username: Username
+    password: Password
+
+
+class RegistrationPublic(SQLModel):
+    site: SitePublic
+    user: UserPublic

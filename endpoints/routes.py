@@ -1,0 +1,279 @@
+"""JSON API of the registry: parse → service → schema."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from app.db import DbSession
+from app.deps import AdminUser, CurrentUser, SettingsDep
+from endpoints import service
+from endpoints.models import (
+    Approval,
+    ConferenceCreate,
+    ConferencePublic,
+    InviteCreate,
+    InviteCreated,
+    InvitePublic,
+    Password,
+    Readiness,
+    Registration,
+    RegistrationPublic,
+    SiteCreate,
+    SiteKind,
+    SitePublic,
+    SiteUpdate,
+    UserPublic,
+    Username,
+)
+from app.text import Name
+from endpoints.models import Phone
+
+router = APIRouter(prefix="/api/v1")
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class CoordinatorCreate(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    username: Username
+    password: Password
+    full_name: Name
+    phone: Phone | None = None
+
+
+@router.post("/auth/token", response_model=Token, tags=["auth"])
+def login_for_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, settings: SettingsDep
+) -> Token:
+    """OAuth2 password flow: exchange username and password for a bearer token."""
+    user = service.authenticate(db, username=form.username, password=form.password)
+    return Token(access_token=service.issue_token(user=user, secret=settings.secret_key))
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+def logout(db: DbSession, user: CurrentUser) -> None:
+    """Invalidate every token of the current user."""
+    service.logout(db, user=user)
+
+
+@router.get("/auth/me", response_model=UserPublic, tags=["auth"])
+def me(user: CurrentUser) -> UserPublic:
+    """The current account."""
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/conferences", response_model=ConferencePublic, status_code=201, tags=["conferences"]
+)
+def create_conference(data: ConferenceCreate, db: DbSession, user: AdminUser) -> ConferencePublic:
+    """Create a conference (central office)."""
+    conference = service.create_conference(db, data=data, actor=user)
+    return ConferencePublic.model_validate(conference, from_attributes=True)
+
+
+@router.get("/conferences", response_model=list[ConferencePublic], tags=["conferences"])
+def list_conferences(db: DbSession, user: CurrentUser) -> list[ConferencePublic]:
+    """Conferences the user takes part in."""
+    return [
+        ConferencePublic.model_validate(c, from_attributes=True)
+        for c in service.list_conferences(db, actor=user)
+    ]
+
+
+@router.get(
+    "/conferences/{conference_id}", response_model=ConferencePublic, tags=["conferences"]
+)
+def get_conference(conference_id: int, db: DbSession, user: CurrentUser) -> ConferencePublic:
+    """One conference."""
+    conference = service.get_conference(db, conference_id=conference_id, actor=user)
+    return ConferencePublic.model_validate(conference, from_attributes=True)
+
+
+def _site(site: object) -> SitePublic:
+    return SitePublic.model_validate(site, from_attributes=True)
+
+
+@router.post(
+    "/conferences/{conference_id}/sites",
+    response_model=SitePublic,
+    status_code=201,
+    tags=["sites"],
+)
+def create_site(
+    conference_id: int, data: SiteCreate, db: DbSession, user: CurrentUser
+) -> SitePublic:
+    """Add a site (a coordinator only below their own site)."""
+    return _site(service.create_site(db, conference_id=conference_id, data=data, actor=user))
+
+
+@router.get(
+    "/conferences/{conference_id}/sites", response_model=list[SitePublic], tags=["sites"]
+)
+def list_sites(
+    conference_id: int,
+    response: Response,
+    db: DbSession,
+    user: CurrentUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    kind: SiteKind | None = None,
+    readiness: Readiness | None = None,
+    approval: Approval | None = None,
+    parent_id: int | None = None,
+    under_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SitePublic]:
+    """Sites visible to the user in tree order; the total is in `X-Total-Count`."""
+    page = service.list_sites(
+        db,
+        conference_id=conference_id,
+        actor=user,
+        filters=service.SiteFilter(
+            q=q,
+            kind=kind,
+            readiness=readiness,
+            approval=approval,
+            parent_id=parent_id,
+            under_id=under_id,
+        ),
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(page.total)
+    return [_site(s) for s in page.items]
+
+
+@router.get("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
+def get_site(site_id: int, db: DbSession, user: CurrentUser) -> SitePublic:
+    """One site in the user's scope."""
+    return _site(service.get_site(db, site_id=site_id, actor=user))
+
+
+@router.patch("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
+def update_site(site_id: int, data: SiteUpdate, db: DbSession, user: CurrentUser) -> SitePublic:
+    """Change a site in the user's scope."""
+    return _site(service.update_site(db, site_id=site_id, data=data, actor=user))
+
+
+@router.delete("/sites/{site_id}", status_code=204, tags=["sites"])
+def delete_site(site_id: int, db: DbSession, user: AdminUser) -> None:
+    """Remove a site with no sites below it (central office)."""
+    service.delete_site(db, site_id=site_id, actor=user)
+
+
+@router.post(
+    "/sites/{site_id}/coordinators", response_model=UserPublic, status_code=201, tags=["sites"]
+)
+def create_coordinator(
+    site_id: int, data: CoordinatorCreate, db: DbSession, user: AdminUser
+) -> UserPublic:
+    """Give a site a coordinator account directly (central office)."""
+    account = service.create_coordinator(
+        db,
+        site_id=site_id,
+        username=data.username,
+        password=data.password,
+        full_name=data.full_name,
+        phone=data.phone,
+        actor=user,
+    )
+    return UserPublic.model_validate(account, from_attributes=True)
+
+
+@router.post(
+    "/conferences/{conference_id}/invites",
+    response_model=InviteCreated,
+    status_code=201,
+    tags=["invites"],
+)
+def create_invite(
+    conference_id: int,
+    data: InviteCreate,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> InviteCreated:
+    """An invite link for a new site; the token is shown once, only its hash is kept."""
+    invite, token = service.create_invite(
+        db,
+        conference_id=conference_id,
+        data=data,
+        actor=user,
+        default_days=settings.invite_days,
+    )
+    return InviteCreated.model_validate(
+        {**invite.model_dump(), "token": token, "url": f"/invite/{token}"}
+    )
+
+
+@router.get(
+    "/conferences/{conference_id}/invites", response_model=list[InvitePublic], tags=["invites"]
+)
+def list_invites(conference_id: int, db: DbSession, user: AdminUser) -> list[InvitePublic]:
+    """Invites of a conference."""
+    return [
+        InvitePublic.model_validate(i, from_attributes=True)
+        for i in service.list_invites(db, conference_id=conference_id, actor=user)
+    ]
+
+
+@router.post("/invites/{invite_id}/revoke", response_model=InvitePublic, tags=["invites"])
+def revoke_invite(invite_id: int, db: DbSession, user: AdminUser) -> InvitePublic:
+    """Stop an invite link from working."""
+    invite = service.revoke_invite(db, invite_id=invite_id, actor=user)
+    return InvitePublic.model_validate(invite, from_attributes=True)
+
+
+@router.post(
+    "/invites/{token}/register",
+    response_model=RegistrationPublic,
+    status_code=201,
+    tags=["invites"],
+)
+def register(token: str, data: Registration, db: DbSession) -> RegistrationPublic:
+    """Register a site and its coordinator through an invite (no login needed)."""
+    site, account = service.register_with_invite(db, token=token, data=data)
+    return RegistrationPublic(
+        site=_site(site), user=UserPublic.model_validate(account, from_attributes=True)
+    )
+
+
+@router.get(
+    "/conferences/{conference_id}/registrations",
+    response_model=list[RegistrationPublic],
+    tags=["invites"],
+)
+def list_registrations(
+    conference_id: int,
+    db: DbSession,
+    user: AdminUser,
+    approval: Approval = Approval.pending,
+) -> list[RegistrationPublic]:
+    """Sites registered through invites, waiting for (or past) a decision."""
+    return [
+        RegistrationPublic(
+            site=_site(s), user=UserPublic.model_validate(u, from_attributes=True)
+        )
+        for s, u in service.list_registrations(
+            db, conference_id=conference_id, actor=user, approval=approval
+        )
+        if u is not None
+    ]
+
+
+@router.post("/sites/{site_id}/approve", response_model=SitePublic, tags=["invites"])
+def approve(site_id: int, db: DbSession, user: AdminUser) -> SitePublic:
+    """Approve a registered site and activate its coordinator."""
+    return _site(service.approve_registration(db, site_id=site_id, actor=user))
+
+
+@router.post("/sites/{site_id}/reject", response_model=SitePublic, tags=["invites"])
+def reject(site_id: int, db: DbSession, user: AdminUser) -> SitePublic:
+    """Reject a registered site."""
+    return _site(service.reject_registration(db, site_id=site_id, actor=user))

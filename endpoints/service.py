@@ -1,0 +1,579 @@
+"""Use cases of the connection-point registry: conferences, sites, accounts, invites.
+
+Every function is keyword-only, takes the acting user, checks scope, owns its
+transaction and commits; routes, pages and the CLI all call these.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import String, func, literal, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.security import (
+    create_access_token,
+    hash_password,
+    hash_token,
+    new_invite_token,
+    read_access_token,
+    verify_password,
+)
+from app.text import search_key
+from endpoints import errors
+from endpoints.models import (
+    AccountStatus,
+    Approval,
+    Conference,
+    ConferenceCreate,
+    Invite,
+    InviteCreate,
+    Readiness,
+    Registration,
+    Role,
+    Site,
+    SiteCreate,
+    SiteKind,
+    SiteUpdate,
+    User,
+    utcnow,
+)
+
+MAX_PAGE = 500
+
+
+# ------------------------------------------------------------------ scope
+
+
+def is_admin(user: User) -> bool:
+    """Central-office accounts see and change everything."""
+    return user.role == Role.admin and user.status == AccountStatus.active
+
+
+def require_admin(user: User) -> None:
+    """Refuse anyone but the central office."""
+    if not is_admin(user):
+        raise errors.AdminOnly()
+
+
+def _root_site(db: Session, user: User) -> Site:
+    if user.site_id is None:
+        raise errors.SiteOutOfScope()
+    site = db.get(Site, user.site_id)
+    if site is None:
+        raise errors.SiteOutOfScope()
+    return site
+
+
+def in_scope(db: Session, *, user: User, site: Site) -> bool:
+    """True when `user` may read and change `site` (their own site or one below it)."""
+    if is_admin(user):
+        return True
+    if user.role != Role.coordinator or user.status != AccountStatus.active:
+        return False
+    root = _root_site(db, user)
+    return site.conference_id == root.conference_id and site.path.startswith(root.path)
+
+
+def _check_scope(db: Session, user: User, site: Site) -> None:
+    if not in_scope(db, user=user, site=site):
+        raise errors.SiteOutOfScope()
+
+
+# ------------------------------------------------------------- conferences
+
+
+def create_conference(db: Session, *, data: ConferenceCreate, actor: User) -> Conference:
+    """Create a conference (central office only)."""
+    require_admin(actor)
+    conference = Conference.model_validate(data)
+    db.add(conference)
+    db.commit()
+    db.refresh(conference)
+    return conference
+
+
+def list_conferences(db: Session, *, actor: User) -> Sequence[Conference]:
+    """Conferences the user takes part in, newest first."""
+    query = select(Conference).order_by(col(Conference.starts_on).desc(), col(Conference.id).desc())
+    if not is_admin(actor):
+        root = _root_site(db, actor)
+        query = query.where(Conference.id == root.conference_id)
+    return db.exec(query).all()
+
+
+def get_conference(db: Session, *, conference_id: int, actor: User) -> Conference:
+    """One conference the user takes part in."""
+    conference = db.get(Conference, conference_id)
+    if conference is None:
+        raise errors.ConferenceNotFound()
+    if not is_admin(actor) and _root_site(db, actor).conference_id != conference_id:
+        raise errors.ConferenceNotFound()
+    return conference
+
+
+# -------------------------------------------------------------------- sites
+
+
+def _load_site(db: Session, site_id: int) -> Site:
+    site = db.get(Site, site_id)
+    if site is None:
+        raise errors.SiteNotFound()
+    return site
+
+
+def _parent_in_conference(db: Session, *, conference_id: int, parent_id: int) -> Site:
+    parent = db.get(Site, parent_id)
+    if parent is None or parent.conference_id != conference_id:
+        raise errors.ParentNotFound()
+    return parent
+
+
+def create_site(db: Session, *, conference_id: int, data: SiteCreate, actor: User) -> Site:
+    """Add a site to a conference; a coordinator may add sites only below their own."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    parent = None
+    if data.parent_id is not None:
+        parent = _parent_in_conference(db, conference_id=conference_id, parent_id=data.parent_id)
+        _check_scope(db, actor, parent)
+    elif not is_admin(actor):
+        raise errors.SiteOutOfScope()
+    if data.kind == SiteKind.central:
+        require_admin(actor)
+    site = Site.model_validate(
+        data, update={"conference_id": conference_id, "name_key": search_key(data.name)}
+    )
+    db.add(site)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        db.rollback()
+        raise errors.DuplicateSiteCode() from exc
+    assert site.id is not None
+    site.path = f"{parent.path if parent else '/'}{site.id}/"
+    site.depth = parent.depth + 1 if parent else 0
+    db.commit()
+    db.refresh(site)
+    return site
+
+
+@dataclass(frozen=True)
+class SiteFilter:
+    """What the site list may be narrowed by."""
+
+    q: str | None = None
+    kind: SiteKind | None = None
+    readiness: Readiness | None = None
+    approval: Approval | None = None
+    parent_id: int | None = None
+    under_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SitePage:
+    items: Sequence[Site]
+    total: int
+
+
+def list_sites(
+    db: Session,
+    *,
+    conference_id: int,
+    actor: User,
+    filters: SiteFilter | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> SitePage:
+    """Sites of a conference visible to the user, in tree order, filtered and paginated."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    f = filters or SiteFilter()
+    conds = [Site.conference_id == conference_id]
+    if not is_admin(actor):
+        conds.append(col(Site.path).startswith(_root_site(db, actor).path))
+    if f.under_id is not None:
+        under = _load_site(db, f.under_id)
+        _check_scope(db, actor, under)
+        conds.append(col(Site.path).startswith(under.path))
+    if f.q:
+        key = search_key(f.q)
+        if key:
+            conds.append(
+                or_(
+                    col(Site.name_key).contains(key, autoescape=True),
+                    col(Site.code).contains(f.q.strip(), autoescape=True),
+                )
+            )
+    if f.kind is not None:
+        conds.append(Site.kind == f.kind)
+    if f.readiness is not None:
+        conds.append(Site.readiness == f.readiness)
+    if f.approval is not None:
+        conds.append(Site.approval == f.approval)
+    if f.parent_id is not None:
+        conds.append(Site.parent_id == f.parent_id)
+    total = db.exec(select(func.count()).select_from(Site).where(*conds)).one()
+    items = db.exec(
+        select(Site)
+        .where(*conds)
+        .order_by(col(Site.path))
+        .limit(max(1, min(limit, MAX_PAGE)))
+        .offset(max(0, offset))
+    ).all()
+    return SitePage(items=items, total=int(total))
+
+
+def get_site(db: Session, *, site_id: int, actor: User) -> Site:
+    """One site the user may see."""
+    site = _load_site(db, site_id)
+    _check_scope(db, actor, site)
+    return site
+
+
+def _move(db: Session, *, site: Site, new_parent: Site | None) -> None:
+    if new_parent is not None and new_parent.path.startswith(site.path):
+        raise errors.SiteCycle()
+    old_path = site.path
+    new_path = f"{new_parent.path if new_parent else '/'}{site.id}/"
+    depth_delta = (new_parent.depth + 1 if new_parent else 0) - site.depth
+    # One statement rewrites the whole subtree's paths; no per-row round trips.
+    db.execute(
+        update(Site)
+        .where(col(Site.conference_id) == site.conference_id)
+        .where(col(Site.path).startswith(old_path))
+        .values(
+            path=literal(new_path, String).concat(func.substr(Site.path, len(old_path) + 1)),
+            depth=Site.depth + depth_delta,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    site.parent_id = new_parent.id if new_parent else None
+    db.refresh(site, ["path", "depth"])
+
+
+def update_site(db: Session, *, site_id: int, data: SiteUpdate, actor: User) -> Site:
+    """Change a site; moving it or changing the central site is the central office's call."""
+    site = get_site(db, site_id=site_id, actor=actor)
+    changes = data.model_dump(exclude_unset=True)
+    if "parent_id" in changes and changes["parent_id"] != site.parent_id:
+        new_parent_id = changes.pop("parent_id")
+        new_parent = None
+        if new_parent_id is not None:
+            new_parent = _parent_in_conference(
+                db, conference_id=site.conference_id, parent_id=new_parent_id
+            )
+            _check_scope(db, actor, new_parent)
+        if not is_admin(actor) and (new_parent is None or site.id == actor.site_id):
+            raise errors.SiteOutOfScope()
+        _move(db, site=site, new_parent=new_parent)
+    changes.pop("parent_id", None)
+    if changes.get("kind") == SiteKind.central or (
+        site.kind == SiteKind.central and "kind" in changes
+    ):
+        require_admin(actor)
+    for key, value in changes.items():
+        setattr(site, key, value)
+    if "name" in changes:
+        site.name_key = search_key(site.name)
+    site.updated_at = utcnow()
+    db.add(site)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise errors.DuplicateSiteCode() from exc
+    db.refresh(site)
+    return site
+
+
+def delete_site(db: Session, *, site_id: int, actor: User) -> None:
+    """Remove a site that has no sites below it (central office only)."""
+    require_admin(actor)
+    site = _load_site(db, site_id)
+    has_children = db.exec(select(Site.id).where(Site.parent_id == site.id).limit(1)).first()
+    if has_children is not None:
+        raise errors.SiteHasChildren()
+    db.execute(
+        update(User).where(col(User.site_id) == site.id).values(
+            site_id=None, status=AccountStatus.disabled
+        )
+    )
+    db.execute(update(Invite).where(col(Invite.site_id) == site.id).values(site_id=None))
+    db.execute(
+        update(Invite).where(col(Invite.parent_site_id) == site.id).values(revoked=True)
+    )
+    db.delete(site)
+    db.commit()
+
+
+# ----------------------------------------------------------------- accounts
+
+
+def normalize_username(username: str) -> str:
+    """Usernames compare case-insensitively."""
+    return username.strip().casefold()
+
+
+def authenticate(db: Session, *, username: str, password: str) -> User:
+    """The active account whose credentials these are."""
+    user = db.exec(select(User).where(User.username == normalize_username(username))).first()
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise errors.InvalidCredentials()
+    if user.status != AccountStatus.active:
+        raise errors.AccountNotActive()
+    return user
+
+
+def issue_token(*, user: User, secret: str) -> str:
+    """A login token for `user` (bearer for /api, cookie for pages)."""
+    assert user.id is not None
+    return create_access_token(secret=secret, user_id=user.id, version=user.token_version)
+
+
+def user_for_token(db: Session, *, token: str, secret: str, max_age_seconds: int) -> User | None:
+    """The active user a valid token belongs to, or None."""
+    claims = read_access_token(secret=secret, token=token, max_age_seconds=max_age_seconds)
+    if claims is None:
+        return None
+    user = db.get(User, claims.user_id)
+    if user is None or user.status != AccountStatus.active:
+        return None
+    if user.token_version != claims.version:
+        return None
+    return user
+
+
+def logout(db: Session, *, user: User) -> None:
+    """End every session of `user`: tokens issued before now stop working."""
+    db.execute(
+        update(User).where(col(User.id) == user.id).values(token_version=User.token_version + 1)
+    )
+    db.commit()
+
+
+def _add_user(db: Session, user: User) -> User:
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise errors.UsernameTaken() from exc
+    db.refresh(user)
+    return user
+
+
+def create_admin(db: Session, *, username: str, password: str, full_name: str) -> User:
+    """A central-office account (used by `diemcau create-admin` and at first start)."""
+    return _add_user(
+        db,
+        User(
+            username=normalize_username(username),
+            password_hash=hash_password(password),
+            full_name=full_name,
+            role=Role.admin,
+        ),
+    )
+
+
+def ensure_admin(db: Session, *, username: str, password: str) -> User | None:
+    """Create the first central-office account when no account exists yet."""
+    if db.exec(select(User.id).limit(1)).first() is not None:
+        return None
+    return create_admin(db, username=username, password=password, full_name="Ban tổ chức")
+
+
+def create_coordinator(
+    db: Session,
+    *,
+    site_id: int,
+    username: str,
+    password: str,
+    full_name: str,
+    phone: str | None,
+    actor: User,
+) -> User:
+    """An active coordinator account for a site, made by the central office."""
+    require_admin(actor)
+    _load_site(db, site_id)
+    return _add_user(
+        db,
+        User(
+            username=normalize_username(username),
+            password_hash=hash_password(password),
+            full_name=full_name,
+            phone=phone,
+            role=Role.coordinator,
+            site_id=site_id,
+        ),
+    )
+
+
+# ------------------------------------------------------------------ invites
+
+
+def create_invite(
+    db: Session, *, conference_id: int, data: InviteCreate, actor: User, default_days: int
+) -> tuple[Invite, str]:
+    """An invite link for a new site; a hub coordinator may invite sites below their own."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    if data.parent_site_id is not None:
+        parent = _parent_in_conference(
+            db, conference_id=conference_id, parent_id=data.parent_site_id
+        )
+        _check_scope(db, actor, parent)
+    elif not is_admin(actor):
+        raise errors.SiteOutOfScope()
+    token, token_hash = new_invite_token()
+    invite = Invite(
+        conference_id=conference_id,
+        token_hash=token_hash,
+        parent_site_id=data.parent_site_id,
+        suggested_kind=data.suggested_kind,
+        note=data.note,
+        expires_at=utcnow() + timedelta(days=data.days_valid or default_days),
+        created_by_id=actor.id,
+    )
+    db.add(invite)
+    db.commit()
+    db.refresh(invite)
+    return invite, token
+
+
+def list_invites(db: Session, *, conference_id: int, actor: User) -> Sequence[Invite]:
+    """Invites of a conference (central office), newest first."""
+    require_admin(actor)
+    get_conference(db, conference_id=conference_id, actor=actor)
+    return db.exec(
+        select(Invite)
+        .where(Invite.conference_id == conference_id)
+        .order_by(col(Invite.id).desc())
+    ).all()
+
+
+def revoke_invite(db: Session, *, invite_id: int, actor: User) -> Invite:
+    """Stop an unused invite from working."""
+    require_admin(actor)
+    invite = db.get(Invite, invite_id)
+    if invite is None:
+        raise errors.InviteInvalid()
+    invite.revoked = True
+    db.add(invite)
+    db.commit()
+    db.refresh(invite)
+    return invite
+
+
+def open_invite(db: Session, *, token: str) -> Invite:
+    """The usable invite behind a link token, or the reason it cannot be used."""
+    invite = db.exec(select(Invite).where(Invite.token_hash == hash_token(token))).first()
+    if invite is None or invite.revoked:
+        raise errors.InviteInvalid()
+    if invite.used_at is not None:
+        raise errors.InviteUsed()
+    if invite.expires_at <= utcnow():
+        raise errors.InviteExpired()
+    return invite
+
+
+def register_with_invite(db: Session, *, token: str, data: Registration) -> tuple[Site, User]:
+    """A coordinator registers their site and account; both wait for approval."""
+    invite = open_invite(db, token=token)
+    now = utcnow()
+    # Claim the invite atomically: of two parallel registrations, exactly one wins.
+    claimed = db.execute(
+        update(Invite)
+        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise errors.InviteUsed()
+    parent = db.get(Site, invite.parent_site_id) if invite.parent_site_id else None
+    site = Site(
+        conference_id=invite.conference_id,
+        name=data.site_name,
+        name_key=search_key(data.site_name),
+        kind=data.kind,
+        parent_id=parent.id if parent else None,
+        room=data.room,
+        contact_name=data.full_name,
+        contact_phone=data.phone,
+        expected_attendees=data.expected_attendees,
+        connection_link=data.connection_link,
+        approval=Approval.pending,
+    )
+    db.add(site)
+    db.flush()
+    site.path = f"{parent.path if parent else '/'}{site.id}/"
+    site.depth = parent.depth + 1 if parent else 0
+    user = User(
+        username=normalize_username(data.username),
+        password_hash=hash_password(data.password),
+        full_name=data.full_name,
+        phone=data.phone,
+        role=Role.coordinator,
+        site_id=site.id,
+        status=AccountStatus.pending,
+    )
+    db.add(user)
+    db.execute(update(Invite).where(col(Invite.id) == invite.id).values(site_id=site.id))
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise errors.UsernameTaken() from exc
+    db.refresh(site)
+    db.refresh(user)
+    return site, user
+
+
+def list_registrations(
+    db: Session, *, conference_id: int, actor: User, approval: Approval = Approval.pending
+) -> Sequence[tuple[Site, User | None]]:
+    """Sites registered through invites with their coordinator, for the approval screen."""
+    require_admin(actor)
+    get_conference(db, conference_id=conference_id, actor=actor)
+    sites = db.exec(
+        select(Site)
+        .where(Site.conference_id == conference_id, Site.approval == approval)
+        .order_by(col(Site.id))
+    ).all()
+    users = {
+        u.site_id: u
+        for u in db.exec(
+            select(User).where(col(User.site_id).in_([s.id for s in sites]))
+        ).all()
+    }
+    return [(s, users.get(s.id)) for s in sites]
+
+
+def _decide(db: Session, *, site_id: int, actor: User, approve: bool) -> Site:
+    require_admin(actor)
+    site = _load_site(db, site_id)
+    new_approval = Approval.approved if approve else Approval.rejected
+    decided = db.execute(
+        update(Site)
+        .where(col(Site.id) == site_id, col(Site.approval) == Approval.pending)
+        .values(approval=new_approval, updated_at=utcnow())
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise errors.RegistrationNotPending()
+    db.execute(
+        update(User)
+        .where(col(User.site_id) == site_id, col(User.status) == AccountStatus.pending)
+        .values(status=AccountStatus.active if approve else AccountStatus.rejected)
+    )
+    db.commit()
+    db.refresh(site)
+    return site
+
+
+def approve_registration(db: Session, *, site_id: int, actor: User) -> Site:
+    """Approve a registered site; its coordinator can log in from now on."""
+    return _decide(db, site_id=site_id, actor=actor, approve=True)
+
+
+def reject_registration(db: Session, *, site_id: int, actor: User) -> Site:
+    """Reject a registered site; its coordinator account is refused."""
+    return _decide(db, site_id=site_id, actor=actor, approve=False)

@@ -1,0 +1,213 @@
+"""Shared fixtures: a migrated database per backend, the app, clients, logged-in users.
+
+Every test that asks for `database_url` runs on SQLite and on PostgreSQL. PostgreSQL
+tests skip with a reason when the server is unreachable, except in CI (CI=true),
+where an unreachable server is a failure.
+"""
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+import app.models  # noqa: F401 - every table on the metadata
+from app.config import Settings
+from app.db import create_db_engine
+from app.main import create_app
+from app.migrate import upgrade
+from endpoints import service as endpoints_service
+from endpoints.models import ConferenceCreate, SiteCreate, SiteKind, User
+
+PG_HOST = os.environ.get("DIEMCAU_TEST_PG_HOST", "127.0.0.1")
+PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/test"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ADMIN_PASSWORD = "admin-test-password"
+SECRET = "test-secret-" + "x" * 40
+
+
+def _pg_reachable() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A migrated PostgreSQL database of this test worker."""
+    if not _pg_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is unreachable in CI")
+        pytest.skip(f"PostgreSQL at {PG_HOST}:5432 is unreachable (start it to run these)")
+    name = f"diemcau_test_{_worker()}"
+    admin = create_db_engine(PG_ADMIN_URL, pool_size=1).execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"postgresql+psycopg://postgres@{PG_HOST}:5432/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_db_engine(url, pool_size=1)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated SQLite database only (browser and CLI tests)."""
+    path = tmp_path / "test.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def make_settings(database_url: str, **extra: object) -> Settings:
+    """Settings for a test app."""
+    return Settings(
+        env="test",
+        database_url=database_url,
+        secret_key=SECRET,
+        admin_username="admin",
+        admin_password=ADMIN_PASSWORD,
+        allowed_origins=["http://testserver"],
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_db_engine(settings.database_url, pool_size=5)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def admin(db: Session) -> User:
+    """The central-office account."""
+    user = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+    if user is None:
+        user = endpoints_service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
+    return user
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def token_for(client: TestClient, username: str, password: str) -> dict[str, str]:
+    """Bearer headers for a user, through the OAuth2 password flow."""
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def admin_headers(client: TestClient) -> dict[str, str]:
+    return token_for(client, "admin", ADMIN_PASSWORD)
+
+
+class Tree:
+    """A small conference: central, two hubs, wards under each hub."""
+
+    def __init__(self, db: Session, actor: User) -> None:
+        self.conference = endpoints_service.create_conference(
+            db,
+            data=ConferenceCreate(
+                title="Hội nghị tập huấn AI", starts_on=date(2025, 9, 9), ends_on=date(2025, 9, 9)
+            ),
+            actor=actor,
+        )
+        cid = self.conference.id
+        assert cid is not None
+        self.cid = cid
+
+        def add(name: str, kind: SiteKind, parent_id: int | None, code: str) -> int:
+            site = endpoints_service.create_site(
+                db,
+                conference_id=cid,
+                data=SiteCreate(name=name, kind=kind, parent_id=parent_id, code=code),
+                actor=actor,
+            )
+            assert site.id is not None
+            return site.id
+
+        self.central = add("Hội trường Trung ương", SiteKind.central, None, "TW")
+        self.hub_a = add("Trung tâm Hội nghị 272", SiteKind.hub, self.central, "HCM")
+        self.hub_b = add("Điểm cầu Hà Nội", SiteKind.hub, self.central, "HN")
+        self.ward_a1 = add("Đảng ủy phường Bến Nghé", SiteKind.ward, self.hub_a, "HCM-BN")
+        self.ward_a2 = add("Đảng ủy xã Cần Giờ", SiteKind.commune, self.hub_a, "HCM-CG")
+        self.ward_b1 = add("Đảng ủy phường Hoàn Kiếm", SiteKind.ward, self.hub_b, "HN-HK")
+
+
+@pytest.fixture
+def tree(db: Session, admin: User) -> Tree:
+    return Tree(db, admin)
+
+
+@pytest.fixture
+def coordinator_a(db: Session, admin: User, tree: Tree) -> User:
+    """Coordinator of hub A (and so of the wards below it)."""
+    return endpoints_service.create_coordinator(
+        db,
+        site_id=tree.hub_a,
+        username="hcm",
+        password="hcm-password",
+        full_name="Lê Thị Hồng",
+        phone="0901234567",
+        actor=admin,
+    )
