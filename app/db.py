@@ -18,6 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 
+READ_ONLY_OPTION = "diemcau_read_only"
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -32,7 +35,11 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front; read-only sessions take none (WAL readers never block).
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
@@ -51,14 +58,27 @@ def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
     )
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine for sessions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def get_db(request: Request) -> Iterator[Session]:
-    """One database session per request, closed afterwards."""
+    """One database session per request (writes take the lock up front), closed afterwards."""
     engine: Engine = request.app.state.engine
     with Session(engine, expire_on_commit=False) as db:
         yield db
 
 
+def get_read_db(request: Request) -> Iterator[Session]:
+    """A session for handlers that only read."""
+    engine: Engine = request.app.state.read_engine
+    with Session(engine, expire_on_commit=False) as db:
+        yield db
+
+
 DbSession = Annotated[Session, Depends(get_db)]
+ReadDbSession = Annotated[Session, Depends(get_read_db)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from app.config import Settings
-from app.db import DbSession
+from app.db import ReadDbSession
 from app.errors import CsrfFailed, NotAuthenticated
 from app.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_matches
 from endpoints import service as endpoints_service
@@ -25,7 +25,7 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def _user_from(db: DbSession, settings: Settings, token: str | None) -> User | None:
+def _user_from(db: ReadDbSession, settings: Settings, token: str | None) -> User | None:
     if not token:
         return None
     return endpoints_service.user_for_token(
@@ -38,7 +38,7 @@ def _user_from(db: DbSession, settings: Settings, token: str | None) -> User | N
 
 def get_current_user(
     request: Request,
-    db: DbSession,
+    db: ReadDbSession,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(_bearer)],
 ) -> User:
@@ -52,7 +52,7 @@ def get_current_user(
 
 
 def get_optional_user(
-    request: Request, db: DbSession, settings: SettingsDep
+    request: Request, db: ReadDbSession, settings: SettingsDep
 ) -> User | None:
     """The logged-in page user, or None (for pages that also serve visitors)."""
     return _user_from(db, settings, request.cookies.get(SESSION_COOKIE))

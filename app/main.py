@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.db import create_db_engine
+from app.db import create_db_engine, read_only
 from app.errors import install_error_handlers
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
+        app.state.read_engine = read_only(engine)
         with Session(engine) as db:
             endpoints_service.ensure_admin(
                 db, username=settings.admin_username, password=settings.admin_password

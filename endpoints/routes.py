@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from app.db import DbSession
+from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CurrentUser, SettingsDep
 from endpoints import service
 from endpoints.models import (
@@ -78,7 +78,7 @@ def create_conference(data: ConferenceCreate, db: DbSession, user: AdminUser) ->
 
 
 @router.get("/conferences", response_model=list[ConferencePublic], tags=["conferences"])
-def list_conferences(db: DbSession, user: CurrentUser) -> list[ConferencePublic]:
+def list_conferences(db: ReadDbSession, user: CurrentUser) -> list[ConferencePublic]:
     """Conferences the user takes part in."""
     return [
         ConferencePublic.model_validate(c, from_attributes=True)
@@ -89,7 +89,7 @@ def list_conferences(db: DbSession, user: CurrentUser) -> list[ConferencePublic]
 @router.get(
     "/conferences/{conference_id}", response_model=ConferencePublic, tags=["conferences"]
 )
-def get_conference(conference_id: int, db: DbSession, user: CurrentUser) -> ConferencePublic:
+def get_conference(conference_id: int, db: ReadDbSession, user: CurrentUser) -> ConferencePublic:
     """One conference."""
     conference = service.get_conference(db, conference_id=conference_id, actor=user)
     return ConferencePublic.model_validate(conference, from_attributes=True)
@@ -118,7 +118,7 @@ def create_site(
 def list_sites(
     conference_id: int,
     response: Response,
-    db: DbSession,
+    db: ReadDbSession,
     user: CurrentUser,
     q: Annotated[str | None, Query(max_length=200)] = None,
     kind: SiteKind | None = None,
@@ -150,7 +150,7 @@ def list_sites(
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
-def get_site(site_id: int, db: DbSession, user: CurrentUser) -> SitePublic:
+def get_site(site_id: int, db: ReadDbSession, user: CurrentUser) -> SitePublic:
     """One site in the user's scope."""
     return _site(service.get_site(db, site_id=site_id, actor=user))
 
@@ -215,7 +215,7 @@ def create_invite(
 @router.get(
     "/conferences/{conference_id}/invites", response_model=list[InvitePublic], tags=["invites"]
 )
-def list_invites(conference_id: int, db: DbSession, user: AdminUser) -> list[InvitePublic]:
+def list_invites(conference_id: int, db: ReadDbSession, user: AdminUser) -> list[InvitePublic]:
     """Invites of a conference."""
     return [
         InvitePublic.model_validate(i, from_attributes=True)
@@ -251,7 +251,7 @@ def register(token: str, data: Registration, db: DbSession) -> RegistrationPubli
 )
 def list_registrations(
     conference_id: int,
-    db: DbSession,
+    db: ReadDbSession,
     user: AdminUser,
     approval: Approval = Approval.pending,
 ) -> list[RegistrationPublic]:

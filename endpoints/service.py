@@ -90,7 +90,6 @@ def create_conference(db: Session, *, data: ConferenceCreate, actor: User) -> Co
     conference = Conference.model_validate(data)
     db.add(conference)
     db.commit()
-    db.refresh(conference)
     return conference
 
 
@@ -154,7 +153,6 @@ def create_site(db: Session, *, conference_id: int, data: SiteCreate, actor: Use
     site.path = f"{parent.path if parent else '/'}{site.id}/"
     site.depth = parent.depth + 1 if parent else 0
     db.commit()
-    db.refresh(site)
     return site
 
 
@@ -282,7 +280,6 @@ def update_site(db: Session, *, site_id: int, data: SiteUpdate, actor: User) -> 
     except IntegrityError as exc:
         db.rollback()
         raise errors.DuplicateSiteCode() from exc
-    db.refresh(site)
     return site
 
 
@@ -358,7 +355,6 @@ def _add_user(db: Session, user: User) -> User:
     except IntegrityError as exc:
         db.rollback()
         raise errors.UsernameTaken() from exc
-    db.refresh(user)
     return user
 
 
@@ -435,7 +431,6 @@ def create_invite(
     )
     db.add(invite)
     db.commit()
-    db.refresh(invite)
     return invite, token
 
 
@@ -459,7 +454,6 @@ def revoke_invite(db: Session, *, invite_id: int, actor: User) -> Invite:
     invite.revoked = True
     db.add(invite)
     db.commit()
-    db.refresh(invite)
     return invite
 
 
@@ -515,15 +509,13 @@ def register_with_invite(db: Session, *, token: str, data: Registration) -> tupl
         site_id=site.id,
         status=AccountStatus.pending,
     )
-    db.add(user)
     db.execute(update(Invite).where(col(Invite.id) == invite.id).values(site_id=site.id))
+    db.add(user)
     try:
         db.commit()
     except IntegrityError as exc:
         db.rollback()
         raise errors.UsernameTaken() from exc
-    db.refresh(site)
-    db.refresh(user)
     return site, user
 
 
@@ -564,8 +556,8 @@ def _decide(db: Session, *, site_id: int, actor: User, approve: bool) -> Site:
         .where(col(User.site_id) == site_id, col(User.status) == AccountStatus.pending)
         .values(status=AccountStatus.active if approve else AccountStatus.rejected)
     )
-    db.commit()
     db.refresh(site)
+    db.commit()
     return site
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel
 
 import app.models  # noqa: F401 - every table on the metadata
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import create_db_engine, read_only
 from app.main import create_app
 from app.migrate import upgrade
 from endpoints import service as endpoints_service
@@ -130,7 +130,10 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+    """A session for arranging and checking. It takes no write lock up front, so it never
+    blocks the app; call `db.rollback()` before reading what an HTTP call wrote
+    (an open SQLite read transaction keeps its snapshot)."""
+    with Session(read_only(engine), expire_on_commit=False) as session:
         yield session
 
 
