@@ -4,6 +4,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import get_settings
@@ -15,7 +17,7 @@ cli = typer.Typer(
 )
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from app.db import create_db_engine
 
     settings = get_settings()
@@ -45,7 +47,9 @@ def serve(
 
     settings = get_settings()
     if workers > 1 and settings.broker_url.startswith("memory"):
-        raise typer.BadParameter("--workers > 1 cần DIEMCAU_BROKER_URL=redis://…", param_hint="--workers")
+        raise typer.BadParameter(
+            "--workers > 1 cần DIEMCAU_BROKER_URL=redis://…", param_hint="--workers"
+        )
     upgrade(settings.database_url)
     if demo:
         _load_demo()
@@ -115,7 +119,15 @@ def create_admin(
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    try:
+        cli()
+    except ValidationError as exc:
+        # Bad settings are the operator's to fix: say which, without a traceback.
+        typer.echo("Cấu hình không hợp lệ (biến môi trường DIEMCAU_* hoặc .env):", err=True)
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            typer.echo(f"- {field}: {err['msg']}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -8,9 +8,16 @@ from fastapi.security import OAuth2PasswordBearer
 from app.config import Settings
 from app.db import ReadDbSession
 from app.errors import CsrfFailed, NotAuthenticated
-from app.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_matches
+from app.realtime import Hub
+from app.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    AttemptLimiter,
+    csrf_matches,
+)
 from endpoints import service as endpoints_service
-from endpoints.errors import AdminOnly
+from endpoints.errors import AdminOnly, TooManyAttempts
 from endpoints.models import User
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -81,3 +88,56 @@ async def verify_csrf(request: Request) -> None:
 
 
 CsrfChecked = Depends(verify_csrf)
+
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def verify_cookie_csrf(
+    request: Request, bearer: Annotated[str | None, Depends(_bearer)]
+) -> None:
+    """JSON writes sent by our pages (login cookie) must echo the CSRF cookie in X-CSRF-Token.
+
+    A bearer-authenticated call needs no token: another site cannot make a browser send
+    an Authorization header (that needs a CORS preflight we never grant).
+    """
+    if bearer:
+        return
+    if not csrf_matches(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+        raise CsrfFailed()
+
+
+CookieCsrf = Depends(verify_cookie_csrf)
+
+
+def get_hub(request: Request) -> Hub:
+    """The realtime hub of this process."""
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+class PairingLimiter:
+    """Failed pairing-code attempts per client address, refused past ten a minute."""
+
+    def __init__(self, limiter: AttemptLimiter) -> None:
+        self._limiter = limiter
+
+    def check(self, client: str) -> None:
+        """Refuse a client that failed too often in the last minute."""
+        if not self._limiter.allowed(client):
+            raise TooManyAttempts()
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt."""
+        self._limiter.failed(client)
+
+
+def get_pairing_limiter(request: Request) -> PairingLimiter:
+    """The pairing limiter of this process."""
+    limiter: AttemptLimiter = request.app.state.pairing_limiter
+    return PairingLimiter(limiter)
+
+
+PairingLimiterDep = Annotated[PairingLimiter, Depends(get_pairing_limiter)]

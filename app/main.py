@@ -1,5 +1,6 @@
 """Application factory: settings, database, hub, routers, error renderers."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,9 +14,17 @@ from sqlmodel import Session
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, read_only
 from app.errors import install_error_handlers
+from app.realtime import create_hub
+from app.security import AttemptLimiter
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
 from endpoints import service as endpoints_service
+from endpoints.presence import Presence
+from sessions import pages as sessions_pages
+from sessions import routes as sessions_routes
+from sessions import screen_pages as sessions_screen_pages
+from sessions import ws as sessions_ws
+from sessions.stream import StageCache
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,9 +40,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             endpoints_service.ensure_admin(
                 db, username=settings.admin_username, password=settings.admin_password
             )
+        hub = create_hub(settings.broker_url)
+        await hub.start()
+        app.state.hub = hub
+        app.state.stage_cache = StageCache(hub=hub, engine=read_only(engine))
+        presence = Presence(engine)
+        await presence.start()
+        app.state.presence = presence
+        app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
+        # Objects made at start-up live for the whole run: keep them out of GC passes,
+        # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            await presence.stop()
+            await hub.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -68,4 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(endpoints_routes.router)
     app.include_router(endpoints_pages.router)
+    app.include_router(sessions_ws.router)
+    app.include_router(sessions_screen_pages.router)
+    app.include_router(sessions_routes.router)
+    app.include_router(sessions_routes.files)
+    app.include_router(sessions_pages.router)
     return app

@@ -63,7 +63,7 @@ class FanoutConfig:
     headers: dict[str, str] = field(default_factory=dict)
     origin: str | None = None
     version_field: str = "version"
-    ts_field: str = "sent_ns"
+    ts_field: str = "sent_ns"  # "": latency from the trigger's start (HTTP command sent)
 
 
 @dataclass
@@ -156,7 +156,9 @@ async def _run_client(cfg: FanoutConfig, client: _Client, gate: asyncio.Semaphor
                 client.out_of_order += 1
             client.last = version
             client.versions.append(version)
-            client.latencies.append(now - int(data[tfield]))
+            # Without a server timestamp, keep the arrival time; the parent subtracts
+            # the moment it sent the command that caused this change.
+            client.latencies.append(now - int(data[tfield]) if tfield else now)
     except asyncio.CancelledError:
         pass
     except Exception as exc:
@@ -227,6 +229,7 @@ def run_fanout(cfg: FanoutConfig, trigger: Trigger) -> FanoutResult:
         workers.append(proc)
     connected = 0
     errors: list[str] = []
+    trigger_ns: dict[int, int] = {}
     try:
         for pipe in pipes:
             if not pipe.poll(120):
@@ -235,6 +238,7 @@ def run_fanout(cfg: FanoutConfig, trigger: Trigger) -> FanoutResult:
             connected += n
         connect_s = time.monotonic() - started
         for n in range(1, cfg.changes + 1):
+            trigger_ns[n] = time.time_ns()
             try:
                 trigger(n)
             except Exception as exc:
@@ -258,6 +262,8 @@ def run_fanout(cfg: FanoutConfig, trigger: Trigger) -> FanoutResult:
         errors.extend(report["errors"])
         for per_client in report["by_change"]:
             for k, lat in per_client:
+                if not cfg.ts_field:
+                    lat -= trigger_ns.get(k, lat)
                 ms = lat / 1e6
                 latencies.append(ms)
                 if ms > last_by_change.get(k, float("-inf")):

@@ -321,3 +321,70 @@ class Registration(SQLModel):
 class RegistrationPublic(SQLModel):
     site: SitePublic
     user: UserPublic
+
+
+# ------------------------------------------------------------------- screens
+
+
+class ScreenDevice(SQLModel, table=True):
+    """A browser on a site's projector, enrolled by token or by a short pairing code."""
+
+    __tablename__ = "screen_device"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    name: str = Field(max_length=200)
+    # Hashes only: a copied database does not let anyone pose as a screen.
+    token_hash: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
+    pairing_code_hash: str | None = Field(
+        default=None, max_length=64, sa_column_kwargs={"unique": True}
+    )
+    pairing_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    enrolled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked: bool = False
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScreenCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Name | None = None
+
+
+class ScreenPublic(SQLModel):
+    id: int
+    site_id: int
+    conference_id: int
+    name: str
+    enrolled_at: datetime | None
+    last_seen_at: datetime | None
+    revoked: bool
+
+
+class ScreenToken(SQLModel):
+    """Shown once: the secret a screen presents on /ws/screen."""
+
+    token: str
+    screen_id: int
+    site_id: int
+    url: str
+
+
+class PairingCode(SQLModel):
+    code: str
+    screen_id: int
+    expires_at: datetime
+
+
+class PairRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    code: Annotated[str, PydField(min_length=4, max_length=20)]
+
+
+class ScreensOnline(SQLModel):
+    online: int
+    sites_online: int

@@ -7,8 +7,9 @@ transaction and commits; routes, pages and the CLI all call these.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import String, func, literal, or_, update
+from sqlalchemy import String, and_, delete, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,6 +33,7 @@ from endpoints.models import (
     Readiness,
     Registration,
     Role,
+    ScreenDevice,
     Site,
     SiteCreate,
     SiteKind,
@@ -194,11 +196,13 @@ def list_sites(
         _check_scope(db, actor, under)
         conds.append(col(Site.path).startswith(under.path))
     if f.q:
-        key = search_key(f.q)
-        if key:
+        # Every word must appear, in any place: "dang uy ben nghe" finds
+        # "Đảng ủy phường Bến Nghé" (a bounded number of words keeps the query small).
+        words = search_key(f.q).split()[:8]
+        if words:
             conds.append(
                 or_(
-                    col(Site.name_key).contains(key, autoescape=True),
+                    and_(*[col(Site.name_key).contains(w, autoescape=True) for w in words]),
                     col(Site.code).contains(f.q.strip(), autoescape=True),
                 )
             )
@@ -295,6 +299,7 @@ def delete_site(db: Session, *, site_id: int, actor: User) -> None:
             site_id=None, status=AccountStatus.disabled
         )
     )
+    db.execute(delete(ScreenDevice).where(col(ScreenDevice.site_id) == site.id))
     db.execute(update(Invite).where(col(Invite.site_id) == site.id).values(site_id=None))
     db.execute(
         update(Invite).where(col(Invite.parent_site_id) == site.id).values(revoked=True)
@@ -375,7 +380,10 @@ def ensure_admin(db: Session, *, username: str, password: str) -> User | None:
     """Create the first central-office account when no account exists yet."""
     if db.exec(select(User.id).limit(1)).first() is not None:
         return None
-    return create_admin(db, username=username, password=password, full_name="Ban tổ chức")
+    try:
+        return create_admin(db, username=username, password=password, full_name="Ban tổ chức")
+    except errors.UsernameTaken:
+        return None  # another worker starting at the same moment created it first
 
 
 def create_coordinator(
@@ -569,3 +577,110 @@ def approve_registration(db: Session, *, site_id: int, actor: User) -> Site:
 def reject_registration(db: Session, *, site_id: int, actor: User) -> Site:
     """Reject a registered site; its coordinator account is refused."""
     return _decide(db, site_id=site_id, actor=actor, approve=False)
+
+
+# ------------------------------------------------- read helpers for the pages
+
+
+def _scope_conds(db: Session, actor: User) -> list[Any]:
+    """Conditions limiting a Site query to what `actor` may see."""
+    if is_admin(actor):
+        return []
+    return [col(Site.path).startswith(_root_site(db, actor).path)]
+
+
+def sites_by_ids(
+    db: Session, *, conference_id: int, ids: Sequence[int], actor: User
+) -> dict[int, Site]:
+    """The visible sites among `ids`, in one query (parent names on a page of sites)."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    wanted = sorted(set(ids))[:MAX_PAGE]
+    if not wanted:
+        return {}
+    rows = db.exec(
+        select(Site).where(
+            Site.conference_id == conference_id,
+            col(Site.id).in_(wanted),
+            *_scope_conds(db, actor),
+        )
+    ).all()
+    return {s.id: s for s in rows if s.id is not None}
+
+
+def parent_choices(
+    db: Session, *, conference_id: int, actor: User, limit: int = 300
+) -> Sequence[Site]:
+    """Sites offered as a parent in forms: the central site and hubs in scope, and the
+    actor's own site; bounded, since a conference may hold 31,000 sites."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    wanted: list[Any] = [col(Site.kind).in_([SiteKind.central, SiteKind.hub])]
+    if not is_admin(actor):
+        wanted.append(col(Site.id) == actor.site_id)
+    return db.exec(
+        select(Site)
+        .where(Site.conference_id == conference_id, or_(*wanted), *_scope_conds(db, actor))
+        .order_by(col(Site.path))
+        .limit(max(1, min(limit, MAX_PAGE)))
+    ).all()
+
+
+def list_invites_in_scope(
+    db: Session, *, conference_id: int, actor: User, limit: int = 200
+) -> Sequence[Invite]:
+    """Invites the actor may see, newest first: all for the central office, those below
+    their own site for a coordinator."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    query = select(Invite).where(Invite.conference_id == conference_id)
+    if not is_admin(actor):
+        root = _root_site(db, actor)
+        query = query.join(Site, col(Site.id) == col(Invite.parent_site_id)).where(
+            col(Site.path).startswith(root.path)
+        )
+    return db.exec(
+        query.order_by(col(Invite.id).desc()).limit(max(1, min(limit, MAX_PAGE)))
+    ).all()
+
+
+@dataclass(frozen=True)
+class InviteDetails:
+    """What the public registration page shows about an invite."""
+
+    invite: Invite
+    conference: Conference
+    parent: Site | None
+
+
+def invite_details(db: Session, *, token: str) -> InviteDetails:
+    """The usable invite behind a token with its conference and parent site (no login)."""
+    invite = open_invite(db, token=token)
+    conference = db.get(Conference, invite.conference_id)
+    if conference is None:
+        raise errors.InviteInvalid()
+    parent = db.get(Site, invite.parent_site_id) if invite.parent_site_id else None
+    return InviteDetails(invite=invite, conference=conference, parent=parent)
+
+
+def list_decided_registrations(
+    db: Session, *, conference_id: int, actor: User, limit: int = 200
+) -> Sequence[tuple[Site, User | None]]:
+    """Sites registered through invites that were approved or rejected, latest first."""
+    require_admin(actor)
+    get_conference(db, conference_id=conference_id, actor=actor)
+    sites = db.exec(
+        select(Site)
+        .join(Invite, col(Invite.site_id) == col(Site.id))
+        .where(Site.conference_id == conference_id, Site.approval != Approval.pending)
+        .order_by(col(Site.updated_at).desc(), col(Site.id).desc())
+        .limit(max(1, min(limit, MAX_PAGE)))
+    ).all()
+    users = {
+        u.site_id: u
+        for u in db.exec(select(User).where(col(User.site_id).in_([s.id for s in sites]))).all()
+    }
+    return [(s, users.get(s.id)) for s in sites]
+
+
+def list_site_users(db: Session, *, site_id: int, actor: User) -> Sequence[User]:
+    """Coordinator accounts of a site the actor may see."""
+    get_site(db, site_id=site_id, actor=actor)
+    return db.exec(select(User).where(User.site_id == site_id).order_by(col(User.id))).all()

@@ -60,7 +60,9 @@ def pg_database() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL at {PG_HOST}:5432 is unreachable in CI")
         pytest.skip(f"PostgreSQL at {PG_HOST}:5432 is unreachable (start it to run these)")
-    name = f"diemcau_test_{_worker()}"
+    # One database per test process: parallel runs (xdist workers, two terminals) never
+    # truncate each other's tables.
+    name = f"diemcau_test_{_worker()}_{os.getpid()}"
     admin = create_db_engine(PG_ADMIN_URL, pool_size=1).execution_options(
         isolation_level="AUTOCOMMIT"
     )

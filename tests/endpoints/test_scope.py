@@ -31,6 +31,9 @@ CASES: list[Case] = [
     ("POST", "/api/v1/conferences/{conference}/sites", lambda t: {**_WARD, "parent_id": "{site}"}),
     ("POST", "/api/v1/conferences/{conference}/invites", lambda t: {"parent_site_id": "{site}"}),
     ("GET", "/api/v1/conferences/{conference}/sites?under_id={site}", None),
+    ("POST", "/api/v1/sites/{site}/screen-token", None),
+    ("POST", "/api/v1/sites/{site}/pairing-code", None),
+    ("GET", "/api/v1/sites/{site}/screens", None),
 ]
 # Routes that name sites but are admin-only as a whole (no site in the path to scope by).
 ADMIN_ONLY = {
@@ -94,6 +97,8 @@ READS_AND_CHANGES = [c for c in CASES if c[1] in {
     "/api/v1/sites/{site}", "/api/v1/conferences/{conference}/sites",
     "/api/v1/conferences/{conference}/invites",
     "/api/v1/conferences/{conference}/sites?under_id={site}",
+    "/api/v1/sites/{site}/screen-token", "/api/v1/sites/{site}/pairing-code",
+    "/api/v1/sites/{site}/screens",
 } and c[0] != "DELETE"]
 
 

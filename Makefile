@@ -1,0 +1,81 @@
+# diemcau — `make run` starts the service, `make test` runs every check.
+# Both create .venv on first use and reinstall only when pyproject.toml changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Two workers: the suite is I/O-bound (SQLite files, PostgreSQL, subprocesses).
+PYTEST_ARGS ?= -n 2
+# Chromium for the browser tests and screenshots; fonts with Vietnamese glyphs.
+APT_PACKAGES := chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+
+.PHONY: help run demo test lint browser services
+
+help:
+	@echo "make run    install (first time) and start diemcau on http://$(HOST):$(PORT)"
+	@echo "make demo   the same, with the demo conference loaded"
+	@echo "make test   install test tools, start PostgreSQL/Redis if down, ruff + pytest"
+	@echo "make lint   ruff + mypy --strict"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "Installing diemcau into $(VENV)…"
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@echo "Installing diemcau with test tools into $(VENV)…"
+	$(PIP) install -e ".[test]"
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/diemcau serve --host $(HOST) --port $(PORT)
+
+demo: $(VENV)/.installed
+	$(BIN)/diemcau serve --demo --host $(HOST) --port $(PORT)
+
+# Debian's chromium, installed only when missing and only as root (CI and these machines).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "Installing Debian chromium and fonts…"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq; \
+	    apt-get install -y -qq -o Dpkg::Use-Pty=0 $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "note: /usr/bin/chromium is missing; browser tests skip (apt-get install $(APT_PACKAGES))"; \
+	  fi; \
+	fi
+
+# The same start commands as the machine image uses; a no-op when the servers are up.
+services:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  echo "Starting PostgreSQL…"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start \
+	    || echo "warning: could not start PostgreSQL; its tests skip (fail under CI=true)"; \
+	  for _ in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+	@if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  echo "Starting Redis…"; \
+	  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+	    --dir /var/lib/redis --logfile /var/log/redis/ci.log \
+	    || echo "warning: could not start Redis; its tests skip (fail under CI=true)"; \
+	  for _ in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; \
+	fi
+
+test: $(VENV)/.installed-test browser services
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy .

@@ -1,0 +1,136 @@
+// Attendee follow-along page: listens to /ws/follow (snapshot, then versioned "state"
+// messages), reconnects with backoff and resumes with since=<last version>; never reloads.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var token = script.getAttribute("data-token");
+  var el = function (id) { return document.getElementById(id); };
+  var initial = JSON.parse(el("follow-data").textContent);
+  var version = null;
+  var sessionId = initial.session ? initial.session.id : null;
+  var agendaIds = [];
+  var attempt = 0;
+  var stopped = false;
+
+  function readAgendaIds() {
+    agendaIds = [];
+    var rows = document.querySelectorAll("#agenda li[data-item]");
+    for (var i = 0; i < rows.length; i++) { agendaIds.push(Number(rows[i].getAttribute("data-item"))); }
+  }
+
+  function setStatus(online, text) {
+    var s = el("status");
+    s.className = "status" + (online ? " online" : "");
+    s.textContent = text || (online ? "Trực tiếp" : "Mất kết nối, đang thử lại…");
+  }
+
+  function highlight(itemId) {
+    var rows = document.querySelectorAll("#agenda li[data-item]");
+    for (var i = 0; i < rows.length; i++) {
+      var current = itemId !== null && Number(rows[i].getAttribute("data-item")) === itemId;
+      rows[i].classList.toggle("current", current);
+      if (current) { rows[i].setAttribute("aria-current", "step"); } else { rows[i].removeAttribute("aria-current"); }
+    }
+  }
+
+  function fillAgenda(items, itemId) {
+    var list = el("agenda");
+    list.textContent = "";
+    if (!items.length) {
+      var empty = document.createElement("li");
+      empty.className = "muted";
+      empty.textContent = "Chưa có chương trình.";
+      list.appendChild(empty);
+    }
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      li.setAttribute("data-item", String(item.id));
+      li.appendChild(document.createTextNode(item.title));
+      if (item.speaker) {
+        var small = document.createElement("small");
+        small.textContent = " · " + item.speaker;
+        li.appendChild(small);
+      }
+      list.appendChild(li);
+    });
+    readAgendaIds();
+    highlight(itemId);
+  }
+
+  function loadAgenda(itemId) {
+    fetch("/api/v1/follow/" + encodeURIComponent(token) + "/agenda", { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (items) { if (items) { fillAgenda(items, itemId); } })
+      .catch(function () {});
+  }
+
+  function render(msg) {
+    version = msg.version;
+    document.body.setAttribute("data-version", String(version));
+    el("conference").textContent = msg.conference_title || "";
+    el("session").textContent = msg.session ? msg.session.title : "Chưa bắt đầu phiên họp";
+    var item = msg.item;
+    el("item").textContent = item ? item.title : "—";
+    var meta = item ? item.kind_label.charAt(0).toUpperCase() + item.kind_label.slice(1) : "";
+    if (item && item.speaker) { meta += " · " + item.speaker; }
+    var slide = msg.slide;
+    if (slide) { meta += " · trang " + slide.number + "/" + slide.count; }
+    el("item-meta").textContent = meta;
+    var img = el("slide");
+    if (slide && slide.url) {
+      if (img.getAttribute("src") !== slide.url) { img.src = slide.url; }
+      img.alt = "Trang " + slide.number;
+      img.hidden = false;
+      el("no-slide").hidden = true;
+    } else {
+      img.hidden = true;
+      img.removeAttribute("src");
+      el("no-slide").hidden = false;
+    }
+    var notice = el("notice");
+    notice.textContent = msg.notice || "";
+    notice.hidden = !msg.notice;
+    var newSession = msg.session ? msg.session.id : null;
+    var itemId = item ? item.id : null;
+    // The message names the current item and the next few only: fetch the whole agenda
+    // when the session changes or the agenda was edited (an item we do not know).
+    var known = itemId === null || agendaIds.indexOf(itemId) >= 0;
+    var nextKnown = (msg.next || []).every(function (n) { return agendaIds.indexOf(n.id) >= 0; });
+    if (newSession !== sessionId || !known || !nextKnown) {
+      sessionId = newSession;
+      if (newSession === null) { fillAgenda([], null); } else { loadAgenda(itemId); }
+    }
+    highlight(itemId);
+  }
+
+  function connect() {
+    if (stopped) { return; }
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    var url = proto + "//" + location.host + "/ws/follow?token=" + encodeURIComponent(token);
+    if (version !== null) { url += "&since=" + version; }
+    var socket = new WebSocket(url);
+    socket.onopen = function () { attempt = 0; setStatus(true); };
+    socket.onmessage = function (event) {
+      var msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      if (msg.type === "snapshot") { render(msg); }
+      else if (msg.type === "state" && (version === null || msg.version > version)) { render(msg); }
+    };
+    socket.onclose = function (event) {
+      if (event.code === 4401 || event.code === 4403) {
+        stopped = true;
+        setStatus(false, "Đường dẫn theo dõi không còn hiệu lực");
+        return;
+      }
+      setStatus(false);
+      if (event.code === 4400) { version = null; }  // our version is unknown to the server
+      attempt += 1;
+      var delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  readAgendaIds();
+  render(initial);
+  connect();
+})();

@@ -1,0 +1,449 @@
+"""Reading a site-tree file: CSV or XLSX bytes and a file name → header and text rows.
+
+File format (one site per row; the first non-blank row is the header; * = required):
+
+- `code` * (mã, mã điểm cầu): `[A-Za-z0-9_.-]{1,50}`, unique in the conference
+  (case-sensitive).
+- `name` * (tên, tên điểm cầu): 1–200 characters, no control characters; stored NFC.
+- `kind` * (loại, loại điểm cầu): central, hub, ward, commune, special_zone, department,
+  organization, other — or in Vietnamese: trung tâm, tỉnh / thành phố, phường, xã,
+  đặc khu, sở / ban / ngành, tổ chức / đoàn thể, khác (any case, with or without accents).
+- `parent_code` (mã cấp trên, cấp trên): empty = top level; the code of a row in the same
+  file (in any order: parents may come after children) or of a site already in the
+  conference.
+- `room` (phòng, phòng họp): ≤ 200 characters.
+- `contact_name` (người liên hệ, cán bộ phụ trách): ≤ 200 characters.
+- `contact_phone` (số điện thoại, điện thoại, sđt): 6–20 of digits, spaces, . ( ) - and a
+  leading +; a 9-digit mobile number that lost its leading 0 in Excel gets it back.
+- `expected_attendees` (số đại biểu, số đại biểu dự kiến, số người): whole number
+  0–100.000; "1.200" and "1,200" mean 1200; empty = 0.
+- `connection_link` (đường dẫn kết nối, link): ≤ 500 characters, http(s):// if a URL.
+
+Headers match case-, diacritics- and punctuation-insensitively ("Mã cấp trên (*)"
+works); unknown columns are ignored with a warning. CSV: UTF-8 with or without BOM
+(or UTF-16 with BOM, Excel's "Unicode Text"); a Windows-1258 file (what Excel
+saves as "CSV" on a Vietnamese Windows) is converted with a warning; other legacy
+encodings (TCVN3, VNI) are refused with `encoding_unsupported`. The delimiter
+(, ; or tab) is taken from the header line. XLSX: the active sheet, read in
+read-only mode. Blank rows are skipped; line numbers are the file's own (Excel's
+row numbers for XLSX).
+"""
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+from app.text import nfc, search_key
+from endpoints import errors
+from endpoints.models import SITE_KIND_LABELS, SiteKind
+
+CONVERTED_WARNING = "Tệp đã chuyển từ mã Windows-1258 sang Unicode (UTF-8)."
+SAVE_AS_HINT = 'Hãy mở tệp bằng Excel và chọn Lưu thành (Save As) → "CSV UTF-8 (Comma delimited)".'
+MAX_COLUMNS = 60
+# Uncompressed size an XLSX may expand to: a small zip must not become gigabytes of XML.
+MAX_XLSX_UNPACKED = 400 * 1024 * 1024
+# Blank rows an XLSX may hold beyond the row limit (formatted but empty rows are common).
+MAX_BLANK_ROWS = 10_000
+
+FileKind = Literal["csv", "xlsx"]
+
+# ------------------------------------------------------------------ columns
+
+COLUMNS: tuple[str, ...] = (
+    "code",
+    "name",
+    "kind",
+    "parent_code",
+    "room",
+    "contact_name",
+    "contact_phone",
+    "expected_attendees",
+    "connection_link",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "kind")
+COLUMN_LABELS: dict[str, str] = {
+    "code": "Mã",
+    "name": "Tên",
+    "kind": "Loại",
+    "parent_code": "Mã cấp trên",
+    "room": "Phòng họp",
+    "contact_name": "Người liên hệ",
+    "contact_phone": "Số điện thoại",
+    "expected_attendees": "Số đại biểu dự kiến",
+    "connection_link": "Đường dẫn kết nối",
+}
+_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "code": ("ma", "ma diem cau", "ma dc", "ma don vi", "site code"),
+    "name": ("ten", "ten diem cau", "ten don vi", "site name"),
+    "kind": ("loai", "loai diem cau", "cap", "type"),
+    "parent_code": (
+        "parent", "ma cap tren", "cap tren", "ma diem cau cap tren", "ma don vi cap tren",
+        "ma cha", "parent site code",
+    ),
+    "room": ("phong", "phong hop", "dia diem"),
+    "contact_name": ("nguoi lien he", "can bo phu trach", "nguoi phu trach", "lien he", "contact"),
+    "contact_phone": ("so dien thoai", "dien thoai", "sdt", "so dt", "phone"),
+    "expected_attendees": (
+        "so dai bieu", "so dai bieu du kien", "dai bieu du kien", "so nguoi", "so luong",
+        "attendees",
+    ),
+    "connection_link": ("duong dan ket noi", "duong dan", "link", "lien ket", "link ket noi"),
+}
+_KIND_ALIASES: dict[SiteKind, tuple[str, ...]] = {
+    SiteKind.central: ("trung tam", "trung uong", "diem cau trung tam", "hoi truong"),
+    SiteKind.hub: (
+        "tinh", "thanh pho", "tinh thanh", "tinh thanh pho", "cap tinh", "diem cau cap tinh",
+        "diem cau cap tinh thanh",
+    ),
+    SiteKind.ward: ("phuong",),
+    SiteKind.commune: ("xa",),
+    SiteKind.special_zone: ("dac khu", "special zone"),
+    SiteKind.department: ("so", "ban", "nganh", "so ban nganh"),
+    SiteKind.organization: (
+        "to chuc", "doan the", "mat tran", "mttq", "to chuc chinh tri xa hoi",
+    ),
+    SiteKind.other: ("khac",),
+}
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _key(value: str) -> str:
+    """Header/kind lookup key: "Mã cấp trên (*)" → "ma cap tren"."""
+    return _NON_WORD.sub(" ", search_key(value)).strip()
+
+
+_HEADER_LOOKUP: dict[str, str] = {}
+for _col in COLUMNS:
+    for _alias in (_col, _col.replace("_", " "), COLUMN_LABELS[_col], *_HEADER_ALIASES[_col]):
+        _HEADER_LOOKUP[_key(_alias)] = _col
+_KIND_LOOKUP: dict[str, SiteKind] = {}
+for _kind in SiteKind:
+    for _alias in (_kind.value, *_KIND_ALIASES[_kind]):
+        _KIND_LOOKUP[_key(_alias)] = _kind
+# The registry's own labels ("Sở, ban, ngành", "Điểm cầu cấp tỉnh/thành", …) work too.
+for _kind, _label in SITE_KIND_LABELS.items():
+    _KIND_LOOKUP[_key(_label)] = _kind
+
+
+def parse_kind(value: str) -> SiteKind | None:
+    """The site kind a cell names, in English or Vietnamese, or None."""
+    return _KIND_LOOKUP.get(_key(value))
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Where each known column sits in the header, as written in the file."""
+
+    index: dict[str, int]
+    headers: dict[str, str]
+    width: int  # cells in the header row; a row with more (filled) cells is shifted
+
+
+def map_header(header: Sequence[str]) -> tuple[ColumnMap, list[str]]:
+    """Match header cells to columns; refuse missing or repeated required columns."""
+    index: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    ignored: list[str] = []
+    repeated: list[str] = []
+    for i, cell in enumerate(header):
+        name = _HEADER_LOOKUP.get(_key(cell))
+        if name is None:
+            if cell.strip():
+                ignored.append(cell.strip()[:50])
+        elif name in index:
+            repeated.append(cell.strip()[:50])
+        else:
+            index[name] = i
+            headers[name] = cell.strip()
+    if repeated:
+        raise errors.MissingColumns(
+            "Tiêu đề có cột lặp lại: " + ", ".join(f"“{c}”" for c in repeated) + ".",
+            repeated=repeated,
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in index]
+    if missing:
+        names = ", ".join(f"{c} ({COLUMN_LABELS[c].lower()})" for c in missing)
+        raise errors.MissingColumns(
+            f"Tệp thiếu cột bắt buộc: {names}. Dòng đầu tiên phải là tiêu đề, ví dụ: "
+            "mã, tên, loại, mã cấp trên.",
+            missing=missing,
+        )
+    warnings = []
+    if ignored:
+        warnings.append("Bỏ qua cột không nhận ra: " + ", ".join(f"“{c}”" for c in ignored) + ".")
+    return ColumnMap(index=index, headers=headers, width=len(header)), warnings
+
+
+# -------------------------------------------------------------------- table
+
+
+@dataclass(frozen=True)
+class Table:
+    """The header and the non-blank rows of a file, every cell as text."""
+
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def number(value: int) -> str:
+    """A count in Vietnamese style: 40.000."""
+    return f"{value:,}".replace(",", ".")
+
+
+def _too_many_rows(max_rows: int) -> errors.TooManyRows:
+    return errors.TooManyRows(
+        f"Tệp có hơn {number(max_rows)} dòng dữ liệu; mỗi lần chỉ nhập tối đa "
+        f"{number(max_rows)} dòng. Hãy chia tệp thành nhiều phần.",
+        max_rows=max_rows,
+    )
+
+
+_MAGIC_REFUSED: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0", "Tệp Excel 97-2003 (.xls) chưa được hỗ trợ; hãy lưu thành .xlsx "
+                          "hoặc CSV UTF-8."),
+    (b"%PDF", "Tệp PDF không nhập được; hãy dùng tệp CSV hoặc Excel (.xlsx)."),
+    (b"\x89PNG", "Tệp ảnh không nhập được; hãy dùng tệp CSV hoặc Excel (.xlsx)."),
+    (b"\xff\xd8\xff", "Tệp ảnh không nhập được; hãy dùng tệp CSV hoặc Excel (.xlsx)."),
+    (b"GIF8", "Tệp ảnh không nhập được; hãy dùng tệp CSV hoặc Excel (.xlsx)."),
+)
+_CSV_EXT = (".csv", ".txt", ".tsv")
+_XLSX_EXT = (".xlsx", ".xlsm")
+
+
+def file_kind(data: bytes, filename: str) -> FileKind:
+    """CSV or XLSX, from the name and the first bytes; anything else is refused."""
+    name = filename.strip().lower()
+    for magic, message in _MAGIC_REFUSED:
+        if data.startswith(magic):
+            raise errors.UnsupportedFile(message)
+    if data.startswith(b"PK\x03\x04") and name.endswith(_XLSX_EXT + _CSV_EXT):
+        return "xlsx"  # an .xlsx renamed to .csv is still read as what it is
+    if name.endswith(_XLSX_EXT):
+        raise errors.UnsupportedFile("Tệp .xlsx bị hỏng hoặc không phải tệp Excel.")
+    if name.endswith(".xls"):
+        raise errors.UnsupportedFile(_MAGIC_REFUSED[0][1])
+    if name.endswith(_CSV_EXT):
+        return "csv"
+    raise errors.UnsupportedFile()
+
+
+def read_table(data: bytes, filename: str, *, max_rows: int) -> Table:
+    """The rows of a CSV or XLSX file; refuses unknown types, bad encodings, too many rows."""
+    if file_kind(data, filename) == "xlsx":
+        return _read_xlsx(data, max_rows=max_rows)
+    text, encoding, warnings = decode_text(data)
+    return _read_csv(text, encoding=encoding, warnings=warnings, max_rows=max_rows)
+
+
+# ----------------------------------------------------------------- encoding
+
+
+def _vietnamese_letters() -> frozenset[str]:
+    tones = ("", "\u0300", "\u0309", "\u0303", "\u0301", "\u0323")
+    vowels = ("a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y")
+    letters = {nfc(v + t) for v in vowels for t in tones} | {"đ"}
+    return frozenset(letters | {ch.upper() for ch in letters})
+
+
+VIETNAMESE_LETTERS = _vietnamese_letters()
+# Typographic marks Word and Excel put into Vietnamese text (curly quotes, dashes, …, ₫).
+_TYPOGRAPHY = frozenset("\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022\u20ab\u20ac")
+
+
+def looks_vietnamese(text: str) -> bool:
+    """True when every non-ASCII character is a Vietnamese letter or common typography.
+
+    TCVN3 and VNI files read as Windows-1258 turn into Latin-1 symbols (§ ¶ ­ µ …) and
+    non-Vietnamese letters (Ñ û ö ø …); genuine Windows-1258 text has neither.
+    """
+    return all(
+        ord(ch) < 128 or ch in VIETNAMESE_LETTERS or ch in _TYPOGRAPHY for ch in set(text)
+    )
+
+
+def decode_text(data: bytes) -> tuple[str, str, list[str]]:
+    """Text (NFC), the encoding found and warnings; refuses what is not Unicode or cp1258."""
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return nfc(data[len(codecs.BOM_UTF8):].decode("utf-8")), "utf-8-sig", []
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return nfc(data.decode("utf-16")), "utf-16", []
+    except UnicodeDecodeError as exc:
+        raise errors.EncodingUnsupported(
+            "Tệp đánh dấu là Unicode nhưng có byte không hợp lệ (tệp hỏng). " + SAVE_AS_HINT
+        ) from exc
+    try:
+        return nfc(data.decode("utf-8")), "utf-8", []
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = nfc(data.decode("cp1258"))
+    except UnicodeDecodeError as exc:
+        raise errors.EncodingUnsupported() from exc
+    if not looks_vietnamese(text):
+        raise errors.EncodingUnsupported()
+    return text, "windows-1258", [CONVERTED_WARNING]
+
+
+def _legacy_chars(value: str) -> bool:
+    """True when a cell looks typed in TCVN3/VNI (a ".VnTime" or "VNI-Times" font)."""
+    odd = 0
+    for ch in value:
+        code = ord(ch)
+        if 0xA1 <= code <= 0xBF:
+            return True
+        if 0xC0 <= code <= 0xFF and ch not in VIETNAMESE_LETTERS:
+            odd += 1
+    return odd >= 2
+
+
+def legacy_encoded(value: str) -> bool:
+    """True when a text cell holds TCVN3/VNI bytes shown as Latin-1 (e.g. "§µ N½ng")."""
+    return not value.isascii() and _legacy_chars(value)
+
+
+# ---------------------------------------------------------------------- csv
+
+
+def sniff_delimiter(line: str) -> str:
+    """`,`, `;` or tab: whichever occurs most often outside quotes in the header line."""
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip(" ,;\t"):
+            return line
+    return ""
+
+
+def _read_csv(text: str, *, encoding: str, warnings: list[str], max_rows: int) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(_first_line(text)))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    line = 0
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = cells[:MAX_COLUMNS]
+                continue
+            if len(rows) >= max_rows:
+                raise _too_many_rows(max_rows)
+            rows.append((start, cells[: MAX_COLUMNS + 1]))
+    except csv.Error as exc:
+        raise errors.ImportRejected(
+            f"Không đọc được tệp CSV ở dòng {line + 1}.",
+            errors=[
+                {
+                    "line": line + 1, "column": "", "header": "", "code": "unreadable_line",
+                    "message": f"Dòng không đọc được ({exc}); kiểm tra dấu ngoặc kép.",
+                    "value": "",
+                }
+            ],
+            error_count=1,
+        ) from exc
+    return Table(header=header or [], rows=rows, encoding=encoding, warnings=list(warnings))
+
+
+# --------------------------------------------------------------------- xlsx
+
+
+def cell_text(value: Any) -> str:
+    """An XLSX cell as text: 12.0 → "12", dates as dd/mm/yyyy, empty → ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return nfc(str(value))
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise errors.UnsupportedFile("Tệp Excel bị hỏng (không mở được tệp nén .xlsx).") from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise errors.FileTooLarge("Tệp Excel giải nén ra quá lớn; hãy lưu thành CSV UTF-8.")
+
+
+def _trim(cells: Iterable[Any]) -> list[str]:
+    out = [cell_text(v) for v in cells]
+    while out and not out[-1].strip():
+        out.pop()
+    return out
+
+
+def _read_xlsx(data: bytes, *, max_rows: int) -> Table:
+    # Imported here: openpyxl takes ~0.2 s to import and only this path needs it.
+    from openpyxl import load_workbook
+
+    _check_zip(data)
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged package
+        raise errors.UnsupportedFile("Tệp Excel bị hỏng hoặc không đọc được.") from exc
+    try:
+        return _sheet_rows(book, max_rows=max_rows)
+    finally:
+        book.close()
+
+
+def _sheet_rows(book: Any, *, max_rows: int) -> Table:
+    sheets = list(book.worksheets)
+    if not sheets:
+        raise errors.UnsupportedFile("Tệp Excel không có trang tính nào.")
+    sheet = book.active if book.active in sheets else sheets[0]
+    warnings = []
+    if len(sheets) > 1:
+        warnings.append(f"Tệp có {len(sheets)} trang tính; chỉ đọc trang “{sheet.title}”.")
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    blank = 0
+    try:
+        for number, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1),
+                                        start=1):
+            cells = _trim(values)
+            if not cells:
+                blank += 1
+                if blank > max_rows + MAX_BLANK_ROWS:
+                    raise _too_many_rows(max_rows)
+                continue
+            if header is None:
+                header = cells[:MAX_COLUMNS]
+            elif len(rows) >= max_rows:
+                raise _too_many_rows(max_rows)
+            else:
+                rows.append((number, cells))
+    except (errors.TooManyRows, errors.FileTooLarge):
+        raise
+    except Exception as exc:  # a damaged sheet XML
+        raise errors.UnsupportedFile("Trang tính trong tệp Excel bị hỏng.") from exc
+    return Table(header=header or [], rows=rows, encoding="xlsx", warnings=warnings)

@@ -1,0 +1,581 @@
+"""Use case: import a site tree from a CSV/XLSX file, all or nothing.
+
+Every row is checked first (fields with the same rules as `SiteCreate`, then
+duplicates, parents, cycles, a second central site); every bad line is reported
+and nothing is written. A good file is inserted in one transaction with one
+multi-row INSERT: ids are reserved up front so each row's materialised `path`
+and `depth` are known before it is written. The file format is described in
+`endpoints/importer.py`.
+"""
+
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Table, func, insert, text
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from app.errors import describe_validation
+from app.text import TextError, clean_text, search_key
+from endpoints import errors, importer, service
+from endpoints.importer import COLUMN_LABELS, ColumnMap
+from endpoints.models import (
+    AccountStatus,
+    Approval,
+    Readiness,
+    Role,
+    Site,
+    SiteCreate,
+    SiteKind,
+    User,
+    utcnow,
+)
+
+Progress = Callable[[int, int], None]
+Stage = Callable[[str], None]
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_ROWS = 40_000
+# A materialised path holds ~11 characters per level in a 1,000-character column.
+MAX_DEPTH = 60
+# Errors returned to the caller; the total is always given.
+MAX_REPORTED_ERRORS = 2_000
+INSERT_CHUNK = 1_000
+_PROGRESS_EVERY = 250
+
+_TEXT_FIELDS = ("name", "room", "contact_name")
+_PYDANTIC_CODES = {
+    "missing": "required",
+    "string_too_long": "too_long",
+    "string_pattern_mismatch": "invalid_code",
+    "int_parsing": "invalid_number",
+    "int_type": "invalid_number",
+    "int_from_float": "invalid_number",
+    "greater_than_equal": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "enum": "invalid_kind",
+}
+_KINDS_HELP = (
+    "central/trung tâm, hub/tỉnh, ward/phường, commune/xã, special_zone/đặc khu, "
+    "department/sở-ban-ngành, organization/tổ chức, other/khác"
+)
+
+
+@dataclass(frozen=True)
+class LineError:
+    """One problem on one line of the file."""
+
+    line: int
+    column: str
+    code: str
+    message: str
+    header: str = ""
+    value: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form sent in `errors`."""
+        return {
+            "line": self.line,
+            "column": self.column,
+            "header": self.header,
+            "code": self.code,
+            "message": self.message,
+            "value": self.value,
+        }
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an accepted import did."""
+
+    created: int
+    rows: int
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Row:
+    line: int
+    code: str
+    parent_code: str | None
+    data: SiteCreate | None
+    id: int = 0
+    path: str = ""
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class _Existing:
+    id: int
+    path: str
+    depth: int
+    kind: str
+    name: str
+
+
+# ------------------------------------------------------------------ values
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A cell as echoed in an error: control characters made visible, long text cut."""
+    cut = value[:limit]
+    out = "".join(
+        f"[U+{ord(ch):04X}]" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+        for ch in cut
+    )
+    return out + ("…" if len(value) > limit else "")
+
+
+def _attendees(raw: str) -> str | int:
+    """ "1.200", "1,200", "1 200" and "150" as whole numbers; anything else as given."""
+    compact = raw.replace(" ", "").replace("\u00a0", "")
+    digits = compact.replace(".", "").replace(",", "")
+    grouped = all(len(g) == 3 for g in compact.replace(",", ".").split(".")[1:])
+    if digits.isdigit() and grouped and len(digits) <= 9:
+        return int(digits)
+    return raw
+
+
+def _phone(raw: str) -> tuple[str, bool]:
+    """A phone number; a 9-digit mobile number lost its leading 0 in Excel: put it back."""
+    if raw.isdigit() and len(raw) == 9 and raw[0] in "35789":
+        return "0" + raw, True
+    return raw, False
+
+
+def _text_code(field_name: str, raw: str) -> str:
+    """The stable code of a text field that its validator refused."""
+    try:
+        clean_text(raw, max_length=1 << 30)
+    except TextError:
+        return "control_chars" if raw.strip() else "required"
+    return {"contact_phone": "invalid_phone", "connection_link": "invalid_link"}.get(
+        field_name, "too_long"
+    )
+
+
+def _pydantic_errors(
+    exc: ValidationError, line: int, raw: dict[str, str], cmap: ColumnMap
+) -> list[LineError]:
+    out = []
+    for described, err in zip(describe_validation([dict(e) for e in exc.errors()]), exc.errors(),
+                              strict=True):
+        name = str(err["loc"][0]) if err["loc"] else ""
+        label = COLUMN_LABELS.get(name, name)
+        value = raw.get(name, "")
+        kind = str(err["type"])
+        code = _PYDANTIC_CODES.get(kind, "invalid_value")
+        message = str(described["message"])
+        if kind == "value_error":
+            code = _text_code(name, value)
+        elif code == "invalid_code":
+            message = f"{label} chỉ được dùng chữ cái không dấu, chữ số và . _ - (tối đa 50 ký tự)"
+        elif code == "out_of_range":
+            message = f"{label} phải từ 0 đến 100.000"
+        elif code == "too_long":
+            message = f"{label} quá dài"
+        else:
+            message = f"{label}: {message}"
+        out.append(
+            LineError(line, name, code, message, header=cmap.headers.get(name, ""),
+                      value=shown(value))
+        )
+    return out
+
+
+# ------------------------------------------------------------ row checks
+
+
+def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list[LineError], bool]:
+    """One row's own fields; the row (possibly without data) and its errors."""
+    raw = {
+        name: (cells[i] if i < len(cells) else "") for name, i in cmap.index.items()
+    }
+
+    def err(name: str, code: str, message: str) -> LineError:
+        return LineError(line, name, code, message, header=cmap.headers.get(name, ""),
+                         value=shown(raw.get(name, "")))
+
+    problems: list[LineError] = []
+    extra = [c for c in cells[cmap.width:] if c.strip()]
+    if extra:
+        problems.append(
+            LineError(line, "", "too_many_cells",
+                      "Dòng có nhiều ô hơn tiêu đề (tên có dấu phẩy cần đặt trong ngoặc kép?)",
+                      value=shown(extra[0]))
+        )
+    code = raw["code"].strip()
+    parent_code = raw.get("parent_code", "").strip() or None
+    if not code:
+        problems.append(err("code", "required", "Thiếu mã điểm cầu"))
+    kind = importer.parse_kind(raw["kind"]) if raw["kind"].strip() else None
+    if not raw["kind"].strip():
+        problems.append(err("kind", "required", "Thiếu loại điểm cầu"))
+    elif kind is None:
+        problems.append(
+            err("kind", "invalid_kind", f"Loại không hợp lệ; dùng một trong: {_KINDS_HELP}")
+        )
+    payload: dict[str, Any] = {"name": raw["name"], "kind": kind or SiteKind.other}
+    if code:
+        payload["code"] = code
+    fixed_phone = False
+    for name in ("room", "contact_name", "contact_phone", "connection_link"):
+        value = raw.get(name, "").strip()
+        if value:
+            if name == "contact_phone":
+                value, fixed_phone = _phone(value)
+            payload[name] = value
+    if raw.get("expected_attendees", "").strip():
+        payload["expected_attendees"] = _attendees(raw["expected_attendees"].strip())
+    data: SiteCreate | None = None
+    try:
+        data = SiteCreate.model_validate(payload)
+    except ValidationError as exc:
+        problems.extend(_pydantic_errors(exc, line, raw, cmap))
+    failed = {p.column for p in problems}
+    for name in _TEXT_FIELDS:
+        if name not in failed and importer.legacy_encoded(raw.get(name, "")):
+            problems.append(
+                err(name, "legacy_encoding",
+                    "Chữ gõ bằng bảng mã cũ (TCVN3/VNI); hãy chuyển sang Unicode "
+                    "(ví dụ bằng Unikey) rồi nhập lại")
+            )
+    row = _Row(line=line, code=code, parent_code=parent_code, data=None if problems else data)
+    return row, problems, fixed_phone
+
+
+def _check_rows(
+    table: importer.Table, cmap: ColumnMap, progress: Progress | None
+) -> tuple[list[_Row], list[LineError], int]:
+    rows: list[_Row] = []
+    problems: list[LineError] = []
+    fixed_phones = 0
+    total = len(table.rows)
+    for done, (line, cells) in enumerate(table.rows, start=1):
+        row, errs, fixed = _check_row(line, cells, cmap)
+        rows.append(row)
+        problems.extend(errs)
+        fixed_phones += fixed
+        if progress and (done % _PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
+    return rows, problems, fixed_phones
+
+
+# ----------------------------------------------------------- tree checks
+
+
+def _existing_sites(db: Session, conference_id: int) -> dict[str, _Existing]:
+    found = db.execute(
+        sa_select(
+            col(Site.code), col(Site.id), col(Site.path), col(Site.depth), col(Site.kind),
+            col(Site.name),
+        ).where(
+            col(Site.conference_id) == conference_id, col(Site.code).is_not(None)
+        )
+    ).all()
+    return {r[0]: _Existing(r[1], r[2], r[3], str(r[4]), r[5]) for r in found}
+
+
+def _has_central(db: Session, conference_id: int) -> str | None:
+    return db.exec(
+        select(Site.name).where(Site.conference_id == conference_id, Site.kind == SiteKind.central)
+    ).first()
+
+
+def _cycles(by_code: dict[str, _Row]) -> dict[str, list[str]]:
+    """Rows whose parent chain (within the file) loops back: code → the loop."""
+    done: set[str] = set()
+    looped: dict[str, list[str]] = {}
+    for start in by_code:
+        trail: list[str] = []
+        seen: dict[str, int] = {}
+        cur: str | None = start
+        while cur is not None and cur in by_code and cur not in done and cur not in seen:
+            seen[cur] = len(trail)
+            trail.append(cur)
+            cur = by_code[cur].parent_code
+        if cur is not None and cur in seen:
+            loop = trail[seen[cur]:]
+            for code in loop:
+                looped[code] = loop
+        done.update(trail)
+    return looped
+
+
+def _check_tree(
+    rows: list[_Row], existing: dict[str, _Existing], central_name: str | None, cmap: ColumnMap
+) -> list[LineError]:
+    problems: list[LineError] = []
+    by_code: dict[str, _Row] = {}
+
+    def err(r: _Row, name: str, code: str, message: str, value: str) -> None:
+        problems.append(
+            LineError(r.line, name, code, message, header=cmap.headers.get(name, ""),
+                      value=shown(value))
+        )
+
+    for r in rows:
+        if not r.code:
+            continue
+        first = by_code.get(r.code)
+        if first is not None:
+            err(r, "code", "duplicate_code", f"Mã “{r.code}” trùng với dòng {first.line}", r.code)
+        else:
+            by_code[r.code] = r
+        if r.code in existing:
+            err(r, "code", "code_exists",
+                f"Mã “{r.code}” đã có trong hội nghị (điểm cầu “{existing[r.code].name}”)", r.code)
+    folded = {c.casefold(): c for c in (*existing, *by_code)}
+    for r in rows:
+        if r.parent_code is None or r.parent_code in by_code or r.parent_code in existing:
+            continue
+        hint = folded.get(r.parent_code.casefold())
+        message = f"Không có điểm cầu cấp trên mã “{r.parent_code}” trong tệp hoặc trong hội nghị"
+        err(r, "parent_code", "unknown_parent", message + (f" (có phải “{hint}”?)" if hint else ""),
+            r.parent_code)
+    for code, loop in _cycles(by_code).items():
+        chain = " → ".join([*loop, loop[0]])
+        err(by_code[code], "parent_code", "cycle", f"Vòng lặp cấp trên: {chain}", code)
+    centrals = [r for r in rows if r.data is not None and r.data.kind == SiteKind.central]
+    for i, r in enumerate(centrals):
+        if central_name is not None:
+            err(r, "kind", "multiple_central",
+                f"Hội nghị đã có điểm cầu trung tâm “{central_name}”", "central")
+        elif i > 0:
+            err(r, "kind", "multiple_central",
+                f"Chỉ được có một điểm cầu trung tâm (đã có ở dòng {centrals[0].line})", "central")
+    return problems
+
+
+def _order(
+    rows: list[_Row], existing: dict[str, _Existing], cmap: ColumnMap
+) -> tuple[list[_Row], list[LineError]]:
+    """Rows with parents first, depths set; rows deeper than MAX_DEPTH are errors."""
+    children: dict[str | None, list[_Row]] = {}
+    for r in rows:
+        children.setdefault(r.parent_code if r.parent_code not in existing else None, []).append(r)
+    ordered: list[_Row] = []
+    level = [r for r in children.get(None, [])]
+    for r in level:
+        parent = existing.get(r.parent_code or "")
+        r.depth = parent.depth + 1 if parent else 0
+    while level:
+        ordered.extend(level)
+        nxt = []
+        for r in level:
+            for c in children.get(r.code, []):
+                c.depth = r.depth + 1
+                nxt.append(c)
+        level = nxt
+    too_deep = [
+        LineError(r.line, "parent_code", "too_deep", f"Cây điểm cầu sâu quá {MAX_DEPTH} cấp",
+                  header=cmap.headers.get("parent_code", ""), value=shown(r.parent_code or ""))
+        for r in ordered if r.depth > MAX_DEPTH
+    ]
+    return ordered, too_deep
+
+
+# ------------------------------------------------------------------ insert
+
+
+def _reserve_ids(db: Session, count: int) -> list[int]:
+    """`count` fresh site ids, reserved inside this transaction."""
+    if db.get_bind().dialect.name == "postgresql":
+        found = db.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('site', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        ).scalars().all()
+        return sorted(int(v) for v in found)
+    # SQLite: the write lock is held from the first statement (BEGIN IMMEDIATE), so
+    # nobody else can take these ids before the commit.
+    top = db.execute(sa_select(func.coalesce(func.max(Site.id), 0))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + count))
+
+
+def _values(
+    ordered: list[_Row], ids: list[int], existing: dict[str, _Existing], conference_id: int
+) -> Iterator[dict[str, Any]]:
+    now = utcnow()
+    placed: dict[str, _Row] = {}
+    for r, new_id in zip(ordered, ids, strict=True):
+        assert r.data is not None
+        parent = placed.get(r.parent_code or "")
+        old = existing.get(r.parent_code or "") if parent is None else None
+        r.id = new_id
+        r.path = f"{parent.path if parent else old.path if old else '/'}{new_id}/"
+        placed[r.code] = r
+        d = r.data
+        yield {
+            "id": new_id,
+            "conference_id": conference_id,
+            "parent_id": parent.id if parent else old.id if old else None,
+            "name": d.name,
+            "name_key": search_key(d.name),
+            "kind": d.kind.value,
+            "code": d.code,
+            "room": d.room,
+            "contact_name": d.contact_name,
+            "contact_phone": d.contact_phone,
+            "expected_attendees": d.expected_attendees,
+            "connection_link": d.connection_link,
+            "path": r.path,
+            "depth": r.depth,
+            "readiness": Readiness.not_connected.value,
+            "readiness_note": None,
+            "approval": Approval.approved.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(
+    db: Session, ordered: list[_Row], existing: dict[str, _Existing], conference_id: int,
+    progress: Progress | None,
+) -> None:
+    table: Table = SQLModel.metadata.tables["site"]
+    values = list(_values(ordered, _reserve_ids(db, len(ordered)), existing, conference_id))
+    done = 0
+    try:
+        for chunk in _chunks(values, INSERT_CHUNK):
+            db.execute(insert(table), chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, len(values))
+        db.commit()
+    except IntegrityError as exc:
+        # Another writer added a code or removed a parent between the checks and the insert.
+        db.rollback()
+        raise errors.ImportConflict() from exc
+
+
+# -------------------------------------------------------------- use case
+
+
+def _reject(problems: list[LineError], warnings: list[str]) -> errors.ImportRejected:
+    problems.sort(key=lambda p: (p.line, p.column != "", p.column))
+    lines = len({p.line for p in problems})
+    shown_errors = problems[:MAX_REPORTED_ERRORS]
+    detail = (
+        f"Tệp có {importer.number(len(problems))} lỗi ở {importer.number(lines)} dòng; "
+        "chưa nhập điểm cầu nào."
+    )
+    if len(problems) > len(shown_errors):
+        detail += f" Hiển thị {importer.number(len(shown_errors))} lỗi đầu tiên."
+    return errors.ImportRejected(
+        detail,
+        errors=[p.as_dict() for p in shown_errors],
+        error_count=len(problems),
+        line_count=lines,
+        warnings=warnings,
+    )
+
+
+def _size_limit(data: bytes, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise errors.FileTooLarge(
+            f"Tệp lớn hơn giới hạn {max_bytes / (1024 * 1024):.0f} MB; "
+            "hãy chia tệp thành nhiều phần.",
+            max_bytes=max_bytes,
+        )
+
+
+def import_sites(
+    db: Session,
+    *,
+    conference_id: int,
+    filename: str,
+    data: bytes,
+    actor: User,
+    progress: Progress | None = None,
+    stage: Stage | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> ImportReport:
+    """Import a site tree into a conference (central office only); all rows or none.
+
+    `stage` is told "parse", "validate", "insert" as work moves on; `progress(done,
+    total)` counts rows within the current stage.
+    """
+    service.require_admin(actor)
+    _size_limit(data, max_bytes)
+    clock = time.perf_counter()
+    if stage:
+        stage("parse")
+    table = importer.read_table(data, filename, max_rows=max_rows)
+    if not table.header:
+        raise errors.EmptyImport()
+    cmap, header_warnings = importer.map_header(table.header)
+    warnings = [*table.warnings, *header_warnings]
+    if not table.rows:
+        raise errors.EmptyImport("Tệp chỉ có dòng tiêu đề, không có điểm cầu nào.")
+    parsed = time.perf_counter()
+    if stage:
+        stage("validate")
+    rows, problems, fixed_phones = _check_rows(table, cmap, progress)
+    if fixed_phones:
+        warnings.append(
+            f"Đã thêm số 0 đầu cho {importer.number(fixed_phones)} số điện thoại bị Excel bỏ mất."
+        )
+    # The database is touched only from here: on SQLite the write lock is held briefly.
+    service.get_conference(db, conference_id=conference_id, actor=actor)
+    existing = _existing_sites(db, conference_id)
+    problems.extend(_check_tree(rows, existing, _has_central(db, conference_id), cmap))
+    ordered, too_deep = _order(rows, existing, cmap)
+    problems.extend(too_deep)
+    if not problems and len(ordered) != len(rows):  # every row reaches a root unless in error
+        raise RuntimeError("site import: rows left out of the tree order")
+    if problems:
+        db.rollback()
+        raise _reject(problems, warnings)
+    validated = time.perf_counter()
+    if stage:
+        stage("insert")
+    _insert(db, ordered, existing, conference_id, progress)
+    done = time.perf_counter()
+    by_kind: dict[str, int] = {}
+    for r in ordered:
+        assert r.data is not None
+        by_kind[r.data.kind.value] = by_kind.get(r.data.kind.value, 0) + 1
+    return ImportReport(
+        created=len(ordered),
+        rows=len(table.rows),
+        encoding=table.encoding,
+        warnings=warnings,
+        by_kind=by_kind,
+        seconds={
+            "parse": round(parsed - clock, 4),
+            "validate": round(validated - parsed, 4),
+            "insert": round(done - validated, 4),
+            "total": round(done - clock, 4),
+        },
+    )
+
+
+def admin_account(db: Session, *, username: str | None = None) -> User:
+    """The central-office account the command line acts as (the first one by default)."""
+    query = select(User).where(User.role == Role.admin, User.status == AccountStatus.active)
+    if username:
+        query = query.where(User.username == service.normalize_username(username))
+    user = db.exec(query.order_by(col(User.id))).first()
+    if user is None:
+        raise errors.AdminOnly(
+            "Không tìm thấy tài khoản ban tổ chức đang hoạt động"
+            + (f" “{username}”." if username else "; hãy chạy `diemcau create-admin` trước.")
+        )
+    return user

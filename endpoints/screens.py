@@ -1,0 +1,199 @@
+"""Use cases of site screens: enrolment by token or pairing code, revocation, presence."""
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from app.security import hash_token
+from endpoints import errors
+from endpoints import service as registry
+from endpoints.models import ScreenDevice, Site, User, utcnow
+
+PAIRING_MINUTES = 10
+# A screen is online while its heartbeats (every 15 s, flushed every 10 s) keep coming.
+ONLINE_SECONDS = 45
+# No 0/O or 1/I/L: the code is read off a phone and typed on a projector PC.
+_PAIR_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """What a connected screen is allowed to follow."""
+
+    screen_id: int
+    site_id: int
+    conference_id: int
+    site_name: str
+
+
+def _new_token() -> tuple[str, str]:
+    token = "scr_" + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _screen_name(db: Session, site_id: int, name: str | None) -> str:
+    if name:
+        return name
+    count = db.exec(
+        select(func.count()).select_from(ScreenDevice).where(ScreenDevice.site_id == site_id)
+    ).one()
+    return f"Màn hình {int(count) + 1}"
+
+
+def enroll_screen(
+    db: Session, *, site_id: int, actor: User, name: str | None = None
+) -> tuple[ScreenDevice, str]:
+    """Enrol a screen of a site in the actor's scope; the token is returned once."""
+    site: Site = registry.get_site(db, site_id=site_id, actor=actor)
+    token, token_hash = _new_token()
+    now = utcnow()
+    screen = ScreenDevice(
+        site_id=site_id,
+        conference_id=site.conference_id,
+        name=_screen_name(db, site_id, name),
+        token_hash=token_hash,
+        enrolled_at=now,
+        created_by_id=actor.id,
+    )
+    db.add(screen)
+    db.commit()
+    return screen, token
+
+
+def create_pairing_code(
+    db: Session, *, site_id: int, actor: User, name: str | None = None
+) -> tuple[ScreenDevice, str]:
+    """A short code, valid 10 minutes, that a projector PC types to enrol itself."""
+    site: Site = registry.get_site(db, site_id=site_id, actor=actor)
+    raw = "".join(secrets.choice(_PAIR_ALPHABET) for _ in range(8))
+    screen = ScreenDevice(
+        site_id=site_id,
+        conference_id=site.conference_id,
+        name=_screen_name(db, site_id, name),
+        pairing_code_hash=hash_token(raw),
+        pairing_expires_at=utcnow() + timedelta(minutes=PAIRING_MINUTES),
+        created_by_id=actor.id,
+    )
+    db.add(screen)
+    db.commit()
+    return screen, f"{raw[:4]}-{raw[4:]}"
+
+
+def pair_screen(db: Session, *, code: str) -> tuple[ScreenDevice, str]:
+    """Exchange a pairing code for a screen token; a code works once."""
+    code_hash = hash_token(_normalise_code(code))
+    token, token_hash = _new_token()
+    now = utcnow()
+    # One conditional UPDATE claims the code: two screens typing it at once get one winner.
+    claimed = db.execute(
+        update(ScreenDevice)
+        .where(
+            col(ScreenDevice.pairing_code_hash) == code_hash,
+            col(ScreenDevice.pairing_expires_at) > now,
+            col(ScreenDevice.revoked).is_(False),
+        )
+        .values(token_hash=token_hash, pairing_code_hash=None, enrolled_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise errors.PairingCodeInvalid()
+    screen = db.exec(select(ScreenDevice).where(ScreenDevice.token_hash == token_hash)).one()
+    db.commit()
+    return screen, token
+
+
+def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
+    """The enrolled, unrevoked screen a token belongs to, or None."""
+    if not token.startswith("scr_") or len(token) > 100:
+        return None
+    row = db.exec(
+        select(ScreenDevice, Site.name)
+        .join(Site, col(Site.id) == ScreenDevice.site_id)
+        .where(ScreenDevice.token_hash == hash_token(token), col(ScreenDevice.revoked).is_(False))
+    ).first()
+    if row is None:
+        return None
+    screen, site_name = row
+    assert screen.id is not None
+    return ScreenContext(
+        screen_id=screen.id,
+        site_id=screen.site_id,
+        conference_id=screen.conference_id,
+        site_name=site_name,
+    )
+
+
+def list_screens(db: Session, *, site_id: int, actor: User) -> Sequence[ScreenDevice]:
+    """Screens of a site in the actor's scope."""
+    registry.get_site(db, site_id=site_id, actor=actor)
+    return db.exec(
+        select(ScreenDevice).where(ScreenDevice.site_id == site_id).order_by(col(ScreenDevice.id))
+    ).all()
+
+
+def revoke_screen(db: Session, *, screen_id: int, actor: User) -> ScreenDevice:
+    """Stop a screen's token from working (its open socket is closed at its next check)."""
+    screen = db.get(ScreenDevice, screen_id)
+    if screen is None:
+        raise errors.ScreenNotFound()
+    registry.get_site(db, site_id=screen.site_id, actor=actor)
+    screen.revoked = True
+    screen.token_hash = None
+    screen.pairing_code_hash = None
+    db.add(screen)
+    db.commit()
+    return screen
+
+
+def mark_seen(db: Session, *, screen_ids: Iterable[int]) -> set[int]:
+    """Record a heartbeat for many screens, 500 per statement; returns the revoked ones."""
+    ids = sorted(set(screen_ids))
+    now = utcnow()
+    revoked: set[int] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        db.execute(
+            update(ScreenDevice)
+            .where(col(ScreenDevice.id).in_(chunk), col(ScreenDevice.revoked).is_(False))
+            .values(last_seen_at=now)
+        )
+        revoked.update(
+            i
+            for i in db.exec(
+                select(ScreenDevice.id).where(
+                    col(ScreenDevice.id).in_(chunk), col(ScreenDevice.revoked).is_(True)
+                )
+            ).all()
+            if i is not None
+        )
+    db.commit()
+    return revoked
+
+
+def count_online(db: Session, *, conference_id: int, actor: User) -> tuple[int, int]:
+    """Screens and distinct sites with a heartbeat in the last 45 s (in the actor's scope)."""
+    registry.get_conference(db, conference_id=conference_id, actor=actor)
+    since = utcnow() - timedelta(seconds=ONLINE_SECONDS)
+    conds = [
+        ScreenDevice.conference_id == conference_id,
+        col(ScreenDevice.revoked).is_(False),
+        col(ScreenDevice.last_seen_at) > since,
+    ]
+    query = select(func.count(), func.count(func.distinct(ScreenDevice.site_id))).where(*conds)
+    if not registry.is_admin(actor):
+        root = db.get(Site, actor.site_id) if actor.site_id else None
+        if root is None:
+            return 0, 0
+        query = query.join(Site, col(Site.id) == ScreenDevice.site_id).where(
+            col(Site.path).startswith(root.path)
+        )
+    screens, sites = db.exec(query).one()
+    return int(screens), int(sites)

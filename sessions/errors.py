@@ -1,0 +1,89 @@
+"""Errors of the programme domain, each with a stable code."""
+
+from app.errors import AppError, NotFound
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    detail = "Không tìm thấy phiên họp."
+
+
+class AgendaItemNotFound(NotFound):
+    code = "agenda_item_not_found"
+    detail = "Không tìm thấy mục chương trình."
+
+
+class DeckNotFound(NotFound):
+    code = "deck_not_found"
+    detail = "Không tìm thấy bài trình chiếu."
+
+
+class FollowLinkInvalid(NotFound):
+    code = "follow_link_invalid"
+    detail = "Đường dẫn theo dõi không hợp lệ."
+
+
+class SessionClosed(AppError):
+    status_code = 409
+    code = "session_closed"
+    detail = "Phiên họp đã kết thúc, không thể thay đổi."
+
+
+class SessionTimesInvalid(AppError):
+    status_code = 422
+    code = "session_times_invalid"
+    detail = "Giờ kết thúc phải sau giờ bắt đầu."
+
+
+class AgendaItemNotInSession(AppError):
+    status_code = 422
+    code = "agenda_item_not_in_session"
+    detail = "Mục chương trình không thuộc phiên họp này."
+
+
+class AgendaOrderMismatch(AppError):
+    status_code = 422
+    code = "agenda_order_mismatch"
+    detail = "Danh sách sắp xếp phải gồm đúng và đủ các mục của phiên họp."
+
+
+class SlideOutOfRange(AppError):
+    status_code = 422
+    code = "slide_out_of_range"
+    detail = "Số trang trình chiếu không hợp lệ."
+
+
+class DeckNotPdf(AppError):
+    status_code = 415
+    code = "deck_not_pdf"
+    detail = "Tệp tải lên không phải là PDF."
+
+
+class DeckBroken(AppError):
+    status_code = 422
+    code = "deck_broken"
+    detail = "Tệp PDF bị hỏng hoặc không đọc được."
+
+
+class DeckEncrypted(AppError):
+    status_code = 422
+    code = "deck_encrypted"
+    detail = "Tệp PDF có mật khẩu; hãy gỡ mật khẩu rồi tải lên lại."
+
+
+class DeckTooManyPages(AppError):
+    status_code = 413
+    code = "deck_too_many_pages"
+    detail = "Tệp PDF có quá nhiều trang."
+
+
+class DeckTooLarge(AppError):
+    status_code = 413
+    code = "deck_too_large"
+    detail = "Tệp PDF quá lớn."
+
+
+class DeckUploadInvalid(AppError):
+    status_code = 422
+    code = "deck_upload_invalid"
+    detail = "Cần gửi một tệp PDF trong trường 'file' (multipart/form-data)."

@@ -1,0 +1,128 @@
+"""The stage stream of one process: a snapshot cache per conference and per-socket forwarding.
+
+Every state message carries the whole stage, so the newest message of a channel is
+also the snapshot a late joiner needs. The cache keeps it per conference (one JSON
+parse per message per process), which means thousands of screens reconnecting after
+a network drop cost one database read, not thousands.
+"""
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.realtime import Hub
+from sessions import events
+from sessions import service as sessions_service
+
+_STATE_PREFIX = '{"type":"state"'
+_SNAPSHOT_PREFIX = '{"type":"snapshot"'
+
+
+def as_snapshot(message: str) -> str:
+    """The same stage message, typed as a snapshot (the encoder puts `type` first)."""
+    if message.startswith(_STATE_PREFIX):
+        return _SNAPSHOT_PREFIX + message[len(_STATE_PREFIX) :]
+    return message
+
+
+def message_version(message: str) -> int:
+    """The version a stage message carries."""
+    return int(json.loads(message)["version"])
+
+
+@dataclass
+class _Entry:
+    version: int
+    snapshot: str
+
+
+class StageCache:
+    """Newest stage per conference, fed by the hub, loaded from the database when cold."""
+
+    def __init__(self, *, hub: Hub, engine: Engine) -> None:
+        self._hub = hub
+        self._engine = engine
+        self._entries: dict[int, _Entry] = {}
+        self._watched: set[int] = set()
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def snapshot(self, conference_id: int) -> tuple[int, str]:
+        """(version, snapshot message) of a conference's stage."""
+        entry = self._entries.get(conference_id)
+        if entry is not None:
+            return entry.version, entry.snapshot
+        lock = self._locks.setdefault(conference_id, asyncio.Lock())
+        async with lock:
+            await self._watch(conference_id)
+            entry = self._entries.get(conference_id)
+            if entry is None:
+                view = await run_in_threadpool(self._load, conference_id)
+                loaded = _Entry(view.version, events.encode_stage("snapshot", view))
+                # A message may have arrived while we read; keep whichever is newer.
+                current = self._entries.get(conference_id)
+                entry = current if current and current.version >= loaded.version else loaded
+                self._entries[conference_id] = entry
+        return entry.version, entry.snapshot
+
+    def _load(self, conference_id: int) -> events.StageView:
+        with Session(self._engine) as db:
+            return sessions_service.get_stage(db, conference_id=conference_id)
+
+    async def _watch(self, conference_id: int) -> None:
+        if conference_id in self._watched:
+            return
+        self._watched.add(conference_id)
+
+        def on_message(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                message = message.decode()
+            version = message_version(message)
+            entry = self._entries.get(conference_id)
+            if entry is None or version > entry.version:
+                self._entries[conference_id] = _Entry(version, as_snapshot(message))
+
+        def on_resync() -> None:
+            # Messages may have been lost: the next reader reloads from the database.
+            self._entries.pop(conference_id, None)
+
+        await self._hub.attach(
+            events.stage_channel(conference_id), on_message, on_resync=on_resync,
+            max_pending=1_000_000,
+        )
+
+
+class Forwarder:
+    """Per-socket sender: holds messages until the snapshot is out, then passes them through.
+
+    Attached to the hub before the snapshot is read, so no change can fall between
+    the two; what arrived meanwhile is sent after the snapshot if it is newer.
+    """
+
+    __slots__ = ("_held", "_open", "_send")
+
+    def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
+        self._send = send
+        self._open = False
+        self._held: deque[str] = deque()
+
+    def __call__(self, message: str | bytes) -> Awaitable[None] | None:
+        text = message.decode() if isinstance(message, bytes) else message
+        if self._open:
+            return self._send(text)
+        self._held.append(text)
+        return None
+
+    async def open_after(self, version: int) -> None:
+        """Send what was held and is newer than `version`, then forward directly."""
+        while self._held:
+            message = self._held.popleft()
+            if message_version(message) > version:
+                await self._send(message)
+        # No await between the empty check and opening: nothing can slip in between.
+        self._open = True

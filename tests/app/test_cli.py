@@ -1,0 +1,178 @@
+"""The `diemcau` command: serve as a real process, demo, create-admin, bad settings."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import get_settings
+from app.db import create_db_engine
+from app.demo import SITES
+from endpoints import service as endpoints_service
+from endpoints.models import Role, Site, User
+
+DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
+
+# Every CONTRACT.md path that exists so far; add the sessions and check-in paths
+# here as those domains land.
+CONTRACT_PATHS = {
+    "/healthz": {"get"},
+    "/api/v1/auth/token": {"post"},
+    "/api/v1/conferences": {"post"},
+    "/api/v1/conferences/{conference_id}/sites": {"get", "post"},
+    "/api/v1/sites/{site_id}/screen-token": {"post"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The test process's environment without any DIEMCAU_* setting of the developer's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIEMCAU_")}
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DIEMCAU, *args], cwd=cwd, env=_clean_env(**env), capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """In-process CLI runs read fresh settings from the environment, in a temp folder."""
+    for key in list(os.environ):
+        if key.startswith("DIEMCAU_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_serve_answers_healthz_and_contract_paths_then_stops(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [DIEMCAU, "serve", "--port", str(port)],
+        cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not answer /healthz within 60 s"
+            time.sleep(0.2)
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        paths = httpx.get(f"{base}/openapi.json").json()["paths"]
+        for path, methods in CONTRACT_PATHS.items():
+            assert path in paths, path
+            assert methods <= set(paths[path]), (path, set(paths[path]))
+        # The embedded default: a SQLite file in the working folder, with the dev admin.
+        login = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "admin", "password": "admin"}
+        )
+        assert login.status_code == 200, login.text
+        assert (tmp_path / "diemcau.db").is_file()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    # uvicorn re-raises SIGTERM after a graceful shutdown, so -15 is a clean stop too.
+    assert proc.returncode in (0, -signal.SIGTERM), out
+    assert "Application shutdown complete." in out
+    assert f"diemcau đang chạy tại http://127.0.0.1:{port}" in out
+
+
+def test_demo_twice_keeps_the_same_sites(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = _run(["demo"], tmp_path, DIEMCAU_DATABASE_URL=url)
+    second = _run(["demo"], tmp_path, DIEMCAU_DATABASE_URL=url)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert f"{len(SITES)} điểm cầu" in first.stdout
+    assert second.stdout == first.stdout
+    engine = create_db_engine(url, pool_size=1)
+    with Session(engine) as db:
+        assert db.exec(select(func.count()).select_from(Site)).one() == len(SITES)
+        assert db.exec(select(func.count()).select_from(User)).one() == 2
+    engine.dispose()
+
+
+def test_serve_with_workers_and_memory_broker_is_refused(cli_env: None) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "DIEMCAU_BROKER_URL=redis://" in result.output
+
+
+def test_create_admin_makes_a_central_office_account(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(
+        cli,
+        ["create-admin", "--username", "BanToChuc", "--full-name", "Nguyễn Thị Hạnh"],
+        input="mat-khau-du-dai\nmat-khau-du-dai\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Đã tạo tài khoản ban tổ chức BanToChuc." in result.output
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine) as db:
+        user = endpoints_service.authenticate(
+            db, username="bantochuc", password="mat-khau-du-dai"
+        )
+        assert (user.role, user.full_name) == (Role.admin, "Nguyễn Thị Hạnh")
+    engine.dispose()
+
+
+def test_create_admin_with_taken_username_fails(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    args = ["create-admin", "--username", "btc", "--password", "mat-khau-du-dai"]
+    assert CliRunner().invoke(cli, [*args, "--full-name", "A"]).exit_code == 0
+    result = CliRunner().invoke(cli, [*args, "--full-name", "B"])
+    assert result.exit_code == 1
+    assert "Tên đăng nhập đã được dùng" in result.output
+
+
+def test_create_admin_with_short_password_is_refused(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(
+        cli, ["create-admin", "--username", "btc", "--password", "ngan", "--full-name", "A"]
+    )
+    assert result.exit_code == 2
+    assert "ít nhất 8 ký tự" in result.output
+
+
+def test_production_with_default_secrets_exits_with_a_message(tmp_path: Path) -> None:
+    result = _run(["migrate"], tmp_path, DIEMCAU_ENV="production")
+    assert result.returncode == 2
+    assert "DIEMCAU_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "diemcau.db").exists()

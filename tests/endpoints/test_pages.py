@@ -1,0 +1,611 @@
+"""HTML pages of the registry (cookie login, CSRF forms), on SQLite and PostgreSQL."""
+
+import re
+from datetime import timedelta
+
+import httpx
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.deps import get_admin_user
+from endpoints import errors, pages, service
+from endpoints.models import (
+    AccountStatus,
+    Approval,
+    Invite,
+    Readiness,
+    Site,
+    SiteCreate,
+    SiteKind,
+    User,
+    utcnow,
+)
+from tests.conftest import ADMIN_PASSWORD, Tree
+
+CSRF_COOKIE = "diemcau_csrf"
+INVITE_LINK = re.compile(r"http://testserver/invite/([A-Za-z0-9_-]+)")
+REGISTRATION = {
+    "site_name": "Đảng ủy phường Sài Gòn",
+    "kind": "ward",
+    "room": "Hội trường tầng 2",
+    "expected_attendees": "85",
+    "connection_link": "https://meet.example.vn/sg",
+    "full_name": "Trần Văn Bình",
+    "phone": "0912 345 678",
+    "username": "saigon",
+    "password": "sg-password-1",
+    "password_confirm": "sg-password-1",
+}
+
+
+def csrf(client: TestClient) -> str:
+    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/login")
+    return str(client.cookies[CSRF_COOKIE])
+
+
+def login(client: TestClient, username: str, password: str) -> str:
+    """Log in through the form; returns where the login redirected to."""
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+def post(client: TestClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    """A form post carrying the CSRF field, without following the redirect."""
+    data = {**(data or {}), "csrf_token": csrf(client)}
+    response: httpx.Response = client.post(url, data=data, follow_redirects=False)
+    return response
+
+
+def create_invite(client: TestClient, conference_id: int, parent_id: int) -> str:
+    """Create an invite through the page; returns its token, read from the link shown."""
+    r = post(client, f"/conferences/{conference_id}/invites",
+             {"parent_site_id": str(parent_id), "suggested_kind": "ward", "note": "Phường mới"})
+    assert r.status_code == 201, r.text
+    match = INVITE_LINK.search(r.text)
+    assert match, "the full invite link is shown after creation"
+    return match.group(1)
+
+
+# ------------------------------------------------------------------ login
+
+
+def test_login_with_wrong_password_shows_error(client: TestClient, admin: User) -> None:
+    r = client.post(
+        "/login",
+        data={"username": "admin", "password": "wrong-password", "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 401
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in r.text
+    assert 'value="admin"' in r.text
+
+
+def test_login_sends_admin_to_conferences_and_coordinator_to_site_tree(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    assert login(client, "admin", ADMIN_PASSWORD) == "/conferences"
+    client.cookies.clear()
+    assert login(client, "hcm", "hcm-password") == f"/conferences/{tree.cid}/sites"
+
+
+def test_login_keeps_a_local_next_but_not_an_outside_one(client: TestClient, admin: User) -> None:
+    token = csrf(client)
+    r = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+                                    "csrf_token": token, "next": "//evil.example/x"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/conferences"
+
+
+def test_page_without_login_redirects_to_login(client: TestClient, tree: Tree) -> None:
+    r = client.get(f"/conferences/{tree.cid}/sites", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=/conferences/{tree.cid}/sites"
+
+
+def test_form_post_without_csrf_token_is_refused(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = client.post(f"/sites/{tree.ward_a1}", data={"name": "Đổi tên"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert "csrf_failed" in r.text
+    r = client.post(f"/sites/{tree.ward_a1}", data={"name": "Đổi tên", "csrf_token": "forged"})
+    assert r.status_code == 403
+    assert "csrf_failed" in r.text
+
+
+# ---------------------------------------------------------- every page
+
+
+def test_every_page_renders_for_admin(client: TestClient, db: Session, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    pages = {
+        "/conferences": "Tạo hội nghị",
+        f"/conferences/{tree.cid}/sites": "Thêm điểm cầu",
+        f"/conferences/{tree.cid}/sites?kind=ward&readiness=not_connected&approval=approved":
+            "Đảng ủy phường Hoàn Kiếm",
+        f"/conferences/{tree.cid}/sites?under={tree.hub_a}": "Đảng ủy xã Cần Giờ",
+        f"/sites/{tree.hub_a}": "Điểm cầu cấp dưới (2)",
+        f"/conferences/{tree.cid}/invites": "chưa dùng",
+        f"/conferences/{tree.cid}/registrations": "Không có đăng ký nào đang chờ duyệt",
+        f"/conferences/{tree.cid}/registrations?show=decided": "Chưa có đăng ký nào được xử lý",
+        f"/invite/{token}": "Đăng ký điểm cầu",
+        "/login": "Đăng nhập",
+    }
+    for url, text in pages.items():
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text)
+        assert text in r.text, url
+        assert '<html lang="vi">' in r.text
+
+
+def test_conference_list_links_to_sites_invites_and_registrations(
+    client: TestClient, tree: Tree
+) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = client.get("/conferences")
+    for tail in ("sites", "invites", "registrations"):
+        assert f'href="/conferences/{tree.cid}/{tail}"' in r.text
+
+
+def test_create_conference_form_opens_its_site_tree(client: TestClient, admin: User) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, "/conferences",
+             {"title": "Hội nghị sơ kết", "starts_on": "2025-12-20", "ends_on": "2025-12-21"})
+    assert r.status_code == 303
+    r = client.get(r.headers["location"])
+    assert r.status_code == 200
+    assert "Hội nghị sơ kết" in r.text and "20/12/2025 – 21/12/2025" in r.text
+
+
+def test_create_conference_with_dates_reversed_keeps_input(client: TestClient, admin: User) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, "/conferences",
+             {"title": "Hội nghị sơ kết", "starts_on": "2025-12-21", "ends_on": "2025-12-20"})
+    assert r.status_code == 422
+    assert "Ngày kết thúc phải sau" in r.text
+    assert 'value="Hội nghị sơ kết"' in r.text
+
+
+def test_coordinator_cannot_create_conference(client: TestClient, coordinator_a: User) -> None:
+    login(client, "hcm", "hcm-password")
+    r = post(client, "/conferences",
+             {"title": "Không được", "starts_on": "2025-12-20", "ends_on": "2025-12-20"})
+    assert r.status_code == 403
+    assert "admin_only" in r.text
+
+
+# ------------------------------------------------------------ site tree
+
+
+def test_search_without_diacritics_finds_site(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = client.get(f"/conferences/{tree.cid}/sites", params={"q": "dang uy ben nghe"})
+    assert r.status_code == 200
+    assert "Đảng ủy phường Bến Nghé" in r.text
+    assert "Đảng ủy phường Hoàn Kiếm" not in r.text
+    assert "<strong>1</strong> điểm cầu" in r.text
+    assert "thuộc Trung tâm Hội nghị 272" in r.text
+
+
+def test_site_tree_is_indented_and_in_tree_order(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    text = client.get(f"/conferences/{tree.cid}/sites").text
+    order = [text.index(n) for n in ("Hội trường Trung ương", "Trung tâm Hội nghị 272",
+                                     "Đảng ủy phường Bến Nghé", "Điểm cầu Hà Nội")]
+    assert order == sorted(order)
+    assert 'class="site-name depth-2"' in text
+    assert "chưa kết nối" in text and "đã duyệt" in text
+
+
+def test_site_tree_pages_by_hundred(client: TestClient, db: Session, tree: Tree,
+                                    admin: User) -> None:
+    for n in range(105):
+        service.create_site(db, conference_id=tree.cid, actor=admin, data=SiteCreate(
+            name=f"Chi bộ {n:03d}", kind=SiteKind.other, parent_id=tree.ward_b1,
+            expected_attendees=1200))
+    login(client, "admin", ADMIN_PASSWORD)
+    first = client.get(f"/conferences/{tree.cid}/sites")
+    assert "<strong>111</strong> điểm cầu · trang 1/2" in first.text
+    assert first.text.count('<a href="/sites/') == 100
+    assert "1.200" in first.text
+    second = client.get(f"/conferences/{tree.cid}/sites", params={"page": 2})
+    assert second.text.count('<a href="/sites/') == 11
+    names = set(re.findall(r"Chi bộ \d{3}", first.text + second.text))
+    assert len(names) == 105
+    assert "thuộc Đảng ủy phường Hoàn Kiếm" in second.text
+    assert 'href="?" rel="prev"' in second.text and 'rel="next"' not in second.text
+
+
+def test_site_tree_ignores_unknown_filter_values(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = client.get(f"/conferences/{tree.cid}/sites", params={"kind": "castle", "readiness": "x"})
+    assert r.status_code == 200
+    assert "<strong>6</strong> điểm cầu" in r.text
+
+
+def test_coordinator_tree_shows_only_own_subtree(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    r = client.get(f"/conferences/{tree.cid}/sites")
+    assert r.status_code == 200
+    assert "Đảng ủy phường Bến Nghé" in r.text
+    assert "Hoàn Kiếm" not in r.text and "Điểm cầu Hà Nội" not in r.text
+    assert "Duyệt đăng ký" not in r.text
+
+
+def test_admin_adds_site_from_tree_form(client: TestClient, db: Session, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/conferences/{tree.cid}/sites", {
+        "name": "Đảng ủy phường Tân Định", "kind": "ward", "parent_id": str(tree.hub_a),
+        "code": "HCM-TD", "room": "Phòng 1", "contact_name": "Phạm Thị Lan",
+        "contact_phone": "0908 111 222", "expected_attendees": "60",
+        "connection_link": "https://meet.example.vn/td"})
+    assert r.status_code == 303, r.text
+    db.rollback()
+    site = db.exec(select(Site).where(Site.code == "HCM-TD")).one()
+    assert (site.parent_id, site.expected_attendees, site.depth) == (tree.hub_a, 60, 2)
+    assert r.headers["location"] == f"/sites/{site.id}?msg=site_created"
+
+
+def test_add_site_under_typed_parent_id(client: TestClient, db: Session, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/conferences/{tree.cid}/sites", {
+        "name": "Chi bộ khu phố 1", "kind": "other", "parent_id": str(tree.hub_a),
+        "parent_other": str(tree.ward_a1)})
+    assert r.status_code == 303
+    db.rollback()
+    site = db.exec(select(Site).where(Site.name == "Chi bộ khu phố 1")).one()
+    assert site.parent_id == tree.ward_a1
+
+
+def test_add_site_with_duplicate_code_keeps_input(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/conferences/{tree.cid}/sites",
+             {"name": "Phường trùng mã", "kind": "ward", "parent_id": str(tree.hub_a),
+              "code": "HCM-BN"})
+    assert r.status_code == 409
+    assert "Mã điểm cầu đã tồn tại" in r.text
+    assert 'value="Phường trùng mã"' in r.text
+
+
+def test_add_site_with_bad_phone_names_the_field(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/conferences/{tree.cid}/sites",
+             {"name": "Phường mới", "kind": "ward", "contact_phone": "gọi tôi"})
+    assert r.status_code == 422
+    assert "Số điện thoại liên hệ: Số điện thoại không hợp lệ" in r.text
+    assert 'value="gọi tôi"' in r.text
+
+
+def test_parent_choices_are_hubs_not_every_site(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    text = client.get(f"/conferences/{tree.cid}/sites").text
+    select_html = text[text.index('<select name="parent_id">'):]
+    select_html = select_html[: select_html.index("</select>")]
+    assert "Trung tâm Hội nghị 272" in select_html and "Hội trường Trung ương" in select_html
+    assert "Bến Nghé" not in select_html
+
+
+# ------------------------------------------------------------ site page
+
+
+def test_coordinator_gets_403_on_other_hub_site_page(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    assert client.get(f"/sites/{tree.ward_a1}").status_code == 200
+    for outside in (tree.hub_b, tree.ward_b1, tree.central):
+        r = client.get(f"/sites/{outside}")
+        assert r.status_code == 403
+        assert "site_out_of_scope" in r.text
+
+
+def test_coordinator_edit_post_outside_subtree_is_refused(
+    client: TestClient, db: Session, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    r = post(client, f"/sites/{tree.ward_b1}", {"name": "Bị sửa", "room": "Phòng lạ"})
+    assert r.status_code == 403
+    db.rollback()
+    site = db.get(Site, tree.ward_b1)
+    assert site is not None and site.name == "Đảng ủy phường Hoàn Kiếm" and site.room is None
+
+
+def test_coordinator_updates_readiness_of_own_ward(
+    client: TestClient, db: Session, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    page = client.get(f"/sites/{tree.ward_a1}").text
+    assert "Xoá điểm cầu" not in page and "Tạo tài khoản" not in page
+    r = post(client, f"/sites/{tree.ward_a1}", {
+        "name": "Đảng ủy phường Bến Nghé", "kind": "ward", "code": "HCM-BN",
+        "readiness": "incident", "readiness_note": "Mất tiếng", "expected_attendees": "1500"})
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert "Đã lưu thay đổi." in page and "sự cố — Mất tiếng" in page and "1.500" in page
+    db.rollback()
+    site = db.get(Site, tree.ward_a1)
+    assert site is not None
+    assert (site.readiness, site.parent_id) == (Readiness.incident, tree.hub_a)
+
+
+def test_site_edit_with_invalid_link_keeps_input(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.ward_a1}",
+             {"name": "Tên mới gõ dở", "connection_link": "javascript:alert(1)"})
+    assert r.status_code == 422
+    assert "Đường dẫn kết nối" in r.text
+    assert 'value="Tên mới gõ dở"' in r.text
+
+
+def test_admin_moves_site_to_other_hub(client: TestClient, db: Session, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.ward_a2}",
+             {"name": "Đảng ủy xã Cần Giờ", "parent_id": str(tree.hub_b)})
+    assert r.status_code == 303
+    db.rollback()
+    site = db.get(Site, tree.ward_a2)
+    assert site is not None and site.parent_id == tree.hub_b
+
+
+def test_admin_move_into_own_subtree_shows_error(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.hub_a}",
+             {"name": "Trung tâm Hội nghị 272", "parent_other": str(tree.ward_a1)})
+    assert r.status_code == 422
+    assert "cấp dưới của chính nó" in r.text
+
+
+def test_delete_site_with_children_is_refused_on_page(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.hub_a}/delete")
+    assert r.status_code == 409
+    assert "còn điểm cầu cấp dưới" in r.text
+
+
+def test_delete_leaf_site_returns_to_tree(client: TestClient, db: Session, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.ward_a2}/delete")
+    assert r.status_code == 303
+    assert client.get(r.headers["location"]).text.count("Cần Giờ") == 0
+    db.rollback()
+    assert db.get(Site, tree.ward_a2) is None
+
+
+def test_admin_creates_coordinator_who_can_log_in(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.hub_b}/coordinators", {
+        "full_name": "Nguyễn Thị Hà", "phone": "0987 654 321", "username": "hanoi",
+        "password": "hanoi-password"})
+    assert r.status_code == 303
+    assert "Nguyễn Thị Hà" in client.get(f"/sites/{tree.hub_b}").text
+    client.cookies.clear()
+    assert login(client, "hanoi", "hanoi-password") == f"/conferences/{tree.cid}/sites"
+
+
+def test_create_coordinator_with_taken_username_keeps_input(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/sites/{tree.hub_b}/coordinators", {
+        "full_name": "Nguyễn Thị Hà", "username": "HCM", "password": "hanoi-password"})
+    assert r.status_code == 409
+    assert "Tên đăng nhập đã được dùng" in r.text
+    assert 'value="Nguyễn Thị Hà"' in r.text
+    assert "hanoi-password" not in r.text
+
+
+# -------------------------------------------------------------- invites
+
+
+def test_invite_link_is_absolute_and_shown_once(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    listing = client.get(f"/conferences/{tree.cid}/invites").text
+    assert token not in listing
+    assert "chưa dùng" in listing and "Phường mới" in listing
+
+
+def test_invite_with_too_many_days_shows_error(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    r = post(client, f"/conferences/{tree.cid}/invites",
+             {"parent_site_id": str(tree.hub_a), "days_valid": "365", "note": "Giữ lại"})
+    assert r.status_code == 422
+    assert "Số ngày hiệu lực: quá lớn" in r.text
+    assert 'value="Giữ lại"' in r.text
+
+
+def test_revoked_invite_is_listed_and_link_is_dead(client: TestClient, db: Session,
+                                                   tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    db.rollback()
+    invite = db.exec(select(Invite)).one()
+    r = post(client, f"/invites/{invite.id}/revoke")
+    assert r.status_code == 303
+    assert "đã thu hồi" in client.get(r.headers["location"]).text
+    assert client.get(f"/invite/{token}").status_code == 404
+
+
+def test_hub_coordinator_invites_below_own_site_only(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    create_invite(client, tree.cid, tree.ward_a1)
+    page = client.get(f"/conferences/{tree.cid}/invites").text
+    assert "Đảng ủy phường Bến Nghé" in page and "Thu hồi" not in page
+    r = post(client, f"/conferences/{tree.cid}/invites", {"parent_site_id": str(tree.hub_b)})
+    assert r.status_code == 403
+
+
+def test_invite_registration_happy_path(client: TestClient, db: Session, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    client.cookies.clear()
+    form = client.get(f"/invite/{token}")
+    assert form.status_code == 200
+    assert "Hội nghị tập huấn AI" in form.text and "Trung tâm Hội nghị 272" in form.text
+    assert '<option value="ward" selected>' in form.text
+    r = post(client, f"/invite/{token}", REGISTRATION)
+    assert r.status_code == 201
+    assert "Đã gửi đăng ký, chờ ban tổ chức duyệt" in r.text
+    db.rollback()
+    site = db.exec(select(Site).where(Site.name == "Đảng ủy phường Sài Gòn")).one()
+    assert (site.parent_id, site.approval, site.expected_attendees) == (
+        tree.hub_a, Approval.pending, 85)
+    account = db.exec(select(User).where(User.username == "saigon")).one()
+    assert account.status == AccountStatus.pending
+    # Not approved yet: the coordinator cannot log in.
+    r = client.post("/login", data={"username": "saigon", "password": "sg-password-1",
+                                    "csrf_token": csrf(client)})
+    assert r.status_code == 403
+    # The central office approves; now they can.
+    login(client, "admin", ADMIN_PASSWORD)
+    pending = client.get(f"/conferences/{tree.cid}/registrations").text
+    assert "Đảng ủy phường Sài Gòn" in pending and "Trần Văn Bình" in pending
+    r = post(client, f"/sites/{site.id}/approve")
+    assert r.status_code == 303
+    decided = client.get(f"/conferences/{tree.cid}/registrations?show=decided").text
+    assert "Đảng ủy phường Sài Gòn" in decided and "đã duyệt" in decided
+    client.cookies.clear()
+    assert login(client, "saigon", "sg-password-1") == f"/conferences/{tree.cid}/sites"
+    own = client.get(f"/conferences/{tree.cid}/sites").text
+    assert "Đảng ủy phường Sài Gòn" in own and "Bến Nghé" not in own
+
+
+def test_approve_twice_shows_409(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    post(client, f"/invite/{token}", REGISTRATION)
+    site_id = re.search(r'href="/sites/(\d+)">Đảng ủy phường Sài Gòn',
+                        client.get(f"/conferences/{tree.cid}/registrations").text)
+    assert site_id
+    assert post(client, f"/sites/{site_id.group(1)}/reject").status_code == 303
+    r = post(client, f"/sites/{site_id.group(1)}/approve")
+    assert r.status_code == 409
+    assert "Đăng ký này đã được xử lý" in r.text
+
+
+def test_registration_password_mismatch_keeps_input(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    r = post(client, f"/invite/{token}", {**REGISTRATION, "password_confirm": "other-pass-1"})
+    assert r.status_code == 422
+    assert "Mật khẩu nhập lại không khớp" in r.text
+    assert 'value="Đảng ủy phường Sài Gòn"' in r.text
+    assert "sg-password-1" not in r.text
+
+
+def test_registration_with_bad_username_names_the_field(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    r = post(client, f"/invite/{token}", {**REGISTRATION, "username": "sài gòn"})
+    assert r.status_code == 422
+    assert "Tên đăng nhập: chỉ được dùng" in r.text
+    assert client.get(f"/invite/{token}").status_code == 200  # the invite is still usable
+
+
+def test_used_invite_page_shows_409(client: TestClient, tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    assert post(client, f"/invite/{token}", REGISTRATION).status_code == 201
+    r = client.get(f"/invite/{token}")
+    assert r.status_code == 409
+    assert "Liên kết mời đã được sử dụng" in r.text
+    r = post(client, f"/invite/{token}", {**REGISTRATION, "username": "other"})
+    assert r.status_code == 409
+
+
+def test_expired_invite_page_shows_410(client: TestClient, db: Session, engine: Engine,
+                                       tree: Tree) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    with Session(engine) as writer:
+        writer.execute(update(Invite).values(expires_at=utcnow() - timedelta(minutes=1)))
+        writer.commit()
+    r = client.get(f"/invite/{token}")
+    assert r.status_code == 410
+    assert "Liên kết mời đã hết hạn" in r.text
+    assert "hết hạn" in client.get(f"/conferences/{tree.cid}/invites").text
+
+
+def test_unknown_invite_page_shows_404(client: TestClient, admin: User) -> None:
+    r = client.get("/invite/not-a-real-token")
+    assert r.status_code == 404
+    assert "Liên kết mời không hợp lệ" in r.text
+
+
+def test_coordinator_cannot_open_approvals(client: TestClient, tree: Tree,
+                                           coordinator_a: User) -> None:
+    login(client, "hcm", "hcm-password")
+    r = client.get(f"/conferences/{tree.cid}/registrations")
+    assert r.status_code == 403
+    assert "admin_only" in r.text
+
+
+# ------------------------------------------------------- scope guard
+
+# Page routes naming a site, with the form a coordinator of hub A sends about a site
+# outside their subtree. Admin-only routes are refused as a whole and need no case.
+PAGE_CASES: dict[tuple[str, str], dict[str, str] | None] = {
+    ("GET", "/sites/{site_id}"): None,
+    ("POST", "/sites/{site_id}"): {"name": "Bị sửa"},
+    ("GET", "/conferences/{conference_id}/sites"): None,
+    ("POST", "/conferences/{conference_id}/sites"): {"name": "Xã lạ", "kind": "commune"},
+}
+
+
+def _page_url(path: str, tree: Tree, site: int) -> str:
+    url = path.replace("{site_id}", str(site)).replace("{conference_id}", str(tree.cid))
+    return url + (f"?under={site}" if url.endswith("/sites") else "")
+
+
+def _site_pages() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Page routes whose path names a site, and those among them that are admin-only."""
+    every, admin_only = set(), set()
+    for route in pages.router.routes:
+        if isinstance(route, APIRoute) and "site" in route.path:
+            keys = {(method, route.path) for method in route.methods or ()}
+            every |= keys
+            if any(d.call is get_admin_user for d in route.dependant.dependencies):
+                admin_only |= keys
+    return every, admin_only
+
+
+def test_every_site_page_is_scope_tested() -> None:
+    every, admin_only = _site_pages()
+    assert set(PAGE_CASES) <= every, "the guard sees the routes it guards"
+    assert {("POST", "/sites/{site_id}/delete"), ("POST", "/sites/{site_id}/approve")} <= admin_only
+    assert every - admin_only <= set(PAGE_CASES), sorted(every - admin_only - set(PAGE_CASES))
+
+
+def test_coordinator_is_refused_on_every_site_page_outside_subtree(
+    client: TestClient, db: Session, tree: Tree, coordinator_a: User
+) -> None:
+    every, _ = _site_pages()
+    login(client, "hcm", "hcm-password")
+    for method, path in sorted(every):
+        form = PAGE_CASES.get((method, path)) or {}
+        for outside in (tree.hub_b, tree.ward_b1, tree.central):
+            url = _page_url(path, tree, outside)
+            if method == "GET":
+                r = client.get(url)
+            else:
+                r = post(client, url, {**form, "parent_id": str(outside)})
+            assert r.status_code == 403, (method, url, r.text[:200])
+            assert errors.SiteOutOfScope.detail in r.text or errors.AdminOnly.detail in r.text
+    db.rollback()
+    names = set(db.exec(select(Site.name).where(col(Site.conference_id) == tree.cid)).all())
+    assert "Bị sửa" not in names and "Xã lạ" not in names
+    assert len(names) == 6
