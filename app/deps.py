@@ -83,7 +83,8 @@ async def verify_csrf(request: Request) -> None:
     """Form posts must echo the random CSRF cookie (double submit, SameSite=Lax cookies)."""
     form = await request.form()
     value = form.get(CSRF_FIELD)
-    if not csrf_matches(request.cookies.get(CSRF_COOKIE), value if isinstance(value, str) else None):
+    submitted = value if isinstance(value, str) else None
+    if not csrf_matches(request.cookies.get(CSRF_COOKIE), submitted):
         raise CsrfFailed()
 
 

@@ -115,7 +115,9 @@ def describe_validation(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "field": ".".join(loc),
                 "type": err.get("type"),
-                "message": str(message or _VALIDATION_MESSAGES.get(err.get("type", ""), err.get("msg"))),
+                "message": str(
+                    message or _VALIDATION_MESSAGES.get(err.get("type", ""), err.get("msg"))
+                ),
             }
         )
     return out

@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    swagger = StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
+    app.mount("/static/swagger", swagger, name="swagger")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
 
     @app.get("/docs", include_in_schema=False)

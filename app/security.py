@@ -117,7 +117,9 @@ class AttemptLimiter:
         self._failures.setdefault(client, []).append(time.monotonic())
 
 
-def origin_allowed(origin: str | None, *, host: str | None, scheme: str, allowed: list[str]) -> bool:
+def origin_allowed(
+    origin: str | None, *, host: str | None, scheme: str, allowed: list[str]
+) -> bool:
     """Websocket Origin check (CORS does not cover handshakes).
 
     A browser always sends Origin; it must be this server itself or a listed origin.

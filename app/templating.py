@@ -44,7 +44,7 @@ def local_date(value: date | None) -> str:
 
 
 def long_date(value: date) -> str:
-    """"ngày 09 tháng 9 năm 2025", as Vietnamese reports write it."""
+    """ "ngày 09 tháng 9 năm 2025", as Vietnamese reports write it."""
     return f"ngày {value.day:02d} tháng {value.month} năm {value.year}"
 
 
@@ -85,8 +85,11 @@ def render(
 def render_error_page(request: Request, *, status: int, code: str, detail: str) -> Response:
     """The HTML form of an error; an unauthenticated page visit goes to the login page."""
     if status == 401:
-        from fastapi.responses import RedirectResponse
         from urllib.parse import quote
 
+        from fastapi.responses import RedirectResponse
+
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    return render(request, "error.html", {"status": status, "code": code, "detail": detail}, status=status)
+    return render(
+        request, "error.html", {"status": status, "code": code, "detail": detail}, status=status
+    )

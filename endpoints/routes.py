@@ -1,15 +1,17 @@
 """JSON API of the registry: parse → service → schema."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CurrentUser, PairingLimiterDep, SettingsDep
 from app.text import Name
-from endpoints import screens, service
+from endpoints import imports, screens, service, uploads
 from endpoints.errors import PairingCodeInvalid
 from endpoints.models import (
     Approval,
@@ -42,7 +44,7 @@ router = APIRouter(prefix="/api/v1")
 
 class Token(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
 class CoordinatorCreate(BaseModel):
@@ -361,3 +363,75 @@ def screens_online(conference_id: int, db: ReadDbSession, user: CurrentUser) -> 
     """How many screens (and sites) sent a heartbeat in the last 45 seconds."""
     online, sites = screens.count_online(db, conference_id=conference_id, actor=user)
     return ScreensOnline(online=online, sites_online=sites)
+
+
+# ------------------------------------------------------------- site import
+
+
+class SiteImportResult(BaseModel):
+    """What an accepted site-tree import did."""
+
+    created: int
+    rows: int
+    encoding: str
+    warnings: list[str]
+    by_kind: dict[str, int]
+    seconds: dict[str, float]
+
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/conferences/{conference_id}/sites/import",
+    response_model=SiteImportResult,
+    status_code=201,
+    tags=["sites"],
+    openapi_extra=_IMPORT_BODY,
+    responses={
+        413: {"description": "file_too_large, too_many_rows"},
+        415: {"description": "unsupported_file, encoding_unsupported"},
+        422: {"description": "import_invalid (with per-line `errors`), missing_columns"},
+    },
+)
+async def import_sites(
+    conference_id: int,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    settings: SettingsDep,
+    filename: Annotated[str | None, Query(max_length=200)] = None,
+) -> SiteImportResult:
+    """Import a site tree from CSV/XLSX (multipart field `file`, or a raw text/csv body
+    with `?filename=`); all rows or none, every bad line reported in `errors`."""
+    upload = await uploads.read_upload(
+        request, max_bytes=settings.max_import_bytes, filename=filename
+    )
+    report = await run_in_threadpool(
+        imports.import_sites,
+        db,
+        conference_id=conference_id,
+        filename=upload.filename,
+        data=upload.data,
+        actor=user,
+        max_bytes=settings.max_import_bytes,
+        max_rows=settings.max_import_rows,
+    )
+    return SiteImportResult(**asdict(report))

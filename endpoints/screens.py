@@ -182,12 +182,11 @@ def count_online(db: Session, *, conference_id: int, actor: User) -> tuple[int, 
     """Screens and distinct sites with a heartbeat in the last 45 s (in the actor's scope)."""
     registry.get_conference(db, conference_id=conference_id, actor=actor)
     since = utcnow() - timedelta(seconds=ONLINE_SECONDS)
-    conds = [
-        ScreenDevice.conference_id == conference_id,
+    query = select(func.count(), func.count(func.distinct(ScreenDevice.site_id))).where(
+        col(ScreenDevice.conference_id) == conference_id,
         col(ScreenDevice.revoked).is_(False),
         col(ScreenDevice.last_seen_at) > since,
-    ]
-    query = select(func.count(), func.count(func.distinct(ScreenDevice.site_id))).where(*conds)
+    )
     if not registry.is_admin(actor):
         root = db.get(Site, actor.site_id) if actor.site_id else None
         if root is None:

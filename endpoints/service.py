@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, delete, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.security import (
@@ -188,7 +189,7 @@ def list_sites(
     """Sites of a conference visible to the user, in tree order, filtered and paginated."""
     get_conference(db, conference_id=conference_id, actor=actor)
     f = filters or SiteFilter()
-    conds = [Site.conference_id == conference_id]
+    conds: list[Any] = [Site.conference_id == conference_id]
     if not is_admin(actor):
         conds.append(col(Site.path).startswith(_root_site(db, actor).path))
     if f.under_id is not None:
@@ -207,13 +208,13 @@ def list_sites(
                 )
             )
     if f.kind is not None:
-        conds.append(Site.kind == f.kind)
+        conds.append(col(Site.kind) == f.kind)
     if f.readiness is not None:
-        conds.append(Site.readiness == f.readiness)
+        conds.append(col(Site.readiness) == f.readiness)
     if f.approval is not None:
-        conds.append(Site.approval == f.approval)
+        conds.append(col(Site.approval) == f.approval)
     if f.parent_id is not None:
-        conds.append(Site.parent_id == f.parent_id)
+        conds.append(col(Site.parent_id) == f.parent_id)
     total = db.exec(select(func.count()).select_from(Site).where(*conds)).one()
     items = db.exec(
         select(Site)

@@ -92,7 +92,9 @@ class StageCache:
             self._entries.pop(conference_id, None)
 
         await self._hub.attach(
-            events.stage_channel(conference_id), on_message, on_resync=on_resync,
+            events.stage_channel(conference_id),
+            on_message,
+            on_resync=on_resync,
             max_pending=1_000_000,
         )
 

@@ -2,8 +2,6 @@
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_PASSWORD, Tree, token_for
-
 
 def test_healthz_returns_ok(client: TestClient) -> None:
     r = client.get("/healthz")

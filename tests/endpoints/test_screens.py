@@ -16,7 +16,9 @@ def test_enroll_screen_token_identifies_site(db: Session, admin: User, tree: Tre
     context = screens.screen_for_token(db, token=token)
     assert context is not None
     assert (context.screen_id, context.site_id, context.conference_id) == (
-        screen.id, tree.ward_a1, tree.cid,
+        screen.id,
+        tree.ward_a1,
+        tree.cid,
     )
     assert context.site_name == "Đảng ủy phường Bến Nghé"
 

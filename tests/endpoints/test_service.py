@@ -158,7 +158,10 @@ def test_coordinator_cannot_move_own_site_out_of_scope(
 
 def test_authenticate_pending_account_is_refused(db: Session, admin: User, tree: Tree) -> None:
     _, token = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(parent_site_id=tree.hub_a), actor=admin,
+        db,
+        conference_id=tree.cid,
+        data=InviteCreate(parent_site_id=tree.hub_a),
+        actor=admin,
         default_days=14,
     )
     service.register_with_invite(db, token=token, data=_registration())
@@ -170,7 +173,10 @@ def test_register_then_approve_activates_coordinator_scoped_to_new_site(
     db: Session, admin: User, tree: Tree
 ) -> None:
     _, token = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(parent_site_id=tree.hub_a), actor=admin,
+        db,
+        conference_id=tree.cid,
+        data=InviteCreate(parent_site_id=tree.hub_a),
+        actor=admin,
         default_days=14,
     )
     site, user = service.register_with_invite(db, token=token, data=_registration())
@@ -235,14 +241,20 @@ def test_hub_coordinator_invites_below_own_site_only(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:
     invite, _ = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=coordinator_a, default_days=14,
+        db,
+        conference_id=tree.cid,
+        data=InviteCreate(parent_site_id=tree.hub_a),
+        actor=coordinator_a,
+        default_days=14,
     )
     assert invite.parent_site_id == tree.hub_a
     with pytest.raises(errors.SiteOutOfScope):
         service.create_invite(
-            db, conference_id=tree.cid, data=InviteCreate(parent_site_id=tree.hub_b),
-            actor=coordinator_a, default_days=14,
+            db,
+            conference_id=tree.cid,
+            data=InviteCreate(parent_site_id=tree.hub_b),
+            actor=coordinator_a,
+            default_days=14,
         )
 
 

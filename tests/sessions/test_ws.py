@@ -19,14 +19,21 @@ def stage(client: TestClient, tree: Tree, admin_headers: dict[str, str]) -> dict
     """A conference with one session of three agenda items, and a screen token."""
     r = client.post(
         f"/api/v1/conferences/{tree.cid}/sessions",
-        json={"title": "Phiên khai mạc", "starts_at": "2025-09-09T01:00:00Z",
-              "ends_at": "2025-09-09T03:00:00Z"},
+        json={
+            "title": "Phiên khai mạc",
+            "starts_at": "2025-09-09T01:00:00Z",
+            "ends_at": "2025-09-09T03:00:00Z",
+        },
         headers=admin_headers,
     )
     assert r.status_code == 201, r.text
     session_id = r.json()["id"]
     items = []
-    for title, kind in (("Khai mạc", "opening"), ("Báo cáo AI", "talk"), ("Thảo luận", "discussion")):
+    for title, kind in (
+        ("Khai mạc", "opening"),
+        ("Báo cáo AI", "talk"),
+        ("Thảo luận", "discussion"),
+    ):
         r = client.post(
             f"/api/v1/sessions/{session_id}/agenda",
             json={"title": title, "kind": kind},
@@ -36,8 +43,12 @@ def stage(client: TestClient, tree: Tree, admin_headers: dict[str, str]) -> dict
         items.append(r.json()["id"])
     r = client.post(f"/api/v1/sites/{tree.ward_a1}/screen-token", headers=admin_headers)
     assert r.status_code == 201
-    return {"session_id": session_id, "items": items, "token": r.json()["token"],
-            "headers": admin_headers}
+    return {
+        "session_id": session_id,
+        "items": items,
+        "token": r.json()["token"],
+        "headers": admin_headers,
+    }
 
 
 def _move(client: TestClient, stage: dict[str, Any], **state: Any) -> int:
@@ -81,9 +92,7 @@ def test_late_joiner_gets_current_state(client: TestClient, stage: dict[str, Any
     assert snapshot["item"]["title"] == "Thảo luận"
 
 
-def test_resume_with_current_since_sends_resumed(
-    client: TestClient, stage: dict[str, Any]
-) -> None:
+def test_resume_with_current_since_sends_resumed(client: TestClient, stage: dict[str, Any]) -> None:
     v = _move(client, stage, agenda_item_id=stage["items"][0])
     with client.websocket_connect(f"/ws/screen?token={stage['token']}&since={v}") as ws:
         assert json.loads(ws.receive_text()) == {"type": "resumed", "version": v}
@@ -123,14 +132,14 @@ def test_revoked_token_is_closed_4401(
         assert _close_code(ws) == 4401
 
 
-def test_foreign_origin_is_refused_before_accept(
-    client: TestClient, stage: dict[str, Any]
-) -> None:
-    with pytest.raises(WebSocketDisconnect) as info:
-        with client.websocket_connect(
+def test_foreign_origin_is_refused_before_accept(client: TestClient, stage: dict[str, Any]) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        client.websocket_connect(
             f"/ws/screen?token={stage['token']}", headers={"Origin": "https://evil.example"}
-        ) as ws:
-            ws.receive_text()
+        ) as ws,
+    ):
+        ws.receive_text()
     assert info.value.code == 4403
 
 
@@ -142,7 +151,8 @@ def test_same_origin_is_accepted(client: TestClient, stage: dict[str, Any]) -> N
 
 
 @pytest.mark.parametrize(
-    "frame", ["not json", '{"type":"hack"}', "x" * 5000, b"\x00\x01binary"],
+    "frame",
+    ["not json", '{"type":"hack"}', "x" * 5000, b"\x00\x01binary"],
     ids=["text", "unknown-type", "oversized", "binary"],
 )
 def test_malformed_frame_closes_4400(
@@ -171,10 +181,10 @@ def test_heartbeat_marks_screen_online(
     with client.websocket_connect(f"/ws/screen?token={stage['token']}") as ws:
         ws.receive_text()
         ws.send_text('{"type":"heartbeat"}')
-        client.portal.call(client.app.state.presence.flush)  # type: ignore[union-attr]
-        r = client.get(
-            f"/api/v1/conferences/{tree.cid}/screens/online", headers=stage["headers"]
-        )
+        presence = client.app.state.presence  # type: ignore[attr-defined]
+        assert client.portal is not None
+        client.portal.call(presence.flush)
+        r = client.get(f"/api/v1/conferences/{tree.cid}/screens/online", headers=stage["headers"])
     assert r.json() == {"online": 1, "sites_online": 1}
 
 
