@@ -1,7 +1,7 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, migrate."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -9,6 +9,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.config import get_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from endpoints.errors import ImportRejected
+    from endpoints.imports import ImportReport
+    from endpoints.models import User
 
 cli = typer.Typer(
     help="diemcau — quản lý hội nghị trực tiếp kết hợp trực tuyến tại nhiều điểm cầu.",
@@ -115,6 +122,100 @@ def create_admin(
             raise typer.Exit(1) from exc
     engine.dispose()
     typer.echo(f"Đã tạo tài khoản ban tổ chức {username}.")
+
+
+@cli.command("import-sites")
+def import_sites(
+    file: Annotated[
+        Path, typer.Argument(help="Tệp CSV hoặc XLSX", exists=True, dir_okay=False, readable=True)
+    ],
+    conference: Annotated[int, typer.Option("--conference", help="ID của hội nghị")],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Tài khoản ban tổ chức thực hiện (mặc định: tài khoản đầu)"),
+    ] = None,
+) -> None:
+    """Import a site tree from a CSV/XLSX file into a conference: all rows or none."""
+    from rich.console import Console
+
+    from app.errors import AppError
+    from app.migrate import upgrade
+    from endpoints import errors, imports
+    from endpoints.importer import number
+
+    settings = get_settings()
+    console = Console(highlight=False)
+    upgrade(settings.database_url)
+    engine = _engine()
+    try:
+        if file.stat().st_size > settings.max_import_bytes:
+            raise imports.file_too_large(settings.max_import_bytes)
+        with Session(engine, expire_on_commit=False) as db:
+            actor = imports.admin_account(db, username=user)
+            report = _import_with_progress(console, db, file, conference, actor)
+    except errors.ImportRejected as exc:
+        _print_line_errors(console, exc)
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        typer.echo(f"{exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    kinds = "; ".join(f"{k}: {number(n)}" for k, n in report.by_kind.items())
+    console.print(
+        f"Đã nhập [bold]{number(report.created)}[/bold] điểm cầu vào hội nghị #{conference} "
+        f"trong {report.seconds['total']:.2f} giây ({kinds})."
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]Lưu ý:[/yellow] {warning}")
+
+
+def _import_with_progress(
+    console: "Console", db: Session, file: Path, conference: int, actor: "User"
+) -> "ImportReport":
+    """Run the import use case with a progress bar per stage (read, check, write)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from endpoints import imports
+
+    labels = {"parse": "Đọc tệp", "validate": "Kiểm tra", "insert": "Ghi vào cơ sở dữ liệu"}
+    settings = get_settings()
+    with Progress(
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as bar:
+        current: list[Any] = []
+
+        def stage(name: str) -> None:
+            if current:
+                task = bar.tasks[current[-1]]
+                bar.update(current[-1], total=task.total or 1, completed=task.total or 1)
+            current.append(bar.add_task(labels.get(name, name), total=None))
+
+        def progress(done: int, total: int) -> None:
+            bar.update(current[-1], completed=done, total=total)
+
+        report = imports.import_sites(
+            db, conference_id=conference, filename=file.name, data=file.read_bytes(),
+            actor=actor, progress=progress, stage=stage,
+            max_bytes=settings.max_import_bytes, max_rows=settings.max_import_rows,
+        )
+        stage("done")
+        bar.remove_task(current[-1])
+    return report
+
+
+def _print_line_errors(console: "Console", exc: "ImportRejected") -> None:
+    """The rejected lines as a table: line, column, message, value."""
+    from rich.table import Table
+
+    table = Table(title="Các dòng cần sửa (chưa nhập điểm cầu nào)", show_lines=False)
+    for name, style in (("Dòng", "cyan"), ("Cột", ""), ("Lỗi", "red"), ("Giá trị", "dim")):
+        table.add_column(name, style=style or None, overflow="fold")
+    for e in exc.extra.get("errors", []):
+        table.add_row(str(e["line"]), e["header"] or e["column"], e["message"], e["value"])
+    console.print(table)
 
 
 def main() -> None:

@@ -12,11 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
-
 
 READ_ONLY_OPTION = "diemcau_read_only"
 

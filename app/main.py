@@ -18,6 +18,7 @@ from app.realtime import create_hub
 from app.security import AttemptLimiter
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
+from endpoints import screen_pages as endpoints_screen_pages
 from endpoints import service as endpoints_service
 from endpoints.presence import Presence
 from sessions import pages as sessions_pages
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(endpoints_routes.router)
     app.include_router(endpoints_pages.router)
+    app.include_router(endpoints_screen_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_screen_pages.router)
     app.include_router(sessions_routes.router)

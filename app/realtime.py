@@ -269,9 +269,11 @@ class Attachment(_Sink):
         self.on_resync = on_resync
         self.max_pending = max_pending
         self.send_timeout = send_timeout
-        self._backlog: deque[Item] = deque()
+        # Both made on first use: an empty deque alone is ~760 bytes, times every
+        # connected client, and most senders never suspend nor get awaited.
+        self._backlog: deque[Item] | None = None
         self._inflight: asyncio.Task[None] | None = None
-        self._closed_future: asyncio.Future[str | None] = hub._loop_or_raise().create_future()
+        self._closed_future: asyncio.Future[str | None] | None = None
 
     def __enter__(self) -> Attachment:
         return self
@@ -285,6 +287,10 @@ class Attachment(_Sink):
 
     async def wait_closed(self) -> str | None:
         """Wait until detached; return the drop reason, or None if detached."""
+        if self.closed:
+            return self.dropped_reason
+        if self._closed_future is None:
+            self._closed_future = self._hub._loop_or_raise().create_future()
         return await asyncio.shield(self._closed_future)
 
     def _call(self, item: Item) -> Awaitable[object] | None:
@@ -299,10 +305,13 @@ class Attachment(_Sink):
 
     def _deliver(self, item: Item) -> None:
         if self._inflight is not None:
-            if len(self._backlog) >= self.max_pending:
+            backlog = self._backlog
+            if backlog is None:
+                backlog = self._backlog = deque()
+            if len(backlog) >= self.max_pending:
                 self._hub._drop(self, "too slow")
             else:
-                self._backlog.append(item)
+                backlog.append(item)
             return
         try:
             result = self._call(item)
@@ -344,13 +353,14 @@ class Attachment(_Sink):
             self._inflight = None
 
     def _on_closed(self) -> None:
-        self._backlog.clear()
+        self._backlog = None
         task = self._inflight
         if task is not None and task is not asyncio.current_task():
             task.cancel()
         self._inflight = None
-        if not self._closed_future.done():
-            self._closed_future.set_result(self.dropped_reason)
+        future = self._closed_future
+        if future is not None and not future.done():
+            future.set_result(self.dropped_reason)
         if self.dropped_reason is not None and self.on_drop is not None:
             self._hub._call_soon(self.on_drop, self.dropped_reason)
 

@@ -447,3 +447,25 @@ def _sheet_rows(book: Any, *, max_rows: int) -> Table:
     except Exception as exc:  # a damaged sheet XML
         raise errors.UnsupportedFile("Trang tính trong tệp Excel bị hỏng.") from exc
     return Table(header=header or [], rows=rows, encoding="xlsx", warnings=warnings)
+
+
+SAMPLE_ROWS: tuple[tuple[str, ...], ...] = (
+    ("mã", "tên", "loại", "mã cấp trên", "phòng họp", "người liên hệ", "số điện thoại",
+     "số đại biểu dự kiến", "đường dẫn kết nối"),
+    ("TW", "Hội trường Trung ương", "trung tâm", "", "Hội trường Diên Hồng", "Nguyễn Văn An",
+     "0243 123 4567", "400", ""),
+    ("HCM", "Điểm cầu Thành phố Hồ Chí Minh", "tỉnh", "TW", "Trung tâm Hội nghị 272",
+     "Trần Thị Bình", "0901 234 567", "300", "https://hop.example.vn/hcm"),
+    ("HCM-BN", "Đảng ủy phường Bến Nghé", "phường", "HCM", "Phòng họp tầng 2", "Lê Văn Cường",
+     "0912 345 678", "60", ""),
+    ("HCM-CG", "Đảng ủy xã Cần Giờ", "xã", "HCM", "Hội trường xã", "Phạm Thị Dung",
+     "0987 654 321", "45", ""),
+    ("HCM-CD", "Đảng ủy đặc khu Côn Đảo", "đặc khu", "HCM", "", "", "", "40", ""),
+)
+
+
+def sample_csv() -> bytes:
+    """A small example file (UTF-8 with BOM, so Excel opens the accents right)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(SAMPLE_ROWS)
+    return out.getvalue().encode("utf-8-sig")

@@ -10,6 +10,7 @@ and `depth` are known before it is written. The file format is described in
 
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -486,13 +487,13 @@ def _reject(problems: list[LineError], warnings: list[str]) -> errors.ImportReje
     )
 
 
-def _size_limit(data: bytes, max_bytes: int) -> None:
-    if len(data) > max_bytes:
-        raise errors.FileTooLarge(
-            f"Tệp lớn hơn giới hạn {max_bytes / (1024 * 1024):.0f} MB; "
-            "hãy chia tệp thành nhiều phần.",
-            max_bytes=max_bytes,
-        )
+def file_too_large(max_bytes: int) -> errors.FileTooLarge:
+    """The 413 for a file over the limit, naming the limit in MB."""
+    return errors.FileTooLarge(
+        f"Tệp lớn hơn giới hạn {max_bytes / (1024 * 1024):.0f} MB; "
+        "hãy chia tệp thành nhiều phần.",
+        max_bytes=max_bytes,
+    )
 
 
 def import_sites(
@@ -513,7 +514,8 @@ def import_sites(
     total)` counts rows within the current stage.
     """
     service.require_admin(actor)
-    _size_limit(data, max_bytes)
+    if len(data) > max_bytes:
+        raise file_too_large(max_bytes)
     clock = time.perf_counter()
     if stage:
         stage("parse")
@@ -548,10 +550,8 @@ def import_sites(
         stage("insert")
     _insert(db, ordered, existing, conference_id, progress)
     done = time.perf_counter()
-    by_kind: dict[str, int] = {}
-    for r in ordered:
-        assert r.data is not None
-        by_kind[r.data.kind.value] = by_kind.get(r.data.kind.value, 0) + 1
+    counts = Counter(r.data.kind for r in ordered if r.data is not None)
+    by_kind = {kind.value: counts[kind] for kind in SiteKind if counts[kind]}
     return ImportReport(
         created=len(ordered),
         rows=len(table.rows),

@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field as PydField, model_validator
+from pydantic import AfterValidator, ConfigDict, model_validator
+from pydantic import Field as PydField
 from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
-from app.text import Name, ShortText, Title, TextError, clean_text
+from app.text import Name, ShortText, TextError, Title, clean_text
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,6 @@ a network drop cost one database read, not thousands.
 
 import asyncio
 import json
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.realtime import Hub
+from app.wsfast import DirectSocket
 from sessions import events
 from sessions import service as sessions_service
 
@@ -103,28 +103,44 @@ class Forwarder:
     """Per-socket sender: holds messages until the snapshot is out, then passes them through.
 
     Attached to the hub before the snapshot is read, so no change can fall between
-    the two; what arrived meanwhile is sent after the snapshot if it is newer.
+    the two; what arrived meanwhile is sent after the snapshot if it is newer. With a
+    :class:`~app.wsfast.DirectSocket` (uvicorn) a change is written as a frame made
+    once for all screens, synchronously, like ``websockets.broadcast()``; a client
+    that leaves too much unread raises :class:`~app.wsfast.SlowClient`, which makes
+    the hub drop it. Without one (TestClient, other servers) the ASGI send is used.
     """
 
-    __slots__ = ("_held", "_open", "_send")
+    __slots__ = ("_direct", "_held", "_open", "_send")
 
-    def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self, send: Callable[[str], Awaitable[None]], direct: DirectSocket | None = None
+    ) -> None:
         self._send = send
+        self._direct = direct
         self._open = False
-        self._held: deque[str] = deque()
+        # Made on first use: most screens never hold anything, and an empty deque
+        # costs ~760 bytes per connection.
+        self._held: list[str | bytes] | None = None
 
     def __call__(self, message: str | bytes) -> Awaitable[None] | None:
-        text = message.decode() if isinstance(message, bytes) else message
         if self._open:
-            return self._send(text)
-        self._held.append(text)
+            direct = self._direct
+            if direct is not None:
+                direct.send(message)
+                return None
+            return self._send(message.decode() if isinstance(message, bytes) else message)
+        if self._held is None:
+            self._held = []
+        self._held.append(message)
         return None
 
     async def open_after(self, version: int) -> None:
         """Send what was held and is newer than `version`, then forward directly."""
         while self._held:
-            message = self._held.popleft()
-            if message_version(message) > version:
-                await self._send(message)
+            message = self._held.pop(0)
+            text = message.decode() if isinstance(message, bytes) else message
+            if message_version(text) > version:
+                await self._send(text)
+        self._held = None
         # No await between the empty check and opening: nothing can slip in between.
         self._open = True

@@ -6,23 +6,28 @@ token, 4403 foreign Origin (refused before accepting), 4408 too slow to keep up,
 4429 too many messages. Commands never come this way: they are HTTP requests.
 """
 
-import contextlib
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, QueryParams
 
 from app.config import Settings
 from app.realtime import Hub
 from app.security import origin_allowed
+from app.wsfast import DirectSocket
 from endpoints import screens as endpoints_screens
 from endpoints.presence import Presence
 from sessions import events
 from sessions.stream import Forwarder, StageCache
 
+# A plain Starlette route, not FastAPI's: the dependency machinery (exit stacks,
+# wrappers) would stay alive in every one of thousands of open sockets.
 router = APIRouter()
 
 CLOSE_BAD_REQUEST = 4400
@@ -31,25 +36,62 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_RATE = 4429
 MAX_MESSAGES_PER_MINUTE = 30  # heartbeats come every 15 s; anything faster is misuse
+MAX_MESSAGE_CHARS = 1024
 
 
 def origin_ok(websocket: WebSocket, settings: Settings) -> bool:
     """The handshake's Origin is this server or one of DIEMCAU_ALLOWED_ORIGINS."""
+    # Read from the scope: websocket.headers / .url would be cached on the socket for its life.
+    headers = Headers(scope=websocket.scope)
     return origin_allowed(
-        websocket.headers.get("origin"),
-        host=websocket.headers.get("host"),
-        scheme=websocket.url.scheme,
+        headers.get("origin"),
+        host=headers.get("host"),
+        scheme=websocket.scope.get("scheme", "ws"),
         allowed=settings.allowed_origins,
     )
 
 
-def parse_since(raw: str | None) -> int | None | str:
+def parse_since(raw: str | None) -> int | str | None:
     """The `since` query value: None when absent, an int, or the string "bad"."""
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or len(raw) > 18:
         return "bad"
     return int(raw)
+
+
+class _Follower:
+    """One socket's callbacks for the hub (methods, not per-socket closures)."""
+
+    __slots__ = ("cache", "conference_id", "direct", "websocket")
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        direct: DirectSocket | None,
+        cache: StageCache,
+        conference_id: int,
+    ) -> None:
+        self.websocket = websocket
+        self.direct = direct
+        self.cache = cache
+        self.conference_id = conference_id
+
+    async def drop(self, reason: str) -> None:
+        """The hub gave up on this socket (too slow, send failed): close it 4408."""
+        close = partial(self.websocket.close, code=CLOSE_TOO_SLOW, reason=reason[:100])
+        if self.direct is not None:
+            await self.direct.close(close)  # aborts a client that does not read
+            return
+        try:
+            await close()
+        except Exception:  # already closed
+            return
+
+    async def resync(self) -> None:
+        """Messages may have been lost (broker reconnect): send a fresh snapshot."""
+        _, snapshot = await self.cache.snapshot(self.conference_id)
+        await self.websocket.send_text(snapshot)
 
 
 async def follow_stage(
@@ -63,19 +105,16 @@ async def follow_stage(
     app = websocket.app
     hub: Hub = app.state.hub
     cache: StageCache = app.state.stage_cache
-    forwarder = Forwarder(websocket.send_text)
-
-    async def drop(reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await websocket.close(code=CLOSE_TOO_SLOW, reason=reason[:100])
-
-    async def resync() -> None:
-        _, snapshot = await cache.snapshot(conference_id)
-        await websocket.send_text(snapshot)
+    direct = DirectSocket.find(websocket)  # None under TestClient: ASGI sends then
+    follower = _Follower(websocket, direct, cache, conference_id)
+    forwarder = Forwarder(websocket.send_text, direct)
 
     # Attach before reading the snapshot: a change made in between is held, not lost.
     attachment = await hub.attach(
-        events.stage_channel(conference_id), forwarder, on_drop=drop, on_resync=resync
+        events.stage_channel(conference_id),
+        forwarder,
+        on_drop=follower.drop,
+        on_resync=follower.resync,
     )
     try:
         version, snapshot = await cache.snapshot(conference_id)
@@ -86,13 +125,13 @@ async def follow_stage(
             await websocket.send_text(json.dumps({"type": "resumed", "version": version}))
         else:
             await websocket.send_text(snapshot)
+        del snapshot  # the cache keeps it; this frame would pin an old one
         await forwarder.open_after(version)
         await _receive_loop(websocket, on_heartbeat)
     except WebSocketDisconnect:
         pass
     finally:
         attachment.detach()
-
 
 
 async def _receive_loop(
@@ -113,7 +152,7 @@ async def _receive_loop(
             await websocket.close(code=CLOSE_RATE, reason="too_many_messages")
             return
         text = message.get("text")
-        if text is None or len(text) > 1024:
+        if text is None or len(text) > MAX_MESSAGE_CHARS:
             await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
             return
         try:
@@ -128,16 +167,17 @@ async def _receive_loop(
         return
 
 
-@router.websocket("/ws/screen")
 async def screen_socket(websocket: WebSocket) -> None:
     """A site screen: snapshot with version, then versioned changes; resume with since=."""
     settings: Settings = websocket.app.state.settings
     if not origin_ok(websocket, settings):
         await websocket.close(code=CLOSE_FORBIDDEN)
         return
-    token = websocket.query_params.get("token", "")
-    since = parse_since(websocket.query_params.get("since"))
-    context = await run_in_threadpool(_screen_for, websocket, token)
+    query = QueryParams(websocket.scope.get("query_string", b""))
+    token = query.get("token", "")
+    since = parse_since(query.get("since"))
+    del query
+    context = await run_in_threadpool(_screen_for, websocket.app.state.read_engine, token)
     await websocket.accept()
     if context is None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="invalid_token")
@@ -146,19 +186,23 @@ async def screen_socket(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_since")
         return
     presence: Presence = websocket.app.state.presence
-    screen_id = context.screen_id
+    screen_id, conference_id = context.screen_id, context.conference_id
+    del context
     presence.connected(screen_id, websocket)
     try:
         await follow_stage(
             websocket,
-            conference_id=context.conference_id,
+            conference_id=conference_id,
             since=since if isinstance(since, int) else None,
-            on_heartbeat=lambda: presence.seen(screen_id),
+            on_heartbeat=partial(presence.seen, screen_id),
         )
     finally:
         presence.disconnected(screen_id, websocket)
 
 
-def _screen_for(websocket: WebSocket, token: str) -> endpoints_screens.ScreenContext | None:
-    with Session(websocket.app.state.read_engine) as db:
+router.add_websocket_route("/ws/screen", screen_socket, name="screen_socket")
+
+
+def _screen_for(engine: Engine, token: str) -> endpoints_screens.ScreenContext | None:
+    with Session(engine) as db:
         return endpoints_screens.screen_for_token(db, token=token)

@@ -70,7 +70,8 @@ def make_encrypted_pdf(user_password: bytes = b"secret") -> bytes:
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
     out += (
-        b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+        b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>\n"
+        b"startxref\n%d\n%%%%EOF\n"
         % (len(objects) + 1, doc_id.hex().encode(), doc_id.hex().encode(), xref)
     )
     return bytes(out)

@@ -161,3 +161,43 @@ def test_screen_with_bad_token_offers_pairing(
         expect(page.locator("#unpaired a")).to_have_attribute("href", "/screen/pair")
     finally:
         context.close()
+
+
+def test_projector_pairs_with_code_from_coordinator_phone(
+    server: RestartableServer,
+    browser: Browser,  # noqa: F811
+) -> None:
+    http, sid, item, _ = _prepare(server.url)
+    v = _move(http, sid, agenda_item_id=item, slide=2)
+    conference_id = http.get("/api/v1/conferences").json()[0]["id"]
+    sites = http.get(f"/api/v1/conferences/{conference_id}/sites").json()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    projector = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
+    try:
+        coordinator = phone.new_page()
+        coordinator.goto(f"{server.url}/login")
+        coordinator.fill("input[name=username]", "admin")
+        coordinator.fill("input[name=password]", ADMIN_PASSWORD)
+        coordinator.click("button[type=submit]")
+        coordinator.wait_for_url(f"{server.url}/conferences")
+        coordinator.goto(f"{server.url}/sites/{sites[0]['id']}/screens")
+        coordinator.get_by_role("button", name="Tạo mã ghép nối").click()
+        code = coordinator.locator("[data-testid=pairing-code]").inner_text()
+
+        screen = projector.new_page()
+        screen.goto(f"{server.url}/screen/pair")
+        screen.fill("#code", code)
+        screen.click("button[type=submit]")
+        screen.wait_for_url(f"{server.url}/screen")
+        _shows(screen, v, 2)
+
+        # Presence is written in batches every 10 s: the list shows the screen online after that.
+        deadline = time.monotonic() + 20
+        while coordinator.locator("text=trực tuyến").count() == 0:
+            assert time.monotonic() < deadline, "the paired screen never showed as online"
+            coordinator.wait_for_timeout(1000)
+            coordinator.reload()
+    finally:
+        phone.close()
+        projector.close()
+        http.close()

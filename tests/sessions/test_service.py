@@ -125,7 +125,8 @@ def test_coordinator_reads_sessions_of_own_conference(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
     sid = _session(db, tree, admin)
-    assert [s.id for s in service.list_sessions(db, conference_id=tree.cid, actor=coordinator_a)] == [sid]
+    listed = service.list_sessions(db, conference_id=tree.cid, actor=coordinator_a)
+    assert [s.id for s in listed] == [sid]
     assert service.get_session(db, session_id=sid, actor=coordinator_a).id == sid
 
 
@@ -167,7 +168,8 @@ def test_reorder_agenda_puts_items_in_given_order(
     a, b, c = _items(db, sid, admin, "A", "B", "C")
     service.reorder_agenda(db, session_id=sid, ids=[c, a, b], actor=admin, publish=publish)
     db.expire_all()
-    assert [e.item.title for e in service.list_agenda(db, session_id=sid, actor=admin)] == ["C", "A", "B"]
+    entries = service.list_agenda(db, session_id=sid, actor=admin)
+    assert [e.item.title for e in entries] == ["C", "A", "B"]
     assert publish.calls == []  # the session is not on stage: nothing to tell the screens
 
 
@@ -243,9 +245,8 @@ def test_versions_increase_across_sessions(
     afternoon = _session(db, tree, admin, "Chiều")
     versions = []
     for sid in (morning, afternoon, morning, afternoon):
-        versions.append(
-            service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish).version
-        )
+        view = service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
+        versions.append(view.version)
     assert versions == [1, 2, 3, 4]
     published = [json.loads(m)["version"] for _, m in publish.calls]
     assert published == versions
@@ -400,8 +401,10 @@ def test_editing_agenda_of_session_on_stage_republishes(
     first, second = _items(db, sid, admin, "Khai mạc", "Báo cáo")
     service.set_state(db, session_id=sid, data=_state(agenda_item_id=first), actor=admin,
                       publish=publish)
-    service.update_agenda_item(db, agenda_item_id=second, data=AgendaItemUpdate(title="Báo cáo mới"),
-                               actor=admin, publish=publish)
+    service.update_agenda_item(
+        db, agenda_item_id=second, data=AgendaItemUpdate(title="Báo cáo mới"), actor=admin,
+        publish=publish,
+    )
     message = json.loads(publish.calls[-1][1])
     assert message["version"] == 2
     assert message["next"][0]["title"] == "Báo cáo mới"

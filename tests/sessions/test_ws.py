@@ -194,3 +194,28 @@ def sockets() -> Iterator[list[Any]]:
     yield opened
     for ws in opened:
         ws.__exit__(None, None, None)
+
+
+def test_follow_link_streams_stage_to_phone(client: TestClient, stage: dict[str, Any]) -> None:
+    v = _move(client, stage, agenda_item_id=stage["items"][1])
+    conference_id = client.get(
+        f"/api/v1/sessions/{stage['session_id']}", headers=stage["headers"]
+    ).json()["conference_id"]
+    link = client.get(
+        f"/api/v1/conferences/{conference_id}/follow-link", headers=stage["headers"]
+    ).json()
+    with client.websocket_connect(f"/ws/follow?token={link['token']}") as ws:
+        snapshot = json.loads(ws.receive_text())
+        assert (snapshot["type"], snapshot["version"]) == ("snapshot", v)
+        v2 = _move(client, stage, slide=1, agenda_item_id=stage["items"][2])
+        change = json.loads(ws.receive_text())
+    assert (change["type"], change["version"]) == ("state", v2)
+    assert change["item"]["title"] == "Thảo luận"
+
+
+@pytest.mark.parametrize("token", ["", "forged.token.value", "x" * 3000])
+def test_follow_with_bad_token_is_closed_4401(
+    client: TestClient, stage: dict[str, Any], token: str
+) -> None:
+    with client.websocket_connect(f"/ws/follow?token={token}") as ws:
+        assert _close_code(ws) == 4401

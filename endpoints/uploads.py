@@ -1,0 +1,84 @@
+"""Reading an uploaded file with a byte limit enforced while the body streams in."""
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from endpoints import errors
+from endpoints.imports import file_too_large
+
+# Room for the multipart boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+_RAW_TYPES = {
+    "text/csv": "upload.csv",
+    "text/plain": "upload.csv",
+    "application/csv": "upload.csv",
+    "application/vnd.ms-excel": "upload.csv",  # what Windows browsers send for .csv
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "upload.xlsx",
+    "application/octet-stream": "upload.csv",
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file and the plain form fields sent with it."""
+
+    filename: str
+    data: bytes
+    fields: dict[str, str]
+
+
+async def _limited(request: Request, limit: int, max_bytes: int) -> AsyncGenerator[bytes, None]:
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            # Stop reading here: the rest of a 50 MB body is never buffered.
+            raise file_too_large(max_bytes)
+        yield chunk
+
+
+async def read_upload(
+    request: Request, *, max_bytes: int, field: str = "file", filename: str | None = None
+) -> Upload:
+    """The file of a multipart form (field `field`) or a raw CSV/XLSX body, at most
+    `max_bytes`; refuses larger bodies from Content-Length or while streaming."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    multipart = content_type == "multipart/form-data"
+    limit = max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise file_too_large(max_bytes)
+    if multipart:
+        return await _multipart(request, limit=limit, max_bytes=max_bytes, field=field)
+    if content_type not in _RAW_TYPES:
+        raise errors.UnsupportedFile(
+            "Gửi tệp dưới dạng multipart/form-data (trường “file”) hoặc thân yêu cầu text/csv."
+        )
+    data = b"".join([chunk async for chunk in _limited(request, limit, max_bytes)])
+    return Upload(filename=filename or _RAW_TYPES[content_type], data=data, fields={})
+
+
+async def _multipart(request: Request, *, limit: int, max_bytes: int, field: str) -> Upload:
+    parser = MultiPartParser(
+        request.headers, _limited(request, limit, max_bytes), max_files=1, max_fields=20,
+        max_part_size=64 * 1024,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise errors.UnsupportedFile("Dữ liệu tải lên không hợp lệ (multipart hỏng).") from exc
+    try:
+        upload = form.get(field)
+        if not isinstance(upload, UploadFile):
+            raise errors.UnsupportedFile(f"Chưa chọn tệp để tải lên (trường “{field}”).")
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise file_too_large(max_bytes)
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        return Upload(filename=upload.filename or "", data=data, fields=fields)
+    finally:
+        await form.close()
