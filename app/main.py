@@ -23,6 +23,7 @@ from endpoints import service as endpoints_service
 from endpoints.presence import Presence
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
+from sessions import follow_ws as sessions_follow_ws
 from sessions import screen_pages as sessions_screen_pages
 from sessions import ws as sessions_ws
 from sessions.stream import StageCache
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(endpoints_pages.router)
     app.include_router(endpoints_screen_pages.router)
     app.include_router(sessions_ws.router)
+    app.include_router(sessions_follow_ws.router)
     app.include_router(sessions_screen_pages.router)
     app.include_router(sessions_routes.router)
     app.include_router(sessions_routes.files)

@@ -115,6 +115,11 @@ def get_conference(db: Session, *, conference_id: int, actor: User) -> Conferenc
     return conference
 
 
+def conference_title(db: Session, *, conference_id: int) -> str | None:
+    """A conference's title, for streams that authorise by their own token (no actor)."""
+    return db.exec(select(Conference.title).where(Conference.id == conference_id)).first()
+
+
 # -------------------------------------------------------------------- sites
 
 

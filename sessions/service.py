@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from endpoints import service as endpoints_service
-from endpoints.models import Conference, User, utcnow
+from endpoints.models import User, utcnow
 from sessions import decks, errors, events
 from sessions.events import StageItem, StageSession, StageSlide
 from sessions.events import StageView as StageView
@@ -479,7 +479,7 @@ def _stage_item(item: AgendaItem) -> StageItem:
 
 
 def _build_view(db: Session, conference_id: int) -> StageView:
-    title = db.exec(select(Conference.title).where(Conference.id == conference_id)).first()
+    title = endpoints_service.conference_title(db, conference_id=conference_id)
     if title is None:
         raise NotFound("Không tìm thấy hội nghị.")
     stage = db.exec(
