@@ -158,6 +158,17 @@ class DirectSocket:
             return None  # e.g. per-message deflate: frames would differ per client
         return cls(protocol, max_buffer=max_buffer, frames=frames)
 
+    def release_handshake(self) -> None:
+        """Let go of the parsed HTTP handshake uvicorn keeps after accepting (~3 KB).
+
+        uvicorn reads ``request`` and ``response`` only until the handshake is
+        complete; afterwards they are dead weight held by every open socket.
+        """
+        protocol = self._protocol
+        if protocol.handshake_complete and getattr(protocol, "response", None) is not None:
+            protocol.request = None
+            protocol.response = None
+
     def stalled(self) -> bool:
         """True when the client leaves more than ``max_buffer`` bytes unread."""
         return (

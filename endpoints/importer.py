@@ -48,7 +48,7 @@ SAVE_AS_HINT = 'Hãy mở tệp bằng Excel và chọn Lưu thành (Save As) �
 MAX_COLUMNS = 60
 # Uncompressed size an XLSX may expand to: a small zip must not become gigabytes of XML.
 MAX_XLSX_UNPACKED = 400 * 1024 * 1024
-# Blank rows an XLSX may hold beyond the row limit (formatted but empty rows are common).
+# Blank rows a file may hold beyond the row limit (Excel keeps formatted empty rows).
 MAX_BLANK_ROWS = 10_000
 
 FileKind = Literal["csv", "xlsx"]
@@ -337,11 +337,14 @@ def _read_csv(text: str, *, encoding: str, warnings: list[str], max_rows: int) -
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(_first_line(text)))
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
-    line = 0
+    line = blank = 0
     try:
         for cells in reader:
             start, line = line + 1, reader.line_num
             if not any(c.strip() for c in cells):
+                blank += 1
+                if blank > max_rows + MAX_BLANK_ROWS:
+                    raise _too_many_rows(max_rows)
                 continue
             if header is None:
                 header = cells[:MAX_COLUMNS]

@@ -100,4 +100,32 @@
     };
   }
   connect();
+
+  // Self check-in QR: a new signed site code every 20 s. Screens refresh at a random
+  // moment after the step turns (the previous code stays valid one more step), so
+  // thousands of screens do not ask at the same instant.
+  var qrShownAt = 0;
+  function selfCheckinQr() {
+    if (!token) { return; }
+    fetch("/api/v1/screen/self-checkin-qr", { headers: { "Authorization": "Screen " + token } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (qr) {
+        var panel = el("selfcheckin");
+        el("selfcheckin-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(qr.svg);
+        panel.dataset.url = qr.url;  // read by the browser tests
+        panel.hidden = false;
+        qrShownAt = Date.now();
+        if (qr.site_name) { el("site").textContent = qr.site_name; }
+        setTimeout(selfCheckinQr, (qr.expires_in + Math.random() * 5) * 1000);
+      })
+      .catch(function (status) {
+        // Not offered (404), a revoked token (401: the socket says so), or a code that has
+        // gone stale while the server was out of reach: never show a QR that would be refused.
+        if (typeof status === "number" || Date.now() - qrShownAt > 35000) {
+          el("selfcheckin").hidden = true;
+        }
+        setTimeout(selfCheckinQr, typeof status === "number" ? 20000 : 3000);
+      });
+  }
+  selfCheckinQr();
 })();

@@ -1,0 +1,108 @@
+// Self check-in on the attendee's phone (opened from the QR on the site screen).
+// The pass code can be remembered on this phone so the next check-in is one tap.
+(function () {
+  "use strict";
+  var root = document.getElementById("self");
+  var form = document.getElementById("self-form");
+  if (!root || !form) { return; }
+  var KEY = "diemcau.pass.code";
+  var TOKEN = root.dataset.siteToken;
+  var EXPIRED = "Mã QR đã hết hạn, hãy quét lại mã trên màn hình";
+  var el = function (id) { return document.getElementById(id); };
+  var input = el("code");
+  var remember = el("remember");
+  var submit = el("submit");
+  var resultBox = el("result");
+  var timeFmt = new Intl.DateTimeFormat("vi-VN", {
+    timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false
+  });
+
+  function stored() {
+    try { return localStorage.getItem(KEY) || ""; } catch (e) { return ""; }
+  }
+  function store(code) {
+    try {
+      if (code) { localStorage.setItem(KEY, code); } else { localStorage.removeItem(KEY); }
+    } catch (e) { /* private mode: nothing remembered */ }
+  }
+
+  function showRemembered() {
+    var code = stored();
+    el("remembered").hidden = !code;
+    el("code-label").hidden = !!code;
+    if (code) {
+      el("remembered-code").textContent = code.length > 12 ? code.slice(0, 8) + "…" : code;
+      input.value = code;
+    }
+  }
+  showRemembered();
+  el("forget").addEventListener("click", function () {
+    store("");
+    input.value = "";
+    showRemembered();
+    input.focus();
+  });
+
+  function line(cls, text) {
+    var d = document.createElement("div");
+    d.className = cls;
+    d.textContent = text;
+    return d;
+  }
+
+  function show(kind, status, title, name, meta) {
+    resultBox.className = "ci-result " + kind;
+    resultBox.dataset.status = status;
+    resultBox.textContent = "";
+    resultBox.appendChild(line("title", title));
+    if (name) { resultBox.appendChild(line("name", name)); }
+    if (meta) { resultBox.appendChild(line("meta", meta)); }
+    resultBox.scrollIntoView({ block: "nearest" });
+  }
+
+  function render(status, body) {
+    if (status === 201 || status === 200) {
+      var a = body.attendee || {};
+      var when = body.checked_in_at ? timeFmt.format(new Date(body.checked_in_at)) : "";
+      if (body.status === "already_checked_in") {
+        var where = body.site_name ? " tại " + body.site_name : "";
+        show("warn", body.status, "Bạn đã điểm danh lúc " + when + where, a.full_name, a.unit);
+      } else if (body.foreign_site) {
+        show("warn", body.status, "Đã điểm danh — đại biểu của điểm cầu khác", a.full_name,
+             a.site_name ? "Điểm cầu của bạn: " + a.site_name : a.unit);
+      } else {
+        show("ok", body.status, "Đã điểm danh", a.full_name, [a.unit, when ? "Lúc " + when : ""].filter(Boolean).join(" · "));
+      }
+      store(remember.checked ? input.value.trim() : "");
+      showRemembered();
+      return;
+    }
+    var code = (body && body.code) || "error";
+    if (code === "site_qr_expired") {
+      show("err", code, EXPIRED);
+      form.hidden = true;
+    } else if (status === 0) {
+      show("err", "network", "Mất kết nối", "", "Không gửi được. Kiểm tra mạng rồi bấm Điểm danh lần nữa.");
+    } else {
+      show("err", code, "Không điểm danh được", "", (body && body.detail) || "Lỗi " + status);
+    }
+  }
+
+  var sending = false;
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = input.value.trim();
+    if (!code || sending) { return; }
+    sending = true;
+    submit.disabled = true;
+    fetch("/api/v1/checkins/self", {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ site_token: TOKEN, code: code })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) { render(r.status, body); });
+    }, function () { render(0, {}); })
+      .then(function () { sending = false; submit.disabled = false; });
+  });
+})();
