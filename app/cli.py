@@ -68,7 +68,12 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        # Per-message compression costs 64+ KB per socket; our messages are small.
+        # Pinned, not "auto": app/wsfast.py writes pre-framed changes straight to this
+        # protocol's transport (other backends fall back to plain ASGI sends). It keeps
+        # no reader task or queue per socket, so it is also the lightest in memory.
+        ws="websockets-sansio",
+        # Per-message compression costs 64+ KB per socket and would make every
+        # client's frame different; our messages are small.
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
         log_level="info",

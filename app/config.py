@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     max_deck_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     max_deck_pages: int = Field(default=300, ge=1, le=5000)
+    # Check-in: a pass works until this many days after the conference's last day.
+    pass_valid_days: int = Field(default=30, ge=1, le=3650)
+    # A pass of another site: "flag" accepts it and marks it, "refuse" answers pass_wrong_site.
+    foreign_site_policy: Literal["flag", "refuse"] = "flag"
+    max_roster_rows: int = Field(default=300_000, ge=1)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

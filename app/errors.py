@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,21 @@ _VALIDATION_MESSAGES = {
 }
 
 
+def data_error_code(exc: Exception) -> tuple[str, str]:
+    """The stable code and message for a value the database cannot store or compare.
+
+    Input that passed validation can still be out of the database's reach: an integer
+    beyond SQLite's 64 bits (OverflowError) or PostgreSQL's INTEGER columns, a NUL byte in
+    PostgreSQL text. That is bad input (422), never a server error.
+    """
+    text = str(getattr(exc, "orig", None) or exc)
+    if "NUL" in text or "0x00" in text:
+        return "invalid_characters", "Dữ liệu chứa ký tự không hợp lệ (NUL)."
+    if isinstance(exc, OverflowError) or "out of range" in text:
+        return "value_out_of_range", "Giá trị số vượt quá giới hạn cho phép."
+    return "invalid_value", "Dữ liệu có giá trị không hợp lệ."
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/healthz", "/openapi"))
 
@@ -123,8 +139,49 @@ def describe_validation(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+_VALIDATION_BODY_SCHEMA: dict[str, Any] = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    # `errors` (per field) comes with validation_error; other 422 codes carry code and detail.
+    "required": ["code", "detail"],
+    "properties": {
+        "code": {"type": "string", "title": "Code"},
+        "detail": {"type": "string", "title": "Detail"},
+        "errors": {
+            "type": "array",
+            "title": "Errors",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "type": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _document_validation_errors(app: FastAPI) -> None:
+    """Make /openapi.json describe the 422 body we send, not FastAPI's default one."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = _VALIDATION_BODY_SCHEMA
+                schemas.pop("ValidationError", None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error once per transport; nothing leaks as a bare 500."""
+    _document_validation_errors(app)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
@@ -148,6 +205,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.headers:
             response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _data(request: Request, exc: Exception) -> Response:
+        code, detail = data_error_code(exc)
+        log.warning("refused a value on %s: %s", request.url.path, exc)
+        return _render(request, 422, code, detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -16,14 +16,17 @@ from app.db import create_db_engine, read_only
 from app.errors import install_error_handlers
 from app.realtime import create_hub
 from app.security import AttemptLimiter
+from checkin import keys as checkin_keys
+from checkin import pages as checkin_pages
+from checkin import routes as checkin_routes
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
 from endpoints import service as endpoints_service
 from endpoints.presence import Presence
+from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
-from sessions import follow_ws as sessions_follow_ws
 from sessions import screen_pages as sessions_screen_pages
 from sessions import ws as sessions_ws
 from sessions.stream import StageCache
@@ -42,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             endpoints_service.ensure_admin(
                 db, username=settings.admin_username, password=settings.admin_password
             )
+        # Made (or loaded) now, so no request ever waits to create the pass-signing key.
+        checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
         hub = create_hub(settings.broker_url)
         await hub.start()
         app.state.hub = hub
@@ -101,4 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions_routes.router)
     app.include_router(sessions_routes.files)
     app.include_router(sessions_pages.router)
+    app.include_router(checkin_routes.router)
+    app.include_router(checkin_pages.router)
     return app

@@ -145,7 +145,13 @@ class Run:
         return (self.connected_kb - self.idle_kb) / max(1, self.result.connected)
 
 
-def measured(name: str, cfg: FanoutConfig, pid: int, send: httpx.Client, req: tuple[str, str, dict | None]) -> Run:  # type: ignore[type-arg]
+def measured(
+    name: str,
+    cfg: FanoutConfig,
+    pid: int,
+    send: httpx.Client,
+    req: tuple[str, str, dict[str, int] | None],
+) -> Run:
     """Run the fan-out, sampling the server's RSS once every client is connected."""
     time.sleep(1.0)
     idle = rss_kb(pid)
@@ -159,7 +165,9 @@ def measured(name: str, cfg: FanoutConfig, pid: int, send: httpx.Client, req: tu
         send.request(method, url, json=body or None).raise_for_status()
 
     result = run_fanout(cfg, trigger)
-    return Run(name=name, result=result, idle_kb=idle, connected_kb=connected[0] if connected else idle)
+    return Run(
+        name=name, result=result, idle_kb=idle, connected_kb=connected[0] if connected else idle
+    )
 
 
 def late_joiners(url: str, count: int) -> list[float]:
@@ -174,7 +182,9 @@ def late_joiners(url: str, count: int) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.5)
@@ -190,8 +200,8 @@ def main() -> int:
 
         # 1. the reference
         port = free_port()
-        with process([py, "-m", "bench.fanout_reference", "--port", str(port), "--mode", "broadcast"],
-                     env, tmpdir / "reference.log") as ref:
+        ref_cmd = [py, "-m", "bench.fanout_reference", "--port", str(port), "--mode", "broadcast"]
+        with process(ref_cmd, env, tmpdir / "reference.log") as ref:
             wait_http(f"http://127.0.0.1:{port}/broadcast", 15)
             cfg = FanoutConfig(url=f"ws://127.0.0.1:{port}/", clients=args.clients,
                                changes=args.changes, interval=args.interval, ts_field="")
@@ -216,6 +226,10 @@ def main() -> int:
                 runs.append(measured("diemcau serve (/ws/screen)", cfg, srv.pid, http,
                                      ("PUT", f"{base}/api/v1/sessions/{stage.session_id}/state",
                                       {"slide": 1})))
+            # The N clients have just closed: let the server finish their closing
+            # handshakes first, or the first joiners measure a mass disconnect
+            # (5,000 closes ≈ 0.5-1 s of server work on 2 cores), not a late join.
+            time.sleep(3.0)
             joins = late_joiners(ws_url, 20 if args.smoke else 100)
 
     print(f"\nFan-out: {args.clients} clients, {args.changes} changes, "

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
+from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from app.config import Settings
 from app.realtime import Hub
@@ -26,7 +28,7 @@ from endpoints.presence import Presence
 from sessions import events
 from sessions.stream import Forwarder, StageCache
 
-# A plain Starlette route, not FastAPI's: the dependency machinery (exit stacks,
+# Plain Starlette routes, not FastAPI's: the dependency machinery (exit stacks,
 # wrappers) would stay alive in every one of thousands of open sockets.
 router = APIRouter()
 
@@ -101,11 +103,17 @@ async def follow_stage(
     since: int | None,
     on_heartbeat: Callable[[], None] | None = None,
 ) -> None:
-    """Send the stage snapshot, then every change, until the client leaves."""
+    """Send the stage snapshot, then every change, until the client leaves.
+
+    One coroutine for the whole life of the socket, reading loop included: every
+    suspended coroutine frame is held by each of thousands of open sockets.
+    """
     app = websocket.app
     hub: Hub = app.state.hub
     cache: StageCache = app.state.stage_cache
     direct = DirectSocket.find(websocket)  # None under TestClient: ASGI sends then
+    if direct is not None:
+        direct.release_handshake()
     follower = _Follower(websocket, direct, cache, conference_id)
     forwarder = Forwarder(websocket.send_text, direct)
 
@@ -125,82 +133,82 @@ async def follow_stage(
             await websocket.send_text(json.dumps({"type": "resumed", "version": version}))
         else:
             await websocket.send_text(snapshot)
-        del snapshot  # the cache keeps it; this frame would pin an old one
+        del snapshot  # the cache keeps the newest; this frame would pin an old one
         await forwarder.open_after(version)
-        await _receive_loop(websocket, on_heartbeat)
+
+        # Reading is what notices a vanished client (starlette #759): always keep reading.
+        window_start = time.monotonic()
+        count = 0
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            now = time.monotonic()
+            if now - window_start > 60:
+                window_start, count = now, 0
+            count += 1
+            if count > MAX_MESSAGES_PER_MINUTE:
+                await websocket.close(code=CLOSE_RATE, reason="too_many_messages")
+                return
+            text = message.get("text")
+            if text is None or len(text) > MAX_MESSAGE_CHARS:
+                await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
+                return
+            try:
+                kind = json.loads(text).get("type")
+            except (ValueError, AttributeError):
+                kind = None
+            if kind != "heartbeat":
+                await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
+                return
+            if on_heartbeat is not None:
+                on_heartbeat()
     except WebSocketDisconnect:
         pass
     finally:
         attachment.detach()
 
 
-async def _receive_loop(
-    websocket: WebSocket, on_heartbeat: Callable[[], None] | None
-) -> None:
-    # Reading is what notices a vanished client (starlette #759): always keep reading.
-    window_start = time.monotonic()
-    count = 0
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
+class ScreenSocket:
+    """/ws/screen: snapshot with version, then versioned changes; resume with since=.
+
+    A bare ASGI app rather than a function endpoint: Starlette would wrap a function
+    in websocket_session and a second exception wrapper, frames every open socket
+    keeps alive (the app-level exception wrapper still applies).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive=receive, send=send)
+        settings: Settings = websocket.app.state.settings
+        if not origin_ok(websocket, settings):
+            await websocket.close(code=CLOSE_FORBIDDEN)
             return
-        now = time.monotonic()
-        if now - window_start > 60:
-            window_start, count = now, 0
-        count += 1
-        if count > MAX_MESSAGES_PER_MINUTE:
-            await websocket.close(code=CLOSE_RATE, reason="too_many_messages")
+        query = QueryParams(scope.get("query_string", b""))
+        token = query.get("token", "")
+        since = parse_since(query.get("since"))
+        context = await run_in_threadpool(_screen_for, websocket.app.state.read_engine, token)
+        await websocket.accept()
+        if context is None:
+            await websocket.close(code=CLOSE_UNAUTHORIZED, reason="invalid_token")
             return
-        text = message.get("text")
-        if text is None or len(text) > MAX_MESSAGE_CHARS:
-            await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
+        if since == "bad":
+            await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_since")
             return
+        presence: Presence = websocket.app.state.presence
+        screen_id, conference_id = context.screen_id, context.conference_id
+        presence.connected(screen_id, websocket)
         try:
-            kind = json.loads(text).get("type")
-        except (ValueError, AttributeError):
-            kind = None
-        if kind == "heartbeat":
-            if on_heartbeat is not None:
-                on_heartbeat()
-            continue
-        await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
-        return
+            await follow_stage(
+                websocket,
+                conference_id=conference_id,
+                since=since if isinstance(since, int) else None,
+                on_heartbeat=partial(presence.seen, screen_id),
+            )
+        finally:
+            presence.disconnected(screen_id, websocket)
 
 
-async def screen_socket(websocket: WebSocket) -> None:
-    """A site screen: snapshot with version, then versioned changes; resume with since=."""
-    settings: Settings = websocket.app.state.settings
-    if not origin_ok(websocket, settings):
-        await websocket.close(code=CLOSE_FORBIDDEN)
-        return
-    query = QueryParams(websocket.scope.get("query_string", b""))
-    token = query.get("token", "")
-    since = parse_since(query.get("since"))
-    del query
-    context = await run_in_threadpool(_screen_for, websocket.app.state.read_engine, token)
-    await websocket.accept()
-    if context is None:
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="invalid_token")
-        return
-    if since == "bad":
-        await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_since")
-        return
-    presence: Presence = websocket.app.state.presence
-    screen_id, conference_id = context.screen_id, context.conference_id
-    del context
-    presence.connected(screen_id, websocket)
-    try:
-        await follow_stage(
-            websocket,
-            conference_id=conference_id,
-            since=since if isinstance(since, int) else None,
-            on_heartbeat=partial(presence.seen, screen_id),
-        )
-    finally:
-        presence.disconnected(screen_id, websocket)
-
-
-router.add_websocket_route("/ws/screen", screen_socket, name="screen_socket")
+router.routes.append(WebSocketRoute("/ws/screen", ScreenSocket(), name="screen_socket"))
 
 
 def _screen_for(engine: Engine, token: str) -> endpoints_screens.ScreenContext | None:

@@ -216,3 +216,8 @@ def coordinator_a(db: Session, admin: User, tree: Tree) -> User:
         phone="0901234567",
         actor=admin,
     )
+
+
+# Browser fixtures are registered once, here: imported into several test modules, the
+# session-scoped browser would start one Playwright per module in the same thread.
+from tests.browser import browser, live_server, page  # noqa: E402, F401

@@ -17,7 +17,7 @@ from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from endpoints import service
 from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate
-from tests.browser import PHONE, LiveServer, browser, live_server, page  # noqa: F401
+from tests.browser import PHONE, LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -93,7 +93,7 @@ def _seed(server: LiveServer) -> Seeded:
 
 
 @pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:  # noqa: F811
+def phone(browser: Browser) -> Iterator[BrowserContext]:
     """A phone-sized context, as a site coordinator holds it."""
     context = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
@@ -126,7 +126,7 @@ def _screenshot(p: Page, name: str) -> Path:
 
 @pytest.mark.browser
 def test_invite_register_approve_login_journey(
-    live_server: LiveServer, page: Page, phone: BrowserContext  # noqa: F811
+    live_server: LiveServer, page: Page, phone: BrowserContext
 ) -> None:
     base = live_server.url
     seeded = _seed(live_server)
@@ -183,7 +183,7 @@ def test_invite_register_approve_login_journey(
 
 @pytest.mark.browser
 def test_search_without_diacritics_in_browser(
-    live_server: LiveServer, page: Page  # noqa: F811
+    live_server: LiveServer, page: Page
 ) -> None:
     seeded = _seed(live_server)
     _login(page, live_server.url, "admin", ADMIN_PASSWORD)

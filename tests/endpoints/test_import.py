@@ -21,7 +21,7 @@ from app.main import create_app
 from bench.import_sites import national_tree, to_csv
 from endpoints import errors, importer, imports, service
 from endpoints.models import ConferenceCreate, Site, SiteKind, User
-from tests.browser import LiveServer, browser, live_server, page  # noqa: F401 - fixtures
+from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 
 HEADER = ["code", "name", "kind", "parent_code"]
@@ -622,7 +622,7 @@ def test_cli_import_sites_bad_file_exits_1(cli_db: tuple[str, int], tmp_path: Pa
 
 @pytest.mark.browser
 def test_import_page_uploads_with_progress_and_shows_errors_in_place(
-    live_server: LiveServer, page: Page, tmp_path: Path  # noqa: F811 - fixtures
+    live_server: LiveServer, page: Page, tmp_path: Path
 ) -> None:
     engine = create_db_engine(live_server.settings.database_url, pool_size=1)
     with Session(engine, expire_on_commit=False) as db:

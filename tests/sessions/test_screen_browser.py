@@ -13,7 +13,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from app.main import create_app
-from tests.browser import _free_port, _wait_healthy, browser  # noqa: F401
+from tests.browser import _free_port, _wait_healthy
 from tests.conftest import ADMIN_PASSWORD, make_settings
 
 pytestmark = pytest.mark.browser
@@ -115,7 +115,7 @@ def _shows(page: Page, version: int, slide: int) -> None:
 
 def test_screen_follows_slides_and_recovers_after_connection_drop(
     server: RestartableServer,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     http, sid, item, token = _prepare(server.url)
     v = _move(http, sid, agenda_item_id=item, slide=1)
@@ -151,7 +151,7 @@ def test_screen_follows_slides_and_recovers_after_connection_drop(
 
 def test_screen_with_bad_token_offers_pairing(
     server: RestartableServer,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
@@ -165,7 +165,7 @@ def test_screen_with_bad_token_offers_pairing(
 
 def test_projector_pairs_with_code_from_coordinator_phone(
     server: RestartableServer,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     http, sid, item, _ = _prepare(server.url)
     v = _move(http, sid, agenda_item_id=item, slide=2)

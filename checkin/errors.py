@@ -1,0 +1,114 @@
+"""Errors of check-in, each with a stable code (scanner apps switch on `code`)."""
+
+from app.errors import AppError, NotFound
+
+
+class PassError(AppError):
+    """A scanned code that cannot be used; the reason is the `code`."""
+
+
+class PassMalformed(PassError):
+    status_code = 400
+    code = "pass_malformed"
+    detail = "Mã vừa quét không phải thẻ đại biểu hợp lệ (hỏng, thiếu hoặc quá dài)."
+
+
+class PassUnknownKey(PassError):
+    status_code = 400
+    code = "pass_unknown_key"
+    detail = "Thẻ được ký bằng khoá không thuộc hệ thống này."
+
+
+class PassBadSignature(PassError):
+    status_code = 400
+    code = "pass_bad_signature"
+    detail = "Chữ ký trên thẻ không đúng (thẻ giả hoặc bị sửa)."
+
+
+class PassExpired(PassError):
+    status_code = 410
+    code = "pass_expired"
+    detail = "Thẻ đã hết hạn."
+
+
+class PassRevoked(PassError):
+    status_code = 410
+    code = "pass_revoked"
+    detail = "Thẻ đã bị thu hồi hoặc đã được cấp lại; hãy dùng thẻ mới nhất."
+
+
+class PassOtherConference(PassError):
+    status_code = 409
+    code = "pass_other_conference"
+    detail = "Thẻ thuộc hội nghị khác."
+
+
+class PassWrongSite(PassError):
+    status_code = 409
+    code = "pass_wrong_site"
+    detail = "Đại biểu thuộc điểm cầu khác; hội nghị không cho điểm danh tại điểm cầu này."
+
+
+class AttendeeNotFound(NotFound):
+    code = "attendee_not_found"
+    detail = "Không tìm thấy đại biểu (có thể đã bị xoá khỏi danh sách)."
+
+
+class ShortCodeNotFound(NotFound):
+    code = "short_code_not_found"
+    detail = "Không có đại biểu nào mang mã này trong hội nghị."
+
+
+class CheckinSessionNotFound(NotFound):
+    code = "session_not_found"
+    detail = "Không tìm thấy phiên họp trong hội nghị của điểm cầu này."
+
+
+class NonceReused(AppError):
+    status_code = 409
+    code = "nonce_reused"
+    detail = "Mã lượt quét (nonce) đã được dùng cho một đại biểu khác."
+
+
+class NotCheckedIn(NotFound):
+    code = "not_checked_in"
+    detail = "Đại biểu chưa điểm danh ở phiên này."
+
+
+class SiteQrInvalid(AppError):
+    status_code = 400
+    code = "site_qr_invalid"
+    detail = "Mã QR điểm cầu không hợp lệ."
+
+
+class SiteQrExpired(AppError):
+    status_code = 410
+    code = "site_qr_expired"
+    detail = "Mã QR trên màn hình đã đổi; hãy quét lại mã đang hiển thị."
+
+
+class SiteNotParticipating(AppError):
+    status_code = 409
+    code = "site_not_participating"
+    detail = "Điểm cầu đã báo không tham gia hội nghị."
+
+
+class ScreenTokenInvalid(AppError):
+    status_code = 401
+    code = "screen_token_invalid"
+    detail = "Mã màn hình không hợp lệ hoặc đã bị thu hồi."
+
+
+class InvalidHeadcount(AppError):
+    status_code = 422
+    code = "invalid_headcount"
+    detail = (
+        "Số người mỗi loại phải từ 0 đến 100.000, theo các loại: đại biểu, khách mời, "
+        "phóng viên, khác."
+    )
+
+
+class HeadcountConflict(AppError):
+    status_code = 409
+    code = "headcount_conflict"
+    detail = "Một báo cáo khác của điểm cầu vừa được gửi cùng lúc; vui lòng gửi lại."

@@ -1,0 +1,634 @@
+"""Check-in: one function behind every way in (staff scan, name search, self check-in).
+
+The hot path is three statements on the write connection — one SELECT that joins
+the scanning site, the attendee (by pass id or short code), their home site, the
+actor's root site and the session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`;
+the COMMIT — and no read-then-write: the unique constraints on (attendee, session) and
+(conference, nonce) decide who was first, however many devices scan at once. Only a
+repeat reads the earlier row. Pass signatures are checked against keys held in
+memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
+
+The roster use cases live in `checkin.roster`, headcounts and attendance counts in
+`checkin.headcounts`; they are re-exported here so every entry point imports one module.
+"""
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Integer, and_, bindparam, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from app.config import Settings
+from app.errors import AppError
+from checkin import errors, events, keys, qr
+from checkin.headcounts import (
+    AttendanceSummary as AttendanceSummary,
+)
+from checkin.headcounts import (
+    SiteAttendance as SiteAttendance,
+)
+from checkin.headcounts import (
+    attendance_summary as attendance_summary,
+)
+from checkin.headcounts import (
+    list_headcounts as list_headcounts,
+)
+from checkin.headcounts import (
+    report_headcount as report_headcount,
+)
+from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, ScanFailure
+from checkin.roster import (
+    ImportReport as ImportReport,
+)
+from checkin.roster import (
+    create_attendees as create_attendees,
+)
+from checkin.roster import (
+    delete_attendee as delete_attendee,
+)
+from checkin.roster import (
+    format_short_code as format_short_code,
+)
+from checkin.roster import (
+    get_attendee as get_attendee,
+)
+from checkin.roster import (
+    import_attendees as import_attendees,
+)
+from checkin.roster import (
+    issue_pass as issue_pass,
+)
+from checkin.roster import (
+    list_site_attendees as list_site_attendees,
+)
+from checkin.roster import (
+    normalize_short_code,
+)
+from checkin.roster import (
+    reissue_pass as reissue_pass,
+)
+from checkin.roster import (
+    search_attendees as search_attendees,
+)
+from checkin.roster import (
+    site_names as site_names,
+)
+from endpoints import errors as endpoints_errors
+from endpoints import screens as endpoints_screens
+from endpoints import service as endpoints_service
+from endpoints.models import AccountStatus, Role, Site, User, utcnow
+from sessions.models import ConferenceSession
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, str], None]
+Status = Literal["checked_in", "already_checked_in"]
+CODE_PREFIX_CHARS = 40
+
+# Check-in writers of this process take turns here instead of in SQLite's busy handler,
+# which sleeps 1, 2, 5, 10… ms between tries and so turns a burst into a slow tail.
+_sqlite_writer = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CheckedAttendee:
+    """Who was checked in (what a scanner shows: no phone, no position)."""
+
+    id: int
+    full_name: str
+    unit: str | None
+    site_id: int
+    site_name: str
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """The answer to a scan: first time, or already, with when and where."""
+
+    status: Status
+    attendee: CheckedAttendee
+    checked_in_at: datetime
+    site_id: int
+    site_name: str
+    conference_id: int
+    session_id: int | None
+    foreign_site: bool
+    first: bool
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class _Context:
+    scan_conference_id: int
+    scan_path: str
+    scan_name: str
+    attendee_id: int | None
+    attendee_conference_id: int | None
+    home_site_id: int | None
+    full_name: str | None
+    unit: str | None
+    pass_version: int | None
+    revoked: bool | None
+    deleted_at: datetime | None
+    home_name: str | None
+    root_path: str | None
+    root_conference_id: int | None
+    session_conference_id: int | None
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What a scan asks for, before the database is touched."""
+
+    code: str
+    site_id: int
+    session_id: int | None
+    nonce: str | None
+    device: str | None
+    method: str
+    actor: User | None
+
+
+# ------------------------------------------------------------------- code
+
+
+def _printable(value: str) -> str:
+    """What was scanned, cut and with control characters made harmless, for the failure log."""
+    cut = value[:CODE_PREFIX_CHARS]
+    return "".join("?" if unicodedata.category(ch).startswith("C") else ch for ch in cut)
+
+
+def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
+    bind = db.get_bind()
+    ring = keys.key_ring(bind, secret_key=settings.secret_key)
+    now = int(time.time())
+    try:
+        return qr.verify_pass(code, ring.public, now)
+    except errors.PassUnknownKey:
+        # Another process may have rotated keys since this one loaded them.
+        fresh = keys.reload_for_unknown_kid(bind, secret_key=settings.secret_key)
+        if fresh is None:
+            raise
+        return qr.verify_pass(code, fresh.public, now)
+
+
+# ---------------------------------------------------------------- context
+
+
+_scan_t = Site.__table__.alias("scan")  # type: ignore[attr-defined]
+_home_t = Site.__table__.alias("home")  # type: ignore[attr-defined]
+_root_t = Site.__table__.alias("root")  # type: ignore[attr-defined]
+_att_t = Attendee.__table__  # type: ignore[attr-defined]
+_sess_t = ConferenceSession.__table__  # type: ignore[attr-defined]
+_cols = (
+    _scan_t.c.conference_id,
+    _scan_t.c.path,
+    _scan_t.c.name,
+    _att_t.c.id,
+    _att_t.c.conference_id,
+    _att_t.c.site_id,
+    _att_t.c.full_name,
+    _att_t.c.unit,
+    _att_t.c.pass_version,
+    _att_t.c.revoked,
+    _att_t.c.deleted_at,
+    _home_t.c.name,
+    _root_t.c.path,
+    _root_t.c.conference_id,
+    _sess_t.c.conference_id,
+)
+
+
+def _context_query(by_short_code: bool) -> Any:
+    if by_short_code:
+        on_attendee = and_(
+            _att_t.c.conference_id == _scan_t.c.conference_id,
+            _att_t.c.short_code == bindparam("short_code"),
+        )
+    else:
+        on_attendee = _att_t.c.id == bindparam("attendee_id", type_=Integer)
+    joined = (
+        _scan_t.outerjoin(_att_t, on_attendee)
+        .outerjoin(_home_t, _home_t.c.id == _att_t.c.site_id)
+        .outerjoin(_root_t, _root_t.c.id == bindparam("root_id", type_=Integer))
+        .outerjoin(_sess_t, _sess_t.c.id == bindparam("session_id", type_=Integer))
+    )
+    return sa_select(*_cols).select_from(joined).where(
+        _scan_t.c.id == bindparam("site_id", type_=Integer)
+    )
+
+
+# Built once: the statement's compiled form is cached by SQLAlchemy after the first use.
+_BY_ID = _context_query(by_short_code=False)
+_BY_SHORT_CODE = _context_query(by_short_code=True)
+
+
+def _load_context(
+    db: Session, scan: _Scan, attendee_id: int | None, short_code: str | None
+) -> _Context:
+    params: dict[str, Any] = {
+        "site_id": scan.site_id,
+        "root_id": _root_id(scan.actor),
+        "session_id": scan.session_id,
+    }
+    if short_code is not None:
+        params["short_code"] = short_code
+        stmt = _BY_SHORT_CODE
+    else:
+        params["attendee_id"] = attendee_id
+        stmt = _BY_ID
+    row = db.execute(stmt, params).first()
+    if row is None:
+        raise endpoints_errors.SiteNotFound()
+    return _Context(*row)
+
+
+def _root_id(actor: User | None) -> int | None:
+    if actor is None or endpoints_service.is_admin(actor):
+        return None
+    return actor.site_id
+
+
+def _check_scope(ctx: _Context, actor: User | None) -> None:
+    if actor is None or endpoints_service.is_admin(actor):
+        return
+    if (
+        actor.role != Role.coordinator
+        or actor.status != AccountStatus.active
+        or ctx.root_path is None
+        or ctx.root_conference_id != ctx.scan_conference_id
+        or not ctx.scan_path.startswith(ctx.root_path)
+    ):
+        raise endpoints_errors.SiteOutOfScope()
+
+
+def _check_pass(
+    ctx: _Context, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
+) -> bool:
+    """Refuse what cannot be checked in; True when the attendee belongs to another site."""
+    if scan.session_id is not None and ctx.session_conference_id != ctx.scan_conference_id:
+        raise errors.CheckinSessionNotFound()
+    if claims is not None and claims.conference_id != ctx.scan_conference_id:
+        raise errors.PassOtherConference()
+    if ctx.attendee_id is None:
+        if claims is None:
+            raise errors.ShortCodeNotFound()
+        raise errors.AttendeeNotFound()
+    if ctx.attendee_conference_id != ctx.scan_conference_id:
+        raise errors.PassOtherConference()
+    if ctx.deleted_at is not None:
+        raise errors.AttendeeNotFound()
+    if ctx.revoked or (claims is not None and claims.version != ctx.pass_version):
+        raise errors.PassRevoked()
+    foreign = ctx.home_site_id != scan.site_id
+    if foreign and settings.foreign_site_policy == "refuse":
+        raise errors.PassWrongSite()
+    return foreign
+
+
+# ----------------------------------------------------------------- record
+
+
+def _insert(db: Session) -> Any:
+    return sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
+
+
+def _result(
+    ctx: _Context,
+    scan: _Scan,
+    *,
+    status: Status,
+    at: datetime,
+    site_id: int,
+    site_name: str,
+    foreign: bool,
+    first: bool,
+    replayed: bool = False,
+) -> CheckinResult:
+    assert ctx.attendee_id is not None and ctx.home_site_id is not None
+    return CheckinResult(
+        status=status,
+        attendee=CheckedAttendee(
+            id=ctx.attendee_id,
+            full_name=ctx.full_name or "",
+            unit=ctx.unit,
+            site_id=ctx.home_site_id,
+            site_name=ctx.home_name or "",
+        ),
+        checked_in_at=at,
+        site_id=site_id,
+        site_name=site_name,
+        conference_id=ctx.scan_conference_id,
+        session_id=scan.session_id,
+        foreign_site=foreign,
+        first=first,
+        replayed=replayed,
+    )
+
+
+def _earlier(db: Session, ctx: _Context, scan: _Scan, session_key: int) -> CheckinResult:
+    """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
+    match = and_(
+        col(Attendance.attendee_id) == ctx.attendee_id,
+        col(Attendance.session_key) == session_key,
+    )
+    if scan.nonce is not None:
+        match = or_(
+            match,
+            and_(
+                col(Attendance.conference_id) == ctx.scan_conference_id,
+                col(Attendance.nonce) == scan.nonce,
+            ),
+        )
+    rows = db.execute(
+        sa_select(
+            col(Attendance.attendee_id),
+            col(Attendance.checked_in_at),
+            col(Attendance.site_id),
+            col(Attendance.foreign_site),
+            col(Attendance.nonce),
+            col(Site.name),
+        )
+        .join(Site, col(Site.id) == col(Attendance.site_id))
+        .where(match)
+    ).all()
+    mine = [r for r in rows if r[0] == ctx.attendee_id]
+    if not mine:
+        raise errors.NonceReused()
+    _, at, site_id, foreign, nonce, site_name = mine[0]
+    replayed = scan.nonce is not None and nonce == scan.nonce
+    return _result(
+        ctx,
+        scan,
+        status="checked_in" if replayed else "already_checked_in",
+        at=at,
+        site_id=site_id,
+        site_name=site_name,
+        foreign=foreign,
+        first=replayed,
+        replayed=replayed,
+    )
+
+
+def _record(
+    db: Session,
+    scan: _Scan,
+    claims: qr.PassClaims | None,
+    short_code: str | None,
+    settings: Settings,
+) -> tuple[CheckinResult, _Context]:
+    ctx = _load_context(db, scan, claims.attendee_id if claims else None, short_code)
+    _check_scope(ctx, scan.actor)
+    foreign = _check_pass(ctx, scan, claims, settings)
+    session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
+    now = utcnow()
+    inserted = db.execute(
+        _insert(db)(Attendance)
+        .values(
+            conference_id=ctx.scan_conference_id,
+            attendee_id=ctx.attendee_id,
+            session_key=session_key,
+            site_id=scan.site_id,
+            checked_in_at=now,
+            method=scan.method,
+            device=scan.device,
+            nonce=scan.nonce,
+            foreign_site=foreign,
+            actor_id=scan.actor.id if scan.actor else None,
+        )
+        .on_conflict_do_nothing()
+        .returning(col(Attendance.id))
+    ).first()
+    if inserted is not None:
+        result = _result(
+            ctx, scan, status="checked_in", at=now, site_id=scan.site_id,
+            site_name=ctx.scan_name, foreign=foreign, first=True,
+        )
+    else:
+        result = _earlier(db, ctx, scan, session_key)
+    db.commit()
+    return result, ctx
+
+
+def _note_failure(db: Session, scan: _Scan, reason: str) -> None:
+    """Keep a refused scan (who, where, what, why) in its own short transaction."""
+    db.rollback()
+    try:
+        conference_id = db.execute(
+            sa_select(col(Site.conference_id)).where(col(Site.id) == scan.site_id)
+        ).scalar()
+        db.add(
+            ScanFailure(
+                conference_id=conference_id,
+                site_id=scan.site_id,
+                session_key=scan.session_id or CONFERENCE_LEVEL,
+                code_prefix=_printable(scan.code),
+                reason=reason[:40],
+                method=scan.method,
+                device=scan.device,
+                actor_id=scan.actor.id if scan.actor else None,
+            )
+        )
+        db.commit()
+    except SQLAlchemyError:
+        db.rollback()
+        log.exception("could not record a failed scan")
+
+
+def _device(device: str | None) -> str | None:
+    if device is None:
+        return None
+    cleaned = _printable(device[:100]).strip()
+    return cleaned[:100] or None
+
+
+def check_in(
+    db: Session,
+    *,
+    code: str,
+    site_id: int,
+    actor: User | None,
+    session_id: int | None = None,
+    nonce: str | None = None,
+    device: str | None = None,
+    method: str = "scan",
+    settings: Settings,
+    publish: Publish | None = None,
+) -> CheckinResult:
+    """Check an attendee in at a site by pass code or short code: exactly once per session.
+
+    A first scan answers "checked_in"; later scans "already_checked_in" with when and
+    where; a retry with the same `nonce` gets the first answer again. A refused scan
+    raises a typed error (stable `code`) and is recorded in `scan_failure`.
+    """
+    scan = _Scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
+                 device=_device(device), method=method, actor=actor)
+    try:
+        claims: qr.PassClaims | None = None
+        short_code: str | None = None
+        if qr.looks_like_pass(code) or len(code) > qr.MAX_CODE_CHARS:
+            claims = _claims(db, code, settings)
+        else:
+            short_code = normalize_short_code(code)
+            if short_code is None:
+                raise errors.PassMalformed()
+        if db.get_bind().dialect.name == "sqlite":
+            with _sqlite_writer:
+                result, ctx = _record(db, scan, claims, short_code, settings)
+        else:
+            result, ctx = _record(db, scan, claims, short_code, settings)
+    except AppError as exc:
+        _note_failure(db, scan, exc.code)
+        raise
+    if publish is not None and result.first and not result.replayed:
+        publish(
+            events.attendance_channel(ctx.scan_conference_id),
+            events.encode_checkin(
+                conference_id=ctx.scan_conference_id,
+                site_id=site_id,
+                session_id=session_id,
+                attendee_id=result.attendee.id,
+                foreign_site=result.foreign_site,
+                at=result.checked_in_at,
+            ),
+        )
+    return result
+
+
+# ------------------------------------------------------------ self check-in
+
+
+def site_qr_secret(settings: Settings) -> bytes:
+    """The key of the rotating site codes, derived from the secret key."""
+    return hmac.new(settings.secret_key.encode(), b"diemcau.site-qr", hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class SiteQr:
+    """What a site screen shows now for self check-in."""
+
+    token: str
+    step: int
+    expires_in: float
+
+
+def site_qr(site_id: int, settings: Settings, now: float | None = None) -> str:
+    """The current rotating token for a site screen."""
+    return site_qr_info(site_id, settings, now).token
+
+
+def site_qr_info(site_id: int, settings: Settings, now: float | None = None) -> SiteQr:
+    """The current token, its step, and seconds until the screen should show the next."""
+    moment = time.time() if now is None else now
+    step = qr.current_step(moment)
+    return SiteQr(
+        token=qr.sign_site_step(site_id, step, site_qr_secret(settings)),
+        step=step,
+        expires_in=round((step + 1) * qr.STEP_SECONDS - moment, 3),
+    )
+
+
+def self_checkin_site(
+    db: Session, *, site_token: str, settings: Settings, now: float | None = None
+) -> Site:
+    """The site a screen's rotating QR names, if genuine and current (no login needed)."""
+    moment = time.time() if now is None else now
+    site_id = qr.verify_site_step(site_token, site_qr_secret(settings), moment)
+    site = db.get(Site, site_id)
+    if site is None:
+        raise errors.SiteQrInvalid()
+    return site
+
+
+def self_check_in(
+    db: Session,
+    *,
+    site_token: str,
+    code: str,
+    settings: Settings,
+    publish: Publish | None = None,
+    session_id: int | None = None,
+    nonce: str | None = None,
+    now: float | None = None,
+) -> CheckinResult:
+    """An attendee checks themself in after scanning the QR on their site's screen."""
+    moment = time.time() if now is None else now
+    try:
+        site_id = qr.verify_site_step(site_token, site_qr_secret(settings), moment)
+    except AppError as exc:
+        _note_failure(db, _Scan(code=code, site_id=0, session_id=session_id, nonce=None,
+                                device="self", method="self", actor=None), exc.code)
+        raise
+    return check_in(
+        db, code=code, site_id=site_id, actor=None, session_id=session_id, nonce=nonce,
+        device="self", method="self", settings=settings, publish=publish,
+    )
+
+
+def authorize_site_screen(
+    db: Session, *, site_id: int, screen_token: str | None, actor: User | None
+) -> Site:
+    """The site, if the caller is one of its enrolled screens or a user in scope."""
+    if screen_token:
+        screen = endpoints_screens.screen_for_token(db, token=screen_token)
+        if screen is None or screen.site_id != site_id:
+            raise errors.ScreenTokenInvalid()
+        site = db.get(Site, site_id)
+        if site is None:
+            raise endpoints_errors.SiteNotFound()
+        return site
+    if actor is None:
+        raise errors.ScreenTokenInvalid()
+    return endpoints_service.get_site(db, site_id=site_id, actor=actor)
+
+
+# --------------------------------------------------------------- check-out
+
+
+def check_out(
+    db: Session,
+    *,
+    attendee_id: int,
+    session_id: int | None,
+    actor: User,
+    publish: Publish | None = None,
+) -> Attendance:
+    """Note that a checked-in attendee left (optional; the check-in itself stays)."""
+    session_key = session_id if session_id is not None else CONFERENCE_LEVEL
+    row = db.exec(
+        select(Attendance).where(
+            Attendance.attendee_id == attendee_id, Attendance.session_key == session_key
+        )
+    ).first()
+    if row is None:
+        raise errors.NotCheckedIn()
+    endpoints_service.get_site(db, site_id=row.site_id, actor=actor)
+    now = utcnow()
+    db.execute(
+        update(Attendance)
+        .where(col(Attendance.id) == row.id, col(Attendance.checked_out_at).is_(None))
+        .values(checked_out_at=now)
+    )
+    db.commit()
+    db.refresh(row)
+    if publish is not None:
+        publish(
+            events.attendance_channel(row.conference_id),
+            events.encode_checkout(
+                conference_id=row.conference_id, site_id=row.site_id, session_id=session_id,
+                attendee_id=attendee_id, at=now,
+            ),
+        )
+    return row

@@ -1,0 +1,84 @@
+"""Shared arrangements for the check-in tests: a write session, a roster, pass codes."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.config import Settings
+from checkin import keys, qr, service
+from checkin.models import Attendee, AttendeeCreate
+from endpoints.models import User
+from tests.conftest import Tree
+
+
+@pytest.fixture
+def wdb(engine: Engine) -> Iterator[Session]:
+    """A session that writes like the app's (BEGIN IMMEDIATE on SQLite)."""
+    keys.forget(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@dataclass
+class Roster:
+    """Attendees of the test tree: two at ward A1, one at ward B1."""
+
+    an: Attendee
+    binh: Attendee
+    cuong: Attendee
+
+
+def make_roster(db: Session, admin: User, tree: Tree) -> Roster:
+    created = service.create_attendees(
+        db,
+        conference_id=tree.cid,
+        items=[
+            AttendeeCreate(full_name="Nguyễn Văn An", site_id=tree.ward_a1, unit="Sở Y tế"),
+            AttendeeCreate(full_name="Trần Thị Bình", site_id=tree.ward_a1, position="Phó Giám đốc"),
+            AttendeeCreate(full_name="Lê Văn Cường", site_id=tree.ward_b1),
+        ],
+        actor=admin,
+    )
+    return Roster(*created)
+
+
+@pytest.fixture
+def roster(wdb: Session, admin: User, tree: Tree) -> Roster:
+    return make_roster(wdb, admin, tree)
+
+
+def code_for(db: Session, attendee: Attendee, settings: Settings) -> str:
+    return service.issue_pass(db, attendee=attendee, settings=settings)
+
+
+def signed(db: Session, settings: Settings, **claims: Any) -> str:
+    """A pass signed with the database's own key, with chosen claims."""
+    db.commit()  # making the first key needs the write lock this session may hold
+    ring = keys.key_ring(db.get_bind(), secret_key=settings.secret_key, need_signer=True)
+    assert ring.signer is not None and ring.signer_kid is not None
+    base = {"kid": ring.signer_kid, "conference_id": 1, "attendee_id": 1, "version": 1,
+            "expires_at": 4_000_000_000}
+    return qr.sign_pass(qr.PassClaims(**{**base, **claims}), ring.signer)
+
+
+class StatementCounter:
+    """Counts SQL statements sent to the database (BEGIN included) while active."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _on(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> "StatementCounter":
+        event.listen(self.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on)

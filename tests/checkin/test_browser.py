@@ -1,0 +1,190 @@
+"""Real Chromium: self check-in from the site screen's QR on a phone, and the scanner desk."""
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from app.config import PROJECT_ROOT
+from checkin import qr, service
+from tests.browser import PHONE, LiveServer
+from tests.conftest import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "checkin-phone.png"
+
+
+@dataclass
+class Setup:
+    http: httpx.Client
+    conference_id: int
+    site_id: int
+    people: dict[str, dict[str, str]]
+
+
+def _setup(server: LiveServer, *names: str) -> Setup:
+    http = httpx.Client(base_url=server.url, timeout=30)
+    r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
+    http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    cid = http.post(
+        "/api/v1/conferences",
+        json={"title": "Hội nghị tập huấn AI", "starts_on": "2025-09-09", "ends_on": "2025-09-09"},
+    ).json()["id"]
+    site = http.post(
+        f"/api/v1/conferences/{cid}/sites",
+        json={"name": "Phường Bến Nghé", "kind": "ward", "expected_attendees": 120},
+    ).json()["id"]
+    r = http.post(
+        f"/api/v1/conferences/{cid}/attendees",
+        json=[{"full_name": n, "site_id": site, "unit": "Đảng ủy phường"} for n in names],
+    )
+    assert r.status_code == 201, r.text
+    return Setup(http, cid, site, {p["full_name"]: p for p in r.json()})
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+        is_mobile=True, has_touch=True, device_scale_factor=1,
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def test_self_checkin_from_screen_qr_on_phone(
+    live_server: LiveServer,
+    browser: Browser,
+    phone: BrowserContext,
+) -> None:
+    setup = _setup(live_server, "Nguyễn Văn An")
+    person = setup.people["Nguyễn Văn An"]
+    token = setup.http.post(f"/api/v1/sites/{setup.site_id}/screen-token").json()["token"]
+    projector = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
+    try:
+        screen = projector.new_page()
+        screen.goto(f"{live_server.url}/screen#token={token}")
+        panel = screen.locator("#selfcheckin")
+        expect(panel).to_be_visible(timeout=10_000)
+        qr_image = screen.locator("#selfcheckin-qr")
+        expect(qr_image).to_have_attribute("src", re.compile("^data:image/svg"))
+        url = panel.get_attribute("data-url")
+        assert url and url.startswith(f"{live_server.url}/c/")
+        expect(screen.locator("#site")).to_have_text("Phường Bến Nghé")
+        expect(screen.locator("#unpaired")).to_be_hidden()  # a paired screen shows no overlay
+
+        attendee = phone.new_page()
+        attendee.goto(url)
+        expect(attendee.locator("#site-name")).to_have_text("Phường Bến Nghé")
+        attendee.fill("#code", person["short_code"].lower())
+        attendee.click("#submit")
+        result = attendee.locator("#result")
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Đã điểm danh")
+        expect(result).to_contain_text("Nguyễn Văn An")
+
+        # The code is remembered on this phone: next time it is one tap.
+        attendee.goto(url)
+        expect(attendee.locator("#remembered")).to_be_visible()
+        expect(attendee.locator("#remembered-code")).to_have_text(person["short_code"].lower())
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result warn")
+        expect(result).to_contain_text("đã điểm danh lúc")
+        expect(result).to_contain_text("tại Phường Bến Nghé")
+
+        # A QR photographed earlier (two steps old) is refused when opened.
+        step = qr.current_step(time.time()) - 2
+        stale = qr.sign_site_step(
+            setup.site_id, step, service.site_qr_secret(live_server.settings)
+        )
+        attendee.goto(f"{live_server.url}/c/{stale}")
+        expect(attendee.locator("#result")).to_have_text(
+            "Mã QR đã hết hạn, hãy quét lại mã trên màn hình."
+        )
+        expect(attendee.locator("#self-form")).to_have_count(0)
+    finally:
+        projector.close()
+        setup.http.close()
+
+
+def _login(page: Page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/conferences")
+
+
+def test_scanner_desk_takes_wedge_input_and_name_search(
+    live_server: LiveServer,
+    phone: BrowserContext,
+) -> None:
+    setup = _setup(live_server, "Trần Thị Bình", "Nguyễn Văn An", "Nguyễn Văn Anh")
+    bình = setup.people["Trần Thị Bình"]
+    page = phone.new_page()
+    try:
+        _login(page, live_server.url)
+        page.goto(f"{live_server.url}/sites/{setup.site_id}/checkin")
+        code_input = page.locator("#code")
+        expect(code_input).to_be_focused()
+        result = page.locator("#result")
+        camera = page.evaluate("'BarcodeDetector' in window && !!navigator.mediaDevices")
+        expect(page.locator("#camera-btn")).to_be_visible(visible=camera)
+
+        # A keyboard-wedge scanner: the QR text typed fast, then Enter.
+        page.keyboard.type(bình["code"], delay=0)
+        page.keyboard.press("Enter")
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Đã điểm danh")
+        expect(result).to_contain_text("Trần Thị Bình")
+        expect(code_input).to_be_focused()
+        expect(code_input).to_have_value("")
+        expect(page.locator("#count")).to_have_text("1")
+
+        page.keyboard.type(bình["code"], delay=0)
+        page.keyboard.press("Enter")
+        expect(result).to_have_class("ci-result warn")
+        expect(result).to_contain_text("Đã điểm danh lúc")
+
+        page.keyboard.type("ZZZ-NOT-A-PASS", delay=0)
+        page.keyboard.press("Enter")
+        expect(result).to_have_class("ci-result err")
+        expect(result).to_contain_text("Không điểm danh được")
+        expect(code_input).to_be_focused()
+
+        # Two scans in quick succession: the second waits for the first, none is lost.
+        an = setup.people["Nguyễn Văn Anh"]
+        page.keyboard.type(an["short_code"] + "\n" + bình["short_code"] + "\n", delay=0)
+        expect(result).to_have_class("ci-result warn")
+        expect(page.locator("#history li")).to_have_count(5)
+        expect(page.locator("#history li").nth(1)).to_contain_text("Nguyễn Văn Anh")
+
+        # Name search without diacritics, then the per-result button.
+        page.fill("#search-q", "nguyen van an")
+        rows = page.locator("#search-results li")
+        expect(rows.first).to_contain_text("Nguyễn Văn An")
+        row = rows.filter(has=page.locator("strong", has_text=re.compile("^Nguyễn Văn An$")))
+        row.get_by_role("button", name="Điểm danh").click()
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Nguyễn Văn An")
+        expect(page.locator("#count")).to_have_text("3")
+
+        page.fill("#search-q", "")
+        page.locator("#code").focus()
+        page.screenshot(path=str(SCREENSHOT))
+        assert Path(SCREENSHOT).stat().st_size < 300_000
+        methods = setup.http.get(
+            f"/api/v1/conferences/{setup.conference_id}/attendance",
+            params={"site_id": setup.site_id},
+        ).json()
+        assert methods["checked_in"] == 3
+    finally:
+        setup.http.close()

@@ -1,0 +1,346 @@
+"""Check-in pages (pass, badges, scanner desk, self check-in, headcount) on both backends."""
+
+import re
+import time
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.config import Settings
+from checkin import qr, service
+from checkin.models import Attendance, Headcount
+from endpoints.models import User
+from tests.conftest import ADMIN_PASSWORD, Tree
+
+CSRF_COOKIE = "diemcau_csrf"
+
+
+def csrf(client: TestClient) -> str:
+    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/login")
+    return str(client.cookies[CSRF_COOKIE])
+
+
+def login(client: TestClient, username: str, password: str) -> None:
+    """Log in through the form (the session cookie stays in the client)."""
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def post(client: TestClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    """A form post carrying the CSRF field, without following the redirect."""
+    response: httpx.Response = client.post(
+        url, data={**(data or {}), "csrf_token": csrf(client)}, follow_redirects=False
+    )
+    return response
+
+
+def add_attendees(
+    client: TestClient, headers: dict[str, str], tree: Tree, *people: tuple[str, int]
+) -> list[dict[str, Any]]:
+    """Attendees through the API: (full name, home site id) each."""
+    r = client.post(
+        f"/api/v1/conferences/{tree.cid}/attendees",
+        json=[{"full_name": n, "site_id": s, "unit": "Văn phòng", "position": "Chuyên viên"}
+              for n, s in people],
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    rows: list[dict[str, Any]] = r.json()
+    return rows
+
+
+def attendance_rows(db: Session) -> list[Attendance]:
+    db.rollback()
+    return list(db.exec(select(Attendance)).all())
+
+
+# -------------------------------------------------------------- pass, badges
+
+
+def test_pass_page_shows_name_site_qr_and_short_code(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Nguyễn Văn An", tree.ward_a1))
+    login(client, "admin", ADMIN_PASSWORD)
+    r = client.get(f"/attendees/{person['id']}/pass")
+    assert r.status_code == 200
+    assert "Nguyễn Văn An" in r.text
+    assert "Đảng ủy phường Bến Nghé" in r.text
+    assert "<svg" in r.text and "<path" in r.text
+    code = person["short_code"]
+    assert f"{code[:4]}-{code[4:]}" in r.text
+    assert "/static/" in r.text and "http" not in re.sub(r'xmlns[:a-z]*="[^"]+"', "", r.text)
+
+
+def test_pass_page_of_another_subtree_is_not_found(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: User
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Trần Thị Bình", tree.ward_b1))
+    login(client, "hcm", "hcm-password")
+    r = client.get(f"/attendees/{person['id']}/pass")
+    assert r.status_code == 404
+    assert "Trần Thị Bình" not in r.text
+
+
+def test_badges_page_prints_eight_per_sheet(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: User
+) -> None:
+    names = [f"Đại biểu số {i}" for i in range(9)]
+    add_attendees(client, admin_headers, tree, *[(n, tree.ward_a1) for n in names])
+    add_attendees(client, admin_headers, tree, ("Người phường khác", tree.ward_a2))
+    login(client, "hcm", "hcm-password")
+    r = client.get(f"/sites/{tree.ward_a1}/badges")
+    assert r.status_code == 200
+    assert r.text.count('class="sheet"') == 2
+    assert r.text.count('class="badge-card"') == 9
+    assert r.text.count("<svg") == 9
+    assert "Người phường khác" not in r.text
+    assert "@media print" in client.get("/static/checkin.css").text
+
+
+def test_badges_page_of_another_subtree_is_forbidden(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    assert client.get(f"/sites/{tree.ward_b1}/badges").status_code == 403
+
+
+# ------------------------------------------------------------- scanner desk
+
+
+def test_checkin_page_renders_scanner_desk_with_sessions(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: User
+) -> None:
+    r = client.post(
+        f"/api/v1/conferences/{tree.cid}/sessions",
+        json={"title": "Phiên khai mạc", "starts_at": "2025-09-09T08:00:00",
+              "ends_at": "2025-09-09T10:00:00"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    login(client, "hcm", "hcm-password")
+    r = client.get(f"/sites/{tree.ward_a1}/checkin")
+    assert r.status_code == 200
+    assert f'data-site-id="{tree.ward_a1}"' in r.text
+    assert f'data-conference-id="{tree.cid}"' in r.text
+    assert 'id="code"' in r.text and "autofocus" in r.text
+    assert "Phiên khai mạc (09/09/2025 08:00)" in r.text
+    assert "Cả hội nghị" in r.text
+    assert '<script src="/static/checkin.js"></script>' in r.text
+
+
+def test_checkin_page_of_another_subtree_is_forbidden(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    assert client.get(f"/sites/{tree.hub_b}/checkin").status_code == 403
+
+
+def test_checkin_page_without_login_goes_to_login(client: TestClient, tree: Tree) -> None:
+    r = client.get(f"/sites/{tree.ward_a1}/checkin", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=")
+
+
+def test_checkin_form_checks_in_once_then_reports_already(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: User,
+    db: Session,
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Lê Văn Cường", tree.ward_a1))
+    login(client, "hcm", "hcm-password")
+    first = post(client, f"/sites/{tree.ward_a1}/checkin", {"code": person["code"]})
+    assert first.status_code == 201
+    assert 'data-status="checked_in"' in first.text and "Lê Văn Cường" in first.text
+    again = post(client, f"/sites/{tree.ward_a1}/checkin", {"code": person["short_code"]})
+    assert again.status_code == 200
+    assert 'data-status="already_checked_in"' in again.text
+    assert "tại Đảng ủy phường Bến Nghé" in again.text
+    assert len(attendance_rows(db)) == 1
+
+
+def test_checkin_form_with_garbage_shows_refusal(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    r = post(client, f"/sites/{tree.ward_a1}/checkin", {"code": "DC1" + "A" * 150})
+    assert r.status_code == 400
+    assert 'class="ci-result err"' in r.text and "Không điểm danh được" in r.text
+
+
+def test_checkin_form_without_csrf_is_refused(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: User,
+    db: Session,
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Phạm Thị Dung", tree.ward_a1))
+    login(client, "hcm", "hcm-password")
+    r = client.post(f"/sites/{tree.ward_a1}/checkin", data={"code": person["code"]})
+    assert r.status_code == 403
+    assert attendance_rows(db) == []
+
+
+def test_checkin_form_of_another_subtree_is_forbidden(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: User,
+    db: Session,
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Phạm Thị Dung", tree.ward_b1))
+    login(client, "hcm", "hcm-password")
+    r = post(client, f"/sites/{tree.ward_b1}/checkin", {"code": person["code"]})
+    assert r.status_code == 403
+    assert attendance_rows(db) == []
+
+
+def test_site_page_links_to_checkin_pages(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    r = client.get(f"/sites/{tree.ward_a1}")
+    for path in ("checkin", "badges", "headcount"):
+        assert f'href="/sites/{tree.ward_a1}/{path}"' in r.text
+
+
+# ------------------------------------------------------------ self check-in
+
+
+def stale_token(site_id: int, settings: Settings) -> str:
+    """A genuine site token from two steps ago (its window and the next have passed)."""
+    step = qr.current_step(time.time()) - 2
+    return qr.sign_site_step(site_id, step, service.site_qr_secret(settings))
+
+
+def test_self_page_shows_site_and_code_form(
+    client: TestClient, tree: Tree, settings: Settings
+) -> None:
+    token = service.site_qr(tree.ward_a1, settings)
+    r = client.get(f"/c/{token}")
+    assert r.status_code == 200
+    assert "Đảng ủy phường Bến Nghé" in r.text
+    assert 'id="self-form"' in r.text and "Ghi nhớ trên điện thoại này" in r.text
+
+
+def test_self_page_with_stale_token_says_rescan(
+    client: TestClient, tree: Tree, settings: Settings
+) -> None:
+    r = client.get(f"/c/{stale_token(tree.ward_a1, settings)}")
+    assert r.status_code == 410
+    assert "Mã QR đã hết hạn, hãy quét lại mã trên màn hình" in r.text
+    assert 'id="self-form"' not in r.text
+
+
+def test_self_page_with_forged_token_is_refused(
+    client: TestClient, tree: Tree, settings: Settings
+) -> None:
+    step = qr.current_step(time.time())
+    forged = qr.sign_site_step(tree.ward_a1, step, b"not-the-secret")
+    r = client.get(f"/c/{forged}")
+    assert r.status_code == 400
+    assert 'id="self-form"' not in r.text
+
+
+def test_self_form_checks_in_then_reports_already(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings,
+    db: Session,
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Võ Thị Em", tree.ward_a1))
+    token = service.site_qr(tree.ward_a1, settings)
+    client.cookies.clear()  # no login: an attendee's phone
+    first = post(client, f"/c/{token}", {"code": person["short_code"].lower()})
+    assert first.status_code == 201
+    assert 'data-status="checked_in"' in first.text
+    again = post(client, f"/c/{token}", {"code": person["short_code"]})
+    assert again.status_code == 200 and "already_checked_in" in again.text
+    rows = attendance_rows(db)
+    assert [(r.method, r.site_id) for r in rows] == [("self", tree.ward_a1)]
+
+
+def test_self_form_without_csrf_is_refused(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings,
+    db: Session,
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Võ Thị Em", tree.ward_a1))
+    token = service.site_qr(tree.ward_a1, settings)
+    r = client.post(f"/c/{token}", data={"code": person["short_code"]})
+    assert r.status_code == 403
+    assert attendance_rows(db) == []
+
+
+def test_screen_qr_gives_site_token_url_and_svg(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings
+) -> None:
+    screen = client.post(f"/api/v1/sites/{tree.ward_a1}/screen-token", headers=admin_headers)
+    assert screen.status_code == 201, screen.text
+    r = client.get("/api/v1/screen/self-checkin-qr",
+                   headers={"Authorization": f"Screen {screen.json()['token']}"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["site_id"] == tree.ward_a1
+    assert body["site_name"] == "Đảng ủy phường Bến Nghé"
+    assert body["url"] == f"http://testserver/c/{body['token']}"
+    assert body["svg"].startswith("<?xml") or body["svg"].startswith("<svg")
+    assert 0 < body["expires_in"] <= qr.STEP_SECONDS
+    assert qr.verify_site_step(body["token"], service.site_qr_secret(settings),
+                               time.time()) == tree.ward_a1
+
+
+def test_screen_qr_with_bad_token_is_unauthorized(client: TestClient) -> None:
+    r = client.get("/api/v1/screen/self-checkin-qr", headers={"Authorization": "Screen scr_nope"})
+    assert r.status_code == 401
+    assert r.json()["code"] == "screen_token_invalid"
+
+
+# ---------------------------------------------------------------- headcount
+
+
+def test_headcount_report_replaces_earlier_and_keeps_history(
+    client: TestClient, tree: Tree, coordinator_a: User, db: Session
+) -> None:
+    login(client, "hcm", "hcm-password")
+    url = f"/sites/{tree.ward_a2}/headcount"
+    first = post(client, url, {"dai_bieu": "40", "khach_moi": "3"})
+    assert first.status_code == 303
+    second = post(client, url, {"dai_bieu": "42", "phong_vien": "2", "khac": ""})
+    assert second.status_code == 303
+    page = client.get(second.headers["location"])
+    assert page.status_code == 200
+    assert 'id="current-total">44<' in page.text
+    assert "đã thay thế" in page.text and "hiện tại" in page.text
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", page.text)
+    db.rollback()
+    reports = db.exec(select(Headcount).order_by(Headcount.id)).all()  # type: ignore[arg-type]
+    assert [(h.total, h.superseded) for h in reports] == [(43, True), (44, False)]
+
+
+def test_headcount_with_bad_number_is_refused(
+    client: TestClient, tree: Tree, coordinator_a: User, db: Session
+) -> None:
+    login(client, "hcm", "hcm-password")
+    r = post(client, f"/sites/{tree.ward_a2}/headcount", {"dai_bieu": "-5"})
+    assert r.status_code == 422
+    assert "Đại biểu: phải là số nguyên" in r.text
+    db.rollback()
+    assert db.exec(select(Headcount)).all() == []
+
+
+def test_headcount_form_without_csrf_is_refused(
+    client: TestClient, tree: Tree, coordinator_a: User, db: Session
+) -> None:
+    login(client, "hcm", "hcm-password")
+    r = client.post(f"/sites/{tree.ward_a2}/headcount", data={"dai_bieu": "40"})
+    assert r.status_code == 403
+    db.rollback()
+    assert db.exec(select(Headcount)).all() == []
+
+
+def test_headcount_page_of_another_subtree_is_forbidden(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    assert client.get(f"/sites/{tree.ward_b1}/headcount").status_code == 403
+    assert post(client, f"/sites/{tree.ward_b1}/headcount", {"dai_bieu": "1"}).status_code == 403
