@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     # A pass of another site: "flag" accepts it and marks it, "refuse" answers pass_wrong_site.
     foreign_site_policy: Literal["flag", "refuse"] = "flag"
     max_roster_rows: int = Field(default=300_000, ge=1)
+    # Presence: a site is offline once no screen of it sent a heartbeat for this long;
+    # transitions are computed every tick, heartbeats written every flush.
+    presence_timeout_seconds: float = Field(default=45.0, gt=0, le=3600)
+    presence_tick_seconds: float = Field(default=5.0, gt=0, le=300)
+    presence_flush_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Dashboard updates are coalesced: at most one message per scope per interval.
+    dashboard_interval_seconds: float = Field(default=0.25, ge=0.05, le=60)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -1,9 +1,11 @@
 """Request dependencies: the current user, roles, settings, CSRF, the realtime hub."""
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
 
 from app.config import Settings
 from app.db import ReadDbSession
@@ -63,6 +65,54 @@ def get_optional_user(
 ) -> User | None:
     """The logged-in page user, or None (for pages that also serve visitors)."""
     return _user_from(db, settings, request.cookies.get(SESSION_COOKIE))
+
+
+class TokenCache:
+    """Users of recently validated login tokens, for hot paths (a check-in burst).
+
+    A hit skips the account lookup. An entry lives `ttl` seconds, so on a route that
+    uses the cache a logout, password change or disabled account takes effect within
+    that time (routes using `CurrentUser` look the account up on every request).
+    """
+
+    def __init__(self, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, User]] = {}
+
+    def get(self, token: str) -> User | None:
+        """The cached user of `token`, if validated less than `ttl` seconds ago."""
+        entry = self._entries.get(token)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, user: User) -> None:
+        """Remember a validated token (the user object is shared read-only)."""
+        if len(self._entries) >= self._max:
+            self._entries.clear()  # bounded memory beats a perfect hit rate
+        self._entries[token] = (time.monotonic() + self._ttl, user)
+
+
+def cached_user_for_token(request: Request, token: str | None) -> User | None:
+    """The user of a bearer or cookie token through the app's `TokenCache` (no DB on a hit)."""
+    if not token:
+        return None
+    state = request.app.state
+    cache: TokenCache | None = getattr(state, "token_cache", None)
+    if cache is None:
+        cache = state.token_cache = TokenCache()
+    user = cache.get(token)
+    if user is not None:
+        return user
+    settings: Settings = state.settings
+    with Session(state.read_engine, expire_on_commit=False) as db:
+        user = _user_from(db, settings, token)
+        if user is not None:
+            db.expunge(user)
+    if user is not None:
+        cache.put(token, user)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -17,14 +17,19 @@ from app.db import create_db_engine, read_only
 from app.errors import install_error_handlers
 from app.realtime import create_hub
 from app.security import AttemptLimiter
+from checkin import dashboard_pages as checkin_dashboard_pages
+from checkin import dashboard_routes as checkin_dashboard_routes
+from checkin import dashboard_ws as checkin_dashboard_ws
 from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
+from checkin import report_routes as checkin_report_routes
 from checkin import routes as checkin_routes
+from checkin.dashboard import Dashboards
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
 from endpoints import service as endpoints_service
-from endpoints.presence import Presence
+from endpoints.presence import Presence, PresenceTicker
 from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
@@ -74,9 +79,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await hub.start()
         app.state.hub = hub
         app.state.stage_cache = StageCache(hub=hub, engine=read_only(engine))
-        presence = Presence(engine)
+        presence = Presence(engine, interval=settings.presence_flush_seconds)
         await presence.start()
         app.state.presence = presence
+        presence_ticker = PresenceTicker(
+            engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
+            interval=settings.presence_tick_seconds,
+        )
+        await presence_ticker.start()
+        app.state.presence_ticker = presence_ticker
+        dashboards = Dashboards(
+            hub=hub, engine=read_only(engine), interval=settings.dashboard_interval_seconds
+        )
+        await dashboards.start()
+        app.state.dashboards = dashboards
         app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
         # Objects made at start-up live for the whole run: keep them out of GC passes,
         # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -85,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await dashboards.stop()
+            await presence_ticker.stop()
             await presence.stop()
             await hub.stop()
             engine.dispose()
@@ -132,4 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions_pages.router)
     app.include_router(checkin_routes.router)
     app.include_router(checkin_pages.router)
+    app.include_router(checkin_report_routes.router)
+    app.include_router(checkin_dashboard_pages.router)
+    app.include_router(checkin_dashboard_routes.router)
+    app.include_router(checkin_dashboard_ws.router)
     return app

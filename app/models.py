@@ -8,7 +8,17 @@ from checkin.models import (
     PassKey,
     ScanFailure,
 )
-from endpoints.models import Conference, Invite, ScreenDevice, Site, User
+from endpoints.models import (
+    Conference,
+    ConnectionTest,
+    Incident,
+    Invite,
+    ScreenDevice,
+    Site,
+    SitePresence,
+    SitePresenceEvent,
+    User,
+)
 from sessions.models import AgendaItem, ConferenceSession, SlideDeck, Stage
 
 __all__ = [
@@ -18,12 +28,16 @@ __all__ = [
     "AttendeeWord",
     "Conference",
     "ConferenceSession",
+    "ConnectionTest",
     "Headcount",
+    "Incident",
     "Invite",
     "PassKey",
     "ScanFailure",
     "ScreenDevice",
     "Site",
+    "SitePresence",
+    "SitePresenceEvent",
     "SlideDeck",
     "Stage",
     "User",

@@ -15,7 +15,7 @@ import base64
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -32,12 +32,14 @@ from sqlmodel import Session, col, select
 
 from app.db import read_only
 from checkin.models import PassKey
+from checkin.qr import PassClaims
 from endpoints.models import utcnow
 
 # Signing picks up a rotation made by another process within this many seconds.
 SIGNER_TTL = 300.0
 # A flood of passes with made-up key ids reloads the ring at most this often.
 UNKNOWN_KID_RELOAD = 5.0
+VERIFIED_MEMO = 200_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class KeyRing:
     signer_kid: str | None
     signer: Ed25519PrivateKey | None
     loaded_at: float
+    # Codes whose signature this process already checked (repeat scans skip the check).
+    verified: dict[str, PassClaims] = field(default_factory=dict)
+
+    def remember(self, code: str, claims: PassClaims) -> None:
+        """Note a verified code; the memo is bounded (cleared when full)."""
+        if len(self.verified) >= VERIFIED_MEMO:
+            self.verified.clear()
+        self.verified[code] = claims
 
 
 _rings: "weakref.WeakKeyDictionary[Any, KeyRing]" = weakref.WeakKeyDictionary()

@@ -254,6 +254,15 @@ def _write(
     raise AssertionError("unreachable")
 
 
+def _release(db: Session, objects: Sequence[Attendee]) -> None:
+    """End the read transaction (on SQLite a write session holds the lock until then)
+    while keeping `objects` usable: detached first, so the rollback does not expire them."""
+    for obj in objects:
+        if obj in db:
+            db.expunge(obj)
+    db.rollback()
+
+
 def _load(db: Session, ids: list[int]) -> list[Attendee]:
     by_id: dict[int, Attendee] = {}
     for chunk in _chunks(ids, 500):
@@ -285,7 +294,7 @@ def create_attendees(
     if not load:
         return []
     found = _load(db, ids)
-    db.rollback()  # end the read: on SQLite an open transaction would keep the snapshot
+    _release(db, found)
     return found
 
 
@@ -447,7 +456,7 @@ def search_attendees(
         query = query.order_by(col(Attendee.sort_key), col(Attendee.id)).limit(limit)
         seen = {a.id for a in found}
         found.extend(a for a in db.exec(query).all() if a.id not in seen)
-    db.rollback()
+    _release(db, found)
     return found[:limit]
 
 

@@ -174,8 +174,14 @@ def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
     bind = db.get_bind()
     ring = keys.key_ring(bind, secret_key=settings.secret_key)
     now = int(time.time())
+    # A repeat scan skips the signature check (~0.1 ms); expiry is still checked.
+    known = ring.verified.get(code)
+    if known is not None and known.expires_at > now:
+        return known
     try:
-        return qr.verify_pass(code, ring.public, now)
+        claims = qr.verify_pass(code, ring.public, now)
+        ring.remember(code, claims)
+        return claims
     except errors.PassUnknownKey:
         # Another process may have rotated keys since this one loaded them.
         fresh = keys.reload_for_unknown_kid(bind, secret_key=settings.secret_key)
@@ -249,7 +255,8 @@ def _load_context(
     else:
         params["attendee_id"] = attendee_id
         stmt = _BY_ID
-    row = db.execute(stmt, params).first()
+    # Core on the session's connection: the ORM layer adds nothing to a row read.
+    row = db.connection().execute(stmt, params).first()
     if row is None:
         raise endpoints_errors.SiteNotFound()
     return _Context(*row)
@@ -301,8 +308,17 @@ def _check_pass(
 # ----------------------------------------------------------------- record
 
 
-def _insert(db: Session) -> Any:
-    return sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
+_att_table = Attendance.__table__  # type: ignore[attr-defined]
+# Built once per dialect; no conflict target: a clash on (attendee, session) or on
+# (conference, nonce) both mean "not first", and the follow-up read tells which.
+_INSERTS = {
+    "sqlite": sqlite_insert(_att_table).on_conflict_do_nothing().returning(_att_table.c.id),
+    "postgresql": pg_insert(_att_table).on_conflict_do_nothing().returning(_att_table.c.id),
+}
+
+
+def _insert_statement(db: Session) -> Any:
+    return _INSERTS[db.get_bind().dialect.name]
 
 
 def _result(
@@ -338,31 +354,49 @@ def _result(
     )
 
 
-def _earlier(db: Session, ctx: _Context, scan: _Scan, session_key: int) -> CheckinResult:
-    """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
+def _earlier_query(with_nonce: bool) -> Any:
     match = and_(
-        col(Attendance.attendee_id) == ctx.attendee_id,
-        col(Attendance.session_key) == session_key,
+        _att_table.c.attendee_id == bindparam("attendee_id", type_=Integer),
+        _att_table.c.session_key == bindparam("session_key", type_=Integer),
     )
-    if scan.nonce is not None:
+    if with_nonce:
         match = or_(
             match,
             and_(
-                col(Attendance.conference_id) == ctx.scan_conference_id,
-                col(Attendance.nonce) == scan.nonce,
+                _att_table.c.conference_id == bindparam("conference_id", type_=Integer),
+                _att_table.c.nonce == bindparam("nonce"),
             ),
         )
-    rows = db.execute(
+    site = Site.__table__  # type: ignore[attr-defined]
+    return (
         sa_select(
-            col(Attendance.attendee_id),
-            col(Attendance.checked_in_at),
-            col(Attendance.site_id),
-            col(Attendance.foreign_site),
-            col(Attendance.nonce),
-            col(Site.name),
+            _att_table.c.attendee_id,
+            _att_table.c.checked_in_at,
+            _att_table.c.site_id,
+            _att_table.c.foreign_site,
+            _att_table.c.nonce,
+            site.c.name,
         )
-        .join(Site, col(Site.id) == col(Attendance.site_id))
+        .join(site, site.c.id == _att_table.c.site_id)
         .where(match)
+    )
+
+
+_EARLIER = _earlier_query(with_nonce=False)
+_EARLIER_OR_NONCE = _earlier_query(with_nonce=True)
+
+
+def _earlier(db: Session, ctx: _Context, scan: _Scan, session_key: int) -> CheckinResult:
+    """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
+    stmt = _EARLIER_OR_NONCE if scan.nonce is not None else _EARLIER
+    rows = db.connection().execute(
+        stmt,
+        {
+            "attendee_id": ctx.attendee_id,
+            "session_key": session_key,
+            "conference_id": ctx.scan_conference_id,
+            "nonce": scan.nonce,
+        },
     ).all()
     mine = [r for r in rows if r[0] == ctx.attendee_id]
     if not mine:
@@ -394,22 +428,21 @@ def _record(
     foreign = _check_pass(ctx, scan, claims, settings)
     session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
     now = utcnow()
-    inserted = db.execute(
-        _insert(db)(Attendance)
-        .values(
-            conference_id=ctx.scan_conference_id,
-            attendee_id=ctx.attendee_id,
-            session_key=session_key,
-            site_id=scan.site_id,
-            checked_in_at=now,
-            method=scan.method,
-            device=scan.device,
-            nonce=scan.nonce,
-            foreign_site=foreign,
-            actor_id=scan.actor.id if scan.actor else None,
-        )
-        .on_conflict_do_nothing()
-        .returning(col(Attendance.id))
+    inserted = db.connection().execute(
+        _insert_statement(db),
+        {
+            "conference_id": ctx.scan_conference_id,
+            "attendee_id": ctx.attendee_id,
+            "session_key": session_key,
+            "site_id": scan.site_id,
+            "checked_in_at": now,
+            "checked_out_at": None,
+            "method": scan.method,
+            "device": scan.device,
+            "nonce": scan.nonce,
+            "foreign_site": foreign,
+            "actor_id": scan.actor.id if scan.actor else None,
+        },
     ).first()
     if inserted is not None:
         result = _result(

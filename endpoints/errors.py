@@ -160,3 +160,14 @@ class ImportConflict(AppError):
     status_code = 409
     code = "import_conflict"
     detail = "Danh sách điểm cầu vừa bị thay đổi trong lúc nhập; chưa nhập gì, vui lòng thử lại."
+
+
+class IncidentNotFound(NotFound):
+    code = "incident_not_found"
+    detail = "Không tìm thấy sự cố."
+
+
+class SiteNotParticipating(AppError):
+    status_code = 409
+    code = "site_not_participating"
+    detail = "Điểm cầu đã được đánh dấu không tham gia hội nghị."

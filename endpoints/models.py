@@ -389,3 +389,127 @@ class PairRequest(SQLModel):
 class ScreensOnline(SQLModel):
     online: int
     sites_online: int
+
+
+# ------------------------------------------------------ presence and roll-call
+
+
+class SitePresence(SQLModel, table=True):
+    """Current online state of a site (one row per site that was ever seen)."""
+
+    __tablename__ = "site_presence"
+
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    online: bool = False
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SitePresenceEvent(SQLModel, table=True):
+    """A site went online or offline, and when."""
+
+    __tablename__ = "site_presence_event"
+    __table_args__ = (Index("ix_site_presence_event_site_at", "site_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    site_id: int = Field(foreign_key="site.id")
+    online: bool
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PresenceEventPublic(SQLModel):
+    site_id: int
+    online: bool
+    at: datetime
+
+
+class ConnectionTest(SQLModel, table=True):
+    """A coordinator's connection-test checklist (picture, sound, link); history is kept."""
+
+    __tablename__ = "connection_test"
+    __table_args__ = (Index("ix_connection_test_site_at", "site_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    site_id: int = Field(foreign_key="site.id")
+    picture: bool
+    sound: bool
+    link: bool
+    note: str | None = Field(default=None, max_length=500)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConnectionTestCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    picture: bool
+    sound: bool
+    link: bool
+    note: ShortText | None = None
+
+
+class ConnectionTestPublic(SQLModel):
+    id: int
+    site_id: int
+    picture: bool
+    sound: bool
+    link: bool
+    note: str | None
+    at: datetime
+    readiness: Readiness
+
+
+class Incident(SQLModel, table=True):
+    """A problem reported at a site (sự cố); open until resolved."""
+
+    __table_args__ = (Index("ix_incident_conference_opened", "conference_id", "opened_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id")
+    site_id: int = Field(foreign_key="site.id", index=True)
+    reason: str = Field(max_length=500)
+    # What the site's readiness was before: restored when its last open incident is resolved.
+    previous_readiness: str | None = Field(default=None, max_length=20)
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_by: int | None = Field(default=None, foreign_key="user_account.id")
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class IncidentCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    reason: ShortText
+
+
+class IncidentPublic(SQLModel):
+    id: int
+    conference_id: int
+    site_id: int
+    site_name: str
+    reason: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class MissingSite(SQLModel):
+    """A site not ready at T-15, with why."""
+
+    site_id: int
+    name: str
+    kind: str
+    parent_id: int | None
+    path: str
+    readiness: Readiness
+    online: bool
+    screens: int
+    reasons: list[str]
+
+
+class MissingList(SQLModel):
+    conference_id: int
+    session_id: int | None
+    at: datetime
+    sites: list[MissingSite]

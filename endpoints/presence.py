@@ -1,19 +1,44 @@
-"""Screen heartbeats: noted in memory on every beat, written in one batch every few seconds.
+"""Screen heartbeats and site presence.
 
-Writing each heartbeat would be 5,000 screens / 15 s ≈ 330 writes per second on the
+Heartbeats are noted in memory on every beat and written in one batch every few
+seconds: writing each would be 5,000 screens / 15 s ≈ 330 writes per second on the
 embedded SQLite; a batch per flush interval is one short transaction instead.
+
+A site is online while at least one of its screens was seen within the timeout. A
+ticker compares that with the stored state (`site_presence`) every few seconds,
+records each transition (`site_presence_event`) and publishes it. The stored state
+only changes through conditional UPDATEs (`WHERE online = <old>`), so two processes
+ticking at once record each transition once.
 """
 
 import asyncio
 import contextlib
 import logging
-from typing import Protocol
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from sqlalchemy import insert, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from endpoints import screens
+from app.db import read_only
+from endpoints import events, screens
+from endpoints import service as registry
+from endpoints.models import (
+    ScreenDevice,
+    SitePresence,
+    SitePresenceEvent,
+    User,
+    utcnow,
+)
+
+Publish = Callable[[str, str], None]
+_CHUNK = 500
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +121,178 @@ class Presence:
             except Exception:
                 # A locked or unreachable database must not end presence for good.
                 log.exception("presence flush failed; will retry")
+
+
+# ------------------------------------------------------------------ transitions
+
+
+def _live_sites(db: Session, since: datetime) -> dict[int, int]:
+    """site_id → conference_id of every site with a screen seen after `since`."""
+    rows = db.execute(
+        sa_select(col(ScreenDevice.site_id), col(ScreenDevice.conference_id))
+        .where(col(ScreenDevice.revoked).is_(False), col(ScreenDevice.last_seen_at) > since)
+        .distinct()
+    ).all()
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def _ensure_rows(db: Session, sites: dict[int, int], now: datetime) -> None:
+    values = [
+        {"site_id": s, "conference_id": c, "online": False, "changed_at": now}
+        for s, c in sites.items()
+    ]
+    dialect = db.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(SitePresence).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(SitePresence).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported databases
+        stmt = insert(SitePresence)
+    for start in range(0, len(values), _CHUNK):
+        db.execute(stmt, values[start : start + _CHUNK])
+
+
+def _flip(db: Session, site_ids: Sequence[int], online: bool, now: datetime) -> list[Any]:
+    """Set `online` where it differs; returns (site_id, conference_id) of the rows changed."""
+    changed: list[Any] = []
+    for start in range(0, len(site_ids), _CHUNK):
+        chunk = site_ids[start : start + _CHUNK]
+        result = db.execute(
+            update(SitePresence)
+            .where(col(SitePresence.site_id).in_(chunk), col(SitePresence.online).is_(not online))
+            .values(online=online, changed_at=now)
+            .returning(col(SitePresence.site_id), col(SitePresence.conference_id))
+        )
+        changed.extend(result.all())
+    return changed
+
+
+def _diff(
+    db: Session, timeout_seconds: float, now: datetime
+) -> tuple[dict[int, int], list[int], list[int]]:
+    live = _live_sites(db, now - timedelta(seconds=timeout_seconds))
+    stored_online = {
+        int(r[0])
+        for r in db.execute(
+            sa_select(col(SitePresence.site_id)).where(col(SitePresence.online).is_(True))
+        ).all()
+    }
+    return live, sorted(set(live) - stored_online), sorted(stored_online - set(live))
+
+
+def transitions_due(db: Session, *, timeout_seconds: float, now: datetime) -> bool:
+    """True when some site's stored presence is out of date (a read: no write lock taken)."""
+    _, went_on, went_off = _diff(db, timeout_seconds, now)
+    db.rollback()
+    return bool(went_on or went_off)
+
+
+def record_transitions(
+    db: Session, *, timeout_seconds: float, now: datetime | None = None
+) -> dict[int, list[tuple[int, bool]]]:
+    """Bring stored presence in line with screen heartbeats; returns changes per conference."""
+    now = now or utcnow()
+    live, went_on, went_off = _diff(db, timeout_seconds, now)
+    if not went_on and not went_off:
+        db.rollback()
+        return {}
+    _ensure_rows(db, {s: live[s] for s in went_on}, now)
+    changes: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for site_ids, online in ((went_on, True), (went_off, False)):
+        for site_id, conference_id in _flip(db, site_ids, online, now):
+            changes[int(conference_id)].append((int(site_id), online))
+    rows = [
+        {"conference_id": c, "site_id": s, "online": on, "at": now}
+        for c, items in changes.items()
+        for s, on in items
+    ]
+    for start in range(0, len(rows), _CHUNK):
+        db.execute(insert(SitePresenceEvent), rows[start : start + _CHUNK])
+    db.commit()
+    return dict(changes)
+
+
+def publish_transitions(
+    changes: dict[int, list[tuple[int, bool]]], *, publish: Publish, at: datetime
+) -> None:
+    """One message per conference with every site that changed."""
+    for conference_id, items in changes.items():
+        publish(
+            events.presence_channel(conference_id),
+            events.encode_presence(conference_id=conference_id, changes=items, at=at),
+        )
+
+
+def online_sites(db: Session, *, conference_id: int) -> set[int]:
+    """Sites of a conference stored as online."""
+    return {
+        int(r[0])
+        for r in db.execute(
+            sa_select(col(SitePresence.site_id)).where(
+                col(SitePresence.conference_id) == conference_id,
+                col(SitePresence.online).is_(True),
+            )
+        ).all()
+    }
+
+
+def presence_history(
+    db: Session, *, site_id: int, actor: User, limit: int = 100
+) -> Sequence[SitePresenceEvent]:
+    """Transitions of a site in the actor's scope, newest first."""
+    registry.get_site(db, site_id=site_id, actor=actor)
+    return db.exec(
+        select(SitePresenceEvent)
+        .where(SitePresenceEvent.site_id == site_id)
+        .order_by(col(SitePresenceEvent.id).desc())
+        .limit(max(1, min(limit, 1000)))
+    ).all()
+
+
+class PresenceTicker:
+    """Background task: record presence transitions every tick and publish them."""
+
+    def __init__(
+        self, engine: Engine, *, publish: Publish, timeout: float, interval: float
+    ) -> None:
+        self._engine = engine
+        self._publish = publish
+        self._timeout = timeout
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Begin ticking in the background."""
+        self._task = asyncio.create_task(self._run(), name="presence-ticker")
+
+    async def stop(self) -> None:
+        """Stop ticking."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def tick(self) -> dict[int, list[tuple[int, bool]]]:
+        """Record and publish the transitions due now."""
+        now = utcnow()
+        changes = await run_in_threadpool(self._record, now)
+        publish_transitions(changes, publish=self._publish, at=now)
+        return changes
+
+    def _record(self, now: datetime) -> dict[int, list[tuple[int, bool]]]:
+        # Look first without the write lock: most ticks change nothing, and on SQLite
+        # a write transaction every few seconds would queue behind (and delay) check-ins.
+        with Session(read_only(self._engine)) as db:
+            if not transitions_due(db, timeout_seconds=self._timeout, now=now):
+                return {}
+        with Session(self._engine) as db:
+            return record_transitions(db, timeout_seconds=self._timeout, now=now)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("presence tick failed; will retry")

@@ -4,14 +4,13 @@ Every function is keyword-only, takes the acting user, checks scope, owns its
 transaction and commits; routes, pages and the CLI all call these.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, delete, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.security import (
@@ -23,12 +22,14 @@ from app.security import (
     verify_password,
 )
 from app.text import search_key
-from endpoints import errors
+from endpoints import errors, events
 from endpoints.models import (
     AccountStatus,
     Approval,
     Conference,
     ConferenceCreate,
+    ConnectionTest,
+    Incident,
     Invite,
     InviteCreate,
     Readiness,
@@ -38,6 +39,8 @@ from endpoints.models import (
     Site,
     SiteCreate,
     SiteKind,
+    SitePresence,
+    SitePresenceEvent,
     SiteUpdate,
     User,
     utcnow,
@@ -259,10 +262,25 @@ def _move(db: Session, *, site: Site, new_parent: Site | None) -> None:
     db.refresh(site, ["path", "depth"])
 
 
-def update_site(db: Session, *, site_id: int, data: SiteUpdate, actor: User) -> Site:
+_SITE_REQUIRED = frozenset({"name", "kind", "expected_attendees", "readiness"})
+
+
+def update_site(
+    db: Session,
+    *,
+    site_id: int,
+    data: SiteUpdate,
+    actor: User,
+    publish: Callable[[str, str], None] | None = None,
+) -> Site:
     """Change a site; moving it or changing the central site is the central office's call."""
     site = get_site(db, site_id=site_id, actor=actor)
-    changes = data.model_dump(exclude_unset=True)
+    changes = {
+        key: value
+        for key, value in data.model_dump(exclude_unset=True).items()
+        # null keeps a field the site always has (as for sessions); it clears an optional one.
+        if value is not None or key not in _SITE_REQUIRED
+    }
     if "parent_id" in changes and changes["parent_id"] != site.parent_id:
         new_parent_id = changes.pop("parent_id")
         new_parent = None
@@ -290,6 +308,15 @@ def update_site(db: Session, *, site_id: int, data: SiteUpdate, actor: User) -> 
     except IntegrityError as exc:
         db.rollback()
         raise errors.DuplicateSiteCode() from exc
+    if publish is not None and changes.keys() & {"readiness", "expected_attendees", "name"}:
+        # The live dashboard follows readiness and expected counts.
+        publish(
+            events.readiness_channel(site.conference_id),
+            events.encode_site(
+                conference_id=site.conference_id, site_id=site_id, readiness=site.readiness,
+                expected=site.expected_attendees, name=site.name, at=site.updated_at,
+            ),
+        )
     return site
 
 
@@ -306,6 +333,8 @@ def delete_site(db: Session, *, site_id: int, actor: User) -> None:
         )
     )
     db.execute(delete(ScreenDevice).where(col(ScreenDevice.site_id) == site.id))
+    for table in (SitePresence, SitePresenceEvent, ConnectionTest, Incident):
+        db.execute(delete(table).where(col(table.site_id) == site.id))
     db.execute(update(Invite).where(col(Invite.site_id) == site.id).values(site_id=None))
     db.execute(
         update(Invite).where(col(Invite.parent_site_id) == site.id).values(revoked=True)

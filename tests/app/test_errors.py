@@ -152,3 +152,79 @@ def test_nfd_input_is_stored_as_nfc(
         headers=admin_headers,
     ).json()
     assert [s["id"] for s in found] == [r.json()["id"]]
+
+
+BEYOND_SQLITE = 2**63  # past SQLite's 64-bit INTEGER: OverflowError in the driver
+BEYOND_POSTGRES = 2**31  # past PostgreSQL's INTEGER columns: NumericValueOutOfRange
+
+
+def _on_postgres(client: TestClient) -> bool:
+    return str(client.app.state.settings.database_url).startswith("postgresql")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/conferences/{BEYOND_SQLITE}",
+        f"/api/v1/sites/{-BEYOND_SQLITE - 1}",
+        "/api/v1/conferences/{cid}/sites?under_id=" + str(BEYOND_SQLITE),
+    ],
+    ids=["path-id", "negative-path-id", "query-id"],
+)
+def test_integer_beyond_64_bits_is_refused_not_a_server_error(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, path: str
+) -> None:
+    r = client.get(path.format(cid=tree.cid), headers=admin_headers)
+    assert r.status_code == 422
+    assert r.json()["code"] == "value_out_of_range"
+
+
+def test_id_beyond_postgres_integer_in_body_is_refused_or_not_found(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree
+) -> None:
+    r = client.post(
+        f"/api/v1/conferences/{tree.cid}/sites",
+        json={"name": "Phường Sài Gòn", "kind": "ward", "parent_id": BEYOND_POSTGRES},
+        headers=admin_headers,
+    )
+    assert r.status_code == 422
+    # SQLite can look the id up (and finds nothing); PostgreSQL cannot even compare it.
+    expected = "value_out_of_range" if _on_postgres(client) else "parent_not_found"
+    assert r.json()["code"] == expected
+
+
+def test_nul_byte_in_query_is_refused_on_postgres_and_harmless_on_sqlite(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree
+) -> None:
+    r = client.get(f"/api/v1/conferences/{tree.cid}/sites?q=a%00b", headers=admin_headers)
+    if _on_postgres(client):
+        assert r.status_code == 422
+        assert r.json()["code"] == "invalid_characters"
+    else:
+        assert (r.status_code, r.json()) == (200, [])
+
+
+def test_nul_byte_in_login_form_never_reaches_a_server_error(client: TestClient) -> None:
+    r = client.post("/api/v1/auth/token", data={"username": "ad\x00min", "password": "x"})
+    expected = (422, "invalid_characters") if _on_postgres(client) else (401, "invalid_credentials")
+    assert (r.status_code, r.json()["code"]) == expected
+
+
+def test_huge_id_on_a_page_renders_an_html_error(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    r = client.get(f"/sites/{BEYOND_SQLITE}", headers=admin_headers)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Giá trị số vượt quá giới hạn cho phép." in r.text
+
+
+def test_openapi_documents_the_validation_error_body_we_send(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    documented = schema["HTTPValidationError"]
+    body = client.post("/api/v1/conferences", json={}, headers=admin_headers).json()
+    assert set(documented["required"]) == {"code", "detail"}
+    assert set(body) == set(documented["properties"])
+    assert "ValidationError" not in schema

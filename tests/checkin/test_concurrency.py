@@ -86,6 +86,7 @@ def test_check_in_replayed_nonce_in_parallel_same_answer(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     code = roster.binh.short_code
+    wdb.rollback()
     engine = create_db_engine(settings.database_url, pool_size=20)
     barrier = threading.Barrier(20)
     try:

@@ -226,8 +226,10 @@ def test_check_in_deleted_attendee_not_found(
     with pytest.raises(errors.AttendeeNotFound):
         service.check_in(wdb, code=roster.cuong.short_code, site_id=tree.ward_b1, actor=admin,
                          settings=settings)
+    deleted = wdb.get(Attendee, roster.cuong.id)
+    assert deleted is not None
     with pytest.raises(errors.AttendeeNotFound):
-        service.issue_pass(wdb, attendee=roster.cuong, settings=settings)
+        service.issue_pass(wdb, attendee=deleted, settings=settings)
 
 
 def test_check_in_pass_of_unknown_attendee_not_found(

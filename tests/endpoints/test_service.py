@@ -143,6 +143,24 @@ def test_coordinator_changes_readiness_of_own_ward(
     assert site.readiness == Readiness.ready
 
 
+def test_update_site_with_null_required_fields_keeps_them(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    # Found by tests/app/test_fuzz.py: PATCH {"name": null} was a 500, {"kind": null} a 409.
+    data = SiteUpdate.model_validate(
+        {"name": None, "kind": None, "expected_attendees": None, "readiness": None,
+         "room": "Phòng họp số 2"}
+    )
+    site = service.update_site(db, site_id=tree.ward_a1, data=data, actor=admin)
+    db.rollback()
+    stored = db.get(Site, tree.ward_a1)
+    assert stored is not None
+    assert (stored.name, stored.kind, stored.readiness, stored.room) == (
+        "Đảng ủy phường Bến Nghé", SiteKind.ward, Readiness.not_connected, "Phòng họp số 2"
+    )
+    assert site.name_key == "dang uy phuong ben nghe"
+
+
 def test_coordinator_cannot_move_own_site_out_of_scope(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:

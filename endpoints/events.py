@@ -1,0 +1,59 @@
+"""Realtime messages about sites (presence, readiness, incidents) and their channels. Pure."""
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+
+def presence_channel(conference_id: int) -> str:
+    """The channel of site online/offline transitions of a conference."""
+    return f"conference:{conference_id}:presence"
+
+
+def readiness_channel(conference_id: int) -> str:
+    """The channel of roll-call changes (readiness, incidents, site fields) of a conference."""
+    return f"conference:{conference_id}:readiness"
+
+
+def _encode(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_presence(
+    *, conference_id: int, changes: Iterable[tuple[int, bool]], at: datetime
+) -> str:
+    """`{"type": "presence", "changes": [[site_id, online], ...]}`: sites went on/offline."""
+    return _encode(
+        {
+            "type": "presence",
+            "conference_id": conference_id,
+            "changes": [[site_id, online] for site_id, online in changes],
+            "at": at.isoformat(),
+        }
+    )
+
+
+def encode_site(
+    *,
+    conference_id: int,
+    site_id: int,
+    readiness: str,
+    expected: int,
+    name: str,
+    at: datetime,
+    incident: dict[str, Any] | None = None,
+) -> str:
+    """`{"type": "site", ...}`: a site's readiness or roll-call fields changed."""
+    body: dict[str, Any] = {
+        "type": "site",
+        "conference_id": conference_id,
+        "site_id": site_id,
+        "readiness": readiness,
+        "expected": expected,
+        "name": name,
+        "at": at.isoformat(),
+    }
+    if incident is not None:
+        body["incident"] = incident
+    return _encode(body)
