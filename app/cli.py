@@ -1,4 +1,5 @@
-"""The `diemcau` command: serve, demo, create-admin, import-sites, migrate."""
+"""The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
+rotate-pass-key, migrate."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -221,6 +222,81 @@ def _print_line_errors(console: "Console", exc: "ImportRejected") -> None:
     for e in exc.extra.get("errors", []):
         table.add_row(str(e["line"]), e["header"] or e["column"], e["message"], e["value"])
     console.print(table)
+
+
+@cli.command("rotate-pass-key")
+def rotate_pass_key() -> None:
+    """Make a new pass-signing key; passes already issued keep working."""
+    from app.migrate import upgrade
+    from checkin import keys
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = _engine()
+    try:
+        key = keys.rotate(engine, secret_key=settings.secret_key)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Đã tạo khoá ký thẻ mới “{key.kid}”. Thẻ mới được ký bằng khoá này; thẻ đã in vẫn "
+        "dùng được. Máy chủ đang chạy nhận khoá mới trong vòng vài phút."
+    )
+
+
+@cli.command("import-attendees")
+def import_attendees(
+    file: Annotated[
+        Path, typer.Argument(help="Tệp CSV hoặc XLSX", exists=True, dir_okay=False, readable=True)
+    ],
+    conference: Annotated[int, typer.Option("--conference", help="ID của hội nghị")],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Tài khoản ban tổ chức thực hiện (mặc định: tài khoản đầu)"),
+    ] = None,
+) -> None:
+    """Import a roster (họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại): all or none."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from app.errors import AppError
+    from app.migrate import upgrade
+    from checkin import service as checkin_service
+    from endpoints import errors, imports
+    from endpoints.importer import number
+
+    settings = get_settings()
+    console = Console(highlight=False)
+    upgrade(settings.database_url)
+    engine = _engine()
+    try:
+        if file.stat().st_size > settings.max_import_bytes:
+            raise imports.file_too_large(settings.max_import_bytes)
+        with Session(engine, expire_on_commit=False) as db:
+            actor = imports.admin_account(db, username=user)
+            with Progress(TextColumn("{task.description:<24}"), BarColumn(),
+                          MofNCompleteColumn(), console=console) as bar:
+                task = bar.add_task("Kiểm tra và ghi", total=None)
+                report = checkin_service.import_attendees(
+                    db, conference_id=conference, filename=file.name, data=file.read_bytes(),
+                    actor=actor, progress=lambda done, total: bar.update(
+                        task, completed=done, total=total),
+                    max_bytes=settings.max_import_bytes, max_rows=settings.max_roster_rows,
+                )
+    except errors.ImportRejected as exc:
+        _print_line_errors(console, exc)
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        typer.echo(f"{exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"Đã nhập [bold]{number(report.created)}[/bold] đại biểu vào hội nghị #{conference} "
+        f"trong {report.seconds['total']:.2f} giây."
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]Lưu ý:[/yellow] {warning}")
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     presence_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     presence_flush_seconds: float = Field(default=10.0, gt=0, le=300)
     # Dashboard updates are coalesced: at most one message per scope per interval.
-    dashboard_interval_seconds: float = Field(default=0.25, ge=0.05, le=60)
+    dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import exists, func, insert, update
+from sqlalchemy import func, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -392,10 +392,10 @@ def _matches(db: Session, conference_id: int, word: str) -> int:
     return int(db.execute(sa_select(func.count()).select_from(inner)).scalar_one())
 
 
-def _has_word(conference_id: int, word: str) -> ColumnElement[bool]:
-    return exists().where(
-        col(AttendeeWord.attendee_id) == col(Attendee.id), *_word_range(conference_id, word)
-    )
+def _has_word(word: str) -> ColumnElement[bool]:
+    # A row-local test (no correlated subquery): cheap on every row of an index walk.
+    # `word` is [0-9a-z] only, so it holds no LIKE wildcard.
+    return (literal(" ") + col(Attendee.name_key)).like(f"% {word}%")
 
 
 def _scope_path(
@@ -445,14 +445,16 @@ def search_attendees(
     if words:
         counts = {w: _matches(db, conference_id, w) for w in sorted(words, key=len)[-3:]}
         rarest = min(counts, key=lambda w: counts[w])
-        query = base.where(*[_has_word(conference_id, w) for w in words if w != rarest])
+        query = base.where(*[_has_word(w) for w in words if w != rarest])
         if counts[rarest] <= SELECTIVE_WORD:
+            # Few attendees have this word: start from the word index, sort what it finds.
             inner = sa_select(col(AttendeeWord.attendee_id)).where(
                 *_word_range(conference_id, rarest)
             )
             query = query.where(col(Attendee.id).in_(inner))
         else:
-            query = query.where(_has_word(conference_id, rarest))
+            # A common word: walk the names in order until `limit` of them match.
+            query = query.where(_has_word(rarest))
         query = query.order_by(col(Attendee.sort_key), col(Attendee.id)).limit(limit)
         seen = {a.id for a in found}
         found.extend(a for a in db.exec(query).all() if a.id not in seen)

@@ -1,6 +1,10 @@
 """JSON API of check-in: parse → service → schema."""
 
+import asyncio
 import io
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Annotated, Any
@@ -49,6 +53,7 @@ from endpoints import uploads
 from endpoints.models import User
 
 router = APIRouter(prefix="/api/v1")
+_executor_lock = threading.Lock()
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 MAX_ATTENDEES_PER_REQUEST = 10_000
 _CHECKIN_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -303,6 +308,22 @@ def _checkin_public(result: service.CheckinResult) -> CheckinPublic:
     )
 
 
+def _scan_executor(request: Request) -> ThreadPoolExecutor | None:
+    """On SQLite, one thread per process does every check-in: writes take turns anyway,
+    and one thread avoids dozens of pool threads fighting over the GIL and the lock
+    during a burst. PostgreSQL takes writers in parallel: the shared pool (None)."""
+    state = request.app.state
+    executor: ThreadPoolExecutor | None = getattr(state, "checkin_executor", None)
+    if executor is None and state.settings.is_sqlite:
+        with _executor_lock:
+            executor = getattr(state, "checkin_executor", None)
+            if executor is None:
+                executor = ThreadPoolExecutor(1, thread_name_prefix="checkin")
+                state.checkin_executor = executor
+                weakref.finalize(request.app, executor.shutdown, False)
+    return executor
+
+
 def _scan_in_thread(
     request: Request, data: CheckinRequest, bearer: str | None
 ) -> service.CheckinResult:
@@ -342,7 +363,10 @@ async def check_in(
     """Check a pass (QR code or short code) in at a site: 201 the first time, 200
     `already_checked_in` after (with when and where), 4xx with a stable `code` otherwise.
     Auth: bearer token, or the login cookie with `X-CSRF-Token`."""
-    result = await run_in_threadpool(_scan_in_thread, request, data, bearer)
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(
+        _scan_executor(request), _scan_in_thread, request, data, bearer
+    )
     if result.status == "already_checked_in":
         response.status_code = 200
     return _checkin_public(result)

@@ -15,6 +15,7 @@
   var KIND_ORDER = ["central", "hub", "ward", "commune", "special_zone", "department",
     "organization", "other"];
   var CHART_MINUTES = 120;
+  var CHART_MIN_MINUTES = 30;
 
   var state = {
     version: null, totals: null, rollups: new Map(), arrivals: new Map(), incidents: [],
@@ -254,7 +255,9 @@
     // Every minute from the first to the last (or now), the most recent CHART_MINUTES.
     var first = new Date(keys[0] + ":00+07:00").getTime();
     var last = new Date(keys[keys.length - 1] + ":00+07:00").getTime();
+    // At least CHART_MIN_MINUTES wide, so a few minutes do not draw as a block.
     var start = Math.max(first, last - (CHART_MINUTES - 1) * 60000);
+    start = Math.min(start, last - (CHART_MIN_MINUTES - 1) * 60000);
     var series = [];
     for (var t = start; t <= last; t += 60000) {
       var k = minuteKey(new Date(t));
@@ -263,7 +266,8 @@
     var total = 0;
     state.arrivals.forEach(function (v) { total += v; });
     var max = series.reduce(function (m, s) { return Math.max(m, s[1]); }, 1);
-    var W = 600, H = 160, L = 36, B = 18, T = 8;
+    // Drawn at the box's own width, so labels keep their size.
+    var W = Math.max(240, Math.round(box.clientWidth || 300)), H = 160, L = 36, B = 18, T = 8;
     var svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     svg.setAttribute("role", "img");
@@ -357,7 +361,7 @@
   var missingTimer = null;
   function missingSoon() {
     if (missingTimer) return;
-    missingTimer = setTimeout(function () { missingTimer = null; loadMissing(); }, 3000);
+    missingTimer = setTimeout(function () { missingTimer = null; loadMissing(); }, 1500);
   }
 
   // ------------------------------------------------------------ messages

@@ -6,16 +6,16 @@ process; the answer must never be a server error, and a documented response must
 its schema and content type. Nothing is excluded: websocket routes are not in the
 document, and the multipart upload routes get small generated files.
 
-Each operation is its own test item with a fresh, seeded app. The SQLite run is part of
-the normal suite; the PostgreSQL run (NUL bytes and 64-bit overflow fail differently
+Each operation is its own test item, against one seeded app per backend. The SQLite run
+is part of the normal suite; the PostgreSQL run (NUL bytes and 64-bit overflow fail differently
 there) is opt-in with DIEMCAU_FUZZ_POSTGRES=1. DIEMCAU_FUZZ_EXAMPLES changes the budget.
 """
 
 import io
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -139,23 +139,28 @@ def _seed(target: Target) -> None:
     target.create(f"/api/v1/conferences/{cid}/invites", {})
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def fuzz_url(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def fuzz_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated database: SQLite always, PostgreSQL when asked for."""
     if request.param == "sqlite":
-        url: str = request.getfixturevalue("sqlite_url")
-        return url
+        path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     if not FUZZ_POSTGRES:
         pytest.skip("PostgreSQL fuzzing is opt-in: set DIEMCAU_FUZZ_POSTGRES=1")
-    url = request.getfixturevalue("pg_database")
+    url: str = request.getfixturevalue("pg_database")
     _truncate_pg(url)
     return url
 
 
-@pytest.fixture
-def target(fuzz_url: str, tmp_path: Path) -> Iterator[Target]:
-    """A seeded app with its lifespan running (engine, hub, presence)."""
-    app = create_app(make_settings(fuzz_url, data_dir=tmp_path / "data"))
+@pytest.fixture(scope="module")
+def target(fuzz_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """One seeded app per backend with its lifespan running, shared by every operation
+    (starting one per operation would double the run time)."""
+    data_dir = tmp_path_factory.mktemp("fuzz-data")
+    app = create_app(make_settings(fuzz_url, data_dir=data_dir))
     with asgi.get_client(app) as client:  # type: ignore[arg-type]
         target = Target(client=client)
         try:

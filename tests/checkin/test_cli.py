@@ -1,0 +1,71 @@
+"""The check-in commands: `diemcau import-attendees` and `diemcau rotate-pass-key`."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import get_settings
+from app.db import create_db_engine
+from checkin.models import Attendee, PassKey
+from endpoints import service as endpoints_service
+from tests.conftest import ADMIN_PASSWORD, Tree
+
+
+@pytest.fixture
+def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> Iterator[Tree]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DIEMCAU_SECRET_KEY", "cli-secret-" + "q" * 40)
+    get_settings.cache_clear()
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine, expire_on_commit=False) as db:
+        admin = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        assert admin is not None
+        tree = Tree(db, admin)
+    engine.dispose()
+    yield tree
+    get_settings.cache_clear()
+
+
+def _rows(url: str, model: type) -> list:  # type: ignore[type-arg]
+    engine = create_db_engine(url, pool_size=1)
+    with Session(engine) as db:
+        rows = list(db.exec(select(model)).all())
+    engine.dispose()
+    return rows
+
+
+def test_import_attendees_command_imports_file(cli_db: Tree, tmp_path: Path,
+                                               sqlite_url: str) -> None:
+    path = tmp_path / "ds.csv"
+    path.write_text("họ và tên,mã điểm cầu,đơn vị\nNguyễn Văn An,HCM-BN,Sở Y tế\n"
+                    "Trần Thị Bình,HN-HK,\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import-attendees", str(path), "--conference",
+                                      str(cli_db.cid)])
+    assert result.exit_code == 0, result.output
+    assert "Đã nhập 2 đại biểu" in result.output
+    assert sorted(a.full_name for a in _rows(sqlite_url, Attendee)) == [
+        "Nguyễn Văn An", "Trần Thị Bình"]
+
+
+def test_import_attendees_command_bad_file_exits_1(cli_db: Tree, tmp_path: Path,
+                                                   sqlite_url: str) -> None:
+    path = tmp_path / "ds.csv"
+    path.write_text("họ và tên,mã điểm cầu\nNguyễn Văn An,NOPE\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import-attendees", str(path), "--conference",
+                                      str(cli_db.cid)])
+    assert result.exit_code == 1
+    assert _rows(sqlite_url, Attendee) == []
+
+
+def test_rotate_pass_key_command_adds_new_signing_key(cli_db: Tree, sqlite_url: str) -> None:
+    first = CliRunner().invoke(cli, ["rotate-pass-key"])
+    second = CliRunner().invoke(cli, ["rotate-pass-key"])
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    keys = sorted(_rows(sqlite_url, PassKey), key=lambda k: k.kid)
+    # The first made k1; the second retired it and made k2 (retired keys still verify).
+    assert [(k.kid, k.retired_at is None) for k in keys] == [("k1", False), ("k2", True)]

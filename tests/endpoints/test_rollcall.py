@@ -1,0 +1,199 @@
+"""Roll-call: connection tests, incidents, the missing-at-T-15 list, and refusals."""
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from endpoints import presence
+from endpoints.models import ConnectionTest, Incident, Readiness, ScreenDevice, Site, User, utcnow
+from tests.conftest import Tree, token_for
+
+
+def _readiness(db: Session, site_id: int) -> str:
+    db.rollback()
+    site = db.get(Site, site_id)
+    assert site is not None
+    db.refresh(site)
+    return site.readiness
+
+
+def test_passing_connection_test_marks_site_tested(
+    client: TestClient, db: Session, tree: Tree, coordinator_a: User
+) -> None:
+    headers = token_for(client, "hcm", "hcm-password")
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/connection-test", headers=headers,
+                    json={"picture": True, "sound": True, "link": True, "note": "Ổn định"})
+    assert r.status_code == 201, r.text
+    assert r.json()["readiness"] == "tested"
+    assert _readiness(db, tree.ward_a1) == Readiness.tested
+    tests = db.exec(select(ConnectionTest)).all()
+    assert [(t.site_id, t.picture, t.sound, t.link) for t in tests] == [
+        (tree.ward_a1, True, True, True)
+    ]
+
+
+def test_failing_connection_test_opens_incident_with_reason(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    r = client.post(f"/api/v1/sites/{tree.ward_b1}/connection-test", headers=admin_headers,
+                    json={"picture": True, "sound": False, "link": True})
+    assert r.status_code == 201 and r.json()["readiness"] == "incident"
+    r = client.get(f"/api/v1/conferences/{tree.cid}/incidents?open=true", headers=admin_headers)
+    assert [(i["site_id"], i["reason"]) for i in r.json()] == [
+        (tree.ward_b1, "Kiểm tra kết nối không đạt: âm thanh")
+    ]
+    # A later passing test closes it and the history keeps both tests.
+    r = client.post(f"/api/v1/sites/{tree.ward_b1}/connection-test", headers=admin_headers,
+                    json={"picture": True, "sound": True, "link": True})
+    assert r.json()["readiness"] == "tested"
+    assert client.get(f"/api/v1/conferences/{tree.cid}/incidents?open=true",
+                      headers=admin_headers).json() == []
+    assert len(db.exec(select(ConnectionTest)).all()) == 2
+
+
+def test_incident_then_resolve_restores_previous_readiness(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    r = client.patch(f"/api/v1/sites/{tree.ward_a2}", headers=admin_headers,
+                     json={"readiness": "ready"})
+    assert r.status_code == 200
+    r = client.post(f"/api/v1/sites/{tree.ward_a2}/incidents", headers=admin_headers,
+                    json={"reason": "Mất hình"})
+    assert r.status_code == 201 and r.json()["site_name"] == "Đảng ủy xã Cần Giờ"
+    incident_id = r.json()["id"]
+    assert _readiness(db, tree.ward_a2) == Readiness.incident
+    r = client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=admin_headers)
+    assert r.status_code == 200 and r.json()["resolved_at"] is not None
+    assert _readiness(db, tree.ward_a2) == Readiness.ready
+    again = client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=admin_headers)
+    assert again.status_code == 200 and again.json()["resolved_at"] == r.json()["resolved_at"]
+
+
+def test_incidents_are_listed_recent_first_and_scoped(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str], coordinator_a: User
+) -> None:
+    for site_id, reason in ((tree.ward_a1, "Một"), (tree.ward_b1, "Hai"), (tree.ward_a2, "Ba")):
+        r = client.post(f"/api/v1/sites/{site_id}/incidents", headers=admin_headers,
+                        json={"reason": reason})
+        assert r.status_code == 201
+    every = client.get(f"/api/v1/conferences/{tree.cid}/incidents", headers=admin_headers).json()
+    assert [i["reason"] for i in every] == ["Ba", "Hai", "Một"]
+    mine = client.get(f"/api/v1/conferences/{tree.cid}/incidents",
+                      headers=token_for(client, "hcm", "hcm-password")).json()
+    assert [i["reason"] for i in mine] == ["Ba", "Một"]
+
+
+def test_coordinator_cannot_touch_another_subtree(
+    client: TestClient, db: Session, tree: Tree, coordinator_a: User
+) -> None:
+    headers = token_for(client, "hcm", "hcm-password")
+    r = client.post(f"/api/v1/sites/{tree.ward_b1}/connection-test", headers=headers,
+                    json={"picture": True, "sound": True, "link": True})
+    assert r.status_code == 403 and r.json()["code"] == "site_out_of_scope"
+    r = client.post(f"/api/v1/sites/{tree.ward_b1}/incidents", headers=headers,
+                    json={"reason": "x"})
+    assert r.status_code == 403
+    assert db.exec(select(Incident)).all() == [] and db.exec(select(ConnectionTest)).all() == []
+
+
+def test_not_participating_site_is_refused_cleanly(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    r = client.patch(f"/api/v1/sites/{tree.ward_b1}", headers=admin_headers,
+                     json={"readiness": "not_participating"})
+    assert r.status_code == 200
+    for path, body in (("connection-test", {"picture": True, "sound": True, "link": True}),
+                       ("incidents", {"reason": "Mất tiếng"})):
+        r = client.post(f"/api/v1/sites/{tree.ward_b1}/{path}", headers=admin_headers, json=body)
+        assert r.status_code == 409 and r.json()["code"] == "site_not_participating"
+    r = client.post(f"/api/v1/sites/{tree.ward_b1}/headcounts", headers=admin_headers,
+                    json={"counts": {"dai_bieu": 5}})
+    assert r.status_code == 409 and r.json()["code"] == "site_not_participating"
+    db.rollback()
+    assert db.exec(select(Incident)).all() == [] and db.exec(select(ConnectionTest)).all() == []
+
+
+def test_negative_or_absurd_headcounts_are_refused(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    for counts in ({"dai_bieu": -1}, {"dai_bieu": 10**9}, {"unknown": 3}, {}):
+        r = client.post(f"/api/v1/sites/{tree.ward_a1}/headcounts", headers=admin_headers,
+                        json={"counts": counts})
+        assert r.status_code in (400, 422), (counts, r.text)
+    r = client.get(f"/api/v1/conferences/{tree.cid}/dashboard", headers=admin_headers)
+    assert r.json()["totals"]["headcount"] == 0
+
+
+def test_bad_input_is_refused(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/connection-test", headers=admin_headers,
+                    json={"picture": "maybe", "sound": True, "link": True})
+    assert r.status_code == 422
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/incidents", headers=admin_headers,
+                    json={"reason": "x" * 5000})
+    assert r.status_code == 422
+    r = client.post("/api/v1/incidents/99999/resolve", headers=admin_headers)
+    assert r.status_code == 404 and r.json()["code"] == "incident_not_found"
+
+
+def _screen(db: Session, tree: Tree, site_id: int, seen_ago: float) -> None:
+    db.add(ScreenDevice(site_id=site_id, conference_id=tree.cid, name="Màn hình",
+                        enrolled_at=utcnow(),
+                        last_seen_at=utcnow() - timedelta(seconds=seen_ago)))
+    db.commit()
+
+
+def test_missing_list_gives_exact_sites_and_reasons(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    _screen(db, tree, tree.ward_a1, seen_ago=1)       # online and ready → not missing
+    _screen(db, tree, tree.ward_a2, seen_ago=600)     # offline and not connected
+    _screen(db, tree, tree.hub_a, seen_ago=1)         # online but an incident
+    presence.record_transitions(db, timeout_seconds=45)
+    client.patch(f"/api/v1/sites/{tree.ward_a1}", headers=admin_headers,
+                 json={"readiness": "ready"})
+    client.post(f"/api/v1/sites/{tree.hub_a}/incidents", headers=admin_headers,
+                json={"reason": "Mất tiếng"})
+    client.patch(f"/api/v1/sites/{tree.hub_b}", headers=admin_headers,
+                 json={"readiness": "not_participating"})
+    client.patch(f"/api/v1/sites/{tree.ward_b1}", headers=admin_headers,
+                 json={"readiness": "tested"})
+    r = client.get(f"/api/v1/conferences/{tree.cid}/missing", headers=admin_headers)
+    assert r.status_code == 200
+    got = {s["site_id"]: s["reasons"] for s in r.json()["sites"]}
+    assert got == {
+        tree.central: ["no_screen", "not_connected"],
+        tree.hub_a: ["incident"],
+        tree.ward_a2: ["offline", "not_connected"],
+        tree.ward_b1: ["no_screen"],
+    }
+
+
+def test_missing_at_session_t_minus_15_uses_presence_history(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    _screen(db, tree, tree.ward_a1, seen_ago=1)
+    presence.record_transitions(db, timeout_seconds=45)
+    start = utcnow() + timedelta(minutes=5)  # T-15 was ten minutes ago: before it came online
+    r = client.post(f"/api/v1/conferences/{tree.cid}/sessions", headers=admin_headers, json={
+        "title": "Phiên khai mạc", "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat()})
+    assert r.status_code == 201, r.text
+    r = client.get(f"/api/v1/conferences/{tree.cid}/missing",
+                   params={"session_id": r.json()["id"]}, headers=admin_headers)
+    ward = next(s for s in r.json()["sites"] if s["site_id"] == tree.ward_a1)
+    assert ward["online"] is False and "offline" in ward["reasons"]
+    now = client.get(f"/api/v1/conferences/{tree.cid}/missing", headers=admin_headers).json()
+    ward_now = next(s for s in now["sites"] if s["site_id"] == tree.ward_a1)
+    assert ward_now["online"] is True and ward_now["reasons"] == ["not_connected"]
+
+
+def test_missing_list_is_limited_to_the_coordinators_subtree(
+    client: TestClient, tree: Tree, coordinator_a: User
+) -> None:
+    r = client.get(f"/api/v1/conferences/{tree.cid}/missing",
+                   headers=token_for(client, "hcm", "hcm-password"))
+    assert {s["site_id"] for s in r.json()["sites"]} == {tree.hub_a, tree.ward_a1, tree.ward_a2}
+
