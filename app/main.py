@@ -139,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: 200 when the service is up."""
         return {"status": "ok"}
 
+    # First: check-in bursts are the hottest path, and routers are matched in order.
+    app.include_router(checkin_routes.scan_router)
     app.include_router(endpoints_routes.router)
     app.include_router(endpoints_pages.router)
     app.include_router(endpoints_screen_pages.router)

@@ -6,6 +6,7 @@ existing one (about one in 10^6 per attendee at 150,000) fails the unique constr
 and the whole batch is retried with fresh codes — never checked first.
 """
 
+import heapq
 import re
 import secrets
 import time
@@ -46,9 +47,10 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 INSERT_CHUNK = 1_000
 MAX_SEARCH_LIMIT = 100
 MAX_ROSTER_ROWS = 300_000
-# A query word matching at most this many attendees is searched through the word index;
-# a commoner one ("nguyen", "thi") walks the names in order until enough match.
-SELECTIVE_WORD = 2_000
+# Query words are weighed by how many name words they match, counted up to this.
+COUNT_CAP = 50_000
+# A query word expands to at most this many distinct name words ("ng" → nga, ngan, ngoc…).
+MAX_EXPANSION = 64
 _WORD = re.compile(r"[a-z0-9]+")
 _ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
 _CODE_ATTEMPTS = 4
@@ -222,8 +224,9 @@ def _insert_batch(
         )
         new_ids = [int(i) for i in result.scalars().all()]
         words = [
-            {"conference_id": conference_id, "word": w, "attendee_id": new_id}
-            for new_id, item in zip(new_ids, chunk, strict=True)
+            {"conference_id": conference_id, "word": w, "sort_key": row["sort_key"],
+             "attendee_id": new_id}
+            for new_id, item, row in zip(new_ids, chunk, rows, strict=True)
             for w in name_words(item.full_name)
         ]
         for word_chunk in _chunks(words, INSERT_CHUNK * 3):
@@ -382,14 +385,33 @@ def _word_range(conference_id: int, word: str) -> list[ColumnElement[bool]]:
 
 
 def _matches(db: Session, conference_id: int, word: str) -> int:
-    """How many attendees have a word starting with `word`, counted up to SELECTIVE_WORD+1."""
+    """How many name words start with `word`, counted up to COUNT_CAP (an index range)."""
     inner = (
         sa_select(col(AttendeeWord.attendee_id))
         .where(*_word_range(conference_id, word))
-        .limit(SELECTIVE_WORD + 1)
+        .limit(COUNT_CAP)
         .subquery()
     )
     return int(db.execute(sa_select(func.count()).select_from(inner)).scalar_one())
+
+
+def _vocabulary(db: Session, conference_id: int, prefix: str) -> list[str]:
+    """The distinct words starting with `prefix`, one index seek each (at most MAX_EXPANSION)."""
+    upper = _upper_bound(prefix)
+    found: list[str] = []
+    last: str | None = None
+    while len(found) < MAX_EXPANSION:
+        conds = [col(AttendeeWord.conference_id) == conference_id]
+        conds.append(col(AttendeeWord.word) > last if last is not None
+                     else col(AttendeeWord.word) >= prefix)
+        if upper is not None:
+            conds.append(col(AttendeeWord.word) < upper)
+        nxt = db.execute(sa_select(func.min(col(AttendeeWord.word))).where(*conds)).scalar()
+        if nxt is None:
+            break
+        found.append(nxt)
+        last = nxt
+    return found
 
 
 def _has_word(word: str) -> ColumnElement[bool]:
@@ -440,24 +462,34 @@ def search_attendees(
     code = normalize_short_code(q)
     if code is not None:
         found.extend(db.exec(base.where(col(Attendee.short_code) == code)).all())
-    words = list(dict.fromkeys(_WORD.findall(search_key(q[:200]))))[:5]
-    words = [w[:40] for w in words]
+    words = [w[:40] for w in dict.fromkeys(_WORD.findall(search_key(q[:200])))][:5]
     if words:
+        # Drive by the query word with the fewest attendees; each word it expands to
+        # ("ngu" → nguyen, nguyet) is a list already in Vietnamese order: take the first
+        # `limit` of each that also have the other words, then merge.
         counts = {w: _matches(db, conference_id, w) for w in sorted(words, key=len)[-3:]}
-        rarest = min(counts, key=lambda w: counts[w])
-        query = base.where(*[_has_word(w) for w in words if w != rarest])
-        if counts[rarest] <= SELECTIVE_WORD:
-            # Few attendees have this word: start from the word index, sort what it finds.
-            inner = sa_select(col(AttendeeWord.attendee_id)).where(
-                *_word_range(conference_id, rarest)
+        driver = min(counts, key=lambda w: (counts[w], -len(w)))
+        others = [_has_word(w) for w in words if w != driver]
+        lists = []
+        for word in _vocabulary(db, conference_id, driver):
+            query = (
+                base.join(AttendeeWord, col(AttendeeWord.attendee_id) == col(Attendee.id))
+                .where(
+                    col(AttendeeWord.conference_id) == conference_id,
+                    col(AttendeeWord.word) == word,
+                    *others,
+                )
+                .order_by(col(AttendeeWord.sort_key), col(AttendeeWord.attendee_id))
+                .limit(limit)
             )
-            query = query.where(col(Attendee.id).in_(inner))
-        else:
-            # A common word: walk the names in order until `limit` of them match.
-            query = query.where(_has_word(rarest))
-        query = query.order_by(col(Attendee.sort_key), col(Attendee.id)).limit(limit)
+            lists.append(db.exec(query).all())
         seen = {a.id for a in found}
-        found.extend(a for a in db.exec(query).all() if a.id not in seen)
+        for a in heapq.merge(*lists, key=lambda a: (a.sort_key, a.id or 0)):
+            if a.id not in seen:
+                seen.add(a.id)
+                found.append(a)
+                if len(found) >= limit:
+                    break
     _release(db, found)
     return found[:limit]
 

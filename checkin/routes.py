@@ -53,6 +53,9 @@ from endpoints import uploads
 from endpoints.models import User
 
 router = APIRouter(prefix="/api/v1")
+# The scan routes alone, included first by app.main: a request is matched against the
+# routers in order, and walking every other router first cost ~0.2 ms per scan.
+scan_router = APIRouter(prefix="/api/v1")
 _executor_lock = threading.Lock()
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 MAX_ATTENDEES_PER_REQUEST = 10_000
@@ -346,7 +349,7 @@ def _scan_in_thread(
         )
 
 
-@router.post(
+@scan_router.post(
     "/checkins",
     response_model=CheckinPublic,
     status_code=201,
@@ -357,22 +360,28 @@ def _scan_in_thread(
 async def check_in(
     data: CheckinRequest,
     request: Request,
-    response: Response,
     bearer: Annotated[str | None, Depends(_bearer)],
-) -> CheckinPublic:
+) -> Response:
     """Check a pass (QR code or short code) in at a site: 201 the first time, 200
     `already_checked_in` after (with when and where), 4xx with a stable `code` otherwise.
     Auth: bearer token, or the login cookie with `X-CSRF-Token`."""
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(
-        _scan_executor(request), _scan_in_thread, request, data, bearer
+    status, body = await loop.run_in_executor(
+        _scan_executor(request), _scan_and_encode, request, data, bearer
     )
-    if result.status == "already_checked_in":
-        response.status_code = 200
-    return _checkin_public(result)
+    # Encoded in the worker thread; the declared response_model documents the shape.
+    return Response(body, status_code=status, media_type="application/json")
 
 
-@router.post(
+def _scan_and_encode(
+    request: Request, data: CheckinRequest, bearer: str | None
+) -> tuple[int, bytes]:
+    result = _scan_in_thread(request, data, bearer)
+    status = 200 if result.status == "already_checked_in" else 201
+    return status, _checkin_public(result).model_dump_json().encode()
+
+
+@scan_router.post(
     "/checkins/self",
     response_model=CheckinPublic,
     status_code=201,

@@ -1,4 +1,4 @@
-"""checkin: attendees, pass keys, attendance, failed scans, headcounts
+"""checkin: attendees and their search words, pass keys, attendance, failed scans, headcounts
 
 Revision ID: 0004
 Revises: 0003
@@ -95,9 +95,10 @@ def upgrade() -> None:
     op.create_table('attendee_word',
     sa.Column('conference_id', sa.Integer(), nullable=False),
     sa.Column('word', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('sort_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
     sa.Column('attendee_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['attendee_id'], ['attendee.id'], ),
-    sa.PrimaryKeyConstraint('conference_id', 'word', 'attendee_id')
+    sa.PrimaryKeyConstraint('conference_id', 'word', 'sort_key', 'attendee_id')
     )
     op.create_table('headcount',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -39,7 +39,8 @@ def make_roster(db: Session, admin: User, tree: Tree) -> Roster:
         conference_id=tree.cid,
         items=[
             AttendeeCreate(full_name="Nguyễn Văn An", site_id=tree.ward_a1, unit="Sở Y tế"),
-            AttendeeCreate(full_name="Trần Thị Bình", site_id=tree.ward_a1, position="Phó Giám đốc"),
+            AttendeeCreate(full_name="Trần Thị Bình", site_id=tree.ward_a1,
+                           position="Phó Giám đốc"),
             AttendeeCreate(full_name="Lê Văn Cường", site_id=tree.ward_b1),
         ],
         actor=admin,

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -31,10 +32,10 @@ def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> 
     get_settings.cache_clear()
 
 
-def _rows(url: str, model: type) -> list:  # type: ignore[type-arg]
+def _rows(url: str, model: type[Any]) -> list[Any]:
     engine = create_db_engine(url, pool_size=1)
     with Session(engine) as db:
-        rows = list(db.exec(select(model)).all())
+        rows: list[Any] = list(db.exec(select(model)).all())
     engine.dispose()
     return rows
 

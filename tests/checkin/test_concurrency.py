@@ -16,7 +16,7 @@ from app.errors import AppError
 from checkin import service
 from checkin.models import Attendance
 from endpoints.models import User
-from tests.checkin.support import Roster, code_for, roster, wdb  # noqa: F401
+from tests.checkin.support import Roster, code_for
 from tests.conftest import Tree
 
 

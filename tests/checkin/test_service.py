@@ -13,14 +13,13 @@ from sqlmodel import Session, col, func, select
 
 from app.config import Settings
 from checkin import errors, keys, qr, service
-from checkin import roster as roster_module
 from checkin.models import Attendance, Attendee, AttendeeCreate, Headcount, ScanFailure
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate, User
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
-from tests.checkin.support import Roster, code_for, roster, signed, wdb  # noqa: F401
+from tests.checkin.support import Roster, code_for, signed
 from tests.conftest import Tree, make_settings
 
 
@@ -289,8 +288,9 @@ def test_check_in_per_session_counted_separately(
 ) -> None:
     session = sessions_service.create_session(
         wdb, conference_id=tree.cid,
-        data=SessionCreate(title="Phiên khai mạc", starts_at="2025-09-09T08:00:00",
-                           ends_at="2025-09-09T11:00:00"),  # type: ignore[arg-type]
+        data=SessionCreate.model_validate(
+            {"title": "Phiên khai mạc", "starts_at": "2025-09-09T08:00:00",
+             "ends_at": "2025-09-09T11:00:00"}),
         actor=admin)
     code = roster.an.short_code
     door = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, settings=settings)
@@ -440,15 +440,18 @@ def test_search_attendees_coordinator_sees_own_subtree(
                                  site_id=tree.ward_b1)
 
 
-def test_search_attendees_common_word_walks_sorted_index(
+def test_search_attendees_prefix_expands_to_many_words_merged_in_order(
     wdb: Session, tree: Tree, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(roster_module, "SELECTIVE_WORD", 2)
     service.create_attendees(wdb, conference_id=tree.cid, actor=admin, items=[
         AttendeeCreate(full_name=n, site_id=tree.ward_a1)
-        for n in ["Nguyễn Thị Mai", "Nguyễn Văn Nam", "Nguyễn Thị Hoa", "Lê Thị Hoa"]])
-    found = service.search_attendees(wdb, conference_id=tree.cid, q="nguyen thi", actor=admin)
-    assert _names(found) == ["Nguyễn Thị Hoa", "Nguyễn Thị Mai"]
+        for n in ["Nguyễn Thị Mai", "Nguyễn Văn Nam", "Nguyệt Thị Hoa", "Lê Thị Nguyệt",
+                  "Nguyễn Thị Hoa", "Lê Thị Hoa"]])
+    found = service.search_attendees(wdb, conference_id=tree.cid, q="ngu thi", actor=admin)
+    assert _names(found) == ["Lê Thị Nguyệt", "Nguyễn Thị Hoa", "Nguyễn Thị Mai",
+                             "Nguyệt Thị Hoa"]
+    top = service.search_attendees(wdb, conference_id=tree.cid, q="ngu", actor=admin, limit=2)
+    assert _names(top) == ["Lê Thị Nguyệt", "Nguyễn Thị Hoa"]
 
 
 def _csv(rows: list[list[str]], header: list[str] | None = None) -> bytes:

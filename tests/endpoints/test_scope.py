@@ -36,6 +36,18 @@ CASES: list[Case] = [
     ("POST", "/api/v1/sites/{site}/screen-token", None),
     ("POST", "/api/v1/sites/{site}/pairing-code", None),
     ("GET", "/api/v1/sites/{site}/screens", None),
+    ("GET", "/api/v1/sites/{site}/headcounts", None),
+    ("POST", "/api/v1/sites/{site}/headcounts", lambda t: {"counts": {"dai_bieu": 5}}),
+    ("GET", "/api/v1/sites/{site}/presence", None),
+    ("GET", "/api/v1/sites/{site}/self-checkin-qr", None),
+    ("GET", "/api/v1/sites/{site}/self-checkin-qr.svg", None),
+    (
+        "POST",
+        "/api/v1/sites/{site}/connection-test",
+        lambda t: {"picture": True, "sound": True, "link": True},
+    ),
+    ("POST", "/api/v1/sites/{site}/incidents", lambda t: {"reason": "Mất tiếng"}),
+    ("GET", "/api/v1/conferences/{conference}/dashboard/sites?under_id={site}", None),
 ]
 # Routes that name sites but are admin-only as a whole (no site in the path to scope by).
 ADMIN_ONLY = {
@@ -111,6 +123,13 @@ READS_AND_CHANGES = [
         "/api/v1/sites/{site}/screen-token",
         "/api/v1/sites/{site}/pairing-code",
         "/api/v1/sites/{site}/screens",
+        "/api/v1/sites/{site}/headcounts",
+        "/api/v1/sites/{site}/presence",
+        "/api/v1/sites/{site}/self-checkin-qr",
+        "/api/v1/sites/{site}/self-checkin-qr.svg",
+        "/api/v1/sites/{site}/connection-test",
+        "/api/v1/sites/{site}/incidents",
+        "/api/v1/conferences/{conference}/dashboard/sites?under_id={site}",
     }
     and c[0] != "DELETE"
 ]
