@@ -78,9 +78,13 @@ def live_server(sqlite_url: str) -> Iterator[LiveServer]:
         thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium driven by Playwright (one per test session)."""
+    """Headless Debian Chromium driven by Playwright, one per test.
+
+    Playwright's sync API keeps an event loop running in the test thread while it is
+    alive; a longer-lived browser would make `asyncio.run()` in later tests fail.
+    """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is not installed (apt-get install chromium to run browser tests)"
         if IN_CI:
