@@ -21,7 +21,7 @@ APT_PACKAGES := chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation
 help:
 	@echo "make run    install (first time) and start diemcau on http://$(HOST):$(PORT)"
 	@echo "make demo   the same, with the demo conference loaded"
-	@echo "make test   install test tools, start PostgreSQL/Redis if down, ruff + pytest"
+	@echo "make test   install test tools, start PostgreSQL/Redis if down, ruff + mypy + pytest"
 	@echo "make lint   ruff + mypy --strict"
 
 $(BIN)/python:
@@ -74,6 +74,7 @@ services:
 
 test: $(VENV)/.installed-test browser services
 	$(BIN)/ruff check .
+	$(BIN)/mypy .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -156,7 +156,9 @@ def test_coordinator_list_shows_only_subtree(
     assert {s["id"] for s in r.json()} == {tree.hub_a, tree.ward_a1, tree.ward_a2}
 
 
-@pytest.mark.parametrize("route", sorted(ADMIN_ONLY), ids=[f"{m} {p}" for m, p in sorted(ADMIN_ONLY)])
+@pytest.mark.parametrize(
+    "route", sorted(ADMIN_ONLY), ids=[f"{m} {p}" for m, p in sorted(ADMIN_ONLY)]
+)
 def test_coordinator_is_refused_admin_only_site_routes(
     client: TestClient, tree: Tree, coordinator_a: User, route: tuple[str, str]
 ) -> None:
