@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_rows: int = Field(default=40_000, ge=1)
     db_pool_size: int = Field(default=20, ge=1, le=200)
+    access_log: bool = False
     # Rendered slide images live here (relative paths are taken from the working folder).
     data_dir: Path = Path("var")
     max_deck_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
