@@ -13,8 +13,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Two workers: the suite is I/O-bound (SQLite files, PostgreSQL, subprocesses).
 PYTEST_ARGS ?= -n 2
-# Chromium for the browser tests and screenshots; fonts with Vietnamese glyphs.
-APT_PACKAGES := chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+# Chromium for the browser tests and screenshots; fonts with Vietnamese glyphs; wrk
+# drives the check-in benchmark.
+APT_PACKAGES := chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation wrk
 
 .PHONY: help run demo test lint browser services
 
@@ -45,7 +46,7 @@ demo: $(VENV)/.installed
 
 # Debian's chromium, installed only when missing and only as root (CI and these machines).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/wrk ]; then \
 	  if [ "$$(id -u)" -eq 0 ]; then \
 	    echo "Installing Debian chromium and fonts…"; \
 	    export DEBIAN_FRONTEND=noninteractive; \

