@@ -88,7 +88,7 @@ from checkin.roster import (
 from endpoints import errors as endpoints_errors
 from endpoints import screens as endpoints_screens
 from endpoints import service as endpoints_service
-from endpoints.models import AccountStatus, Role, Site, User, utcnow
+from endpoints.models import AccountStatus, Readiness, Role, Site, User, utcnow
 from sessions.models import ConferenceSession
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ class _Context:
     root_path: str | None
     root_conference_id: int | None
     session_conference_id: int | None
+    scan_readiness: str
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ _cols = (
     _root_t.c.path,
     _root_t.c.conference_id,
     _sess_t.c.conference_id,
+    _scan_t.c.readiness,
 )
 
 
@@ -285,6 +287,8 @@ def _check_pass(
     ctx: _Context, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
 ) -> bool:
     """Refuse what cannot be checked in; True when the attendee belongs to another site."""
+    if ctx.scan_readiness == Readiness.not_participating:
+        raise errors.SiteNotParticipating()
     if scan.session_id is not None and ctx.session_conference_id != ctx.scan_conference_id:
         raise errors.CheckinSessionNotFound()
     if claims is not None and claims.conference_id != ctx.scan_conference_id:

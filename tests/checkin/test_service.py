@@ -632,3 +632,20 @@ def test_attendance_summary_totals_and_per_site(
     narrowed = service.attendance_summary(wdb, conference_id=tree.cid, actor=admin,
                                           site_id=tree.ward_a1)
     assert [s.site_id for s in narrowed.sites] == [tree.ward_a1]
+
+
+def test_check_in_at_site_not_participating_is_refused_and_recorded(
+    wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
+) -> None:
+    endpoints_service.update_site(
+        wdb, site_id=tree.ward_a1,
+        data=SiteUpdate(readiness=Readiness.not_participating), actor=admin,
+    )
+    with pytest.raises(errors.SiteNotParticipating):
+        service.check_in(
+            wdb, code=code_for(wdb, roster.an, settings), site_id=tree.ward_a1, actor=admin,
+            settings=settings,
+        )
+    assert wdb.exec(select(func.count()).select_from(Attendance)).one() == 0
+    failure = wdb.exec(select(ScanFailure)).one()
+    assert failure.reason == "site_not_participating"
