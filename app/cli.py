@@ -1,6 +1,8 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
 rotate-pass-key, migrate."""
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -92,8 +94,9 @@ def _load_demo() -> None:
     upgrade(settings.database_url)
     engine = _engine()
     with Session(engine) as db:
-        summary = load_demo(db, admin_username=settings.admin_username,
-                            admin_password=settings.admin_password)
+        summary = load_demo(
+            db, admin_username=settings.admin_username, admin_password=settings.admin_password
+        )
     engine.dispose()
     typer.echo(summary)
 
@@ -133,37 +136,26 @@ def create_admin(
     typer.echo(f"Đã tạo tài khoản ban tổ chức {username}.")
 
 
-@cli.command("import-sites")
-def import_sites(
-    file: Annotated[
-        Path, typer.Argument(help="Tệp CSV hoặc XLSX", exists=True, dir_okay=False, readable=True)
-    ],
-    conference: Annotated[int, typer.Option("--conference", help="ID của hội nghị")],
-    user: Annotated[
-        str | None,
-        typer.Option("--user", help="Tài khoản ban tổ chức thực hiện (mặc định: tài khoản đầu)"),
-    ] = None,
-) -> None:
-    """Import a site tree from a CSV/XLSX file into a conference: all rows or none."""
-    from rich.console import Console
-
+@contextmanager
+def _importing(
+    console: "Console", file: Path, user: str | None, *, nothing_done: str
+) -> Iterator[tuple[Session, "User"]]:
+    """The frame every file import shares: migrate, check the size, act as a central-office
+    account, and turn a refusal into a table of bad lines and exit code 1."""
     from app.errors import AppError
     from app.migrate import upgrade
     from endpoints import errors, imports
-    from endpoints.importer import number
 
     settings = get_settings()
-    console = Console(highlight=False)
     upgrade(settings.database_url)
     engine = _engine()
     try:
         if file.stat().st_size > settings.max_import_bytes:
             raise imports.file_too_large(settings.max_import_bytes)
         with Session(engine, expire_on_commit=False) as db:
-            actor = imports.admin_account(db, username=user)
-            report = _import_with_progress(console, db, file, conference, actor)
+            yield db, imports.admin_account(db, username=user)
     except errors.ImportRejected as exc:
-        _print_line_errors(console, exc)
+        _print_line_errors(console, exc, title=f"Các dòng cần sửa ({nothing_done})")
         typer.echo(exc.detail, err=True)
         raise typer.Exit(1) from exc
     except AppError as exc:
@@ -171,13 +163,42 @@ def import_sites(
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    kinds = "; ".join(f"{k}: {number(n)}" for k, n in report.by_kind.items())
-    console.print(
-        f"Đã nhập [bold]{number(report.created)}[/bold] điểm cầu vào hội nghị #{conference} "
-        f"trong {report.seconds['total']:.2f} giây ({kinds})."
-    )
-    for warning in report.warnings:
+
+
+def _print_done(console: "Console", summary: str, warnings: Sequence[str]) -> None:
+    """The one-line result of an import and its warnings."""
+    console.print(summary)
+    for warning in warnings:
         console.print(f"[yellow]Lưu ý:[/yellow] {warning}")
+
+
+ImportFile = Annotated[
+    Path, typer.Argument(help="Tệp CSV hoặc XLSX", exists=True, dir_okay=False, readable=True)
+]
+ConferenceOption = Annotated[int, typer.Option("--conference", help="ID của hội nghị")]
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="Tài khoản ban tổ chức thực hiện (mặc định: tài khoản đầu)"),
+]
+
+
+@cli.command("import-sites")
+def import_sites(file: ImportFile, conference: ConferenceOption, user: UserOption = None) -> None:
+    """Import a site tree from a CSV/XLSX file into a conference: all rows or none."""
+    from rich.console import Console
+
+    from endpoints.importer import number
+
+    console = Console(highlight=False)
+    with _importing(console, file, user, nothing_done="chưa nhập điểm cầu nào") as (db, actor):
+        report = _import_with_progress(console, db, file, conference, actor)
+    kinds = "; ".join(f"{k}: {number(n)}" for k, n in report.by_kind.items())
+    _print_done(
+        console,
+        f"Đã nhập [bold]{number(report.created)}[/bold] điểm cầu vào hội nghị #{conference} "
+        f"trong {report.seconds['total']:.2f} giây ({kinds}).",
+        report.warnings,
+    )
 
 
 def _import_with_progress(
@@ -191,8 +212,11 @@ def _import_with_progress(
     labels = {"parse": "Đọc tệp", "validate": "Kiểm tra", "insert": "Ghi vào cơ sở dữ liệu"}
     settings = get_settings()
     with Progress(
-        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console,
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     ) as bar:
         current: list[Any] = []
 
@@ -206,20 +230,26 @@ def _import_with_progress(
             bar.update(current[-1], completed=done, total=total)
 
         report = imports.import_sites(
-            db, conference_id=conference, filename=file.name, data=file.read_bytes(),
-            actor=actor, progress=progress, stage=stage,
-            max_bytes=settings.max_import_bytes, max_rows=settings.max_import_rows,
+            db,
+            conference_id=conference,
+            filename=file.name,
+            data=file.read_bytes(),
+            actor=actor,
+            progress=progress,
+            stage=stage,
+            max_bytes=settings.max_import_bytes,
+            max_rows=settings.max_import_rows,
         )
         stage("done")
         bar.remove_task(current[-1])
     return report
 
 
-def _print_line_errors(console: "Console", exc: "ImportRejected") -> None:
+def _print_line_errors(console: "Console", exc: "ImportRejected", *, title: str) -> None:
     """The rejected lines as a table: line, column, message, value."""
     from rich.table import Table
 
-    table = Table(title="Các dòng cần sửa (chưa nhập điểm cầu nào)", show_lines=False)
+    table = Table(title=title, show_lines=False)
     for name, style in (("Dòng", "cyan"), ("Cột", ""), ("Lỗi", "red"), ("Giá trị", "dim")):
         table.add_column(name, style=style or None, overflow="fold")
     for e in exc.extra.get("errors", []):
@@ -248,58 +278,43 @@ def rotate_pass_key() -> None:
 
 @cli.command("import-attendees")
 def import_attendees(
-    file: Annotated[
-        Path, typer.Argument(help="Tệp CSV hoặc XLSX", exists=True, dir_okay=False, readable=True)
-    ],
-    conference: Annotated[int, typer.Option("--conference", help="ID của hội nghị")],
-    user: Annotated[
-        str | None,
-        typer.Option("--user", help="Tài khoản ban tổ chức thực hiện (mặc định: tài khoản đầu)"),
-    ] = None,
+    file: ImportFile, conference: ConferenceOption, user: UserOption = None
 ) -> None:
     """Import a roster (họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại): all or none."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from app.errors import AppError
-    from app.migrate import upgrade
     from checkin import service as checkin_service
-    from endpoints import errors, imports
     from endpoints.importer import number
 
     settings = get_settings()
     console = Console(highlight=False)
-    upgrade(settings.database_url)
-    engine = _engine()
-    try:
-        if file.stat().st_size > settings.max_import_bytes:
-            raise imports.file_too_large(settings.max_import_bytes)
-        with Session(engine, expire_on_commit=False) as db:
-            actor = imports.admin_account(db, username=user)
-            with Progress(TextColumn("{task.description:<24}"), BarColumn(),
-                          MofNCompleteColumn(), console=console) as bar:
-                task = bar.add_task("Kiểm tra và ghi", total=None)
-                report = checkin_service.import_attendees(
-                    db, conference_id=conference, filename=file.name, data=file.read_bytes(),
-                    actor=actor, progress=lambda done, total: bar.update(
-                        task, completed=done, total=total),
-                    max_bytes=settings.max_import_bytes, max_rows=settings.max_roster_rows,
-                )
-    except errors.ImportRejected as exc:
-        _print_line_errors(console, exc)
-        typer.echo(exc.detail, err=True)
-        raise typer.Exit(1) from exc
-    except AppError as exc:
-        typer.echo(f"{exc.detail} ({exc.code})", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
-    console.print(
+    with (
+        _importing(console, file, user, nothing_done="chưa nhập đại biểu nào") as (db, actor),
+        Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+        ) as bar,
+    ):
+        task = bar.add_task("Kiểm tra và ghi", total=None)
+        report = checkin_service.import_attendees(
+            db,
+            conference_id=conference,
+            filename=file.name,
+            data=file.read_bytes(),
+            actor=actor,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            max_bytes=settings.max_import_bytes,
+            max_rows=settings.max_roster_rows,
+        )
+    _print_done(
+        console,
         f"Đã nhập [bold]{number(report.created)}[/bold] đại biểu vào hội nghị #{conference} "
-        f"trong {report.seconds['total']:.2f} giây."
+        f"trong {report.seconds['total']:.2f} giây.",
+        report.warnings,
     )
-    for warning in report.warnings:
-        console.print(f"[yellow]Lưu ý:[/yellow] {warning}")
 
 
 def main() -> None:
