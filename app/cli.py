@@ -11,14 +11,16 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
 from app.config import get_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from app.accounts.models import User
     from endpoints.errors import ImportRejected
     from endpoints.imports import ImportReport
-    from endpoints.models import User
 
 cli = typer.Typer(
     help="diemcau — quản lý hội nghị trực tiếp kết hợp trực tuyến tại nhiều điểm cầu.",
@@ -117,8 +119,6 @@ def create_admin(
 ) -> None:
     """Create a central-office account."""
     from app.migrate import upgrade
-    from endpoints import errors
-    from endpoints import service as endpoints_service
 
     if len(password) < 8:
         raise typer.BadParameter("Mật khẩu cần ít nhất 8 ký tự", param_hint="--password")
@@ -126,10 +126,10 @@ def create_admin(
     engine = _engine()
     with Session(engine) as db:
         try:
-            endpoints_service.create_admin(
+            accounts_service.create_admin(
                 db, username=username, password=password, full_name=full_name
             )
-        except errors.UsernameTaken as exc:
+        except accounts_errors.UsernameTaken as exc:
             typer.echo(exc.detail, err=True)
             raise typer.Exit(1) from exc
     engine.dispose()

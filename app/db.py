@@ -79,6 +79,11 @@ DbSession = Annotated[Session, Depends(get_db)]
 ReadDbSession = Annotated[Session, Depends(get_read_db)]
 
 
+def utcnow() -> datetime:
+    """Now in UTC, timezone-aware (stored as UTC, shown in Asia/Ho_Chi_Minh)."""
+    return datetime.now(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC: the same on SQLite and PostgreSQL."""
 

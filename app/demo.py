@@ -22,9 +22,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.config import DEV_ADMIN_PASSWORD, get_settings
 from app.templating import LOCAL_TZ, format_number, local_date
-from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.models import (
     READINESS_LABELS,
@@ -36,7 +38,6 @@ from endpoints.models import (
     SiteCreate,
     SiteKind,
     SiteUpdate,
-    User,
 )
 
 TITLE = "Hội nghị tập huấn ứng dụng trí tuệ nhân tạo (AI)"
@@ -548,14 +549,14 @@ Step = Callable[[Demo], list[str]]
 
 
 def _actor(db: Session, *, username: str, password: str) -> User:
-    created = endpoints_service.ensure_admin(db, username=username, password=password)
+    created = accounts_service.ensure_admin(db, username=username, password=password)
     if created is not None:
         return created
-    name = endpoints_service.normalize_username(username)
+    name = accounts_service.normalize_username(username)
     existing = db.exec(select(User).where(User.username == name)).first()
     if existing is not None:
         return existing
-    return endpoints_service.create_admin(
+    return accounts_service.create_admin(
         db, username=username, password=password, full_name="Ban tổ chức"
     )
 
@@ -628,7 +629,7 @@ def add_sites(demo: Demo) -> list[str]:
 def add_hub_coordinator(demo: Demo) -> list[str]:
     """The coordinator account of the city hub (sees the hub and every site below it)."""
     # Loaded before: the account is already there.
-    with suppress(endpoints_errors.UsernameTaken):
+    with suppress(accounts_errors.UsernameTaken):
         endpoints_service.create_coordinator(
             demo.db,
             site_id=demo.site_ids["HCM"],

@@ -7,6 +7,9 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from app.accounts import service as accounts_service
+from app.accounts.errors import AdminOnly, TooManyAttempts
+from app.accounts.models import User
 from app.config import Settings
 from app.db import ReadDbSession
 from app.errors import CsrfFailed, NotAuthenticated
@@ -18,9 +21,6 @@ from app.security import (
     AttemptLimiter,
     csrf_matches,
 )
-from endpoints import service as endpoints_service
-from endpoints.errors import AdminOnly, TooManyAttempts
-from endpoints.models import User
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -37,7 +37,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 def _user_from(db: ReadDbSession, settings: Settings, token: str | None) -> User | None:
     if not token:
         return None
-    return endpoints_service.user_for_token(
+    return accounts_service.user_for_token(
         db,
         token=token,
         secret=settings.secret_key,
@@ -121,7 +121,7 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 def get_admin_user(user: CurrentUser) -> User:
     """The logged-in user, who must be from the central office."""
-    if not endpoints_service.is_admin(user):
+    if not accounts_service.is_admin(user):
         raise AdminOnly()
     return user
 

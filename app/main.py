@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.accounts import service as accounts_service
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_db_engine, read_only
 from app.errors import install_error_handlers
@@ -28,7 +29,6 @@ from checkin.dashboard import Dashboards
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
-from endpoints import service as endpoints_service
 from endpoints.presence import Presence, PresenceTicker
 from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.read_engine = read_only(engine)
         with Session(engine) as db:
-            endpoints_service.ensure_admin(
+            accounts_service.ensure_admin(
                 db, username=settings.admin_username, password=settings.admin_password
             )
         # Made (or loaded) now, so no request ever waits to create the pass-signing key.

@@ -1,5 +1,6 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
+from app.accounts.models import User
 from checkin.models import (
     Attendance,
     Attendee,
@@ -17,7 +18,6 @@ from endpoints.models import (
     Site,
     SitePresence,
     SitePresenceEvent,
-    User,
 )
 from sessions.models import AgendaItem, ConferenceSession, SlideDeck, Stage
 

@@ -71,6 +71,7 @@ __all__ = [
     "Marker",
     "MemoryHub",
     "Message",
+    "Publish",
     "RedisHub",
     "Resync",
     "Sender",
@@ -82,6 +83,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Message = bytes | str
+
+#: What services take to announce a change after commit: `hub.publish(channel, text)`.
+Publish = Callable[[str, str], None]
 
 
 class Marker(enum.Enum):

@@ -10,14 +10,6 @@ from fastapi.templating import Jinja2Templates
 
 from app.config import PROJECT_ROOT
 from app.security import CSRF_COOKIE, new_csrf_token
-from endpoints.models import (
-    APPROVAL_LABELS,
-    READINESS_LABELS,
-    SITE_KIND_LABELS,
-    Approval,
-    Readiness,
-    SiteKind,
-)
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
@@ -54,14 +46,11 @@ templates.env.filters.update(
     local_date=local_date,
     long_date=long_date,
 )
-templates.env.globals.update(
-    KIND_LABELS=SITE_KIND_LABELS,
-    READINESS_LABELS=READINESS_LABELS,
-    APPROVAL_LABELS=APPROVAL_LABELS,
-    SiteKind=SiteKind,
-    Readiness=Readiness,
-    Approval=Approval,
-)
+
+
+def add_globals(**values: Any) -> None:
+    """Names every template may use (a domain registers its labels and enums here)."""
+    templates.env.globals.update(values)
 
 
 def render(

@@ -43,6 +43,7 @@ import httpx
 import websockets
 from sqlmodel import Session
 
+from app.accounts import service as accounts_service
 from app.db import create_db_engine
 from app.migrate import upgrade
 from bench.fanout import free_port, process, rss_kb, wait_http
@@ -89,7 +90,7 @@ def load_checkin_fixture(url: str, *, communes: int, wards: int, attendees: int)
     started = time.perf_counter()
     engine = create_db_engine(url, pool_size=2)
     with Session(engine, expire_on_commit=False) as db:
-        admin = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
         assert admin is not None
         cid = _conference(db, admin, "Hội nghị toàn quốc (điểm danh)")
         sites = [s for s in _import_tree(db, admin, cid, national_tree(communes=communes,
@@ -114,8 +115,8 @@ def load_headcount_fixture(url: str, *, sites: int) -> Loaded:
     engine = create_db_engine(url, pool_size=2)
     below = max(0, sites - 1 - 34 - 13)
     with Session(engine, expire_on_commit=False) as db:
-        admin = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
-        admin = admin or endpoints_service.authenticate(db, username="admin",
+        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        admin = admin or accounts_service.authenticate(db, username="admin",
                                                         password=ADMIN_PASSWORD)
         cid = _conference(db, admin, "Hội nghị toàn quốc (báo số lượng)")
         rows = national_tree(communes=below * 3 // 4, wards=below - below * 3 // 4)

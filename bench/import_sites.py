@@ -27,11 +27,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.db import create_db_engine
 from app.migrate import upgrade
 from app.text import search_key
 from endpoints import imports, service
-from endpoints.models import ConferenceCreate, Site, User
+from endpoints.models import ConferenceCreate, Site
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "diemcau_bench_import"
@@ -116,7 +118,7 @@ class Result:
 
 def _arrange(engine: Engine) -> tuple[User, int]:
     with Session(engine, expire_on_commit=False) as db:
-        admin = service.ensure_admin(db, username="bench", password="bench-password")
+        admin = accounts_service.ensure_admin(db, username="bench", password="bench-password")
         assert admin is not None
         conference = service.create_conference(
             db,

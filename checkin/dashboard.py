@@ -41,6 +41,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.realtime import Hub
 from app.templating import LOCAL_TZ
 from app.text import search_key
@@ -50,13 +52,7 @@ from checkin.models import CONFERENCE_LEVEL, Attendance, Headcount
 from endpoints import errors as endpoints_errors
 from endpoints import events as endpoints_events
 from endpoints import service as endpoints_service
-from endpoints.models import (
-    Incident,
-    Readiness,
-    Site,
-    SitePresence,
-    User,
-)
+from endpoints.models import Incident, Readiness, Site, SitePresence
 from endpoints.rollcall import READY, incident_view
 from sessions import service as sessions_service
 
@@ -451,7 +447,7 @@ def resolve_scope(
         if site.conference_id != conference_id:
             raise endpoints_errors.SiteNotFound()
         root = under_id
-    elif not endpoints_service.is_admin(actor):
+    elif not accounts_service.is_admin(actor):
         if actor.site_id is None:
             raise endpoints_errors.SiteOutOfScope()
         site = endpoints_service.get_site(db, site_id=actor.site_id, actor=actor)

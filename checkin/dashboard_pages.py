@@ -8,12 +8,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.db import ReadDbSession
 from app.deps import CurrentUser
 from app.templating import LOCAL_TZ, render
 from checkin import dashboard, reports
 from endpoints import service as endpoints_service
-from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS, User
+from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS
 from endpoints.rollcall import MISSING_REASON_LABELS
 from sessions import service as sessions_service
 
@@ -44,7 +46,7 @@ def _conference_context(db: Session, user: User, conference_id: int) -> dict[str
     return {
         "conference": conference,
         "sessions": sessions,
-        "is_admin": endpoints_service.is_admin(user),
+        "is_admin": accounts_service.is_admin(user),
     }
 
 

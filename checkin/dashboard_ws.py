@@ -19,11 +19,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
+from app.accounts import service as accounts_service
 from app.config import Settings
 from app.errors import AppError
 from app.security import SESSION_COOKIE
 from checkin.dashboard import Dashboards, Scope, Sink, resolve_scope
-from endpoints import service as endpoints_service
 from sessions.ws import (
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
@@ -55,7 +55,7 @@ def _authorize(
 ) -> Scope | int:
     """The scope to watch, or a close code."""
     with Session(engine) as db:
-        user = endpoints_service.user_for_token(
+        user = accounts_service.user_for_token(
             db, token=token[:2000], secret=settings.secret_key,
             max_age_seconds=settings.access_token_minutes * 60,
         ) if token else None

@@ -6,7 +6,7 @@ superseded in the same transaction (history is kept), and a partial unique index
 allows one current report per (site, session) whatever the race.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +16,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import utcnow
+from app.realtime import Publish
 from checkin import errors, events
 from checkin.models import (
     CONFERENCE_LEVEL,
@@ -28,10 +32,8 @@ from checkin.models import (
 from endpoints import errors as endpoints_errors
 from endpoints import screens as endpoints_screens
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, ScreenDevice, Site, User, utcnow
+from endpoints.models import Readiness, ScreenDevice, Site
 from sessions.models import ConferenceSession
-
-Publish = Callable[[str, str], None]
 
 
 def _check_session(db: Session, conference_id: int, session_id: int | None) -> int:
@@ -181,7 +183,7 @@ def attendance_summary(
         if site.conference_id != conference_id:
             raise endpoints_errors.SiteNotFound()
         path = site.path
-    elif not endpoints_service.is_admin(actor):
+    elif not accounts_service.is_admin(actor):
         root = db.get(Site, actor.site_id) if actor.site_id else None
         if root is None:
             raise endpoints_errors.SiteOutOfScope()

@@ -30,10 +30,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from app.db import read_only
+from app.db import read_only, utcnow
 from checkin.models import PassKey
 from checkin.qr import PassClaims
-from endpoints.models import utcnow
 
 # Signing picks up a rotation made by another process within this many seconds.
 SIGNER_TTL = 300.0

@@ -14,9 +14,9 @@ from pydantic import Field as PydField
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText
-from endpoints.models import Phone, utcnow
+from endpoints.models import Phone
 
 SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SHORT_CODE_LENGTH = 8

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
 
+from app.accounts.models import User
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import CsrfChecked, CurrentUser, HubDep, SettingsDep
@@ -24,7 +25,7 @@ from app.templating import LOCAL_TZ, render
 from checkin import errors, service
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
 from endpoints import service as endpoints_service
-from endpoints.models import Site, User
+from endpoints.models import Site
 from sessions import service as sessions_service
 
 router = APIRouter(include_in_schema=False)

@@ -23,20 +23,14 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from app.accounts.models import User
+from app.db import utcnow
 from app.templating import LOCAL_TZ, format_number, local_datetime
 from app.text import search_key
 from checkin.headcounts import SiteAttendance, attendance_summary
 from checkin.models import CONFERENCE_LEVEL, Attendance, Headcount
 from endpoints import service as endpoints_service
-from endpoints.models import (
-    READINESS_LABELS,
-    SITE_KIND_LABELS,
-    Readiness,
-    Site,
-    SiteKind,
-    User,
-    utcnow,
-)
+from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS, Readiness, Site, SiteKind
 from sessions import service as sessions_service
 
 CSV_BOM = "\ufeff"  # Excel reads a CSV without it as the legacy code page and garbles Vietnamese

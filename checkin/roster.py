@@ -25,7 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.config import Settings
+from app.db import utcnow
 from app.errors import describe_validation
 from app.text import TextError, clean_text, search_key, vi_sort_key
 from checkin import errors, keys, qr
@@ -40,7 +43,7 @@ from checkin.models import (
 from endpoints import errors as endpoints_errors
 from endpoints import importer, imports
 from endpoints import service as endpoints_service
-from endpoints.models import Conference, Site, User, utcnow
+from endpoints.models import Conference, Site
 
 Progress = Callable[[int, int], None]
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -165,7 +168,7 @@ def _check_sites(
 ) -> None:
     sites = _sites(db, site_ids)
     root_path = None
-    if not endpoints_service.is_admin(actor):
+    if not accounts_service.is_admin(actor):
         root = db.get(Site, actor.site_id) if actor.site_id else None
         if root is None:
             raise endpoints_errors.SiteOutOfScope()
@@ -428,7 +431,7 @@ def _scope_path(
         if site.conference_id != conference_id:
             raise endpoints_errors.SiteNotFound()
         return site.path
-    if endpoints_service.is_admin(actor):
+    if accounts_service.is_admin(actor):
         return None
     root = db.get(Site, actor.site_id) if actor.site_id else None
     if root is None:

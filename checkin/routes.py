@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import (
@@ -48,9 +50,7 @@ from checkin.models import (
     SiteAttendancePublic,
 )
 from endpoints import screens as endpoints_screens
-from endpoints import service as endpoints_service
 from endpoints import uploads
-from endpoints.models import User
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the
@@ -455,7 +455,7 @@ def _optional_user(
 ) -> User | None:
     for token in (bearer, request.cookies.get(SESSION_COOKIE)):
         if token:
-            user = endpoints_service.user_for_token(
+            user = accounts_service.user_for_token(
                 db, token=token, secret=settings.secret_key,
                 max_age_seconds=settings.access_token_minutes * 60,
             )

@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -30,8 +29,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import AccountStatus, Role, User
 from app.config import Settings
+from app.db import utcnow
 from app.errors import AppError
+from app.realtime import Publish
 from checkin import errors, events, keys, qr
 from checkin.headcounts import (
     AttendanceSummary as AttendanceSummary,
@@ -88,12 +91,11 @@ from checkin.roster import (
 from endpoints import errors as endpoints_errors
 from endpoints import screens as endpoints_screens
 from endpoints import service as endpoints_service
-from endpoints.models import AccountStatus, Readiness, Role, Site, User, utcnow
+from endpoints.models import Readiness, Site
 from sessions.models import ConferenceSession
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, str], None]
 Status = Literal["checked_in", "already_checked_in"]
 CODE_PREFIX_CHARS = 40
 
@@ -265,13 +267,13 @@ def _load_context(
 
 
 def _root_id(actor: User | None) -> int | None:
-    if actor is None or endpoints_service.is_admin(actor):
+    if actor is None or accounts_service.is_admin(actor):
         return None
     return actor.site_id
 
 
 def _check_scope(ctx: _Context, actor: User | None) -> None:
-    if actor is None or endpoints_service.is_admin(actor):
+    if actor is None or accounts_service.is_admin(actor):
         return
     if (
         actor.role != Role.coordinator

@@ -21,21 +21,15 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import AccountStatus, Role, User
+from app.db import utcnow
 from app.errors import describe_validation
 from app.text import TextError, clean_text, search_key
 from endpoints import errors, importer, service
 from endpoints.importer import COLUMN_LABELS, ColumnMap
-from endpoints.models import (
-    AccountStatus,
-    Approval,
-    Readiness,
-    Role,
-    Site,
-    SiteCreate,
-    SiteKind,
-    User,
-    utcnow,
-)
+from endpoints.models import Approval, Readiness, Site, SiteCreate, SiteKind
 
 Progress = Callable[[int, int], None]
 Stage = Callable[[str], None]
@@ -513,7 +507,7 @@ def import_sites(
     `stage` is told "parse", "validate", "insert" as work moves on; `progress(done,
     total)` counts rows within the current stage.
     """
-    service.require_admin(actor)
+    accounts_service.require_admin(actor)
     if len(data) > max_bytes:
         raise file_too_large(max_bytes)
     clock = time.perf_counter()
@@ -571,10 +565,10 @@ def admin_account(db: Session, *, username: str | None = None) -> User:
     """The central-office account the command line acts as (the first one by default)."""
     query = select(User).where(User.role == Role.admin, User.status == AccountStatus.active)
     if username:
-        query = query.where(User.username == service.normalize_username(username))
+        query = query.where(User.username == accounts_service.normalize_username(username))
     user = db.exec(query.order_by(col(User.id))).first()
     if user is None:
-        raise errors.AdminOnly(
+        raise accounts_errors.AdminOnly(
             "Không tìm thấy tài khoản ban tổ chức đang hoạt động"
             + (f" “{username}”." if username else "; hãy chạy `diemcau create-admin` trước.")
         )

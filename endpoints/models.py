@@ -6,7 +6,7 @@ programme (days, sessions, agenda, slides) of a conference.
 """
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,13 +15,9 @@ from pydantic import Field as PydField
 from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.accounts.models import Password, Username, UserPublic
+from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText, TextError, Title, clean_text
-
-
-def utcnow() -> datetime:
-    """Now in UTC, timezone-aware (stored as UTC, shown in Asia/Ho_Chi_Minh)."""
-    return datetime.now(UTC)
 
 
 class SiteKind(StrEnum):
@@ -75,18 +71,6 @@ APPROVAL_LABELS: dict[Approval, str] = {
     Approval.pending: "chờ duyệt",
     Approval.rejected: "từ chối",
 }
-
-
-class Role(StrEnum):
-    admin = "admin"
-    coordinator = "coordinator"
-
-
-class AccountStatus(StrEnum):
-    active = "active"
-    pending = "pending"
-    rejected = "rejected"
-    disabled = "disabled"
 
 
 _PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
@@ -222,40 +206,6 @@ class SitePublic(SiteBase):
     approval: Approval
     created_at: datetime
     updated_at: datetime
-
-
-# ------------------------------------------------------------------ accounts
-
-
-class User(SQLModel, table=True):
-    __tablename__ = "user_account"
-
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=100, sa_column_kwargs={"unique": True})
-    password_hash: str = Field(max_length=200)
-    full_name: str = Field(max_length=200)
-    phone: str | None = Field(default=None, max_length=20)
-    role: Role = Field(sa_column=Column(String(20), nullable=False))
-    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
-    status: AccountStatus = Field(
-        default=AccountStatus.active, sa_column=Column(String(20), nullable=False)
-    )
-    # Bumped on logout or password change: every token issued before dies.
-    token_version: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class UserPublic(SQLModel):
-    id: int
-    username: str
-    full_name: str
-    role: Role
-    site_id: int | None
-    status: AccountStatus
-
-
-Username = Annotated[str, PydField(pattern=r"^[A-Za-z0-9_.@-]{3,100}$")]
-Password = Annotated[str, PydField(min_length=8, max_length=200)]
 
 
 # ------------------------------------------------------------------- invites

@@ -13,19 +13,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.db import DbSession, ReadDbSession
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import Password, User, Username
+from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import AdminUser, CsrfChecked, CurrentUser, OptionalUser, SettingsDep
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_matches
-from app.templating import render
+from app.templating import add_globals, render
 from app.text import Name
 from endpoints import errors, importer, imports, service, uploads
+from endpoints import models as endpoints_models
 from endpoints.models import (
     Approval,
     ConferenceCreate,
     Invite,
     InviteCreate,
-    Password,
     Phone,
     Readiness,
     Registration,
@@ -33,12 +36,19 @@ from endpoints.models import (
     SiteCreate,
     SiteKind,
     SiteUpdate,
-    User,
-    Username,
-    utcnow,
 )
 
 router = APIRouter(include_in_schema=False)
+
+# Every domain's pages show site kinds, readiness and approval with these labels.
+add_globals(
+    KIND_LABELS=endpoints_models.SITE_KIND_LABELS,
+    READINESS_LABELS=endpoints_models.READINESS_LABELS,
+    APPROVAL_LABELS=endpoints_models.APPROVAL_LABELS,
+    SiteKind=endpoints_models.SiteKind,
+    Readiness=endpoints_models.Readiness,
+    Approval=endpoints_models.Approval,
+)
 E = TypeVar("E", bound=StrEnum)
 
 PAGE_SIZE = 100
@@ -142,7 +152,7 @@ def _safe_next(target: str | None) -> str | None:
 def _landing(db: Session, user: User) -> str:
     """Where a user goes after login: the central office to the conference list, a
     coordinator straight to the site tree of their conference."""
-    if service.is_admin(user):
+    if accounts_service.is_admin(user):
         return "/conferences"
     try:
         conferences = service.list_conferences(db, actor=user)
@@ -185,8 +195,8 @@ def login_submit(
 ) -> Response:
     """Check the credentials and set the session cookie."""
     try:
-        user = service.authenticate(db, username=username, password=password)
-    except (errors.InvalidCredentials, errors.AccountNotActive) as exc:
+        user = accounts_service.authenticate(db, username=username, password=password)
+    except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive) as exc:
         return render(
             request,
             "login.html",
@@ -196,7 +206,7 @@ def login_submit(
     response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        service.issue_token(user=user, secret=settings.secret_key),
+        accounts_service.issue_token(user=user, secret=settings.secret_key),
         max_age=settings.access_token_minutes * 60,
         httponly=True,
         samesite="lax",
@@ -208,7 +218,7 @@ def login_submit(
 @router.post("/logout", dependencies=[CsrfChecked])
 def logout_submit(db: DbSession, user: CurrentUser) -> Response:
     """End every session of the user and drop the cookie."""
-    service.logout(db, user=user)
+    accounts_service.logout(db, user=user)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -238,7 +248,7 @@ def _conferences(
         "endpoints/conferences.html",
         {
             "conferences": service.list_conferences(db, actor=user),
-            "is_admin": service.is_admin(user),
+            "is_admin": accounts_service.is_admin(user),
             "form": form or ConferenceForm(),
             "error": error,
         },
@@ -383,7 +393,7 @@ def _tree(
             "page": query.page,
             "pages": pages,
             "first_index": (query.page - 1) * PAGE_SIZE + 1,
-            "is_admin": service.is_admin(user),
+            "is_admin": accounts_service.is_admin(user),
             "parent_choices": service.parent_choices(db, conference_id=conference_id, actor=user),
             "form": form or SiteForm(),
             "error": error,
@@ -483,7 +493,7 @@ def _site_page(
 ) -> HTMLResponse:
     assert site.id is not None
     conference = service.get_conference(db, conference_id=site.conference_id, actor=user)
-    is_admin = service.is_admin(user)
+    is_admin = accounts_service.is_admin(user)
     children = service.list_sites(
         db,
         conference_id=site.conference_id,
@@ -559,7 +569,7 @@ def site_update(
     """Save the edit form of a site in the user's scope."""
     site = service.get_site(db, site_id=site_id, actor=user)
     try:
-        data = _site_update_data(form, may_move=service.is_admin(user))
+        data = _site_update_data(form, may_move=accounts_service.is_admin(user))
         service.update_site(db, site_id=site_id, data=data, actor=user)
     except ValidationError as exc:
         return _site_page(request, db, user, site, form=form, error=validation_message(exc),
@@ -662,7 +672,7 @@ def _invites(
             "status_labels": INVITE_STATUS_LABELS,
             "sites": sites,
             "parent_choices": choices,
-            "is_admin": service.is_admin(user),
+            "is_admin": accounts_service.is_admin(user),
             "form": form or InviteForm(parent_site_id=str(user.site_id or "")),
             "created_url": created_url,
             "error": error,

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,18 +26,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from app.db import read_only
+from app.accounts.models import User
+from app.db import read_only, utcnow
+from app.realtime import Publish
 from endpoints import events, screens
 from endpoints import service as registry
-from endpoints.models import (
-    ScreenDevice,
-    SitePresence,
-    SitePresenceEvent,
-    User,
-    utcnow,
-)
+from endpoints.models import ScreenDevice, SitePresence, SitePresenceEvent
 
-Publish = Callable[[str, str], None]
 _CHUNK = 500
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ otherwise opens an incident; an incident sets "incident" and its resolution rest
 what the site had before. Every change is published for the live dashboard.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,10 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import utcnow
+from app.realtime import Publish
 from endpoints import errors, events
 from endpoints import service as registry
 from endpoints.models import (
@@ -28,11 +32,7 @@ from endpoints.models import (
     Site,
     SitePresence,
     SitePresenceEvent,
-    User,
-    utcnow,
 )
-
-Publish = Callable[[str, str], None]
 
 #: Readiness values that count as ready for the roll-call.
 READY = frozenset({Readiness.tested, Readiness.ready})
@@ -202,7 +202,7 @@ def list_incidents(
 
 
 def _scope(db: Session, actor: User) -> list[Any]:
-    if registry.is_admin(actor):
+    if accounts_service.is_admin(actor):
         return []
     if actor.site_id is None or (root := db.get(Site, actor.site_id)) is None:
         raise errors.SiteOutOfScope()

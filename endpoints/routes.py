@@ -8,6 +8,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts import service as accounts_service
+from app.accounts.models import Password, Username, UserPublic
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, PairingLimiterDep, SettingsDep
 from app.text import Name
@@ -27,7 +29,6 @@ from endpoints.models import (
     InvitePublic,
     PairingCode,
     PairRequest,
-    Password,
     Phone,
     PresenceEventPublic,
     Readiness,
@@ -41,8 +42,6 @@ from endpoints.models import (
     SiteKind,
     SitePublic,
     SiteUpdate,
-    Username,
-    UserPublic,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -67,14 +66,14 @@ def login_for_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, settings: SettingsDep
 ) -> Token:
     """OAuth2 password flow: exchange username and password for a bearer token."""
-    user = service.authenticate(db, username=form.username, password=form.password)
-    return Token(access_token=service.issue_token(user=user, secret=settings.secret_key))
+    user = accounts_service.authenticate(db, username=form.username, password=form.password)
+    return Token(access_token=accounts_service.issue_token(user=user, secret=settings.secret_key))
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
 def logout(db: DbSession, user: CurrentUser) -> None:
     """Invalidate every token of the current user."""
-    service.logout(db, user=user)
+    accounts_service.logout(db, user=user)
 
 
 @router.get("/auth/me", response_model=UserPublic, tags=["auth"])

@@ -7,11 +7,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.db import DbSession, ReadDbSession
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import CsrfChecked, CurrentUser
 from app.templating import render
 from endpoints import screens, service
-from endpoints.models import ScreenDevice, User, utcnow
+from endpoints.models import ScreenDevice
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +33,7 @@ def _render(request: Request, db: Session, user: User, site_id: int, **extra: An
         "conference": conference,
         "screens": [d for d in devices if not d.revoked],
         "online": online,
-        "is_admin": service.is_admin(user),
+        "is_admin": accounts_service.is_admin(user),
         "tab": "sites",
         **extra,
     }

@@ -8,10 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import utcnow
 from app.security import hash_token
 from endpoints import errors
 from endpoints import service as registry
-from endpoints.models import ScreenDevice, Site, User, utcnow
+from endpoints.models import ScreenDevice, Site
 
 PAIRING_MINUTES = 10
 # A screen is online while its heartbeats (every 15 s, flushed every 10 s) keep coming.
@@ -187,7 +190,7 @@ def count_online(db: Session, *, conference_id: int, actor: User) -> tuple[int, 
         col(ScreenDevice.revoked).is_(False),
         col(ScreenDevice.last_seen_at) > since,
     )
-    if not registry.is_admin(actor):
+    if not accounts_service.is_admin(actor):
         root = db.get(Site, actor.site_id) if actor.site_id else None
         if root is None:
             return 0, 0

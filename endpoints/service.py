@@ -13,18 +13,19 @@ from sqlalchemy import String, and_, delete, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import AccountStatus, Role, User
+from app.accounts.service import is_admin, normalize_username, require_admin
+from app.db import utcnow
 from app.security import (
-    create_access_token,
     hash_password,
     hash_token,
     new_invite_token,
-    read_access_token,
-    verify_password,
 )
 from app.text import search_key
 from endpoints import errors, events
 from endpoints.models import (
-    AccountStatus,
     Approval,
     Conference,
     ConferenceCreate,
@@ -34,7 +35,6 @@ from endpoints.models import (
     InviteCreate,
     Readiness,
     Registration,
-    Role,
     ScreenDevice,
     Site,
     SiteCreate,
@@ -42,25 +42,12 @@ from endpoints.models import (
     SitePresence,
     SitePresenceEvent,
     SiteUpdate,
-    User,
-    utcnow,
 )
 
 MAX_PAGE = 500
 
 
 # ------------------------------------------------------------------ scope
-
-
-def is_admin(user: User) -> bool:
-    """Central-office accounts see and change everything."""
-    return user.role == Role.admin and user.status == AccountStatus.active
-
-
-def require_admin(user: User) -> None:
-    """Refuse anyone but the central office."""
-    if not is_admin(user):
-        raise errors.AdminOnly()
 
 
 def _root_site(db: Session, user: User) -> Site:
@@ -346,81 +333,6 @@ def delete_site(db: Session, *, site_id: int, actor: User) -> None:
 # ----------------------------------------------------------------- accounts
 
 
-def normalize_username(username: str) -> str:
-    """Usernames compare case-insensitively."""
-    return username.strip().casefold()
-
-
-def authenticate(db: Session, *, username: str, password: str) -> User:
-    """The active account whose credentials these are."""
-    user = db.exec(select(User).where(User.username == normalize_username(username))).first()
-    if not verify_password(password, user.password_hash if user else None) or user is None:
-        raise errors.InvalidCredentials()
-    if user.status != AccountStatus.active:
-        raise errors.AccountNotActive()
-    return user
-
-
-def issue_token(*, user: User, secret: str) -> str:
-    """A login token for `user` (bearer for /api, cookie for pages)."""
-    assert user.id is not None
-    return create_access_token(secret=secret, user_id=user.id, version=user.token_version)
-
-
-def user_for_token(db: Session, *, token: str, secret: str, max_age_seconds: int) -> User | None:
-    """The active user a valid token belongs to, or None."""
-    claims = read_access_token(secret=secret, token=token, max_age_seconds=max_age_seconds)
-    if claims is None:
-        return None
-    user = db.get(User, claims.user_id)
-    if user is None or user.status != AccountStatus.active:
-        return None
-    if user.token_version != claims.version:
-        return None
-    return user
-
-
-def logout(db: Session, *, user: User) -> None:
-    """End every session of `user`: tokens issued before now stop working."""
-    db.execute(
-        update(User).where(col(User.id) == user.id).values(token_version=User.token_version + 1)
-    )
-    db.commit()
-
-
-def _add_user(db: Session, user: User) -> User:
-    db.add(user)
-    try:
-        db.commit()
-    except IntegrityError as exc:
-        db.rollback()
-        raise errors.UsernameTaken() from exc
-    return user
-
-
-def create_admin(db: Session, *, username: str, password: str, full_name: str) -> User:
-    """A central-office account (used by `diemcau create-admin` and at first start)."""
-    return _add_user(
-        db,
-        User(
-            username=normalize_username(username),
-            password_hash=hash_password(password),
-            full_name=full_name,
-            role=Role.admin,
-        ),
-    )
-
-
-def ensure_admin(db: Session, *, username: str, password: str) -> User | None:
-    """Create the first central-office account when no account exists yet."""
-    if db.exec(select(User.id).limit(1)).first() is not None:
-        return None
-    try:
-        return create_admin(db, username=username, password=password, full_name="Ban tổ chức")
-    except errors.UsernameTaken:
-        return None  # another worker starting at the same moment created it first
-
-
 def create_coordinator(
     db: Session,
     *,
@@ -434,7 +346,7 @@ def create_coordinator(
     """An active coordinator account for a site, made by the central office."""
     require_admin(actor)
     _load_site(db, site_id)
-    return _add_user(
+    return accounts_service.add_user(
         db,
         User(
             username=normalize_username(username),
@@ -558,7 +470,7 @@ def register_with_invite(db: Session, *, token: str, data: Registration) -> tupl
         db.commit()
     except IntegrityError as exc:
         db.rollback()
-        raise errors.UsernameTaken() from exc
+        raise accounts_errors.UsernameTaken() from exc
     return site, user
 
 

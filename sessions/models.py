@@ -15,9 +15,8 @@ from pydantic import Field as PydField
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.db import UTCDateTime, utcnow
 from app.text import Name, Title, clean_text
-from endpoints.models import utcnow
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_NOTICE = 500

@@ -16,13 +16,14 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from app.templating import render
 from endpoints import service as endpoints_service
-from endpoints.models import User
 from sessions import events, service
 from sessions.errors import FollowLinkInvalid
 from sessions.models import (
@@ -121,7 +122,7 @@ def _sessions_page(
 ) -> Response:
     request.state.user = user
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
-    is_admin = endpoints_service.is_admin(user)
+    is_admin = accounts_service.is_admin(user)
     follow_url = None
     if is_admin:
         settings = request.app.state.settings
@@ -204,7 +205,7 @@ def _session_page(
             "session": session,
             "agenda": service.list_agenda(db, session_id=session_id, actor=user),
             "stage": stage,
-            "is_admin": endpoints_service.is_admin(user),
+            "is_admin": accounts_service.is_admin(user),
             "tab": "sessions",
             "local_input": _local_input,
             "error": error,

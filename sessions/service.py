@@ -12,7 +12,7 @@ once) and not closed; which session the screens show is the stage's `session_id`
 """
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,9 +24,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import utcnow
 from app.errors import NotFound
+from app.realtime import Publish
 from endpoints import service as endpoints_service
-from endpoints.models import User, utcnow
 from sessions import decks, errors, events
 from sessions.events import StageItem, StageSession, StageSlide
 from sessions.events import StageView as StageView
@@ -45,7 +48,6 @@ from sessions.models import (
     StateUpdate,
 )
 
-Publish = Callable[[str, str], None]
 FOLLOW_SALT = "diemcau.follow"
 NEXT_ITEMS = 3
 
@@ -125,7 +127,7 @@ def create_session(
     db: Session, *, conference_id: int, data: SessionCreate, actor: User
 ) -> ConferenceSession:
     """Add a session to a conference (central office only)."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     endpoints_service.get_conference(db, conference_id=conference_id, actor=actor)
     session = ConferenceSession(
         conference_id=conference_id,
@@ -159,7 +161,7 @@ def update_session(
     db: Session, *, session_id: int, data: SessionUpdate, actor: User, publish: Publish
 ) -> ConferenceSession:
     """Change a session's title or times; screens showing it follow."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     session = _session(db, session_id)
     changes = data.model_dump(exclude_unset=True)
     for field in ("title", "starts_at", "ends_at"):
@@ -181,7 +183,7 @@ def close_session(
     db: Session, *, session_id: int, actor: User, publish: Publish
 ) -> ConferenceSession:
     """End a session for good; screens showing it are cleared (the notice stays)."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     session = _session(db, session_id)
     session.status = SessionStatus.closed
     db.add(session)
@@ -224,7 +226,7 @@ def create_agenda_item(
     db: Session, *, session_id: int, data: AgendaItemCreate, actor: User, publish: Publish
 ) -> AgendaItem:
     """Append an item to a session's agenda."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     session = _session(db, session_id)
     last = db.exec(
         select(func.max(AgendaItem.position)).where(AgendaItem.session_id == session_id)
@@ -250,7 +252,7 @@ def update_agenda_item(
     db: Session, *, agenda_item_id: int, data: AgendaItemUpdate, actor: User, publish: Publish
 ) -> AgendaItem:
     """Change an agenda item; `null` clears the speaker or a planned time."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     item = _item(db, agenda_item_id)
     changes = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
@@ -273,7 +275,7 @@ def delete_agenda_item(
     db: Session, *, agenda_item_id: int, actor: User, publish: Publish, data_dir: Path
 ) -> None:
     """Remove an agenda item and its deck; a screen showing it drops to the session title."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     item = _item(db, agenda_item_id)
     session = _session(db, item.session_id)
     stage = _locked_stage(db, session.conference_id)
@@ -302,7 +304,7 @@ def reorder_agenda(
     db: Session, *, session_id: int, ids: list[int], actor: User, publish: Publish
 ) -> list[AgendaItem]:
     """Put a session's agenda in the given order; `ids` must name every item exactly once."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     session = _session(db, session_id)
     items = _items(db, session_id)
     by_id = {i.id: i for i in items}
@@ -329,7 +331,7 @@ def move_agenda_item(
     publish: Publish,
 ) -> list[AgendaItem]:
     """Swap an item with its neighbour above or below (the agenda editor's arrows)."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     item = _item(db, agenda_item_id)
     ids = [i.id or 0 for i in _items(db, item.session_id)]
     index = ids.index(agenda_item_id)
@@ -357,7 +359,7 @@ def upload_deck(
     publish: Publish,
 ) -> SlideDeck:
     """Render a PDF into slide images and attach it to an agenda item (replacing any deck)."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     _item(db, agenda_item_id)
     # Rendering takes seconds: hold no transaction (no SQLite write lock) meanwhile.
     db.rollback()
@@ -575,7 +577,7 @@ def set_state(
     db: Session, *, session_id: int, data: StateUpdate, actor: User, publish: Publish
 ) -> StageView:
     """Move what every screen shows: the agenda item, the slide, the notice."""
-    endpoints_service.require_admin(actor)
+    accounts_service.require_admin(actor)
     try:
         view = _change_stage(db, session_id=session_id, data=data)
         db.commit()

@@ -19,12 +19,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import app.models  # noqa: F401 - every table on the metadata
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.config import Settings
 from app.db import create_db_engine, read_only
 from app.main import create_app
 from app.migrate import upgrade
 from endpoints import service as endpoints_service
-from endpoints.models import ConferenceCreate, SiteCreate, SiteKind, User
+from endpoints.models import ConferenceCreate, SiteCreate, SiteKind
 
 PG_HOST = os.environ.get("DIEMCAU_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:5432/test"
@@ -142,9 +144,9 @@ def db(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def admin(db: Session) -> User:
     """The central-office account."""
-    user = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+    user = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
     if user is None:
-        user = endpoints_service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
+        user = accounts_service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
     return user
 
 

@@ -15,12 +15,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app.accounts import service as accounts_service
+from app.accounts.models import Role, User
 from app.cli import cli
 from app.config import get_settings
 from app.db import create_db_engine
 from app.demo import SITES
-from endpoints import service as endpoints_service
-from endpoints.models import Role, Site, User
+from endpoints.models import Site
 
 DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
 
@@ -141,7 +142,7 @@ def test_create_admin_makes_a_central_office_account(
     assert "Đã tạo tài khoản ban tổ chức BanToChuc." in result.output
     engine = create_db_engine(sqlite_url, pool_size=1)
     with Session(engine) as db:
-        user = endpoints_service.authenticate(
+        user = accounts_service.authenticate(
             db, username="bantochuc", password="mat-khau-du-dai"
         )
         assert (user.role, user.full_name) == (Role.admin, "Nguyễn Thị Hạnh")

@@ -4,9 +4,11 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.demo import HUB_PASSWORD, HUB_USERNAME, SITES, TITLE, load_demo
 from endpoints import service as endpoints_service
-from endpoints.models import Conference, Readiness, Site, SiteKind, User
+from endpoints.models import Conference, Readiness, Site, SiteKind
 
 
 def _load(engine: Engine, username: str = "admin", password: str = "admin") -> str:
@@ -55,7 +57,7 @@ def test_load_demo_hub_coordinator_sees_only_the_city(engine: Engine) -> None:
     _load(engine)
     hcm_codes = {s.code for s in SITES if s.parent == "HCM"} | {"HCM"}
     with Session(engine) as db:
-        user = endpoints_service.authenticate(db, username=HUB_USERNAME, password=HUB_PASSWORD)
+        user = accounts_service.authenticate(db, username=HUB_USERNAME, password=HUB_PASSWORD)
         conference = db.exec(select(Conference)).one()
         assert conference.id is not None
         page = endpoints_service.list_sites(
@@ -71,7 +73,7 @@ def test_load_demo_with_other_accounts_creates_the_named_admin(
     assert "demo-admin / (DIEMCAU_ADMIN_PASSWORD)" in summary
     assert "mat-khau-demo" not in summary
     with Session(engine) as db:
-        user = endpoints_service.authenticate(
+        user = accounts_service.authenticate(
             db, username="demo-admin", password="mat-khau-demo"
         )
         conference = db.exec(select(Conference)).one()

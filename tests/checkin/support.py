@@ -9,10 +9,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.accounts.models import User
 from app.config import Settings
 from checkin import keys, qr, service
 from checkin.models import Attendee, AttendeeCreate
-from endpoints.models import User
 from tests.conftest import Tree
 
 

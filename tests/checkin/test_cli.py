@@ -8,11 +8,11 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from app.accounts import service as accounts_service
 from app.cli import cli
 from app.config import get_settings
 from app.db import create_db_engine
 from checkin.models import Attendee, PassKey
-from endpoints import service as endpoints_service
 from tests.conftest import ADMIN_PASSWORD, Tree
 
 
@@ -24,7 +24,7 @@ def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> 
     get_settings.cache_clear()
     engine = create_db_engine(sqlite_url, pool_size=1)
     with Session(engine, expire_on_commit=False) as db:
-        admin = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
         assert admin is not None
         tree = Tree(db, admin)
     engine.dispose()

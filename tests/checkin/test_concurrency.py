@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.config import Settings
 from app.db import create_db_engine
 from app.errors import AppError
 from checkin import service
 from checkin.models import Attendance
-from endpoints.models import User
 from tests.checkin.support import Roster, code_for
 from tests.conftest import Tree
 
@@ -125,7 +126,6 @@ def _process_worker(args: tuple[str, dict[str, Any], int, list[str], int, int]) 
 def test_check_in_processes_on_one_sqlite_file(
     sqlite_url: str, tmp_path: Any
 ) -> None:
-    from endpoints import service as endpoints_service
     from tests.checkin.support import make_roster
     from tests.conftest import ADMIN_PASSWORD, make_settings
 
@@ -133,7 +133,7 @@ def test_check_in_processes_on_one_sqlite_file(
     engine = create_db_engine(sqlite_url, pool_size=2)
     try:
         with Session(engine, expire_on_commit=False) as db:
-            admin = endpoints_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+            admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
             assert admin is not None
             tree = Tree(db, admin)
             people = make_roster(db, admin, tree)

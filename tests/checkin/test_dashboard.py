@@ -10,23 +10,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.accounts.models import User
 from app.config import Settings
-from app.db import read_only
+from app.db import read_only, utcnow
 from app.realtime import MemoryHub
 from checkin import dashboard, events, headcounts, keys, service
 from checkin.models import AttendeeCreate
 from endpoints import errors as endpoints_errors
 from endpoints import presence
 from endpoints import service as endpoints_service
-from endpoints.models import (
-    Readiness,
-    ScreenDevice,
-    SiteCreate,
-    SiteKind,
-    SiteUpdate,
-    User,
-    utcnow,
-)
+from endpoints.models import Readiness, ScreenDevice, SiteCreate, SiteKind, SiteUpdate
 from tests.conftest import Tree
 
 

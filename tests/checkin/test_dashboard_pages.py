@@ -5,7 +5,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from endpoints.models import User
+from app.accounts.models import User
 from tests.conftest import Tree, token_for
 
 

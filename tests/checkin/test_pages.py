@@ -8,10 +8,10 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.accounts.models import User
 from app.config import Settings
 from checkin import qr, service
 from checkin.models import Attendance, Headcount
-from endpoints.models import User
 from tests.conftest import ADMIN_PASSWORD, Tree
 
 CSRF_COOKIE = "diemcau_csrf"

@@ -14,12 +14,13 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from app.accounts.models import User
 from app.config import Settings
 from checkin import keys, reports, service
 from checkin.models import Attendance
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, Site, SiteCreate, SiteKind, SiteUpdate, User
+from endpoints.models import Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
 from tests.checkin.support import Roster, code_for, make_roster

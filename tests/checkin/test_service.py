@@ -11,12 +11,13 @@ import openpyxl
 import pytest
 from sqlmodel import Session, col, func, select
 
+from app.accounts.models import User
 from app.config import Settings
 from checkin import errors, keys, qr, service
 from checkin.models import Attendance, Attendee, AttendeeCreate, Headcount, ScanFailure
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
-from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate, User
+from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
 from tests.checkin.support import Roster, code_for, signed

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import Session
 
+from app.accounts import service as accounts_service
 from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from endpoints import service
@@ -72,7 +73,7 @@ def _seed(server: LiveServer) -> Seeded:
     """The fixed conference and site tree the journey and the screenshots use."""
     engine = create_db_engine(server.settings.database_url, pool_size=1)
     with Session(engine, expire_on_commit=False) as db:
-        admin = service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
+        admin = accounts_service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
         conference = service.create_conference(db, actor=admin, data=ConferenceCreate(
             title="Hội nghị tập huấn ứng dụng trí tuệ nhân tạo (AI)",
             starts_on=date(2025, 9, 9), ends_on=date(2025, 9, 9)))

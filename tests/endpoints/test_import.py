@@ -14,13 +14,16 @@ from playwright.sync_api import Page
 from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.cli import cli
 from app.config import get_settings
 from app.db import create_db_engine
 from app.main import create_app
 from bench.import_sites import national_tree, to_csv
 from endpoints import errors, importer, imports, service
-from endpoints.models import ConferenceCreate, Site, SiteKind, User
+from endpoints.models import ConferenceCreate, Site, SiteKind
 from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 
@@ -319,7 +322,7 @@ def test_import_refuses_other_file_types(
 def test_import_by_coordinator_is_refused(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:
-    with pytest.raises(errors.AdminOnly):
+    with pytest.raises(accounts_errors.AdminOnly):
         imports.import_sites(db, conference_id=tree.cid, filename="a.csv", actor=coordinator_a,
                              data=csv_bytes([["X", "Xã X", "xã", "HCM"]]))
 
@@ -584,7 +587,7 @@ def cli_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[s
     get_settings.cache_clear()
     engine = create_db_engine(sqlite_url, pool_size=1)
     with Session(engine, expire_on_commit=False) as db:
-        admin = service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
         assert admin is not None
         yield sqlite_url, Tree(db, admin).cid
     engine.dispose()
@@ -626,7 +629,7 @@ def test_import_page_uploads_with_progress_and_shows_errors_in_place(
 ) -> None:
     engine = create_db_engine(live_server.settings.database_url, pool_size=1)
     with Session(engine, expire_on_commit=False) as db:
-        admin = service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
+        admin = accounts_service.authenticate(db, username="admin", password=ADMIN_PASSWORD)
         cid = new_conference(db, admin, "Tập huấn AI")
     base = live_server.url
     page.goto(f"{base}/login")

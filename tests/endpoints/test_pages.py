@@ -10,19 +10,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.accounts import errors as accounts_errors
+from app.accounts.models import AccountStatus, User
+from app.db import utcnow
 from app.deps import get_admin_user
 from endpoints import errors, pages, service
-from endpoints.models import (
-    AccountStatus,
-    Approval,
-    Invite,
-    Readiness,
-    Site,
-    SiteCreate,
-    SiteKind,
-    User,
-    utcnow,
-)
+from endpoints.models import Approval, Invite, Readiness, Site, SiteCreate, SiteKind
 from tests.conftest import ADMIN_PASSWORD, Tree
 
 CSRF_COOKIE = "diemcau_csrf"
@@ -604,7 +597,8 @@ def test_coordinator_is_refused_on_every_site_page_outside_subtree(
             else:
                 r = post(client, url, {**form, "parent_id": str(outside)})
             assert r.status_code == 403, (method, url, r.text[:200])
-            assert errors.SiteOutOfScope.detail in r.text or errors.AdminOnly.detail in r.text
+            assert (errors.SiteOutOfScope.detail in r.text
+                    or accounts_errors.AdminOnly.detail in r.text)
     db.rollback()
     names = set(db.exec(select(Site.name).where(col(Site.conference_id) == tree.cid)).all())
     assert "Bị sửa" not in names and "Xã lạ" not in names

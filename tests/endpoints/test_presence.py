@@ -9,9 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from app.accounts.models import User
+from app.db import utcnow
 from app.main import create_app
 from endpoints import presence
-from endpoints.models import ScreenDevice, SitePresence, SitePresenceEvent, User, utcnow
+from endpoints.models import ScreenDevice, SitePresence, SitePresenceEvent
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 
 

@@ -5,8 +5,10 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.accounts.models import User
+from app.db import utcnow
 from endpoints import presence
-from endpoints.models import ConnectionTest, Incident, Readiness, ScreenDevice, Site, User, utcnow
+from endpoints.models import ConnectionTest, Incident, Readiness, ScreenDevice, Site
 from tests.conftest import Tree, token_for
 
 

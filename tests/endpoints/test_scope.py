@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.accounts.models import User
 from app.main import create_app
-from endpoints.models import User
 from tests.conftest import Tree, make_settings, token_for
 
 Case = tuple[str, str, Callable[[Tree], dict[str, Any]] | None]

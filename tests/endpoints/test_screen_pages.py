@@ -4,7 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from endpoints.models import User
+from app.accounts.models import User
 from tests.conftest import Tree
 from tests.endpoints.test_pages import login, post
 

@@ -6,8 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.accounts.models import User
+from app.db import utcnow
 from endpoints import errors, screens
-from endpoints.models import ScreenDevice, User, utcnow
+from endpoints.models import ScreenDevice
 from tests.conftest import Tree, token_for
 
 

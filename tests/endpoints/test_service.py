@@ -5,9 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import AccountStatus, User
+from app.db import utcnow
 from endpoints import errors, service
 from endpoints.models import (
-    AccountStatus,
     Approval,
     Invite,
     InviteCreate,
@@ -17,8 +20,6 @@ from endpoints.models import (
     SiteCreate,
     SiteKind,
     SiteUpdate,
-    User,
-    utcnow,
 )
 from tests.conftest import Tree
 
@@ -183,8 +184,8 @@ def test_authenticate_pending_account_is_refused(db: Session, admin: User, tree:
         default_days=14,
     )
     service.register_with_invite(db, token=token, data=_registration())
-    with pytest.raises(errors.AccountNotActive):
-        service.authenticate(db, username="saigon", password="saigon-password")
+    with pytest.raises(accounts_errors.AccountNotActive):
+        accounts_service.authenticate(db, username="saigon", password="saigon-password")
 
 
 def test_register_then_approve_activates_coordinator_scoped_to_new_site(
@@ -202,7 +203,7 @@ def test_register_then_approve_activates_coordinator_scoped_to_new_site(
     assert site.parent_id == tree.hub_a
     assert user.status == AccountStatus.pending
     service.approve_registration(db, site_id=site.id or 0, actor=admin)
-    coordinator = service.authenticate(db, username="SaiGon", password="saigon-password")
+    coordinator = accounts_service.authenticate(db, username="SaiGon", password="saigon-password")
     page = service.list_sites(db, conference_id=tree.cid, actor=coordinator)
     assert [s.id for s in page.items] == [site.id]
 
@@ -235,7 +236,7 @@ def test_register_with_taken_username_writes_nothing_and_keeps_invite(
         db, conference_id=tree.cid, data=InviteCreate(), actor=admin, default_days=14
     )
     sites_before = len(db.exec(select(Site)).all())
-    with pytest.raises(errors.UsernameTaken):
+    with pytest.raises(accounts_errors.UsernameTaken):
         service.register_with_invite(db, token=token, data=_registration(username="hcm"))
     db.expire_all()
     assert len(db.exec(select(Site)).all()) == sites_before
@@ -277,11 +278,12 @@ def test_hub_coordinator_invites_below_own_site_only(
 
 
 def test_logout_invalidates_earlier_tokens(db: Session, admin: User) -> None:
-    token = service.issue_token(user=admin, secret="s" * 40)
-    assert service.user_for_token(db, token=token, secret="s" * 40, max_age_seconds=60)
-    service.logout(db, user=admin)
+    token = accounts_service.issue_token(user=admin, secret="s" * 40)
+    assert accounts_service.user_for_token(db, token=token, secret="s" * 40, max_age_seconds=60)
+    accounts_service.logout(db, user=admin)
     db.expire_all()
-    assert service.user_for_token(db, token=token, secret="s" * 40, max_age_seconds=60) is None
+    found = accounts_service.user_for_token(db, token=token, secret="s" * 40, max_age_seconds=60)
+    assert found is None
 
 
 def test_delete_site_with_children_is_refused(db: Session, admin: User, tree: Tree) -> None:

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.accounts.models import User
 from app.config import Settings
-from endpoints.models import User
 from sessions import service
 from sessions.models import AgendaItem, ConferenceSession
 from tests.conftest import ADMIN_PASSWORD, SECRET, Tree, make_settings

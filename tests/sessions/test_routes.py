@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.accounts.models import User
 from app.config import Settings
-from endpoints.models import User
 from sessions import service
 from tests.conftest import SECRET, Tree, make_settings, token_for
 from tests.sessions.support import add_item, create_session, csrf, login

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from app.accounts.models import User
 from app.config import Settings
 from app.errors import AppError
-from endpoints.models import User
 from sessions import events, service
 from sessions.models import (
     AgendaItem,

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 from starlette.websockets import WebSocketDisconnect
 
+from app.accounts.models import User
 from endpoints import screens
-from endpoints.models import User
 from tests.conftest import Tree
 
 

@@ -1,0 +1,1 @@
+"""User accounts and login: the part of the ground every domain authenticates with."""
