@@ -13,15 +13,14 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
-# Dependencies first, from pyproject.toml alone: a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, from the lock alone: a code change does not reinstall them, and
+# every build gets the same versions, each checked against its hash (`make lock`).
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 # Templates, static files and migrations are found next to the app package
-# (app.config.PROJECT_ROOT), so the source tree stays here and is installed editable.
+# (app.config.PROJECT_ROOT), so the source tree stays here and is installed editable,
+# without dependencies: they all came from the lock above.
 COPY . .
 RUN pip install --no-deps -e . \
     && useradd --system --uid 10001 --home-dir /var/lib/diemcau --create-home diemcau

@@ -1,5 +1,6 @@
 # diemcau — `make run` starts the service, `make test` runs every check.
-# Both create .venv on first use and reinstall only when pyproject.toml changes.
+# Both create .venv on first use and reinstall only when pyproject.toml or a lock file
+# changes. `make lock` refreshes the lock files on purpose.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,26 +18,54 @@ PYTEST_ARGS ?= -n 2
 # drives the check-in benchmark.
 APT_PACKAGES := chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation wrk
 
-.PHONY: help run demo test lint browser services
+# Exact versions with hashes: every machine and the image install the same code. Plain
+# pip reads them (`--require-hashes`), so only `make lock` needs uv. The project itself
+# goes in with `--no-deps` in its own pip call: require-hashes refuses an unhashed `-e .`.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+# Python 3.11 on x86-64 Linux, as in the Dockerfile; each pin lists the hashes of all its
+# files on PyPI. `make lock UV_LOCK_ARGS=` keeps the current pins and only adds what
+# pyproject.toml gained.
+UV_LOCK_ARGS ?= --upgrade
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet $(UV_LOCK_ARGS) --generate-hashes \
+	--python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
+
+.PHONY: help run demo test lint lock browser services
 
 help:
 	@echo "make run    install (first time) and start diemcau on http://$(HOST):$(PORT)"
 	@echo "make demo   the same, with the demo conference loaded"
 	@echo "make test   install test tools, start PostgreSQL/Redis if down, ruff + mypy + pytest"
 	@echo "make lint   ruff + mypy --strict"
+	@echo "make lock   refresh $(LOCK) and $(TEST_LOCK) from pyproject.toml (uv)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	@echo "Installing diemcau into $(VENV)…"
-	$(PIP) install -e .
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	@echo "Installing diemcau into $(VENV) from $(LOCK)…"
+	$(PIP) install --require-hashes -r $(LOCK)
+	$(PIP) install --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	@echo "Installing diemcau with test tools into $(VENV)…"
-	$(PIP) install -e ".[test]"
+# The test lock holds the runtime lock's pins too (compiled with -c $(LOCK)). `pip check`
+# fails when [project] dependencies gained or raised one that no `make lock` has locked.
+$(VENV)/.installed-test: $(TEST_LOCK) $(LOCK) pyproject.toml | $(BIN)/python
+	@echo "Installing diemcau with test tools into $(VENV) from $(TEST_LOCK)…"
+	$(PIP) install --require-hashes -r $(TEST_LOCK)
+	$(PIP) install --no-deps -e .
+	$(BIN)/python -m pip --disable-pip-version-check check
 	@touch $@ $(VENV)/.installed
+
+$(BIN)/uv: | $(BIN)/python
+	$(PIP) install uv
+
+# Deliberately not a prerequisite of run/test: versions change only when someone runs
+# this and commits the result. The runtime lock comes first; the test lock is held to
+# its pins, so the tests run the very versions the image ships.
+lock: | $(BIN)/uv
+	$(UV_COMPILE) -o $(LOCK)
+	$(UV_COMPILE) --extra test --constraint $(LOCK) -o $(TEST_LOCK)
 
 run: $(VENV)/.installed
 	$(BIN)/diemcau serve --host $(HOST) --port $(PORT)

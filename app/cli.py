@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.config import get_settings
+from checkin import roster
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -284,7 +285,6 @@ def import_attendees(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from checkin import service as checkin_service
     from endpoints.importer import number
 
     settings = get_settings()
@@ -299,7 +299,7 @@ def import_attendees(
         ) as bar,
     ):
         task = bar.add_task("Kiểm tra và ghi", total=None)
-        report = checkin_service.import_attendees(
+        report = roster.import_attendees(
             db,
             conference_id=conference,
             filename=file.name,

@@ -42,6 +42,8 @@ from typing import Any
 
 import httpx
 
+from checkin import roster
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "z" * 40
 ADMIN_PASSWORD = "bench-admin-password"
@@ -206,7 +208,7 @@ def load(db_url: str, attendees: int, wards: int, rng: random.Random) -> Loaded:
 
     from app.config import Settings
     from app.db import create_db_engine
-    from checkin import keys, qr, roster, service
+    from checkin import keys, qr
     from checkin.models import Attendee, AttendeeCreate
     from endpoints import imports
     from endpoints import service as endpoints_service
@@ -239,7 +241,7 @@ def load(db_url: str, attendees: int, wards: int, rng: random.Random) -> Loaded:
         for start in range(0, attendees, chunk):
             items = [AttendeeCreate(full_name=n, site_id=ward_ids[(start + i) % wards])
                      for i, n in enumerate(names[start : start + chunk])]
-            service.create_attendees(db, conference_id=cid, items=items, actor=admin,
+            roster.create_attendees(db, conference_id=cid, items=items, actor=admin,
                                      load=False)
         rows = db.execute(
             sa_select(col(Attendee.id), col(Attendee.site_id), col(Attendee.pass_version),

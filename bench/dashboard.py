@@ -48,8 +48,7 @@ from app.db import create_db_engine
 from app.migrate import upgrade
 from bench.fanout import free_port, process, rss_kb, wait_http
 from bench.import_sites import national_tree, to_csv
-from checkin import dashboard
-from checkin import service as checkin_service
+from checkin import dashboard, roster
 from checkin.models import AttendeeCreate
 from endpoints import imports
 from endpoints import service as endpoints_service
@@ -101,7 +100,7 @@ def load_checkin_fixture(url: str, *, communes: int, wards: int, attendees: int)
             items = [AttendeeCreate(full_name=f"Đại biểu số {n}",
                                     site_id=sites[n % len(sites)].id or 0)
                      for n in range(start, min(start + 10_000, attendees))]
-            for a in checkin_service.create_attendees(db, conference_id=cid, items=items,
+            for a in roster.create_attendees(db, conference_id=cid, items=items,
                                                       actor=admin):
                 loaded.codes.append((a.short_code, a.site_id))
     engine.dispose()

@@ -22,7 +22,7 @@ from app.db import DbSession, ReadDbSession
 from app.deps import CsrfChecked, CurrentUser, HubDep, SettingsDep
 from app.errors import AppError
 from app.templating import LOCAL_TZ, render
-from checkin import errors, service
+from checkin import errors, headcounts, roster, service
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
 from endpoints import service as endpoints_service
 from endpoints.models import Site
@@ -84,14 +84,14 @@ def _site_and_conference(db: Session, site_id: int, user: User) -> tuple[Site, A
 
 def _badge(db: Session, attendee: Attendee, site: Site, settings: Settings) -> dict[str, Any]:
     try:
-        qr: Markup | None = qr_svg(service.issue_pass(db, attendee=attendee, settings=settings))
+        qr: Markup | None = qr_svg(roster.issue_pass(db, attendee=attendee, settings=settings))
     except errors.PassRevoked:
         qr = None  # a revoked pass prints no QR, so an old sheet cannot be reused
     return {
         "attendee": attendee,
         "site": site,
         "qr": qr,
-        "short_code": service.format_short_code(attendee.short_code),
+        "short_code": roster.format_short_code(attendee.short_code),
     }
 
 
@@ -103,7 +103,7 @@ def pass_page(
     request: Request, attendee_id: int, db: DbSession, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     """An attendee's pass: name, unit, site, the QR and the short code (prints on A6/phone)."""
-    attendee = service.get_attendee(db, attendee_id=attendee_id, actor=user)
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
     site, conference = _site_and_conference(db, attendee.site_id, user)
     return _page(
         request,
@@ -124,7 +124,7 @@ def badges_page(
 ) -> Response:
     """Printable A4 sheets, 8 badges each, of the attendees whose home is this site."""
     site, conference = _site_and_conference(db, site_id, user)
-    attendees = service.list_site_attendees(db, site_id=site_id, actor=user)
+    attendees = roster.list_site_attendees(db, site_id=site_id, actor=user)
     pages = max(1, -(-len(attendees) // BADGES_PER_PRINT))
     start = (page - 1) * BADGES_PER_PRINT
     chunk = attendees[start : start + BADGES_PER_PRINT]
@@ -322,7 +322,7 @@ def _headcount_page(
     status: int = 200,
 ) -> HTMLResponse:
     site, conference = _site_and_conference(db, site_id, user)
-    history: Sequence[Any] = service.list_headcounts(
+    history: Sequence[Any] = headcounts.list_headcounts(
         db, site_id=site_id, session_id=session_id, actor=user
     )
     current = next((h for h in history if not h.superseded), None)
@@ -392,7 +392,7 @@ def headcount_submit(
     endpoints_service.get_site(db, site_id=site_id, actor=user)
     try:
         counts = parse_counts(values)
-        service.report_headcount(
+        headcounts.report_headcount(
             db, site_id=site_id, session_id=chosen, counts=counts, actor=user,
             publish=hub.publish,
         )

@@ -32,7 +32,7 @@ from app.deps import (
 )
 from app.errors import NotAuthenticated, PayloadTooLarge
 from app.security import SESSION_COOKIE
-from checkin import errors, keys, service
+from checkin import errors, headcounts, keys, roster, service
 from checkin.models import (
     AttendancePublic,
     Attendee,
@@ -105,8 +105,8 @@ def create_attendees(
     """Add attendees (at most 10,000 per call); each answer carries `code`, what the QR encodes."""
     if len(items) > MAX_ATTENDEES_PER_REQUEST:
         raise PayloadTooLarge("Tối đa 10.000 đại biểu mỗi lần; hãy chia nhỏ hoặc nhập bằng tệp.")
-    created = service.create_attendees(db, conference_id=conference_id, items=items, actor=user)
-    return [_public(a, service.issue_pass(db, attendee=a, settings=settings)) for a in created]
+    created = roster.create_attendees(db, conference_id=conference_id, items=items, actor=user)
+    return [_public(a, roster.issue_pass(db, attendee=a, settings=settings)) for a in created]
 
 
 class AttendeeImportResult(BaseModel):
@@ -146,7 +146,7 @@ async def import_attendees(
         request, max_bytes=settings.max_import_bytes, filename=filename
     )
     report = await run_in_threadpool(
-        service.import_attendees,
+        roster.import_attendees,
         db,
         conference_id=conference_id,
         filename=upload.filename,
@@ -183,10 +183,10 @@ def search_attendees(
 ) -> list[AttendeeListItem]:
     """Attendees by name (no accents needed; each word a prefix) or short code, in
     Vietnamese order; `site_id` narrows to a site and those below it."""
-    found = service.search_attendees(
+    found = roster.search_attendees(
         db, conference_id=conference_id, q=q, actor=user, site_id=site_id, limit=limit
     )
-    names = service.site_names(db, site_ids=[a.site_id for a in found])
+    names = roster.site_names(db, site_ids=[a.site_id for a in found])
     return [
         AttendeeListItem(
             id=a.id or 0, full_name=a.full_name, unit=a.unit, position=a.position,
@@ -201,8 +201,8 @@ def get_attendee(
     attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
 ) -> AttendeePublic:
     """One attendee with their pass code."""
-    attendee = service.get_attendee(db, attendee_id=attendee_id, actor=user)
-    return _public(attendee, service.issue_pass(db, attendee=attendee, settings=settings))
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings))
 
 
 @router.delete(
@@ -210,7 +210,7 @@ def get_attendee(
 )
 def delete_attendee(attendee_id: int, db: DbSession, user: CurrentUser) -> None:
     """Take an attendee off the roster; their pass is refused from now on."""
-    service.delete_attendee(db, attendee_id=attendee_id, actor=user)
+    roster.delete_attendee(db, attendee_id=attendee_id, actor=user)
 
 
 @router.post(
@@ -223,8 +223,8 @@ def reissue_pass(
     attendee_id: int, db: DbSession, user: CurrentUser, settings: SettingsDep
 ) -> AttendeePublic:
     """A new pass and short code; every earlier pass of this attendee is refused."""
-    attendee = service.reissue_pass(db, attendee_id=attendee_id, actor=user)
-    return _public(attendee, service.issue_pass(db, attendee=attendee, settings=settings))
+    attendee = roster.reissue_pass(db, attendee_id=attendee_id, actor=user)
+    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings))
 
 
 def _qr(text: str) -> qrcode.QRCode:
@@ -261,8 +261,8 @@ def pass_png(
     attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     """The pass QR as PNG."""
-    attendee = service.get_attendee(db, attendee_id=attendee_id, actor=user)
-    code = service.issue_pass(db, attendee=attendee, settings=settings)
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    code = roster.issue_pass(db, attendee=attendee, settings=settings)
     return Response(qr_png(code), media_type="image/png", headers=_NO_STORE)
 
 
@@ -276,8 +276,8 @@ def pass_svg(
     attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     """The pass QR as SVG."""
-    attendee = service.get_attendee(db, attendee_id=attendee_id, actor=user)
-    code = service.issue_pass(db, attendee=attendee, settings=settings)
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    code = roster.issue_pass(db, attendee=attendee, settings=settings)
     return Response(qr_svg(code), media_type="image/svg+xml", headers=_NO_STORE)
 
 
@@ -553,7 +553,7 @@ def report_headcount(
     site_id: int, data: HeadcountCreate, db: DbSession, user: CurrentUser, hub: HubDep
 ) -> HeadcountPublic:
     """Report how many are present (by category); replaces the site's earlier report."""
-    report = service.report_headcount(
+    report = headcounts.report_headcount(
         db,
         site_id=site_id,
         session_id=data.session_id,
@@ -573,7 +573,7 @@ def list_headcounts(
     """Reports of a site, newest first; the first not superseded is the current one."""
     return [
         _headcount(h)
-        for h in service.list_headcounts(db, site_id=site_id, actor=user, session_id=session_id)
+        for h in headcounts.list_headcounts(db, site_id=site_id, actor=user, session_id=session_id)
     ]
 
 
@@ -588,7 +588,7 @@ def attendance(
     site_id: int | None = None,
 ) -> AttendancePublic:
     """Totals and per-site counts: checked in, headcount reported, expected, screens online."""
-    summary = service.attendance_summary(
+    summary = headcounts.attendance_summary(
         db, conference_id=conference_id, actor=user, session_id=session_id, site_id=site_id
     )
     body = asdict(summary)

@@ -8,8 +8,7 @@ the COMMIT — and no read-then-write: the unique constraints on (attendee, sess
 repeat reads the earlier row. Pass signatures are checked against keys held in
 memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
 
-The roster use cases live in `checkin.roster`, headcounts and attendance counts in
-`checkin.headcounts`; they are re-exported here so every entry point imports one module.
+The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts`.
 """
 
 import hashlib
@@ -36,57 +35,9 @@ from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
 from checkin import errors, events, keys, qr
-from checkin.headcounts import (
-    AttendanceSummary as AttendanceSummary,
-)
-from checkin.headcounts import (
-    SiteAttendance as SiteAttendance,
-)
-from checkin.headcounts import (
-    attendance_summary as attendance_summary,
-)
-from checkin.headcounts import (
-    list_headcounts as list_headcounts,
-)
-from checkin.headcounts import (
-    report_headcount as report_headcount,
-)
 from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, ScanFailure
 from checkin.roster import (
-    ImportReport as ImportReport,
-)
-from checkin.roster import (
-    create_attendees as create_attendees,
-)
-from checkin.roster import (
-    delete_attendee as delete_attendee,
-)
-from checkin.roster import (
-    format_short_code as format_short_code,
-)
-from checkin.roster import (
-    get_attendee as get_attendee,
-)
-from checkin.roster import (
-    import_attendees as import_attendees,
-)
-from checkin.roster import (
-    issue_pass as issue_pass,
-)
-from checkin.roster import (
-    list_site_attendees as list_site_attendees,
-)
-from checkin.roster import (
     normalize_short_code,
-)
-from checkin.roster import (
-    reissue_pass as reissue_pass,
-)
-from checkin.roster import (
-    search_attendees as search_attendees,
-)
-from checkin.roster import (
-    site_names as site_names,
 )
 from endpoints import errors as endpoints_errors
 from endpoints import screens as endpoints_screens

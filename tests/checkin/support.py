@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.config import Settings
-from checkin import keys, qr, service
+from checkin import keys, qr
+from checkin import roster as checkin_roster
 from checkin.models import Attendee, AttendeeCreate
 from tests.conftest import Tree
 
@@ -34,7 +35,7 @@ class Roster:
 
 
 def make_roster(db: Session, admin: User, tree: Tree) -> Roster:
-    created = service.create_attendees(
+    created = checkin_roster.create_attendees(
         db,
         conference_id=tree.cid,
         items=[
@@ -54,7 +55,7 @@ def roster(wdb: Session, admin: User, tree: Tree) -> Roster:
 
 
 def code_for(db: Session, attendee: Attendee, settings: Settings) -> str:
-    return service.issue_pass(db, attendee=attendee, settings=settings)
+    return checkin_roster.issue_pass(db, attendee=attendee, settings=settings)
 
 
 def signed(db: Session, settings: Settings, **claims: Any) -> str:

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import read_only, utcnow
 from app.realtime import MemoryHub
 from checkin import dashboard, events, headcounts, keys, service
+from checkin import roster as checkin_roster
 from checkin.models import AttendeeCreate
 from endpoints import errors as endpoints_errors
 from endpoints import presence
@@ -50,7 +51,7 @@ def _arrange(wdb: Session, admin: User, tree: Tree, settings: Settings) -> dict[
                               (tree.hub_a, 4)):
         endpoints_service.update_site(wdb, site_id=site_id,
                                       data=SiteUpdate(expected_attendees=expected), actor=admin)
-    people = service.create_attendees(
+    people = checkin_roster.create_attendees(
         wdb, conference_id=tree.cid,
         items=[AttendeeCreate(full_name=f"Đại biểu {i}", site_id=s)
                for i, s in enumerate([tree.ward_a1] * 3 + [deep] * 2 + [tree.ward_b1, tree.hub_a])],

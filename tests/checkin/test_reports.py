@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.config import Settings
+from checkin import headcounts as checkin_headcounts
 from checkin import keys, reports, service
 from checkin.models import Attendance
 from endpoints import errors as endpoints_errors
@@ -61,7 +62,7 @@ def _arrange(db: Session, admin: User, tree: Tree, roster: Roster, settings: Set
         service.check_in(db, code=code_for(db, person, settings), site_id=site_id, actor=admin,
                          settings=settings)
     for site_id, total in ((tree.ward_a2, 40), (tree.ward_b1, 6), (tree.hub_b, 15)):
-        service.report_headcount(db, site_id=site_id, session_id=None,
+        checkin_headcounts.report_headcount(db, site_id=site_id, session_id=None,
                                  counts={"dai_bieu": total}, actor=admin)
 
 
@@ -347,7 +348,7 @@ def test_report_page_vietnamese_dates_numbers_and_subtotals(
     roster: Roster, settings: Settings,
 ) -> None:
     _arrange(wdb, admin, tree, roster, settings)
-    service.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
+    checkin_headcounts.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
                              counts={"dai_bieu": 1930}, actor=admin)
     _late_checkin(wdb, roster)
     r = client.get(f"/conferences/{tree.cid}/report", headers=admin_headers)

@@ -6,6 +6,7 @@ import json
 import time
 import unicodedata
 from datetime import date
+from typing import Any
 
 import openpyxl
 import pytest
@@ -14,6 +15,8 @@ from sqlmodel import Session, col, func, select
 from app.accounts.models import User
 from app.config import Settings
 from checkin import errors, keys, qr, service
+from checkin import headcounts as checkin_headcounts
+from checkin import roster as checkin_roster
 from checkin.models import Attendance, Attendee, AttendeeCreate, Headcount, ScanFailure
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
@@ -45,15 +48,25 @@ def test_check_in_first_scan_records_attendance(
 ) -> None:
     published: list[tuple[str, str]] = []
     result = service.check_in(
-        wdb, code=code_for(wdb, roster.an, settings), site_id=tree.ward_a1, actor=admin,
-        device="desk-1", settings=settings, publish=lambda c, m: published.append((c, m)),
+        wdb,
+        code=code_for(wdb, roster.an, settings),
+        site_id=tree.ward_a1,
+        actor=admin,
+        device="desk-1",
+        settings=settings,
+        publish=lambda c, m: published.append((c, m)),
     )
     assert result.status == "checked_in" and result.first and not result.foreign_site
     assert result.attendee.full_name == "Nguyễn Văn An"
     assert result.attendee.site_name == "Đảng ủy phường Bến Nghé"
     row = wdb.exec(select(Attendance)).one()
     assert (row.attendee_id, row.site_id, row.session_key, row.method, row.device) == (
-        roster.an.id, tree.ward_a1, 0, "scan", "desk-1")
+        roster.an.id,
+        tree.ward_a1,
+        0,
+        "scan",
+        "desk-1",
+    )
     assert published[0][0] == f"conference:{tree.cid}:attendance"
     assert json.loads(published[0][1])["attendee_id"] == roster.an.id
 
@@ -62,11 +75,16 @@ def test_check_in_repeat_answers_already_with_when_and_where(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     code = code_for(wdb, roster.an, settings)
-    first = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin,
-                             settings=settings)
+    first = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, settings=settings)
     published: list[str] = []
-    again = service.check_in(wdb, code=code, site_id=tree.hub_a, actor=admin, settings=settings,
-                             publish=lambda c, m: published.append(m))
+    again = service.check_in(
+        wdb,
+        code=code,
+        site_id=tree.hub_a,
+        actor=admin,
+        settings=settings,
+        publish=lambda c, m: published.append(m),
+    )
     assert again.status == "already_checked_in" and not again.first
     assert again.checked_in_at == first.checked_in_at
     assert again.site_id == tree.ward_a1 and again.site_name == "Đảng ủy phường Bến Nghé"
@@ -78,8 +96,14 @@ def test_check_in_short_code_any_case_with_dash(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     typed = roster.binh.short_code[:4].lower() + "-" + roster.binh.short_code[4:].lower()
-    result = service.check_in(wdb, code=f" {typed} ", site_id=tree.ward_a1, actor=admin,
-                              method="search", settings=settings)
+    result = service.check_in(
+        wdb,
+        code=f" {typed} ",
+        site_id=tree.ward_a1,
+        actor=admin,
+        method="search",
+        settings=settings,
+    )
     assert result.status == "checked_in" and result.attendee.id == roster.binh.id
 
 
@@ -87,14 +111,17 @@ def test_check_in_replayed_nonce_returns_original_result(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     code = code_for(wdb, roster.an, settings)
-    first = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-1",
-                             settings=settings)
-    replay = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-1",
-                              settings=settings)
+    first = service.check_in(
+        wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-1", settings=settings
+    )
+    replay = service.check_in(
+        wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-1", settings=settings
+    )
     assert replay.status == "checked_in" and replay.replayed and replay.first
     assert replay.checked_in_at == first.checked_in_at
-    later = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-2",
-                             settings=settings)
+    later = service.check_in(
+        wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-2", settings=settings
+    )
     assert later.status == "already_checked_in" and not later.replayed
     assert _count(wdb, Attendance) == 1
 
@@ -102,19 +129,42 @@ def test_check_in_replayed_nonce_returns_original_result(
 def test_check_in_nonce_reused_for_other_attendee_conflict(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    service.check_in(wdb, code=roster.an.short_code, site_id=tree.ward_a1, actor=admin,
-                     nonce="same", settings=settings)
+    service.check_in(
+        wdb,
+        code=roster.an.short_code,
+        site_id=tree.ward_a1,
+        actor=admin,
+        nonce="same",
+        settings=settings,
+    )
     with pytest.raises(errors.NonceReused):
-        service.check_in(wdb, code=roster.binh.short_code, site_id=tree.ward_a1, actor=admin,
-                         nonce="same", settings=settings)
+        service.check_in(
+            wdb,
+            code=roster.binh.short_code,
+            site_id=tree.ward_a1,
+            actor=admin,
+            nonce="same",
+            settings=settings,
+        )
     assert _count(wdb, Attendance) == 1
     assert _failures(wdb) == ["nonce_reused"]
 
 
 @pytest.mark.parametrize(
     "code",
-    ["", "hello", "DC1", "DC1AAAA", "DC1" + "A" * 130, "DC1" + "8" * 131, "x" * 10_240,
-     "DC1" + "\x00\x07" * 60, "Nguyễn Văn An 😀", "ABCD-EFG", "https://example.com/?q=1"],
+    [
+        "",
+        "hello",
+        "DC1",
+        "DC1AAAA",
+        "DC1" + "A" * 130,
+        "DC1" + "8" * 131,
+        "x" * 10_240,
+        "DC1" + "\x00\x07" * 60,
+        "Nguyễn Văn An 😀",
+        "ABCD-EFG",
+        "https://example.com/?q=1",
+    ],
 )
 def test_check_in_garbage_refused_malformed_and_recorded(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings, code: str
@@ -124,7 +174,8 @@ def test_check_in_garbage_refused_malformed_and_recorded(
     assert exc.value.status_code == 400 and exc.value.code == "pass_malformed"
     failures = wdb.exec(select(ScanFailure)).all()
     assert [(f.reason, f.conference_id, f.site_id) for f in failures] == [
-        ("pass_malformed", tree.cid, tree.ward_a1)]
+        ("pass_malformed", tree.cid, tree.ward_a1)
+    ]
     assert len(failures[0].code_prefix) <= 40
     assert all(unicodedata.category(ch)[0] != "C" for ch in failures[0].code_prefix)
     assert _count(wdb, Attendance) == 0
@@ -135,8 +186,7 @@ def test_check_in_truncated_pass_malformed(
 ) -> None:
     code = code_for(wdb, roster.an, settings)
     with pytest.raises(errors.PassMalformed):
-        service.check_in(wdb, code=code[:-5], site_id=tree.ward_a1, actor=admin,
-                         settings=settings)
+        service.check_in(wdb, code=code[:-5], site_id=tree.ward_a1, actor=admin, settings=settings)
 
 
 def test_check_in_forged_pass_bad_signature(
@@ -147,8 +197,10 @@ def test_check_in_forged_pass_bad_signature(
     code_for(wdb, roster.an, settings)
     ring = keys.key_ring(wdb.get_bind(), secret_key=settings.secret_key)
     assert roster.an.id is not None and ring.signer_kid is not None
-    forged = qr.sign_pass(qr.PassClaims(ring.signer_kid, tree.cid, roster.an.id, 1,
-                                        4_000_000_000), Ed25519PrivateKey.generate())
+    forged = qr.sign_pass(
+        qr.PassClaims(ring.signer_kid, tree.cid, roster.an.id, 1, 4_000_000_000),
+        Ed25519PrivateKey.generate(),
+    )
     with pytest.raises(errors.PassBadSignature):
         service.check_in(wdb, code=forged, site_id=tree.ward_a1, actor=admin, settings=settings)
     assert _failures(wdb) == ["pass_bad_signature"]
@@ -165,8 +217,13 @@ def test_check_in_unknown_key_refused(
 def test_check_in_expired_pass_refused(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    code = signed(wdb, settings, conference_id=tree.cid, attendee_id=roster.an.id,
-                  expires_at=int(time.time()) - 1)
+    code = signed(
+        wdb,
+        settings,
+        conference_id=tree.cid,
+        attendee_id=roster.an.id,
+        expires_at=int(time.time()) - 1,
+    )
     with pytest.raises(errors.PassExpired) as exc:
         service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, settings=settings)
     assert exc.value.status_code == 410
@@ -178,17 +235,20 @@ def test_check_in_reissued_pass_revokes_old(
 ) -> None:
     assert roster.an.id is not None
     old_code, old_short = code_for(wdb, roster.an, settings), roster.an.short_code
-    fresh = service.reissue_pass(wdb, attendee_id=roster.an.id, actor=admin)
+    fresh = checkin_roster.reissue_pass(wdb, attendee_id=roster.an.id, actor=admin)
     assert fresh.pass_version == 2 and fresh.short_code != old_short
     with pytest.raises(errors.PassRevoked) as exc:
-        service.check_in(wdb, code=old_code, site_id=tree.ward_a1, actor=admin,
-                         settings=settings)
+        service.check_in(wdb, code=old_code, site_id=tree.ward_a1, actor=admin, settings=settings)
     assert exc.value.code == "pass_revoked"
     with pytest.raises(errors.ShortCodeNotFound):
-        service.check_in(wdb, code=old_short, site_id=tree.ward_a1, actor=admin,
-                         settings=settings)
-    result = service.check_in(wdb, code=code_for(wdb, fresh, settings), site_id=tree.ward_a1,
-                              actor=admin, settings=settings)
+        service.check_in(wdb, code=old_short, site_id=tree.ward_a1, actor=admin, settings=settings)
+    result = service.check_in(
+        wdb,
+        code=code_for(wdb, fresh, settings),
+        site_id=tree.ward_a1,
+        actor=admin,
+        settings=settings,
+    )
     assert result.status == "checked_in"
 
 
@@ -196,21 +256,34 @@ def test_check_in_other_conference_pass_refused(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     other = endpoints_service.create_conference(
-        wdb, data=ConferenceCreate(title="Hội nghị khác", starts_on=date(2026, 1, 1),
-                                   ends_on=date(2026, 1, 1)), actor=admin)
+        wdb,
+        data=ConferenceCreate(
+            title="Hội nghị khác", starts_on=date(2026, 1, 1), ends_on=date(2026, 1, 1)
+        ),
+        actor=admin,
+    )
     assert other.id is not None
     site = endpoints_service.create_site(
-        wdb, conference_id=other.id, data=SiteCreate(name="Hội trường B", kind=SiteKind.central),
-        actor=admin)
+        wdb,
+        conference_id=other.id,
+        data=SiteCreate(name="Hội trường B", kind=SiteKind.central),
+        actor=admin,
+    )
     assert site.id is not None
     with pytest.raises(errors.PassOtherConference) as exc:
-        service.check_in(wdb, code=code_for(wdb, roster.an, settings), site_id=site.id,
-                         actor=admin, settings=settings)
+        service.check_in(
+            wdb,
+            code=code_for(wdb, roster.an, settings),
+            site_id=site.id,
+            actor=admin,
+            settings=settings,
+        )
     assert exc.value.status_code == 409
     # The short code of another conference simply does not exist here.
     with pytest.raises(errors.ShortCodeNotFound):
-        service.check_in(wdb, code=roster.an.short_code, site_id=site.id, actor=admin,
-                         settings=settings)
+        service.check_in(
+            wdb, code=roster.an.short_code, site_id=site.id, actor=admin, settings=settings
+        )
     assert _count(wdb, Attendance) == 0
 
 
@@ -219,17 +292,18 @@ def test_check_in_deleted_attendee_not_found(
 ) -> None:
     assert roster.cuong.id is not None
     code = code_for(wdb, roster.cuong, settings)
-    service.delete_attendee(wdb, attendee_id=roster.cuong.id, actor=admin)
+    checkin_roster.delete_attendee(wdb, attendee_id=roster.cuong.id, actor=admin)
     with pytest.raises(errors.AttendeeNotFound) as exc:
         service.check_in(wdb, code=code, site_id=tree.ward_b1, actor=admin, settings=settings)
     assert exc.value.status_code == 404
     with pytest.raises(errors.AttendeeNotFound):
-        service.check_in(wdb, code=roster.cuong.short_code, site_id=tree.ward_b1, actor=admin,
-                         settings=settings)
+        service.check_in(
+            wdb, code=roster.cuong.short_code, site_id=tree.ward_b1, actor=admin, settings=settings
+        )
     deleted = wdb.get(Attendee, roster.cuong.id)
     assert deleted is not None
     with pytest.raises(errors.AttendeeNotFound):
-        service.issue_pass(wdb, attendee=deleted, settings=settings)
+        checkin_roster.issue_pass(wdb, attendee=deleted, settings=settings)
 
 
 def test_check_in_pass_of_unknown_attendee_not_found(
@@ -243,8 +317,13 @@ def test_check_in_pass_of_unknown_attendee_not_found(
 def test_check_in_foreign_site_flagged(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    result = service.check_in(wdb, code=code_for(wdb, roster.cuong, settings),
-                              site_id=tree.ward_a1, actor=admin, settings=settings)
+    result = service.check_in(
+        wdb,
+        code=code_for(wdb, roster.cuong, settings),
+        site_id=tree.ward_a1,
+        actor=admin,
+        settings=settings,
+    )
     assert result.status == "checked_in" and result.foreign_site
     assert result.site_id == tree.ward_a1 and result.attendee.site_id == tree.ward_b1
     assert wdb.exec(select(Attendance)).one().foreign_site is True
@@ -255,22 +334,37 @@ def test_check_in_foreign_site_refused_by_policy(
 ) -> None:
     strict = make_settings(database_url, foreign_site_policy="refuse")
     with pytest.raises(errors.PassWrongSite) as exc:
-        service.check_in(wdb, code=code_for(wdb, roster.cuong, strict), site_id=tree.ward_a1,
-                         actor=admin, settings=strict)
+        service.check_in(
+            wdb,
+            code=code_for(wdb, roster.cuong, strict),
+            site_id=tree.ward_a1,
+            actor=admin,
+            settings=strict,
+        )
     assert exc.value.code == "pass_wrong_site"
-    assert service.check_in(wdb, code=roster.cuong.short_code, site_id=tree.ward_b1,
-                            actor=admin, settings=strict).status == "checked_in"
+    assert (
+        service.check_in(
+            wdb, code=roster.cuong.short_code, site_id=tree.ward_b1, actor=admin, settings=strict
+        ).status
+        == "checked_in"
+    )
 
 
 def test_check_in_coordinator_site_out_of_scope(
     wdb: Session, roster: Roster, tree: Tree, coordinator_a: User, settings: Settings
 ) -> None:
     with pytest.raises(endpoints_errors.SiteOutOfScope) as exc:
-        service.check_in(wdb, code=roster.cuong.short_code, site_id=tree.ward_b1,
-                         actor=coordinator_a, settings=settings)
+        service.check_in(
+            wdb,
+            code=roster.cuong.short_code,
+            site_id=tree.ward_b1,
+            actor=coordinator_a,
+            settings=settings,
+        )
     assert exc.value.status_code == 403
-    ok = service.check_in(wdb, code=roster.an.short_code, site_id=tree.ward_a1,
-                          actor=coordinator_a, settings=settings)
+    ok = service.check_in(
+        wdb, code=roster.an.short_code, site_id=tree.ward_a1, actor=coordinator_a, settings=settings
+    )
     assert ok.status == "checked_in"
     assert _failures(wdb) == ["site_out_of_scope"]
 
@@ -279,8 +373,9 @@ def test_check_in_unknown_site_not_found(
     wdb: Session, roster: Roster, admin: User, settings: Settings
 ) -> None:
     with pytest.raises(endpoints_errors.SiteNotFound):
-        service.check_in(wdb, code=roster.an.short_code, site_id=987_654, actor=admin,
-                         settings=settings)
+        service.check_in(
+            wdb, code=roster.an.short_code, site_id=987_654, actor=admin, settings=settings
+        )
     assert _failures(wdb) == ["site_not_found"]
 
 
@@ -288,15 +383,22 @@ def test_check_in_per_session_counted_separately(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     session = sessions_service.create_session(
-        wdb, conference_id=tree.cid,
+        wdb,
+        conference_id=tree.cid,
         data=SessionCreate.model_validate(
-            {"title": "Phiên khai mạc", "starts_at": "2025-09-09T08:00:00",
-             "ends_at": "2025-09-09T11:00:00"}),
-        actor=admin)
+            {
+                "title": "Phiên khai mạc",
+                "starts_at": "2025-09-09T08:00:00",
+                "ends_at": "2025-09-09T11:00:00",
+            }
+        ),
+        actor=admin,
+    )
     code = roster.an.short_code
     door = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin, settings=settings)
-    opening = service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin,
-                               session_id=session.id, settings=settings)
+    opening = service.check_in(
+        wdb, code=code, site_id=tree.ward_a1, actor=admin, session_id=session.id, settings=settings
+    )
     assert door.status == opening.status == "checked_in"
     assert opening.session_id == session.id
     assert sorted(r.session_key for r in wdb.exec(select(Attendance)).all()) == [0, session.id]
@@ -306,8 +408,14 @@ def test_check_in_session_of_unknown_id_not_found(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     with pytest.raises(errors.CheckinSessionNotFound):
-        service.check_in(wdb, code=roster.an.short_code, site_id=tree.ward_a1, actor=admin,
-                         session_id=424_242, settings=settings)
+        service.check_in(
+            wdb,
+            code=roster.an.short_code,
+            site_id=tree.ward_a1,
+            actor=admin,
+            session_id=424_242,
+            settings=settings,
+        )
 
 
 def test_check_out_marks_time(
@@ -316,8 +424,9 @@ def test_check_out_marks_time(
     assert roster.an.id is not None
     with pytest.raises(errors.NotCheckedIn):
         service.check_out(wdb, attendee_id=roster.an.id, session_id=None, actor=admin)
-    service.check_in(wdb, code=roster.an.short_code, site_id=tree.ward_a1, actor=admin,
-                     settings=settings)
+    service.check_in(
+        wdb, code=roster.an.short_code, site_id=tree.ward_a1, actor=admin, settings=settings
+    )
     row = service.check_out(wdb, attendee_id=roster.an.id, session_id=None, actor=admin)
     assert row.checked_out_at is not None
 
@@ -329,8 +438,9 @@ def test_self_check_in_with_current_site_token(
     wdb: Session, roster: Roster, tree: Tree, settings: Settings
 ) -> None:
     token = service.site_qr(tree.ward_a1, settings)
-    result = service.self_check_in(wdb, site_token=token, code=roster.an.short_code,
-                                   settings=settings)
+    result = service.self_check_in(
+        wdb, site_token=token, code=roster.an.short_code, settings=settings
+    )
     assert result.status == "checked_in" and result.site_id == tree.ward_a1
     assert wdb.exec(select(Attendance)).one().method == "self"
     assert service.self_checkin_site(wdb, site_token=token, settings=settings).id == tree.ward_a1
@@ -341,8 +451,7 @@ def test_self_check_in_stale_token_expired(
 ) -> None:
     token = service.site_qr(tree.ward_a1, settings, now=time.time() - 60)
     with pytest.raises(errors.SiteQrExpired) as exc:
-        service.self_check_in(wdb, site_token=token, code=roster.an.short_code,
-                              settings=settings)
+        service.self_check_in(wdb, site_token=token, code=roster.an.short_code, settings=settings)
     assert exc.value.status_code == 410
     assert _count(wdb, Attendance) == 0 and _failures(wdb) == ["site_qr_expired"]
 
@@ -352,11 +461,16 @@ def test_self_check_in_forged_token_invalid(
 ) -> None:
     other = settings.model_copy(update={"secret_key": "another-secret-" + "y" * 40})
     with pytest.raises(errors.SiteQrInvalid):
-        service.self_check_in(wdb, site_token=service.site_qr(tree.ward_a1, other),
-                              code=roster.an.short_code, settings=settings)
+        service.self_check_in(
+            wdb,
+            site_token=service.site_qr(tree.ward_a1, other),
+            code=roster.an.short_code,
+            settings=settings,
+        )
     with pytest.raises(errors.SiteQrInvalid):
-        service.self_check_in(wdb, site_token="garbage", code=roster.an.short_code,
-                              settings=settings)
+        service.self_check_in(
+            wdb, site_token="garbage", code=roster.an.short_code, settings=settings
+        )
 
 
 # ------------------------------------------------------------------ roster
@@ -366,9 +480,12 @@ def test_create_attendees_nfc_keys_and_unique_short_codes(
     wdb: Session, tree: Tree, admin: User
 ) -> None:
     nfd = unicodedata.normalize("NFD", "Đỗ Thị Ngọc Ánh")
-    created = service.create_attendees(
-        wdb, conference_id=tree.cid,
-        items=[AttendeeCreate(full_name=nfd, site_id=tree.ward_a2)] * 3, actor=admin)
+    created = checkin_roster.create_attendees(
+        wdb,
+        conference_id=tree.cid,
+        items=[AttendeeCreate(full_name=nfd, site_id=tree.ward_a2)] * 3,
+        actor=admin,
+    )
     assert created[0].full_name == unicodedata.normalize("NFC", nfd)
     assert created[0].name_key == "do thi ngoc anh"
     assert len({a.short_code for a in created}) == 3
@@ -379,14 +496,18 @@ def test_create_attendees_coordinator_only_in_scope(
     wdb: Session, tree: Tree, coordinator_a: User
 ) -> None:
     with pytest.raises(endpoints_errors.SiteOutOfScope):
-        service.create_attendees(
-            wdb, conference_id=tree.cid,
+        checkin_roster.create_attendees(
+            wdb,
+            conference_id=tree.cid,
             items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=tree.ward_b1)],
-            actor=coordinator_a)
-    made = service.create_attendees(
-        wdb, conference_id=tree.cid,
+            actor=coordinator_a,
+        )
+    made = checkin_roster.create_attendees(
+        wdb,
+        conference_id=tree.cid,
         items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=tree.ward_a2)],
-        actor=coordinator_a)
+        actor=coordinator_a,
+    )
     assert made[0].site_id == tree.ward_a2
 
 
@@ -394,9 +515,12 @@ def test_create_attendees_site_of_other_conference_refused(
     wdb: Session, tree: Tree, admin: User
 ) -> None:
     with pytest.raises(endpoints_errors.SiteNotFound):
-        service.create_attendees(
-            wdb, conference_id=tree.cid,
-            items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=99_999)], actor=admin)
+        checkin_roster.create_attendees(
+            wdb,
+            conference_id=tree.cid,
+            items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=99_999)],
+            actor=admin,
+        )
     assert _count(wdb, Attendee) == 0
 
 
@@ -407,9 +531,10 @@ def _names(found: list[Attendee]) -> list[str]:
 def test_search_attendees_word_prefixes_without_accents(
     wdb: Session, roster: Roster, tree: Tree, admin: User
 ) -> None:
-    def search(q: str, **kw: object) -> list[str]:
-        return _names(service.search_attendees(wdb, conference_id=tree.cid, q=q, actor=admin,
-                                               **kw))  # type: ignore[arg-type]
+    def search(q: str, **kw: Any) -> list[str]:
+        return _names(
+            checkin_roster.search_attendees(wdb, conference_id=tree.cid, q=q, actor=admin, **kw)
+        )
 
     assert search("ngu an") == ["Nguyễn Văn An"]
     assert search("AN NGUYEN") == ["Nguyễn Văn An"]
@@ -423,35 +548,55 @@ def test_search_attendees_word_prefixes_without_accents(
 
 def test_search_attendees_vietnamese_order(wdb: Session, tree: Tree, admin: User) -> None:
     names = ["Đỗ Văn Hùng", "Dương Văn Hùng", "Trần Văn Hùng", "Ân Văn Hùng", "An Văn Hùng"]
-    service.create_attendees(wdb, conference_id=tree.cid, actor=admin,
-                             items=[AttendeeCreate(full_name=n, site_id=tree.ward_a1)
-                                    for n in names])
-    found = _names(service.search_attendees(wdb, conference_id=tree.cid, q="hung", actor=admin))
-    assert found == ["An Văn Hùng", "Ân Văn Hùng", "Dương Văn Hùng", "Đỗ Văn Hùng",
-                     "Trần Văn Hùng"]
+    checkin_roster.create_attendees(
+        wdb,
+        conference_id=tree.cid,
+        actor=admin,
+        items=[AttendeeCreate(full_name=n, site_id=tree.ward_a1) for n in names],
+    )
+    found = _names(
+        checkin_roster.search_attendees(wdb, conference_id=tree.cid, q="hung", actor=admin)
+    )
+    assert found == ["An Văn Hùng", "Ân Văn Hùng", "Dương Văn Hùng", "Đỗ Văn Hùng", "Trần Văn Hùng"]
 
 
 def test_search_attendees_coordinator_sees_own_subtree(
     wdb: Session, roster: Roster, tree: Tree, coordinator_a: User
 ) -> None:
-    found = service.search_attendees(wdb, conference_id=tree.cid, q="van", actor=coordinator_a)
+    found = checkin_roster.search_attendees(
+        wdb, conference_id=tree.cid, q="van", actor=coordinator_a
+    )
     assert _names(found) == ["Nguyễn Văn An"]
     with pytest.raises(endpoints_errors.SiteOutOfScope):
-        service.search_attendees(wdb, conference_id=tree.cid, q="van", actor=coordinator_a,
-                                 site_id=tree.ward_b1)
+        checkin_roster.search_attendees(
+            wdb, conference_id=tree.cid, q="van", actor=coordinator_a, site_id=tree.ward_b1
+        )
 
 
 def test_search_attendees_prefix_expands_to_many_words_merged_in_order(
     wdb: Session, tree: Tree, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service.create_attendees(wdb, conference_id=tree.cid, actor=admin, items=[
-        AttendeeCreate(full_name=n, site_id=tree.ward_a1)
-        for n in ["Nguyễn Thị Mai", "Nguyễn Văn Nam", "Nguyệt Thị Hoa", "Lê Thị Nguyệt",
-                  "Nguyễn Thị Hoa", "Lê Thị Hoa"]])
-    found = service.search_attendees(wdb, conference_id=tree.cid, q="ngu thi", actor=admin)
-    assert _names(found) == ["Lê Thị Nguyệt", "Nguyễn Thị Hoa", "Nguyễn Thị Mai",
-                             "Nguyệt Thị Hoa"]
-    top = service.search_attendees(wdb, conference_id=tree.cid, q="ngu", actor=admin, limit=2)
+    checkin_roster.create_attendees(
+        wdb,
+        conference_id=tree.cid,
+        actor=admin,
+        items=[
+            AttendeeCreate(full_name=n, site_id=tree.ward_a1)
+            for n in [
+                "Nguyễn Thị Mai",
+                "Nguyễn Văn Nam",
+                "Nguyệt Thị Hoa",
+                "Lê Thị Nguyệt",
+                "Nguyễn Thị Hoa",
+                "Lê Thị Hoa",
+            ]
+        ],
+    )
+    found = checkin_roster.search_attendees(wdb, conference_id=tree.cid, q="ngu thi", actor=admin)
+    assert _names(found) == ["Lê Thị Nguyệt", "Nguyễn Thị Hoa", "Nguyễn Thị Mai", "Nguyệt Thị Hoa"]
+    top = checkin_roster.search_attendees(
+        wdb, conference_id=tree.cid, q="ngu", actor=admin, limit=2
+    )
     assert _names(top) == ["Lê Thị Nguyệt", "Nguyễn Thị Hoa"]
 
 
@@ -465,10 +610,15 @@ def _csv(rows: list[list[str]], header: list[str] | None = None) -> bytes:
 
 def test_import_attendees_csv_all_rows(wdb: Session, tree: Tree, admin: User) -> None:
     nfd = unicodedata.normalize("NFD", "Nguyễn Thị Hằng")
-    data = _csv([[nfd, "HCM-BN", "UBND phường", "Chủ tịch", "912345678"],
-                 ["Lê Văn Tám", "HN-HK", "", "", ""]])
-    report = service.import_attendees(wdb, conference_id=tree.cid, filename="ds.csv", data=data,
-                                      actor=admin)
+    data = _csv(
+        [
+            [nfd, "HCM-BN", "UBND phường", "Chủ tịch", "912345678"],
+            ["Lê Văn Tám", "HN-HK", "", "", ""],
+        ]
+    )
+    report = checkin_roster.import_attendees(
+        wdb, conference_id=tree.cid, filename="ds.csv", data=data, actor=admin
+    )
     assert (report.created, report.rows, report.by_site) == (2, 2, {"HCM-BN": 1, "HN-HK": 1})
     wdb.rollback()
     hang = wdb.exec(select(Attendee).where(Attendee.name_key == "nguyen thi hang")).one()
@@ -480,22 +630,31 @@ def test_import_attendees_csv_all_rows(wdb: Session, tree: Tree, admin: User) ->
 def test_import_attendees_bad_lines_reported_nothing_written(
     wdb: Session, tree: Tree, admin: User
 ) -> None:
-    data = _csv([
-        ["Nguyễn Văn 😀", "HCM-BN", "", "", ""],
-        ["Trần\x07 Văn Bê", "HCM-BN", "", "", ""],
-        ["", "HCM-BN", "", "", ""],
-        ["Lê Văn Cê", "NOPE", "", "", ""],
-        ["Lê Văn Đê", "HCM-BN", "", "", "abc"],
-        ["Phạm Văn Ê", "HCM-BN", "§µ N½ng", "", ""],
-        ["Võ Văn Phê", "HCM-BN", "Sở\u202e Y tế", "", ""],
-    ])
+    data = _csv(
+        [
+            ["Nguyễn Văn 😀", "HCM-BN", "", "", ""],
+            ["Trần\x07 Văn Bê", "HCM-BN", "", "", ""],
+            ["", "HCM-BN", "", "", ""],
+            ["Lê Văn Cê", "NOPE", "", "", ""],
+            ["Lê Văn Đê", "HCM-BN", "", "", "abc"],
+            ["Phạm Văn Ê", "HCM-BN", "§µ N½ng", "", ""],
+            ["Võ Văn Phê", "HCM-BN", "Sở\u202e Y tế", "", ""],
+        ]
+    )
     with pytest.raises(endpoints_errors.ImportRejected) as exc:
-        service.import_attendees(wdb, conference_id=tree.cid, filename="ds.csv", data=data,
-                                 actor=admin)
+        checkin_roster.import_attendees(
+            wdb, conference_id=tree.cid, filename="ds.csv", data=data, actor=admin
+        )
     codes = [(e["line"], e["code"]) for e in exc.value.extra["errors"]]
-    assert codes == [(2, "invalid_characters"), (3, "control_chars"), (4, "required"),
-                     (5, "unknown_site"), (6, "invalid_phone"), (7, "legacy_encoding"),
-                     (8, "control_chars")]
+    assert codes == [
+        (2, "invalid_characters"),
+        (3, "control_chars"),
+        (4, "required"),
+        (5, "unknown_site"),
+        (6, "invalid_phone"),
+        (7, "legacy_encoding"),
+        (8, "control_chars"),
+    ]
     assert exc.value.status_code == 422
     assert _count(wdb, Attendee) == 0
 
@@ -508,24 +667,35 @@ def test_import_attendees_xlsx_and_missing_columns(wdb: Session, tree: Tree, adm
     sheet.append(["Hoàng Văn Phúc", "HCM-CG"])
     buf = io.BytesIO()
     book.save(buf)
-    report = service.import_attendees(wdb, conference_id=tree.cid, filename="ds.xlsx",
-                                      data=buf.getvalue(), actor=admin)
+    report = checkin_roster.import_attendees(
+        wdb, conference_id=tree.cid, filename="ds.xlsx", data=buf.getvalue(), actor=admin
+    )
     assert report.created == 1 and report.encoding == "xlsx"
     with pytest.raises(endpoints_errors.MissingColumns):
-        service.import_attendees(wdb, conference_id=tree.cid, filename="ds.csv",
-                                 data=_csv([["x"]], header=["tên"]), actor=admin)
+        checkin_roster.import_attendees(
+            wdb,
+            conference_id=tree.cid,
+            filename="ds.csv",
+            data=_csv([["x"]], header=["tên"]),
+            actor=admin,
+        )
     with pytest.raises(endpoints_errors.UnsupportedFile):
-        service.import_attendees(wdb, conference_id=tree.cid, filename="ds.pdf",
-                                 data=b"%PDF-1.4", actor=admin)
+        checkin_roster.import_attendees(
+            wdb, conference_id=tree.cid, filename="ds.pdf", data=b"%PDF-1.4", actor=admin
+        )
 
 
 def test_import_attendees_coordinator_limited_to_subtree(
     wdb: Session, tree: Tree, coordinator_a: User
 ) -> None:
     with pytest.raises(endpoints_errors.ImportRejected) as exc:
-        service.import_attendees(wdb, conference_id=tree.cid, filename="ds.csv",
-                                 data=_csv([["Lê Văn Tám", "HN-HK", "", "", ""]]),
-                                 actor=coordinator_a)
+        checkin_roster.import_attendees(
+            wdb,
+            conference_id=tree.cid,
+            filename="ds.csv",
+            data=_csv([["Lê Văn Tám", "HN-HK", "", "", ""]]),
+            actor=coordinator_a,
+        )
     assert exc.value.extra["errors"][0]["code"] == "unknown_site"
 
 
@@ -539,16 +709,28 @@ def test_rotate_key_old_passes_still_verify_new_ones_use_new_kid(
     key = keys.rotate(wdb.get_bind(), secret_key=settings.secret_key)
     new = code_for(wdb, roster.binh, settings)
     assert key.kid == "k2"
-    assert qr.verify_pass(new, {key.kid: keys.public_key_from_text(key.public_key)},
-                          int(time.time())).kid == "k2"
-    assert service.check_in(wdb, code=old, site_id=tree.ward_a1, actor=admin,
-                            settings=settings).status == "checked_in"
-    assert service.check_in(wdb, code=new, site_id=tree.ward_a1, actor=admin,
-                            settings=settings).status == "checked_in"
+    assert (
+        qr.verify_pass(
+            new, {key.kid: keys.public_key_from_text(key.public_key)}, int(time.time())
+        ).kid
+        == "k2"
+    )
+    assert (
+        service.check_in(wdb, code=old, site_id=tree.ward_a1, actor=admin, settings=settings).status
+        == "checked_in"
+    )
+    assert (
+        service.check_in(wdb, code=new, site_id=tree.ward_a1, actor=admin, settings=settings).status
+        == "checked_in"
+    )
 
 
 def test_key_ring_reloads_on_unknown_kid_after_rotation_elsewhere(
-    wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings,
+    wdb: Session,
+    roster: Roster,
+    tree: Tree,
+    admin: User,
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from app.db import create_db_engine
@@ -560,8 +742,12 @@ def test_key_ring_reloads_on_unknown_kid_after_rotation_elsewhere(
     monkeypatch.setattr(keys, "UNKNOWN_KID_RELOAD", 0.0)
     monkeypatch.setattr(keys, "SIGNER_TTL", 0.0)
     code = code_for(wdb, roster.binh, settings)
-    assert service.check_in(wdb, code=code, site_id=tree.ward_a1, actor=admin,
-                            settings=settings).status == "checked_in"
+    assert (
+        service.check_in(
+            wdb, code=code, site_id=tree.ward_a1, actor=admin, settings=settings
+        ).status
+        == "checked_in"
+    )
 
 
 def test_private_key_stored_encrypted(wdb: Session, roster: Roster, settings: Settings) -> None:
@@ -579,59 +765,84 @@ def test_private_key_stored_encrypted(wdb: Session, roster: Roster, settings: Se
 def test_report_headcount_replaces_earlier_keeps_history(
     wdb: Session, tree: Tree, coordinator_a: User
 ) -> None:
-    first = service.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
-                                     counts={"dai_bieu": 40, "khach_moi": 3}, actor=coordinator_a)
-    second = service.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
-                                      counts={"dai_bieu": 42}, actor=coordinator_a)
+    first = checkin_headcounts.report_headcount(
+        wdb,
+        site_id=tree.ward_a2,
+        session_id=None,
+        counts={"dai_bieu": 40, "khach_moi": 3},
+        actor=coordinator_a,
+    )
+    second = checkin_headcounts.report_headcount(
+        wdb, site_id=tree.ward_a2, session_id=None, counts={"dai_bieu": 42}, actor=coordinator_a
+    )
     assert (first.total, second.total) == (43, 42)
-    history = service.list_headcounts(wdb, site_id=tree.ward_a2, actor=coordinator_a)
+    history = checkin_headcounts.list_headcounts(wdb, site_id=tree.ward_a2, actor=coordinator_a)
     assert [(h.total, h.superseded) for h in history] == [(42, False), (43, True)]
-    summary = service.attendance_summary(wdb, conference_id=tree.cid, actor=coordinator_a)
+    summary = checkin_headcounts.attendance_summary(
+        wdb, conference_id=tree.cid, actor=coordinator_a
+    )
     assert summary.headcount == 42  # replaced, not added
     assert _count(wdb, Headcount, superseded=False) == 1
 
 
-def test_report_headcount_refusals(wdb: Session, tree: Tree, coordinator_a: User,
-                                   admin: User) -> None:
+def test_report_headcount_refusals(
+    wdb: Session, tree: Tree, coordinator_a: User, admin: User
+) -> None:
     with pytest.raises(endpoints_errors.SiteOutOfScope):
-        service.report_headcount(wdb, site_id=tree.ward_b1, session_id=None,
-                                 counts={"dai_bieu": 1}, actor=coordinator_a)
+        checkin_headcounts.report_headcount(
+            wdb, site_id=tree.ward_b1, session_id=None, counts={"dai_bieu": 1}, actor=coordinator_a
+        )
     with pytest.raises(errors.InvalidHeadcount):
-        service.report_headcount(wdb, site_id=tree.ward_a1, session_id=None,
-                                 counts={"dai_bieu": -1}, actor=coordinator_a)
+        checkin_headcounts.report_headcount(
+            wdb, site_id=tree.ward_a1, session_id=None, counts={"dai_bieu": -1}, actor=coordinator_a
+        )
     with pytest.raises(errors.InvalidHeadcount):
-        service.report_headcount(wdb, site_id=tree.ward_a1, session_id=None,
-                                 counts={"robots": 1}, actor=coordinator_a)
-    endpoints_service.update_site(wdb, site_id=tree.ward_a1, actor=admin,
-                                  data=SiteUpdate(readiness=Readiness.not_participating))
+        checkin_headcounts.report_headcount(
+            wdb, site_id=tree.ward_a1, session_id=None, counts={"robots": 1}, actor=coordinator_a
+        )
+    endpoints_service.update_site(
+        wdb,
+        site_id=tree.ward_a1,
+        actor=admin,
+        data=SiteUpdate(readiness=Readiness.not_participating),
+    )
     with pytest.raises(errors.SiteNotParticipating) as exc:
-        service.report_headcount(wdb, site_id=tree.ward_a1, session_id=None,
-                                 counts={"dai_bieu": 1}, actor=coordinator_a)
+        checkin_headcounts.report_headcount(
+            wdb, site_id=tree.ward_a1, session_id=None, counts={"dai_bieu": 1}, actor=coordinator_a
+        )
     assert exc.value.status_code == 409
 
 
 def test_attendance_summary_totals_and_per_site(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    endpoints_service.update_site(wdb, site_id=tree.ward_a1, actor=admin,
-                                  data=SiteUpdate(expected_attendees=60))
+    endpoints_service.update_site(
+        wdb, site_id=tree.ward_a1, actor=admin, data=SiteUpdate(expected_attendees=60)
+    )
     for a in (roster.an, roster.cuong):
-        service.check_in(wdb, code=a.short_code, site_id=tree.ward_a1, actor=admin,
-                         settings=settings)
+        service.check_in(
+            wdb, code=a.short_code, site_id=tree.ward_a1, actor=admin, settings=settings
+        )
     with pytest.raises(errors.PassMalformed):
         service.check_in(wdb, code="??", site_id=tree.ward_a1, actor=admin, settings=settings)
-    service.report_headcount(wdb, site_id=tree.ward_b1, session_id=None,
-                             counts={"dai_bieu": 10}, actor=admin)
-    summary = service.attendance_summary(wdb, conference_id=tree.cid, actor=admin)
+    checkin_headcounts.report_headcount(
+        wdb, site_id=tree.ward_b1, session_id=None, counts={"dai_bieu": 10}, actor=admin
+    )
+    summary = checkin_headcounts.attendance_summary(wdb, conference_id=tree.cid, actor=admin)
     by_site = {s.site_id: s for s in summary.sites}
     a1 = by_site[tree.ward_a1]
     assert (a1.checked_in, a1.foreign, a1.registered, a1.expected) == (2, 1, 2, 60)
     assert by_site[tree.ward_b1].headcount == 10 and by_site[tree.ward_b1].present == 10
     assert (summary.checked_in, summary.headcount, summary.present, summary.registered) == (
-        2, 10, 12, 3)
+        2,
+        10,
+        12,
+        3,
+    )
     assert summary.failed_scans == 1
-    narrowed = service.attendance_summary(wdb, conference_id=tree.cid, actor=admin,
-                                          site_id=tree.ward_a1)
+    narrowed = checkin_headcounts.attendance_summary(
+        wdb, conference_id=tree.cid, actor=admin, site_id=tree.ward_a1
+    )
     assert [s.site_id for s in narrowed.sites] == [tree.ward_a1]
 
 
@@ -639,12 +850,17 @@ def test_check_in_at_site_not_participating_is_refused_and_recorded(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
     endpoints_service.update_site(
-        wdb, site_id=tree.ward_a1,
-        data=SiteUpdate(readiness=Readiness.not_participating), actor=admin,
+        wdb,
+        site_id=tree.ward_a1,
+        data=SiteUpdate(readiness=Readiness.not_participating),
+        actor=admin,
     )
     with pytest.raises(errors.SiteNotParticipating):
         service.check_in(
-            wdb, code=code_for(wdb, roster.an, settings), site_id=tree.ward_a1, actor=admin,
+            wdb,
+            code=code_for(wdb, roster.an, settings),
+            site_id=tree.ward_a1,
+            actor=admin,
             settings=settings,
         )
     assert wdb.exec(select(func.count()).select_from(Attendance)).one() == 0
