@@ -52,8 +52,8 @@ from checkin.models import CONFERENCE_LEVEL, Attendance, Headcount
 from endpoints import errors as endpoints_errors
 from endpoints import events as endpoints_events
 from endpoints import service as endpoints_service
-from endpoints.models import Incident, Readiness, Site, SitePresence
-from endpoints.rollcall import READY, incident_view
+from endpoints.events import incident_view
+from endpoints.models import READY, Incident, Readiness, Site, SitePresence
 from sessions import service as sessions_service
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,7 @@ from app.deps import CurrentUser
 from app.templating import LOCAL_TZ, render
 from checkin import dashboard, reports
 from endpoints import service as endpoints_service
-from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS
-from endpoints.rollcall import MISSING_REASON_LABELS
+from endpoints.models import MISSING_REASON_LABELS, READINESS_LABELS, SITE_KIND_LABELS
 from sessions import service as sessions_service
 
 router = APIRouter(include_in_schema=False)

@@ -49,7 +49,7 @@ from checkin.models import (
     SelfCheckinRequest,
     SiteAttendancePublic,
 )
-from endpoints import screens as endpoints_screens
+from endpoints import service as endpoints_service
 from endpoints import uploads
 
 router = APIRouter(prefix="/api/v1")
@@ -519,7 +519,7 @@ def screen_self_checkin_qr(
 ) -> ScreenQrPublic:
     """For a site screen (`Authorization: Screen <token>`, no site id needed): its site's
     current self check-in token, the URL its QR encodes, and that QR as SVG."""
-    screen = endpoints_screens.screen_for_token(db, token=_screen_token(request) or "")
+    screen = endpoints_service.screen_for_token(db, token=_screen_token(request) or "")
     if screen is None:
         raise errors.ScreenTokenInvalid()
     info = service.site_qr_info(screen.site_id, settings)

@@ -40,7 +40,6 @@ from checkin.roster import (
     normalize_short_code,
 )
 from endpoints import errors as endpoints_errors
-from endpoints import screens as endpoints_screens
 from endpoints import service as endpoints_service
 from endpoints.models import Readiness, Site
 from sessions.models import ConferenceSession
@@ -572,7 +571,7 @@ def authorize_site_screen(
 ) -> Site:
     """The site, if the caller is one of its enrolled screens or a user in scope."""
     if screen_token:
-        screen = endpoints_screens.screen_for_token(db, token=screen_token)
+        screen = endpoints_service.screen_for_token(db, token=screen_token)
         if screen is None or screen.site_id != site_id:
             raise errors.ScreenTokenInvalid()
         site = db.get(Site, site_id)

@@ -3,7 +3,10 @@
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from endpoints.models import Incident
 
 
 def presence_channel(conference_id: int) -> str:
@@ -14,6 +17,18 @@ def presence_channel(conference_id: int) -> str:
 def readiness_channel(conference_id: int) -> str:
     """The channel of roll-call changes (readiness, incidents, site fields) of a conference."""
     return f"conference:{conference_id}:readiness"
+
+
+def incident_view(incident: "Incident", site_name: str) -> dict[str, Any]:
+    """The JSON shape of an incident in realtime messages and the dashboard."""
+    return {
+        "id": incident.id,
+        "site_id": incident.site_id,
+        "site_name": site_name,
+        "reason": incident.reason,
+        "opened_at": incident.opened_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+    }
 
 
 def _encode(body: dict[str, Any]) -> str:

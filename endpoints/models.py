@@ -6,6 +6,7 @@ programme (days, sessions, agenda, slides) of a conference.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -57,6 +58,16 @@ READINESS_LABELS: dict[Readiness, str] = {
     Readiness.ready: "sẵn sàng",
     Readiness.incident: "sự cố",
     Readiness.not_participating: "không tham gia",
+}
+
+
+#: Readiness values that count as ready for the roll-call.
+READY = frozenset({Readiness.tested, Readiness.ready})
+MISSING_REASON_LABELS: dict[str, str] = {
+    "no_screen": "chưa có màn hình",
+    "offline": "mất kết nối",
+    "not_connected": "chưa kết nối",
+    "incident": "sự cố",
 }
 
 
@@ -463,3 +474,13 @@ class MissingList(SQLModel):
     session_id: int | None
     at: datetime
     sites: list[MissingSite]
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """What a connected screen is allowed to follow."""
+
+    screen_id: int
+    site_id: int
+    conference_id: int
+    site_name: str

@@ -34,14 +34,6 @@ from endpoints.models import (
     SitePresenceEvent,
 )
 
-#: Readiness values that count as ready for the roll-call.
-READY = frozenset({Readiness.tested, Readiness.ready})
-MISSING_REASON_LABELS: dict[str, str] = {
-    "no_screen": "chưa có màn hình",
-    "offline": "mất kết nối",
-    "not_connected": "chưa kết nối",
-    "incident": "sự cố",
-}
 _CHECK_LABELS = (("picture", "hình ảnh"), ("sound", "âm thanh"), ("link", "đường truyền"))
 
 
@@ -52,18 +44,6 @@ def _participating_site(db: Session, site_id: int, actor: User) -> Site:
     return site
 
 
-def incident_view(incident: Incident, site_name: str) -> dict[str, Any]:
-    """The JSON shape of an incident in realtime messages and the dashboard."""
-    return {
-        "id": incident.id,
-        "site_id": incident.site_id,
-        "site_name": site_name,
-        "reason": incident.reason,
-        "opened_at": incident.opened_at.isoformat(),
-        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-    }
-
-
 def _publish_site(publish: Publish | None, site: Site, incident: Incident | None = None) -> None:
     if publish is None or site.id is None:
         return
@@ -72,7 +52,7 @@ def _publish_site(publish: Publish | None, site: Site, incident: Incident | None
         events.encode_site(
             conference_id=site.conference_id, site_id=site.id, readiness=site.readiness,
             expected=site.expected_attendees, name=site.name, at=site.updated_at,
-            incident=incident_view(incident, site.name) if incident is not None else None,
+            incident=events.incident_view(incident, site.name) if incident is not None else None,
         ),
     )
 

@@ -2,7 +2,6 @@
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, update
@@ -21,16 +20,6 @@ PAIRING_MINUTES = 10
 ONLINE_SECONDS = 45
 # No 0/O or 1/I/L: the code is read off a phone and typed on a projector PC.
 _PAIR_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-
-@dataclass(frozen=True)
-class ScreenContext:
-    """What a connected screen is allowed to follow."""
-
-    screen_id: int
-    site_id: int
-    conference_id: int
-    site_name: str
 
 
 def _new_token() -> tuple[str, str]:
@@ -111,27 +100,6 @@ def pair_screen(db: Session, *, code: str) -> tuple[ScreenDevice, str]:
     screen = db.exec(select(ScreenDevice).where(ScreenDevice.token_hash == token_hash)).one()
     db.commit()
     return screen, token
-
-
-def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
-    """The enrolled, unrevoked screen a token belongs to, or None."""
-    if not token.startswith("scr_") or len(token) > 100:
-        return None
-    row = db.exec(
-        select(ScreenDevice, Site.name)
-        .join(Site, col(Site.id) == ScreenDevice.site_id)
-        .where(ScreenDevice.token_hash == hash_token(token), col(ScreenDevice.revoked).is_(False))
-    ).first()
-    if row is None:
-        return None
-    screen, site_name = row
-    assert screen.id is not None
-    return ScreenContext(
-        screen_id=screen.id,
-        site_id=screen.site_id,
-        conference_id=screen.conference_id,
-        site_name=site_name,
-    )
 
 
 def list_screens(db: Session, *, site_id: int, actor: User) -> Sequence[ScreenDevice]:

@@ -35,6 +35,7 @@ from endpoints.models import (
     InviteCreate,
     Readiness,
     Registration,
+    ScreenContext,
     ScreenDevice,
     Site,
     SiteCreate,
@@ -631,3 +632,27 @@ def list_site_users(db: Session, *, site_id: int, actor: User) -> Sequence[User]
     """Coordinator accounts of a site the actor may see."""
     get_site(db, site_id=site_id, actor=actor)
     return db.exec(select(User).where(User.site_id == site_id).order_by(col(User.id))).all()
+
+
+# ------------------------------------------------------------------ screens
+
+
+def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
+    """The enrolled, unrevoked screen a token belongs to, or None."""
+    if not token.startswith("scr_") or len(token) > 100:
+        return None
+    row = db.exec(
+        select(ScreenDevice, Site.name)
+        .join(Site, col(Site.id) == ScreenDevice.site_id)
+        .where(ScreenDevice.token_hash == hash_token(token), col(ScreenDevice.revoked).is_(False))
+    ).first()
+    if row is None:
+        return None
+    screen, site_name = row
+    assert screen.id is not None
+    return ScreenContext(
+        screen_id=screen.id,
+        site_id=screen.site_id,
+        conference_id=screen.conference_id,
+        site_name=site_name,
+    )

@@ -23,7 +23,8 @@ from app.config import Settings
 from app.realtime import Hub
 from app.security import origin_allowed
 from app.wsfast import DirectSocket
-from endpoints import screens as endpoints_screens
+from endpoints import models as endpoints_models
+from endpoints import service as endpoints_service
 from endpoints.presence import Presence
 from sessions import events
 from sessions.stream import Forwarder, StageCache
@@ -211,6 +212,6 @@ class ScreenSocket:
 router.routes.append(WebSocketRoute("/ws/screen", ScreenSocket(), name="screen_socket"))
 
 
-def _screen_for(engine: Engine, token: str) -> endpoints_screens.ScreenContext | None:
+def _screen_for(engine: Engine, token: str) -> endpoints_models.ScreenContext | None:
     with Session(engine) as db:
-        return endpoints_screens.screen_for_token(db, token=token)
+        return endpoints_service.screen_for_token(db, token=token)

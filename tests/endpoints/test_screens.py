@@ -9,13 +9,14 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.db import utcnow
 from endpoints import errors, screens
+from endpoints import service as endpoints_service
 from endpoints.models import ScreenDevice
 from tests.conftest import Tree, token_for
 
 
 def test_enroll_screen_token_identifies_site(db: Session, admin: User, tree: Tree) -> None:
     screen, token = screens.enroll_screen(db, site_id=tree.ward_a1, actor=admin)
-    context = screens.screen_for_token(db, token=token)
+    context = endpoints_service.screen_for_token(db, token=token)
     assert context is not None
     assert (context.screen_id, context.site_id, context.conference_id) == (
         screen.id,
@@ -27,9 +28,9 @@ def test_enroll_screen_token_identifies_site(db: Session, admin: User, tree: Tre
 
 def test_screen_for_forged_token_is_none(db: Session, admin: User, tree: Tree) -> None:
     screens.enroll_screen(db, site_id=tree.ward_a1, actor=admin)
-    assert screens.screen_for_token(db, token="scr_" + "A" * 43) is None
-    assert screens.screen_for_token(db, token="garbage") is None
-    assert screens.screen_for_token(db, token="scr_" + "x" * 5000) is None
+    assert endpoints_service.screen_for_token(db, token="scr_" + "A" * 43) is None
+    assert endpoints_service.screen_for_token(db, token="garbage") is None
+    assert endpoints_service.screen_for_token(db, token="scr_" + "x" * 5000) is None
 
 
 def test_coordinator_enrolls_only_in_own_subtree(
@@ -46,7 +47,7 @@ def test_pairing_code_works_once(db: Session, admin: User, tree: Tree) -> None:
     assert len(code) == 9 and code[4] == "-"
     screen, token = screens.pair_screen(db, code=code.lower().replace("-", " "))
     assert screen.site_id == tree.hub_a
-    assert screens.screen_for_token(db, token=token) is not None
+    assert endpoints_service.screen_for_token(db, token=token) is not None
     with pytest.raises(errors.PairingCodeInvalid):
         screens.pair_screen(db, code=code)
 
@@ -63,7 +64,7 @@ def test_expired_pairing_code_is_refused(db: Session, admin: User, tree: Tree) -
 def test_revoked_screen_token_stops_working(db: Session, admin: User, tree: Tree) -> None:
     screen, token = screens.enroll_screen(db, site_id=tree.ward_a1, actor=admin)
     screens.revoke_screen(db, screen_id=screen.id or 0, actor=admin)
-    assert screens.screen_for_token(db, token=token) is None
+    assert endpoints_service.screen_for_token(db, token=token) is None
 
 
 def test_mark_seen_counts_online_and_reports_revoked(db: Session, admin: User, tree: Tree) -> None:

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.accounts.models import User
 from endpoints import screens
+from endpoints import service as endpoints_service
 from tests.conftest import Tree
 
 
@@ -125,7 +126,7 @@ def test_bad_token_is_closed_4401(client: TestClient, stage: dict[str, Any], tok
 def test_revoked_token_is_closed_4401(
     client: TestClient, stage: dict[str, Any], db: Session, admin: User
 ) -> None:
-    ctx = screens.screen_for_token(db, token=stage["token"])
+    ctx = endpoints_service.screen_for_token(db, token=stage["token"])
     assert ctx is not None
     screens.revoke_screen(db, screen_id=ctx.screen_id, actor=admin)
     with client.websocket_connect(f"/ws/screen?token={stage['token']}") as ws:
