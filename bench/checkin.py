@@ -28,8 +28,6 @@ import json
 import os
 import random
 import shutil
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -42,9 +40,9 @@ from typing import Any
 
 import httpx
 
+from bench.procs import free_port, pct, process, wait_http
 from checkin import roster
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "z" * 40
 ADMIN_PASSWORD = "bench-admin-password"
 REPEAT_SHARE = 0.30
@@ -111,77 +109,7 @@ end
 """
 
 
-# ---------------------------------------------------------------- reference
-
-
-def reference_app(db_path: str) -> Any:
-    """The reference: one idempotent SQLite insert per request, nothing else."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS attendance (code TEXT NOT NULL, site_id INTEGER NOT NULL,"
-        " session_key INTEGER NOT NULL, at REAL NOT NULL, UNIQUE (code, session_key))"
-    )
-
-    async def checkin(request: Request) -> JSONResponse:
-        body = await request.json()
-        cur = conn.execute(
-            "INSERT INTO attendance (code, site_id, session_key, at) VALUES (?, ?, 0, ?)"
-            " ON CONFLICT DO NOTHING",
-            (body["code"], body["site_id"], time.time()),
-        )
-        first = cur.rowcount == 1
-        return JSONResponse({"status": "checked_in" if first else "already_checked_in"},
-                            status_code=201 if first else 200)
-
-    async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    return Starlette(routes=[Route("/checkins", checkin, methods=["POST"]),
-                             Route("/healthz", healthz)])
-
-
-def _serve_reference(port: int, db_path: str) -> None:
-    import uvicorn
-
-    # The same uvicorn settings as `diemcau serve` (app/cli.py), access log included.
-    uvicorn.run(reference_app(db_path), host="127.0.0.1", port=port, log_level="info")
-
-
 # ------------------------------------------------------------------ helpers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready in {seconds} s")
-
-
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _names(n: int, rng: random.Random) -> list[str]:
@@ -347,9 +275,9 @@ async def _steady(url: str, bodies: list[str], headers: dict[str, str], rate: fl
     elapsed = loop.time() - start
     return {
         "sent": total, "seconds": elapsed, "rate": total / elapsed,
-        "p50": _pct(latencies, 50), "p95": _pct(latencies, 95), "p99": _pct(latencies, 99),
+        "p50": pct(latencies, 50), "p95": pct(latencies, 95), "p99": pct(latencies, 99),
         "max": max(latencies), "statuses": dict(statuses),
-        "generator_late_p99": _pct(late, 99) if late else 0.0,
+        "generator_late_p99": pct(late, 99) if late else 0.0,
     }
 
 
@@ -392,28 +320,14 @@ def search_latency(url: str, headers: dict[str, str], loaded: Loaded, count: int
             if r.status_code != 200:
                 raise RuntimeError(f"search {q!r}: {r.status_code} {r.text[:200]}")
             hits += bool(r.json())
-    return {"queries": len(times), "p50": _pct(times, 50), "p95": _pct(times, 95),
-            "p99": _pct(times, 99), "max": max(times), "with_results": hits}
+    return {"queries": len(times), "p50": pct(times, 50), "p95": pct(times, 95),
+            "p99": pct(times, 99), "max": max(times), "with_results": hits}
 
 
 # --------------------------------------------------------------------- main
 
 
-def _start(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attendees", type=int, default=200_000)
     parser.add_argument("--wards", type=int, default=500)
@@ -423,34 +337,34 @@ def main() -> int:
     parser.add_argument("--searches", type=int, default=400)
     parser.add_argument("--smoke", action="store_true", help="CI: small and quick")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
-    parser.add_argument("--reference-server", nargs=2, metavar=("PORT", "DB"),
-                        help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.reference_server:
-        _serve_reference(int(args.reference_server[0]), args.reference_server[1])
-        return 0
     if args.smoke:
         args.attendees, args.wards, args.seconds = 5_000, 20, 3
         args.steady_seconds, args.searches = 3, 60
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
-        return 2
-    rng = random.Random(20251009)
-    work = Path(tempfile.mkdtemp(prefix="diemcau-bench-checkin-"))
-    db_path = work / "bench.db"
-    db_url = f"sqlite:///{db_path}"
-    port, ref_port = _free_port(), _free_port()
-    env = {**os.environ, "DIEMCAU_DATABASE_URL": db_url, "DIEMCAU_SECRET_KEY": SECRET,
-           "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD, "DIEMCAU_ENV": "development",
-           "DIEMCAU_BROKER_URL": "memory://"}
+    return args
+
+
+@dataclass
+class Figures:
+    """What one run measured: diemcau and the reference under wrk, steady rate, search."""
+
+    attendees: int
+    app_max: dict[str, Any]
+    ref_max: dict[str, Any]
+    steady: dict[str, Any]
+    search: dict[str, Any]
+
+
+def _measure_app(args: argparse.Namespace, work: Path, env: dict[str, str],
+                 rng: random.Random) -> tuple[Figures, list[tuple[str, int, str]], int, str]:
+    """Load the roster into a real `diemcau serve`, then wrk, the steady rate and search."""
+    port = free_port()
     diemcau = str(Path(sys.executable).parent / "diemcau")
-    server = _start([diemcau, "serve", "--port", str(port)], env, work, work / "serve.log")
-    reference: subprocess.Popen[bytes] | None = None
-    failed = False
-    try:
+    cmd = [diemcau, "serve", "--port", str(port)]
+    with process(cmd, env, work / "serve.log", cwd=work) as server:
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, server)
-        loaded = load(db_url, args.attendees, args.wards, rng)
+        wait_http(url + "/healthz", 60, server)
+        loaded = load(env["DIEMCAU_DATABASE_URL"], args.attendees, args.wards, rng)
         print(f"loaded {len(loaded.codes):,} attendees in {args.wards} sites "
               f"in {loaded.seconds:.1f} s (service bulk path, passes signed)")
         token = httpx.post(url + "/api/v1/auth/token",
@@ -461,52 +375,53 @@ def main() -> int:
         max_codes, steady_codes = loaded.codes[:split], loaded.codes[split:]
         wrk_bodies = scan_bodies(max_codes, int(len(max_codes) / (1 - REPEAT_SHARE)), rng, "w")
         steady_bodies = scan_bodies(steady_codes, STEADY_RATE * args.steady_seconds, rng, "s")
-
         app_max = run_wrk(url + "/api/v1/checkins", wrk_bodies, auth, "/api/v1/checkins",
                           args.seconds, args.connections, work)
-        steady = asyncio.run(_steady(url, steady_bodies, {"Authorization": auth,
-                                                          "Content-Type": "application/json"},
-                                     STEADY_RATE, args.steady_seconds))
+        headers = {"Authorization": auth, "Content-Type": "application/json"}
+        steady = asyncio.run(_steady(url, steady_bodies, headers, STEADY_RATE,
+                                     args.steady_seconds))
         search = search_latency(url, {"Authorization": auth}, loaded, args.searches, rng)
-        _stop(server)
+    figures = Figures(len(loaded.codes), app_max, {}, steady, search)
+    return figures, max_codes, len(wrk_bodies), auth
 
-        ref_db = work / "reference.db"
-        reference = _start([sys.executable, "-m", "bench.checkin", "--reference-server",
-                            str(ref_port), str(ref_db)], env, ROOT, work / "reference.log")
-        ref_url = f"http://127.0.0.1:{ref_port}"
-        _wait_ready(ref_url, reference)
-        ref_bodies = scan_bodies(max_codes, len(wrk_bodies), random.Random(7), "r")
-        ref_max = run_wrk(ref_url + "/checkins", ref_bodies, auth, "/checkins", args.seconds,
-                          args.connections, work)
-    finally:
-        _stop(server)
-        if reference is not None:
-            _stop(reference)
 
+def _measure_reference(args: argparse.Namespace, work: Path, env: dict[str, str],
+                       codes: list[tuple[str, int, str]], count: int, auth: str) -> dict[str, Any]:
+    """The same wrk load against the bare Starlette + INSERT reference."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "bench.checkin_reference", str(port), str(work / "reference.db")]
+    with process(cmd, env, work / "reference.log") as reference:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz", 60, reference)
+        bodies = scan_bodies(codes, count, random.Random(7), "r")
+        return run_wrk(url + "/checkins", bodies, auth, "/checkins", args.seconds,
+                       args.connections, work)
+
+
+def _report(args: argparse.Namespace, f: Figures) -> dict[str, bool]:
+    """Print the figures beside the reference; which targets were met."""
+    app_max, ref_max, steady, search = f.app_max, f.ref_max, f.steady, f.search
     ratio = app_max["rate"] / ref_max["rate"]
-    served = app_max["created"] + app_max["already"]
-    print()
-    print(f"Check-in throughput (wrk -t1 -c{args.connections}, {args.seconds} s, "
+    print(f"\nCheck-in throughput (wrk -t1 -c{args.connections}, {args.seconds} s, "
           f"{int(REPEAT_SHARE * 100)}% repeats; {os.cpu_count()} cores shared with the generator)")
     for label, r in (("diemcau serve (SQLite)", app_max), ("reference Starlette+INSERT", ref_max)):
         print(f"  {label:<28} {r['rate']:>8,.0f}/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"
               f"  p99 {r['p99']:6.1f} ms  (201: {r['created']:,}, 200: {r['already']:,}, "
               f"other: {r['other']:,}, socket errors: {r['socket_errors']})")
-    print(f"  ratio {ratio:.2f}× the reference (target ≥ {TARGET_RATIO}×)")
-    print()
+    print(f"  ratio {ratio:.2f}× the reference (target ≥ {TARGET_RATIO}×)\n")
     print(f"Steady {STEADY_RATE}/s for {steady['seconds']:.0f} s "
           "(open loop, 16 keep-alive connections): "
           f"achieved {steady['rate']:.0f}/s, p50 {steady['p50']:.1f} ms, "
           f"p95 {steady['p95']:.1f} ms, p99 {steady['p99']:.1f} ms, max {steady['max']:.1f} ms "
           f"(target p99 ≤ {TARGET_P99_MS:.0f} ms); statuses {steady['statuses']}; "
-          f"generator late p99 {steady['generator_late_p99']:.1f} ms")
-    print()
-    print(f"Name search over {len(loaded.codes):,} attendees ({search['queries']} queries via "
+          f"generator late p99 {steady['generator_late_p99']:.1f} ms\n")
+    print(f"Name search over {f.attendees:,} attendees ({search['queries']} queries via "
           f"HTTP): p50 {search['p50']:.1f} ms, p95 {search['p95']:.1f} ms, "
           f"p99 {search['p99']:.1f} ms, max {search['max']:.1f} ms "
           f"(target p95 ≤ {TARGET_SEARCH_P95_MS:.0f} ms); {search['with_results']} with results")
     print("SQL statements per first check-in: see tests/checkin/test_routes.py "
           "(≤ 5, auth included)")
+    served = app_max["created"] + app_max["already"]
     checks = {
         "ratio": ratio >= TARGET_RATIO,
         "p99_at_375": steady["p99"] <= TARGET_P99_MS,
@@ -515,7 +430,21 @@ def main() -> int:
         and set(steady["statuses"]) <= {200, 201},
     }
     print("targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in checks.items()))
-    failed = not all(checks.values())
+    return checks
+
+
+def main() -> int:
+    args = _arguments()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="diemcau-bench-checkin-"))
+    env = {**os.environ, "DIEMCAU_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+           "DIEMCAU_SECRET_KEY": SECRET, "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD,
+           "DIEMCAU_ENV": "development", "DIEMCAU_BROKER_URL": "memory://"}
+    figures, codes, count, auth = _measure_app(args, work, env, random.Random(20251009))
+    figures.ref_max = _measure_reference(args, work, env, codes, count, auth)
+    checks = _report(args, figures)
     if args.keep:
         print(f"kept {work}")
     else:
@@ -523,9 +452,8 @@ def main() -> int:
     if args.smoke:
         # Smoke mode checks the machinery, not the figures (CI machines vary).
         return 0 if checks["all_answers_2xx"] else 1
-    return 1 if failed else 0
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":
     sys.exit(main())
-

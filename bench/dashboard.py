@@ -32,7 +32,6 @@ import os
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,8 +45,8 @@ from sqlmodel import Session
 from app.accounts import service as accounts_service
 from app.db import create_db_engine
 from app.migrate import upgrade
-from bench.fanout import free_port, process, rss_kb, wait_http
 from bench.import_sites import national_tree, to_csv
+from bench.procs import RssSampler, free_port, pct, process, wait_http
 from checkin import dashboard, roster
 from checkin.models import AttendeeCreate
 from endpoints import imports
@@ -263,48 +262,12 @@ def lags(done: list[float], board: Dashboard, base: int = 0) -> list[float]:
     return out
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p / 100 * len(s)))]
-
-
 def rate_windows(board: Dashboard, start: float, end: float) -> list[int]:
     windows = [0] * max(1, int(end - start) + 1)
     for t, _, _ in board.seen:
         if start <= t < end:
             windows[int(t - start)] += 1
     return windows
-
-
-class RssSampler:
-    """Samples a process's RSS once a second in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.samples.append((time.perf_counter(), rss_kb(self.pid)))
-            except (OSError, RuntimeError):
-                return
-            self._stop.wait(1.0)
-
-    def __enter__(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def between(self, start: float, end: float) -> list[int]:
-        return [kb for t, kb in self.samples if start <= t <= end]
 
 
 # ---------------------------------------------------------------- scenarios

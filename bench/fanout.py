@@ -19,16 +19,12 @@ snapshot is measured on diemcau after the run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,48 +32,9 @@ import httpx
 from websockets.sync.client import connect as ws_connect
 
 from bench.fanout_client import FanoutConfig, FanoutResult, percentile, run_fanout
+from bench.procs import ROOT, free_port, process, rss_kb, wait_http
 
 ADMIN_PASSWORD = "bench-admin-password"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process in KiB, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def make_pdf(pages: int) -> bytes:
@@ -181,7 +138,7 @@ def late_joiners(url: str, count: int) -> list[float]:
     return times
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -192,46 +149,50 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.changes, args.interval = 200, 5, 0.2
-    py = sys.executable
-    runs: list[Run] = []
-    with tempfile.TemporaryDirectory(prefix="diemcau-fanout-") as tmp:
-        tmpdir = Path(tmp)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return args
 
-        # 1. the reference
-        port = free_port()
-        ref_cmd = [py, "-m", "bench.fanout_reference", "--port", str(port), "--mode", "broadcast"]
-        with process(ref_cmd, env, tmpdir / "reference.log") as ref:
-            wait_http(f"http://127.0.0.1:{port}/broadcast", 15)
-            cfg = FanoutConfig(url=f"ws://127.0.0.1:{port}/", clients=args.clients,
-                               changes=args.changes, interval=args.interval, ts_field="")
-            with httpx.Client(timeout=30) as http:
-                runs.append(measured("reference (websockets.broadcast)", cfg, ref.pid, http,
-                                     ("GET", f"http://127.0.0.1:{port}/broadcast", None)))
 
-        # 2. diemcau serve
-        port = free_port()
-        denv = {**env, "DIEMCAU_DATABASE_URL": f"sqlite:///{tmpdir / 'bench.db'}",
-                "DIEMCAU_DATA_DIR": str(tmpdir / "var"), "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "DIEMCAU_ENV": "development"}
-        with process([py, "-m", "app.cli", "serve", "--port", str(port)], denv,
-                     tmpdir / "diemcau.log") as srv:
-            base = f"http://127.0.0.1:{port}"
-            wait_http(f"{base}/healthz", 60)
-            stage = prepare_diemcau(base, slides=args.changes + 2)
-            ws_url = f"ws://127.0.0.1:{port}/ws/screen?token={stage.screen_token}"
-            cfg = FanoutConfig(url=ws_url, clients=args.clients, changes=args.changes,
-                               interval=args.interval, ts_field="")
-            with httpx.Client(timeout=30, headers=stage.headers) as http:
-                runs.append(measured("diemcau serve (/ws/screen)", cfg, srv.pid, http,
-                                     ("PUT", f"{base}/api/v1/sessions/{stage.session_id}/state",
-                                      {"slide": 1})))
-            # The N clients have just closed: let the server finish their closing
-            # handshakes first, or the first joiners measure a mass disconnect
-            # (5,000 closes ≈ 0.5-1 s of server work on 2 cores), not a late join.
-            time.sleep(3.0)
-            joins = late_joiners(ws_url, 20 if args.smoke else 100)
+def _reference(args: argparse.Namespace, env: dict[str, str], tmpdir: Path) -> Run:
+    """The bare `websockets.broadcast()` server under the same clients."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "bench.fanout_reference", "--port", str(port),
+           "--mode", "broadcast"]
+    with process(cmd, env, tmpdir / "reference.log") as ref:
+        wait_http(f"http://127.0.0.1:{port}/broadcast", 15)
+        cfg = FanoutConfig(url=f"ws://127.0.0.1:{port}/", clients=args.clients,
+                           changes=args.changes, interval=args.interval, ts_field="")
+        with httpx.Client(timeout=30) as http:
+            return measured("reference (websockets.broadcast)", cfg, ref.pid, http,
+                            ("GET", f"http://127.0.0.1:{port}/broadcast", None))
 
+
+def _diemcau(args: argparse.Namespace, env: dict[str, str],
+             tmpdir: Path) -> tuple[Run, list[float]]:
+    """`diemcau serve` with N screens on /ws/screen, then the late joiners."""
+    port = free_port()
+    denv = {**env, "DIEMCAU_DATABASE_URL": f"sqlite:///{tmpdir / 'bench.db'}",
+            "DIEMCAU_DATA_DIR": str(tmpdir / "var"), "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "DIEMCAU_ENV": "development"}
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    with process(cmd, denv, tmpdir / "diemcau.log") as srv:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz", 60)
+        stage = prepare_diemcau(base, slides=args.changes + 2)
+        ws_url = f"ws://127.0.0.1:{port}/ws/screen?token={stage.screen_token}"
+        cfg = FanoutConfig(url=ws_url, clients=args.clients, changes=args.changes,
+                           interval=args.interval, ts_field="")
+        with httpx.Client(timeout=30, headers=stage.headers) as http:
+            run = measured("diemcau serve (/ws/screen)", cfg, srv.pid, http,
+                           ("PUT", f"{base}/api/v1/sessions/{stage.session_id}/state",
+                            {"slide": 1}))
+        # The N clients have just closed: let the server finish their closing
+        # handshakes first, or the first joiners measure a mass disconnect
+        # (5,000 closes ≈ 0.5-1 s of server work on 2 cores), not a late join.
+        time.sleep(3.0)
+        return run, sorted(late_joiners(ws_url, 20 if args.smoke else 100))
+
+
+def _report(args: argparse.Namespace, runs: list[Run], joins: list[float]) -> int:
     print(f"\nFan-out: {args.clients} clients, {args.changes} changes, "
           f"latency from HTTP command sent to message received (ms)")
     print(f"{'server':36} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'missing':>8} "
@@ -242,7 +203,6 @@ def main() -> int:
               f"{r.missing:8d} {r.out_of_order:8d} {run.per_connection_kb:8.1f}")
     ref_run, app_run = runs
     ratio = app_run.result.p99_ms / ref_run.result.p99_ms
-    joins.sort()
     print(f"\np99 ratio diemcau / reference: {ratio:.2f} (target ≤ 1.25)")
     print(f"memory per screen: {app_run.per_connection_kb:.1f} KB (target ≤ 30; reference "
           f"{ref_run.per_connection_kb:.1f} KB)")
@@ -258,6 +218,16 @@ def main() -> int:
     met = complete and ratio <= 1.25 and app_run.per_connection_kb <= 30 and joins[-1] <= 100
     print("targets met:", "yes" if met else "NO")
     return 0 if met else 1
+
+
+def main() -> int:
+    args = _arguments()
+    with tempfile.TemporaryDirectory(prefix="diemcau-fanout-") as tmp:
+        tmpdir = Path(tmp)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        reference = _reference(args, env, tmpdir)
+        app_run, joins = _diemcau(args, env, tmpdir)
+    return _report(args, [reference, app_run], joins)
 
 
 if __name__ == "__main__":

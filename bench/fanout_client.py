@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -211,8 +212,8 @@ def _worker(cfg: FanoutConfig, count: int, pipe: Connection) -> None:
 # -- parent -----------------------------------------------------------------
 
 
-def run_fanout(cfg: FanoutConfig, trigger: Trigger) -> FanoutResult:
-    """Connect ``cfg.clients`` clients, call ``trigger(n)`` for n = 1..changes."""
+def _start_workers(cfg: FanoutConfig) -> tuple[list[Connection], list[Any]]:
+    """One client process per share of the clients, each with a pipe back to us."""
     procs = cfg.procs or min(4, os.cpu_count() or 1)
     procs = max(1, min(procs, cfg.clients))
     shares = [cfg.clients // procs + (1 if i < cfg.clients % procs else 0) for i in range(procs)]
@@ -220,75 +221,93 @@ def run_fanout(cfg: FanoutConfig, trigger: Trigger) -> FanoutResult:
     ctx = mp.get_context("fork") if sys.platform == "linux" else mp.get_context("spawn")
     pipes: list[Connection] = []
     workers = []
-    started = time.monotonic()
     for share in shares:
         parent_end, child_end = ctx.Pipe()
         proc = ctx.Process(target=_worker, args=(cfg, share, child_end), daemon=True)
         proc.start()
         pipes.append(parent_end)
         workers.append(proc)
-    connected = 0
-    errors: list[str] = []
-    trigger_ns: dict[int, int] = {}
-    try:
-        for pipe in pipes:
-            if not pipe.poll(120):
-                raise TimeoutError("clients did not connect within 120 s")
-            _, n = pipe.recv()
-            connected += n
-        connect_s = time.monotonic() - started
-        for n in range(1, cfg.changes + 1):
-            trigger_ns[n] = time.time_ns()
-            try:
-                trigger(n)
-            except Exception as exc:
-                errors.append(f"trigger {n}: {exc!r}")
-            time.sleep(cfg.interval)
-        for pipe in pipes:
-            pipe.send(cfg.timeout)
-        reports = []
-        for pipe in pipes:
-            if not pipe.poll(cfg.timeout + 60):
-                raise TimeoutError("client process did not report")
-            reports.append(pipe.recv()[1])
-    finally:
-        for proc in workers:
-            proc.join(timeout=10)
-            if proc.is_alive():
-                proc.kill()
+    return pipes, workers
+
+
+@dataclass
+class _Drive:
+    connected: int = 0
+    connect_s: float = 0.0
+    trigger_ns: dict[int, int] = field(default_factory=dict)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _drive(cfg: FanoutConfig, pipes: list[Connection], trigger: Trigger,
+           started: float) -> _Drive:
+    """Wait for every client, fire the triggers, collect each process's report."""
+    run = _Drive()
+    for pipe in pipes:
+        if not pipe.poll(120):
+            raise TimeoutError("clients did not connect within 120 s")
+        _, n = pipe.recv()
+        run.connected += n
+    run.connect_s = time.monotonic() - started
+    for n in range(1, cfg.changes + 1):
+        run.trigger_ns[n] = time.time_ns()
+        try:
+            trigger(n)
+        except Exception as exc:
+            run.errors.append(f"trigger {n}: {exc!r}")
+        time.sleep(cfg.interval)
+    for pipe in pipes:
+        pipe.send(cfg.timeout)
+    for pipe in pipes:
+        if not pipe.poll(cfg.timeout + 60):
+            raise TimeoutError("client process did not report")
+        run.reports.append(pipe.recv()[1])
+    return run
+
+
+def _summary(cfg: FanoutConfig, run: _Drive) -> FanoutResult:
     latencies: list[float] = []
     last_by_change: dict[int, float] = {}
-    for report in reports:
+    errors = list(run.errors)
+    for report in run.reports:
         errors.extend(report["errors"])
         for per_client in report["by_change"]:
             for k, lat in per_client:
                 if not cfg.ts_field:
-                    lat -= trigger_ns.get(k, lat)
+                    lat -= run.trigger_ns.get(k, lat)
                 ms = lat / 1e6
                 latencies.append(ms)
                 if ms > last_by_change.get(k, float("-inf")):
                     last_by_change[k] = ms
     latencies.sort()
     last = sorted(last_by_change.values())
-    expected = connected * cfg.changes
-    received = sum(r["received"] for r in reports)
+    expected = run.connected * cfg.changes
+    received = sum(r["received"] for r in run.reports)
     return FanoutResult(
-        clients=cfg.clients,
-        connected=connected,
-        changes=cfg.changes,
-        expected=expected,
-        received=received,
-        missing=max(0, expected - received),
-        out_of_order=sum(r["out_of_order"] for r in reports),
-        p50_ms=percentile(latencies, 0.50),
-        p95_ms=percentile(latencies, 0.95),
+        clients=cfg.clients, connected=run.connected, changes=cfg.changes, expected=expected,
+        received=received, missing=max(0, expected - received),
+        out_of_order=sum(r["out_of_order"] for r in run.reports),
+        p50_ms=percentile(latencies, 0.50), p95_ms=percentile(latencies, 0.95),
         p99_ms=percentile(latencies, 0.99),
         max_ms=latencies[-1] if latencies else float("nan"),
         last_client_p50_ms=percentile(last, 0.50),
         last_client_max_ms=last[-1] if last else float("nan"),
-        connect_s=connect_s,
-        errors=errors[:10],
+        connect_s=run.connect_s, errors=errors[:10],
     )
+
+
+def run_fanout(cfg: FanoutConfig, trigger: Trigger) -> FanoutResult:
+    """Connect ``cfg.clients`` clients, call ``trigger(n)`` for n = 1..changes."""
+    started = time.monotonic()
+    pipes, workers = _start_workers(cfg)
+    try:
+        run = _drive(cfg, pipes, trigger, started)
+    finally:
+        for proc in workers:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+    return _summary(cfg, run)
 
 
 def http_trigger(
