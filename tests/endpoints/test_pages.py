@@ -14,7 +14,16 @@ from app.accounts import errors as accounts_errors
 from app.accounts.models import AccountStatus, User
 from app.db import utcnow
 from app.deps import get_admin_user
-from endpoints import errors, pages, service
+from endpoints import (
+    conference_pages,
+    errors,
+    import_pages,
+    invite_pages,
+    login_pages,
+    registration_pages,
+    service,
+    site_pages,
+)
 from endpoints.models import Approval, Invite, Readiness, Site, SiteCreate, SiteKind
 from tests.conftest import ADMIN_PASSWORD, Tree
 
@@ -567,7 +576,9 @@ def _page_url(path: str, tree: Tree, site: int) -> str:
 def _site_pages() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """Page routes whose path names a site, and those among them that are admin-only."""
     every, admin_only = set(), set()
-    for route in pages.router.routes:
+    modules = (login_pages, conference_pages, site_pages, invite_pages, registration_pages,
+               import_pages)
+    for route in (r for m in modules for r in m.router.routes):
         if isinstance(route, APIRoute) and "site" in route.path:
             keys = {(method, route.path) for method in route.methods or ()}
             every |= keys
