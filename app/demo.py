@@ -27,6 +27,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import DEV_ADMIN_PASSWORD, get_settings
 from app.templating import LOCAL_TZ, format_number, local_date
+from endpoints import coordinators as endpoints_coordinators
 from endpoints import service as endpoints_service
 from endpoints.models import (
     READINESS_LABELS,
@@ -630,7 +631,7 @@ def add_hub_coordinator(demo: Demo) -> list[str]:
     """The coordinator account of the city hub (sees the hub and every site below it)."""
     # Loaded before: the account is already there.
     with suppress(accounts_errors.UsernameTaken):
-        endpoints_service.create_coordinator(
+        endpoints_coordinators.create_coordinator(
             demo.db,
             site_id=demo.site_ids["HCM"],
             username=HUB_USERNAME,

@@ -14,7 +14,7 @@ from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import AdminUser, CsrfChecked, CurrentUser, SettingsDep
 from app.errors import AppError
 from app.templating import render_page
-from endpoints import service
+from endpoints import invites, service
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.models import (
     Invite,
@@ -60,9 +60,9 @@ def _invites(
     status: int = 200,
 ) -> HTMLResponse:
     conference = service.get_conference(db, conference_id=conference_id, actor=user)
-    invites = service.list_invites_in_scope(db, conference_id=conference_id, actor=user)
-    site_ids = [i.parent_site_id for i in invites if i.parent_site_id is not None]
-    site_ids += [i.site_id for i in invites if i.site_id is not None]
+    listed = invites.list_invites_in_scope(db, conference_id=conference_id, actor=user)
+    site_ids = [i.parent_site_id for i in listed if i.parent_site_id is not None]
+    site_ids += [i.site_id for i in listed if i.site_id is not None]
     sites = service.sites_by_ids(db, conference_id=conference_id, ids=site_ids, actor=user)
     now = utcnow()
     choices = service.parent_choices(db, conference_id=conference_id, actor=user)
@@ -72,7 +72,7 @@ def _invites(
         "endpoints/invites.html",
         {
             "conference": conference,
-            "rows": [(i, invite_status(i, now)) for i in invites],
+            "rows": [(i, invite_status(i, now)) for i in listed],
             "status_labels": INVITE_STATUS_LABELS,
             "sites": sites,
             "parent_choices": choices,
@@ -108,7 +108,7 @@ def invite_create(
     try:
         values = filled(form.model_dump(), list(InviteForm.model_fields))
         data = InviteCreate.model_validate(values)
-        _, token = service.create_invite(
+        _, token = invites.create_invite(
             db, conference_id=conference_id, data=data, actor=user,
             default_days=settings.invite_days,
         )
@@ -125,7 +125,7 @@ def invite_create(
 @router.post("/invites/{invite_id}/revoke", dependencies=[CsrfChecked])
 def invite_revoke(invite_id: int, db: DbSession, user: AdminUser) -> Response:
     """Stop an invite link from working (central office)."""
-    invite = service.revoke_invite(db, invite_id=invite_id, actor=user)
+    invite = invites.revoke_invite(db, invite_id=invite_id, actor=user)
     return RedirectResponse(
         f"/conferences/{invite.conference_id}/invites?msg=invite_revoked", status_code=303
     )

@@ -12,7 +12,7 @@ from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CsrfChecked
 from app.errors import AppError
 from app.templating import render_page
-from endpoints import errors, service
+from endpoints import errors, invites, registrations, service
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.models import (
     Registration,
@@ -58,7 +58,7 @@ def _invite_closed(request: Request, exc: AppError) -> HTMLResponse:
 
 def _register(
     request: Request,
-    details: service.InviteDetails,
+    details: invites.InviteDetails,
     token: str,
     *,
     form: RegistrationForm | None = None,
@@ -86,7 +86,7 @@ def register_page(
 ) -> Response:
     """The public registration form behind an invite link (no login)."""
     try:
-        details = service.invite_details(db, token=token)
+        details = invites.invite_details(db, token=token)
     except (errors.InviteInvalid, errors.InviteUsed, errors.InviteExpired) as exc:
         return _invite_closed(request, exc)
     return _register(request, details, token)
@@ -101,7 +101,7 @@ def register_submit(
 ) -> Response:
     """Register the site and the coordinator account; both wait for approval."""
     try:
-        details = service.invite_details(db, token=token)
+        details = invites.invite_details(db, token=token)
     except (errors.InviteInvalid, errors.InviteUsed, errors.InviteExpired) as exc:
         return _invite_closed(request, exc)
     if form.password != form.password_confirm:
@@ -113,7 +113,7 @@ def register_submit(
             {**filled(form.model_dump(), fields), "site_name": form.site_name,
              "full_name": form.full_name, "password": form.password}
         )
-        site, account = service.register_with_invite(db, token=token, data=data)
+        site, account = invites.register_with_invite(db, token=token, data=data)
     except ValidationError as exc:
         return _register(request, details, token, form=form.kept(),
                          error=validation_message(exc), status=422)
@@ -146,9 +146,9 @@ def _registrations(
 ) -> HTMLResponse:
     conference = service.get_conference(db, conference_id=conference_id, actor=user)
     rows = (
-        service.list_decided_registrations(db, conference_id=conference_id, actor=user)
+        registrations.list_decided_registrations(db, conference_id=conference_id, actor=user)
         if decided
-        else service.list_registrations(db, conference_id=conference_id, actor=user)
+        else registrations.list_registrations(db, conference_id=conference_id, actor=user)
     )
     parent_ids = [s.parent_id for s, _ in rows if s.parent_id is not None]
     return render_page(
@@ -188,9 +188,9 @@ def _decide(request: Request, db: Session, site_id: int, user: User, *, approve:
     conference_id = site.conference_id
     try:
         if approve:
-            service.approve_registration(db, site_id=site_id, actor=user)
+            registrations.approve_registration(db, site_id=site_id, actor=user)
         else:
-            service.reject_registration(db, site_id=site_id, actor=user)
+            registrations.reject_registration(db, site_id=site_id, actor=user)
     except errors.RegistrationNotPending as exc:
         return _registrations(
             request, db, user, conference_id, error=exc.detail, status=exc.status_code

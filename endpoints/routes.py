@@ -13,7 +13,17 @@ from app.accounts.models import Password, Username, UserPublic
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, PairingLimiterDep, SettingsDep
 from app.text import Name
-from endpoints import imports, presence, rollcall, screens, service, uploads
+from endpoints import (
+    coordinators,
+    imports,
+    invites,
+    presence,
+    registrations,
+    rollcall,
+    screens,
+    service,
+    uploads,
+)
 from endpoints.errors import PairingCodeInvalid
 from endpoints.models import (
     Approval,
@@ -192,7 +202,7 @@ def create_coordinator(
     site_id: int, data: CoordinatorCreate, db: DbSession, user: AdminUser
 ) -> UserPublic:
     """Give a site a coordinator account directly (central office)."""
-    account = service.create_coordinator(
+    account = coordinators.create_coordinator(
         db,
         site_id=site_id,
         username=data.username,
@@ -218,7 +228,7 @@ def create_invite(
     settings: SettingsDep,
 ) -> InviteCreated:
     """An invite link for a new site; the token is shown once, only its hash is kept."""
-    invite, token = service.create_invite(
+    invite, token = invites.create_invite(
         db,
         conference_id=conference_id,
         data=data,
@@ -237,14 +247,14 @@ def list_invites(conference_id: int, db: ReadDbSession, user: AdminUser) -> list
     """Invites of a conference."""
     return [
         InvitePublic.model_validate(i, from_attributes=True)
-        for i in service.list_invites(db, conference_id=conference_id, actor=user)
+        for i in invites.list_invites(db, conference_id=conference_id, actor=user)
     ]
 
 
 @router.post("/invites/{invite_id}/revoke", response_model=InvitePublic, tags=["invites"])
 def revoke_invite(invite_id: int, db: DbSession, user: AdminUser) -> InvitePublic:
     """Stop an invite link from working."""
-    invite = service.revoke_invite(db, invite_id=invite_id, actor=user)
+    invite = invites.revoke_invite(db, invite_id=invite_id, actor=user)
     return InvitePublic.model_validate(invite, from_attributes=True)
 
 
@@ -256,7 +266,7 @@ def revoke_invite(invite_id: int, db: DbSession, user: AdminUser) -> InvitePubli
 )
 def register(token: str, data: Registration, db: DbSession) -> RegistrationPublic:
     """Register a site and its coordinator through an invite (no login needed)."""
-    site, account = service.register_with_invite(db, token=token, data=data)
+    site, account = invites.register_with_invite(db, token=token, data=data)
     return RegistrationPublic(
         site=_site(site), user=UserPublic.model_validate(account, from_attributes=True)
     )
@@ -278,7 +288,7 @@ def list_registrations(
         RegistrationPublic(
             site=_site(s), user=UserPublic.model_validate(u, from_attributes=True)
         )
-        for s, u in service.list_registrations(
+        for s, u in registrations.list_registrations(
             db, conference_id=conference_id, actor=user, approval=approval
         )
         if u is not None
@@ -288,13 +298,13 @@ def list_registrations(
 @router.post("/sites/{site_id}/approve", response_model=SitePublic, tags=["invites"])
 def approve(site_id: int, db: DbSession, user: AdminUser) -> SitePublic:
     """Approve a registered site and activate its coordinator."""
-    return _site(service.approve_registration(db, site_id=site_id, actor=user))
+    return _site(registrations.approve_registration(db, site_id=site_id, actor=user))
 
 
 @router.post("/sites/{site_id}/reject", response_model=SitePublic, tags=["invites"])
 def reject(site_id: int, db: DbSession, user: AdminUser) -> SitePublic:
     """Reject a registered site."""
-    return _site(service.reject_registration(db, site_id=site_id, actor=user))
+    return _site(registrations.reject_registration(db, site_id=site_id, actor=user))
 
 
 # ------------------------------------------------------------------- screens

@@ -17,7 +17,7 @@ from app.deps import AdminUser, CsrfChecked, CurrentUser
 from app.errors import AppError
 from app.templating import render_page
 from app.text import Name
-from endpoints import service
+from endpoints import coordinators, service
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.models import (
     Approval,
@@ -288,7 +288,7 @@ def _site_page(
             "parent": parent,
             "children": children.items,
             "children_total": children.total,
-            "accounts": service.list_site_users(db, site_id=site.id, actor=user),
+            "accounts": coordinators.list_site_users(db, site_id=site.id, actor=user),
             "is_admin": is_admin,
             "parent_choices": choices,
             "form": form or _site_form(site),
@@ -386,7 +386,7 @@ def coordinator_create(
             {**filled(form.model_dump(), ("username", "full_name", "phone")),
              "password": form.password, "full_name": form.full_name}
         )
-        service.create_coordinator(
+        coordinators.create_coordinator(
             db, site_id=site_id, username=data.username, password=data.password,
             full_name=data.full_name, phone=data.phone, actor=user,
         )
