@@ -28,11 +28,15 @@ from checkin import routes as checkin_routes
 from checkin.dashboard import Dashboards
 from endpoints import conference_pages as endpoints_conference_pages
 from endpoints import import_pages as endpoints_import_pages
+from endpoints import import_routes as endpoints_import_routes
 from endpoints import invite_pages as endpoints_invite_pages
+from endpoints import invite_routes as endpoints_invite_routes
 from endpoints import login_pages as endpoints_login_pages
+from endpoints import presence_routes as endpoints_presence_routes
 from endpoints import registration_pages as endpoints_registration_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
+from endpoints import screen_routes as endpoints_screen_routes
 from endpoints import site_pages as endpoints_site_pages
 from endpoints.presence import Presence, PresenceTicker
 from sessions import follow_ws as sessions_follow_ws
@@ -147,6 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # First: check-in bursts are the hottest path, and routers are matched in order.
     app.include_router(checkin_routes.scan_router)
     app.include_router(endpoints_routes.router)
+    app.include_router(endpoints_invite_routes.router)
+    app.include_router(endpoints_screen_routes.router)
+    app.include_router(endpoints_import_routes.router)
+    app.include_router(endpoints_presence_routes.router)
     app.include_router(endpoints_login_pages.router)
     app.include_router(endpoints_conference_pages.router)
     app.include_router(endpoints_site_pages.router)

@@ -15,9 +15,7 @@ from app.errors import AppError
 from app.templating import render_page
 from endpoints import service
 from endpoints.forms import FormText, validation_message
-from endpoints.models import (
-    ConferenceCreate,
-)
+from endpoints.models import ConferenceCreate
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,9 +15,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import AccountStatus, Role, User
 from app.accounts.service import is_admin, require_admin
 from app.db import utcnow
-from app.security import (
-    hash_token,
-)
+from app.security import hash_token
 from app.text import search_key
 from endpoints import errors, events
 from endpoints.models import (

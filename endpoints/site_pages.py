@@ -19,15 +19,7 @@ from app.templating import render_page
 from app.text import Name
 from endpoints import coordinators, service
 from endpoints.forms import FormText, filled, notice, validation_message
-from endpoints.models import (
-    Approval,
-    Phone,
-    Readiness,
-    Site,
-    SiteCreate,
-    SiteKind,
-    SiteUpdate,
-)
+from endpoints.models import Approval, Phone, Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 
 router = APIRouter(include_in_schema=False)
 
