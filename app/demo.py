@@ -1,3 +1,4 @@
+
 """The demo conference behind `diemcau demo` and `diemcau serve --demo`.
 
 Everything is created through the domains' service functions, as the central
@@ -746,6 +747,7 @@ def add_sessions(demo: Demo) -> list[str]:
 
 def _create_session(demo: Demo) -> None:
     from sessions import service as sessions_service
+    from sessions import stage as sessions_stage
     from sessions.models import AgendaItemCreate, AgendaKind, SessionCreate, StateUpdate
 
     def publish(channel: str, message: str) -> None:
@@ -795,7 +797,7 @@ def _create_session(demo: Demo) -> None:
             max_pages=50,
             publish=publish,
         )
-    sessions_service.set_state(
+    sessions_stage.set_state(
         demo.db,
         session_id=session.id,
         data=StateUpdate(agenda_item_id=items[0].id),

@@ -25,6 +25,7 @@ from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from app.templating import render
 from endpoints import service as endpoints_service
 from sessions import events, service
+from sessions import stage as stage_service
 from sessions.errors import FollowLinkInvalid
 from sessions.models import (
     AGENDA_KIND_LABELS,
@@ -135,7 +136,7 @@ def _sessions_page(
             **templates_globals,
             "conference": conference,
             "sessions": service.list_sessions(db, conference_id=conference_id, actor=user),
-            "stage": service.read_stage(db, conference_id=conference_id, actor=user),
+            "stage": stage_service.read_stage(db, conference_id=conference_id, actor=user),
             "is_admin": is_admin,
             "tab": "sessions",
             "follow_url": follow_url,
@@ -195,7 +196,7 @@ def _session_page(
     conference = endpoints_service.get_conference(
         db, conference_id=session.conference_id, actor=user
     )
-    stage = service.read_stage(db, conference_id=session.conference_id, actor=user)
+    stage = stage_service.read_stage(db, conference_id=session.conference_id, actor=user)
     return render(
         request,
         "sessions/detail.html",
@@ -441,7 +442,7 @@ def console_page(
         db, conference_id=session.conference_id, actor=user
     )
     agenda = service.list_agenda(db, session_id=session_id, actor=user)
-    stage = service.read_stage(db, conference_id=session.conference_id, actor=user)
+    stage = stage_service.read_stage(db, conference_id=session.conference_id, actor=user)
     data = {
         "session_id": session_id,
         "conference_id": session.conference_id,
@@ -481,8 +482,8 @@ def follow_page(
     conference_id = service.conference_for_follow_token(token=token, secret=settings.secret_key)
     if conference_id is None:
         raise FollowLinkInvalid()
-    stage = service.get_stage(db, conference_id=conference_id)
-    agenda = service.stage_agenda(db, conference_id=conference_id)
+    stage = stage_service.get_stage(db, conference_id=conference_id)
+    agenda = stage_service.stage_agenda(db, conference_id=conference_id)
     return render(
         request,
         "sessions/follow.html",

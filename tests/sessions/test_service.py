@@ -13,6 +13,7 @@ from app.accounts.models import User
 from app.config import Settings
 from app.errors import AppError
 from sessions import events, service
+from sessions import stage as stage_service
 from sessions.models import (
     AgendaItem,
     AgendaItemCreate,
@@ -221,7 +222,7 @@ def test_set_state_makes_session_live_and_publishes_once(
 ) -> None:
     sid = _session(db, tree, admin)
     first, second = _items(db, sid, admin, "Khai mạc", "Báo cáo AI")
-    view = service.set_state(
+    view = stage_service.set_state(
         db, session_id=sid, data=_state(agenda_item_id=first), actor=admin, publish=publish
     )
     assert view.version == 1
@@ -245,7 +246,9 @@ def test_versions_increase_across_sessions(
     afternoon = _session(db, tree, admin, "Chiều")
     versions = []
     for sid in (morning, afternoon, morning, afternoon):
-        view = service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
+        view = stage_service.set_state(
+            db, session_id=sid, data=_state(), actor=admin, publish=publish
+        )
         versions.append(view.version)
     assert versions == [1, 2, 3, 4]
     published = [json.loads(m)["version"] for _, m in publish.calls]
@@ -258,7 +261,7 @@ def test_set_state_on_closed_session_is_refused_and_not_published(
     sid = _session(db, tree, admin)
     service.close_session(db, session_id=sid, actor=admin, publish=publish)
     with pytest.raises(AppError) as exc:
-        service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
+        stage_service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
     assert _code(exc) == (409, "session_closed")
     assert publish.calls == []
     db.rollback()
@@ -272,7 +275,7 @@ def test_set_state_with_item_of_other_session_is_refused(
     foreign = _items(db, _session(db, tree, admin, "Khác"), admin, "Không thuộc")[0]
     for item_id in (foreign, 987654):
         with pytest.raises(AppError) as exc:
-            service.set_state(
+            stage_service.set_state(
                 db, session_id=sid, data=_state(agenda_item_id=item_id), actor=admin,
                 publish=publish,
             )
@@ -287,7 +290,7 @@ def test_set_state_slide_without_deck_is_out_of_range(
     sid = _session(db, tree, admin)
     item = _items(db, sid, admin, "Không có slide")[0]
     with pytest.raises(AppError) as exc:
-        service.set_state(
+        stage_service.set_state(
             db, session_id=sid, data=_state(agenda_item_id=item, slide=slide), actor=admin,
             publish=publish,
         )
@@ -300,7 +303,7 @@ def test_set_state_slide_one_without_deck_shows_no_slide(
 ) -> None:
     sid = _session(db, tree, admin)
     item = _items(db, sid, admin, "Không có slide")[0]
-    view = service.set_state(
+    view = stage_service.set_state(
         db, session_id=sid, data=_state(agenda_item_id=item, slide=1), actor=admin,
         publish=publish,
     )
@@ -316,7 +319,7 @@ def test_set_state_slide_past_deck_is_out_of_range(
     item = _items(db, sid, admin, "Có slide")[0]
     _deck(db, item, admin, settings, tmp_path, pages=3)
     with pytest.raises(AppError) as exc:
-        service.set_state(
+        stage_service.set_state(
             db, session_id=sid, data=_state(agenda_item_id=item, slide=slide), actor=admin,
             publish=publish,
         )
@@ -343,17 +346,17 @@ def test_set_state_new_item_starts_at_first_slide_and_keeps_notice(
     talk, practice = _items(db, sid, admin, "Báo cáo", "Thực hành")
     _deck(db, talk, admin, settings, tmp_path, pages=3)
     _deck(db, practice, admin, settings, tmp_path, pages=2)
-    service.set_state(db, session_id=sid, data=_state(agenda_item_id=talk, slide=3,
+    stage_service.set_state(db, session_id=sid, data=_state(agenda_item_id=talk, slide=3,
                       notice="Kiểm tra âm thanh"), actor=admin, publish=publish)
-    same = service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
+    same = stage_service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
     assert same.slide is not None and same.slide.number == 3 and same.slide.count == 3
-    moved = service.set_state(
+    moved = stage_service.set_state(
         db, session_id=sid, data=_state(agenda_item_id=practice), actor=admin, publish=publish
     )
     assert moved.slide is not None and (moved.slide.number, moved.slide.count) == (1, 2)
     assert moved.slide.url.endswith("/1.png")
     assert moved.notice == "Kiểm tra âm thanh"
-    cleared = service.set_state(db, session_id=sid, data=_state(notice=""), actor=admin,
+    cleared = stage_service.set_state(db, session_id=sid, data=_state(notice=""), actor=admin,
                                 publish=publish)
     assert cleared.notice is None
     assert [json.loads(m)["version"] for _, m in publish.calls] == [1, 2, 3, 4]
@@ -369,7 +372,7 @@ def test_set_state_when_commit_fails_publishes_nothing(
 
     monkeypatch.setattr(db, "commit", broken_commit)
     with pytest.raises(RuntimeError):
-        service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
+        stage_service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
     monkeypatch.undo()
     assert publish.calls == []
     db.rollback()
@@ -381,7 +384,9 @@ def test_set_state_by_coordinator_is_refused(
 ) -> None:
     sid = _session(db, tree, admin)
     with pytest.raises(AppError) as exc:
-        service.set_state(db, session_id=sid, data=_state(), actor=coordinator_a, publish=publish)
+        stage_service.set_state(
+            db, session_id=sid, data=_state(), actor=coordinator_a, publish=publish
+        )
     assert _code(exc) == (403, "admin_only")
     assert publish.calls == []
 
@@ -390,7 +395,7 @@ def test_set_state_unknown_session_is_404(
     db: Session, tree: Tree, admin: User, publish: Recorder
 ) -> None:
     with pytest.raises(AppError) as exc:
-        service.set_state(db, session_id=4242, data=_state(), actor=admin, publish=publish)
+        stage_service.set_state(db, session_id=4242, data=_state(), actor=admin, publish=publish)
     assert _code(exc) == (404, "session_not_found")
 
 
@@ -399,7 +404,7 @@ def test_editing_agenda_of_session_on_stage_republishes(
 ) -> None:
     sid = _session(db, tree, admin)
     first, second = _items(db, sid, admin, "Khai mạc", "Báo cáo")
-    service.set_state(db, session_id=sid, data=_state(agenda_item_id=first), actor=admin,
+    stage_service.set_state(db, session_id=sid, data=_state(agenda_item_id=first), actor=admin,
                       publish=publish)
     service.update_agenda_item(
         db, agenda_item_id=second, data=AgendaItemUpdate(title="Báo cáo mới"), actor=admin,
@@ -415,7 +420,7 @@ def test_deleting_item_on_stage_clears_it_from_stage(
 ) -> None:
     sid = _session(db, tree, admin)
     first, second = _items(db, sid, admin, "Khai mạc", "Báo cáo")
-    service.set_state(db, session_id=sid, data=_state(agenda_item_id=first), actor=admin,
+    stage_service.set_state(db, session_id=sid, data=_state(agenda_item_id=first), actor=admin,
                       publish=publish)
     service.delete_agenda_item(db, agenda_item_id=first, actor=admin, publish=publish,
                                data_dir=settings.data_dir)
@@ -430,7 +435,7 @@ def test_close_session_on_stage_clears_screens(
     db: Session, tree: Tree, admin: User, publish: Recorder
 ) -> None:
     sid = _session(db, tree, admin)
-    service.set_state(db, session_id=sid, data=_state(notice="Nghỉ giải lao"), actor=admin,
+    stage_service.set_state(db, session_id=sid, data=_state(notice="Nghỉ giải lao"), actor=admin,
                       publish=publish)
     closed = service.close_session(db, session_id=sid, actor=admin, publish=publish)
     assert closed.status == SessionStatus.closed
@@ -439,7 +444,7 @@ def test_close_session_on_stage_clears_screens(
 
 
 def test_get_stage_of_new_conference_is_version_zero(db: Session, tree: Tree) -> None:
-    view = service.get_stage(db, conference_id=tree.cid)
+    view = stage_service.get_stage(db, conference_id=tree.cid)
     assert (view.version, view.session, view.item, view.slide) == (0, None, None, None)
     assert view.conference_title == "Hội nghị tập huấn AI"
 
@@ -449,9 +454,9 @@ def test_get_stage_matches_last_published_message(
 ) -> None:
     sid = _session(db, tree, admin)
     item = _items(db, sid, admin, "Khai mạc")[0]
-    service.set_state(db, session_id=sid, data=_state(agenda_item_id=item), actor=admin,
+    stage_service.set_state(db, session_id=sid, data=_state(agenda_item_id=item), actor=admin,
                       publish=publish)
-    snapshot = events.encode_stage("snapshot", service.get_stage(db, conference_id=tree.cid))
+    snapshot = events.encode_stage("snapshot", stage_service.get_stage(db, conference_id=tree.cid))
     assert json.loads(snapshot) == {**json.loads(publish.calls[-1][1]), "type": "snapshot"}
 
 
@@ -498,6 +503,6 @@ def test_stage_rows_one_per_conference(
 ) -> None:
     sid = _session(db, tree, admin)
     for _ in range(3):
-        service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
+        stage_service.set_state(db, session_id=sid, data=_state(), actor=admin, publish=publish)
     db.expire_all()
     assert len(db.exec(select(Stage)).all()) == 1
