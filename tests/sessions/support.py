@@ -126,26 +126,6 @@ def upload(
     )
 
 
-CSRF_COOKIE = "diemcau_csrf"
-
-
-def csrf(client: TestClient) -> str:
-    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
-    if CSRF_COOKIE not in client.cookies:
-        client.get("/login")
-    return str(client.cookies[CSRF_COOKIE])
-
-
-def login(client: TestClient, username: str, password: str) -> None:
-    """Log in through the form (sets the session cookie)."""
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf(client)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-
-
 class Recorder:
     """A `publish` callable that remembers every (channel, message)."""
 

@@ -1,14 +1,12 @@
 """Use cases of the programme: sessions, agenda, follow links."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.config import Settings
 from app.errors import AppError
 from sessions import service
 from sessions.models import (
@@ -18,13 +16,8 @@ from sessions.models import (
     SessionStatus,
     SessionUpdate,
 )
-from tests.conftest import SECRET, Tree, make_settings
+from tests.conftest import SECRET, Tree
 from tests.sessions.support import Recorder, error_code, new_items, new_session
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, data_dir=tmp_path / "var")
 
 
 @pytest.fixture
