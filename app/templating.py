@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.accounts.models import User
 from app.config import PROJECT_ROOT
+from app.deps import get_settings_dep
 from app.security import CSRF_COOKIE, new_csrf_token
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -66,7 +67,7 @@ def render(
     ctx = {"csrf_token": token, "user": getattr(request.state, "user", None), **(context or {})}
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     if fresh:
-        settings = request.app.state.settings
+        settings = get_settings_dep(request)
         response.set_cookie(
             CSRF_COOKIE, token or "", httponly=True, samesite="lax", secure=settings.cookie_secure
         )
