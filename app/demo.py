@@ -1,3 +1,4 @@
+
 """The demo conference behind `diemcau demo` and `diemcau serve --demo`.
 
 Everything is created through the domains' service functions, as the central
@@ -27,6 +28,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import DEV_ADMIN_PASSWORD, get_settings
 from app.templating import LOCAL_TZ, format_number, local_date
+from endpoints import coordinators as endpoints_coordinators
 from endpoints import service as endpoints_service
 from endpoints.models import (
     READINESS_LABELS,
@@ -630,7 +632,7 @@ def add_hub_coordinator(demo: Demo) -> list[str]:
     """The coordinator account of the city hub (sees the hub and every site below it)."""
     # Loaded before: the account is already there.
     with suppress(accounts_errors.UsernameTaken):
-        endpoints_service.create_coordinator(
+        endpoints_coordinators.create_coordinator(
             demo.db,
             site_id=demo.site_ids["HCM"],
             username=HUB_USERNAME,
@@ -745,6 +747,7 @@ def add_sessions(demo: Demo) -> list[str]:
 
 def _create_session(demo: Demo) -> None:
     from sessions import service as sessions_service
+    from sessions import stage as sessions_stage
     from sessions.models import AgendaItemCreate, AgendaKind, SessionCreate, StateUpdate
 
     def publish(channel: str, message: str) -> None:
@@ -794,7 +797,7 @@ def _create_session(demo: Demo) -> None:
             max_pages=50,
             publish=publish,
         )
-    sessions_service.set_state(
+    sessions_stage.set_state(
         demo.db,
         session_id=session.id,
         data=StateUpdate(agenda_item_id=items[0].id),

@@ -8,7 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
-from app.accounts.errors import AdminOnly, TooManyAttempts
+from app.accounts.errors import AdminOnly
 from app.accounts.models import User
 from app.config import Settings
 from app.db import ReadDbSession
@@ -18,7 +18,6 @@ from app.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
     SESSION_COOKIE,
-    AttemptLimiter,
     csrf_matches,
 )
 
@@ -167,28 +166,3 @@ def get_hub(request: Request) -> Hub:
 
 
 HubDep = Annotated[Hub, Depends(get_hub)]
-
-
-class PairingLimiter:
-    """Failed pairing-code attempts per client address, refused past ten a minute."""
-
-    def __init__(self, limiter: AttemptLimiter) -> None:
-        self._limiter = limiter
-
-    def check(self, client: str) -> None:
-        """Refuse a client that failed too often in the last minute."""
-        if not self._limiter.allowed(client):
-            raise TooManyAttempts()
-
-    def failed(self, client: str) -> None:
-        """Count one failed attempt."""
-        self._limiter.failed(client)
-
-
-def get_pairing_limiter(request: Request) -> PairingLimiter:
-    """The pairing limiter of this process."""
-    limiter: AttemptLimiter = request.app.state.pairing_limiter
-    return PairingLimiter(limiter)
-
-
-PairingLimiterDep = Annotated[PairingLimiter, Depends(get_pairing_limiter)]

@@ -1,5 +1,6 @@
 """Application factory: settings, database, hub, routers, error renderers."""
 
+import functools
 import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -26,9 +27,18 @@ from checkin import pages as checkin_pages
 from checkin import report_routes as checkin_report_routes
 from checkin import routes as checkin_routes
 from checkin.dashboard import Dashboards
-from endpoints import pages as endpoints_pages
+from endpoints import conference_pages as endpoints_conference_pages
+from endpoints import import_pages as endpoints_import_pages
+from endpoints import import_routes as endpoints_import_routes
+from endpoints import invite_pages as endpoints_invite_pages
+from endpoints import invite_routes as endpoints_invite_routes
+from endpoints import login_pages as endpoints_login_pages
+from endpoints import presence_routes as endpoints_presence_routes
+from endpoints import registration_pages as endpoints_registration_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
+from endpoints import screen_routes as endpoints_screen_routes
+from endpoints import site_pages as endpoints_site_pages
 from endpoints.presence import Presence, PresenceTicker
 from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
@@ -60,58 +70,60 @@ class DirectWebsockets:
         await self.app(scope, receive, send)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Start the engine, hub and background workers; stop them in reverse order."""
+    engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.engine = engine
+    app.state.read_engine = read_only(engine)
+    with Session(engine) as db:
+        accounts_service.ensure_admin(
+            db, username=settings.admin_username, password=settings.admin_password
+        )
+    # Made (or loaded) now, so no request ever waits to create the pass-signing key.
+    checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
+    hub = create_hub(settings.broker_url)
+    await hub.start()
+    app.state.hub = hub
+    app.state.stage_cache = StageCache(hub=hub, engine=read_only(engine))
+    presence = Presence(engine, interval=settings.presence_flush_seconds)
+    await presence.start()
+    app.state.presence = presence
+    presence_ticker = PresenceTicker(
+        engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
+        interval=settings.presence_tick_seconds,
+    )
+    await presence_ticker.start()
+    app.state.presence_ticker = presence_ticker
+    dashboards = Dashboards(
+        hub=hub, engine=read_only(engine), interval=settings.dashboard_interval_seconds
+    )
+    await dashboards.start()
+    app.state.dashboards = dashboards
+    app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
+    # Objects made at start-up live for the whole run: keep them out of GC passes,
+    # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        await dashboards.stop()
+        await presence_ticker.stop()
+        await presence.stop()
+        await hub.stop()
+        engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; every entry point (CLI, tests, ASGI server) goes through here."""
     settings = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
-        app.state.engine = engine
-        app.state.read_engine = read_only(engine)
-        with Session(engine) as db:
-            accounts_service.ensure_admin(
-                db, username=settings.admin_username, password=settings.admin_password
-            )
-        # Made (or loaded) now, so no request ever waits to create the pass-signing key.
-        checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
-        hub = create_hub(settings.broker_url)
-        await hub.start()
-        app.state.hub = hub
-        app.state.stage_cache = StageCache(hub=hub, engine=read_only(engine))
-        presence = Presence(engine, interval=settings.presence_flush_seconds)
-        await presence.start()
-        app.state.presence = presence
-        presence_ticker = PresenceTicker(
-            engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
-            interval=settings.presence_tick_seconds,
-        )
-        await presence_ticker.start()
-        app.state.presence_ticker = presence_ticker
-        dashboards = Dashboards(
-            hub=hub, engine=read_only(engine), interval=settings.dashboard_interval_seconds
-        )
-        await dashboards.start()
-        app.state.dashboards = dashboards
-        app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
-        # Objects made at start-up live for the whole run: keep them out of GC passes,
-        # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            await dashboards.stop()
-            await presence_ticker.stop()
-            await presence.stop()
-            await hub.stop()
-            engine.dispose()
 
     app = FastAPI(
         title="diemcau",
         summary="Quản lý hội nghị trực tiếp kết hợp trực tuyến tại nhiều điểm cầu",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=functools.partial(_lifespan, settings=settings),
         # The stock docs pages load Swagger UI from a CDN; ours serves it from this server.
         docs_url=None,
         redoc_url=None,
@@ -139,10 +151,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: 200 when the service is up."""
         return {"status": "ok"}
 
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
     # First: check-in bursts are the hottest path, and routers are matched in order.
     app.include_router(checkin_routes.scan_router)
     app.include_router(endpoints_routes.router)
-    app.include_router(endpoints_pages.router)
+    app.include_router(endpoints_invite_routes.router)
+    app.include_router(endpoints_screen_routes.router)
+    app.include_router(endpoints_import_routes.router)
+    app.include_router(endpoints_presence_routes.router)
+    app.include_router(endpoints_login_pages.router)
+    app.include_router(endpoints_conference_pages.router)
+    app.include_router(endpoints_site_pages.router)
+    app.include_router(endpoints_invite_pages.router)
+    app.include_router(endpoints_registration_pages.router)
+    app.include_router(endpoints_import_pages.router)
     app.include_router(endpoints_screen_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_follow_ws.router)
@@ -156,4 +182,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkin_dashboard_pages.router)
     app.include_router(checkin_dashboard_routes.router)
     app.include_router(checkin_dashboard_ws.router)
-    return app

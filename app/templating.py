@@ -1,5 +1,6 @@
 """Jinja2 set-up: Vietnamese formats, labels, CSRF token, the error page."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -8,7 +9,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from app.accounts.models import User
 from app.config import PROJECT_ROOT
+from app.deps import get_settings_dep
 from app.security import CSRF_COOKIE, new_csrf_token
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -64,11 +67,24 @@ def render(
     ctx = {"csrf_token": token, "user": getattr(request.state, "user", None), **(context or {})}
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     if fresh:
-        settings = request.app.state.settings
+        settings = get_settings_dep(request)
         response.set_cookie(
             CSRF_COOKIE, token or "", httponly=True, samesite="lax", secure=settings.cookie_secure
         )
     return response
+
+
+def render_page(
+    request: Request,
+    user: User | None,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """Render a page for `user` (None on public pages); the layout shows who is signed in."""
+    request.state.user = user
+    return render(request, name, dict(context or {}), status=status)
 
 
 def render_error_page(request: Request, *, status: int, code: str, detail: str) -> Response:

@@ -13,18 +13,19 @@ import qrcode.image.svg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep
+from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep, get_settings_dep
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
-from app.templating import render
+from app.templating import render, render_page
 from endpoints import service as endpoints_service
 from sessions import events, service
+from sessions import stage as stage_service
 from sessions.errors import FollowLinkInvalid
 from sessions.models import (
     AGENDA_KIND_LABELS,
@@ -60,13 +61,18 @@ _FIELDS = {
     "planned_end": "Giờ kết thúc dự kiến",
 }
 
-Text = Annotated[str, Form(max_length=2000)]
-OptText = Annotated[str | None, Form(max_length=2000)]
-
 templates_globals = {
     "AGENDA_KIND_LABELS": AGENDA_KIND_LABELS,
     "SESSION_STATUS_LABELS": SESSION_STATUS_LABELS,
 }
+
+
+class SessionForm(BaseModel):
+    """The title and times of a session as typed in its form."""
+
+    title: str = Field(max_length=2000)
+    starts_at: str = Field(max_length=2000)
+    ends_at: str = Field(max_length=2000)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -120,22 +126,22 @@ def _sessions_page(
     form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    request.state.user = user
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
     is_admin = accounts_service.is_admin(user)
     follow_url = None
     if is_admin:
-        settings = request.app.state.settings
+        settings = get_settings_dep(request)
         token = service.follow_token(conference_id=conference_id, secret=settings.secret_key)
         follow_url = str(request.url_for("follow_page", token=token))
-    return render(
+    return render_page(
         request,
+        user,
         "sessions/list.html",
         {
             **templates_globals,
             "conference": conference,
             "sessions": service.list_sessions(db, conference_id=conference_id, actor=user),
-            "stage": service.read_stage(db, conference_id=conference_id, actor=user),
+            "stage": stage_service.read_stage(db, conference_id=conference_id, actor=user),
             "is_admin": is_admin,
             "tab": "sessions",
             "follow_url": follow_url,
@@ -162,18 +168,16 @@ def create_session_submit(
     request: Request,
     db: DbSession,
     user: AdminUser,
-    title: Text,
-    starts_at: Text,
-    ends_at: Text,
+    form: Annotated[SessionForm, Form()],
 ) -> Response:
     """Create a session from the form, then open its agenda editor."""
-    form = {"title": title, "starts_at": starts_at, "ends_at": ends_at}
     try:
-        data = SessionCreate.model_validate(form)
+        data = SessionCreate.model_validate(form.model_dump())
         session = service.create_session(db, conference_id=conference_id, data=data, actor=user)
     except ValidationError as exc:
         return _sessions_page(
-            request, db, user, conference_id, error=_describe(exc), form=form, status=422
+            request, db, user, conference_id, error=_describe(exc), form=form.model_dump(),
+            status=422,
         )
     return RedirectResponse(f"/sessions/{session.id}?msg=session_created", status_code=303)
 
@@ -190,14 +194,14 @@ def _session_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    request.state.user = user
     session = service.get_session(db, session_id=session_id, actor=user)
     conference = endpoints_service.get_conference(
         db, conference_id=session.conference_id, actor=user
     )
-    stage = service.read_stage(db, conference_id=session.conference_id, actor=user)
-    return render(
+    stage = stage_service.read_stage(db, conference_id=session.conference_id, actor=user)
+    return render_page(
         request,
+        user,
         "sessions/detail.html",
         {
             **templates_globals,
@@ -240,15 +244,11 @@ def update_session_submit(
     db: DbSession,
     user: AdminUser,
     hub: HubDep,
-    title: Text,
-    starts_at: Text,
-    ends_at: Text,
+    form: Annotated[SessionForm, Form()],
 ) -> Response:
     """Save the session's title and times."""
     try:
-        data = SessionUpdate.model_validate(
-            {"title": title, "starts_at": starts_at, "ends_at": ends_at}
-        )
+        data = SessionUpdate.model_validate(form.model_dump())
         service.update_session(
             db, session_id=session_id, data=data, actor=user, publish=hub.publish
         )
@@ -269,22 +269,24 @@ def close_session_submit(
 # ------------------------------------------------------------------ agenda
 
 
-def _item_form(
-    session: ConferenceSession,
-    *,
-    title: str,
-    kind: str,
-    speaker: str | None,
-    planned_start: str | None,
-    planned_end: str | None,
-) -> dict[str, Any]:
-    return {
-        "title": title,
-        "kind": kind,
-        "speaker": _blank(speaker),
-        "planned_start": _on_session_day(session, planned_start),
-        "planned_end": _on_session_day(session, planned_end),
-    }
+class ItemForm(BaseModel):
+    """An agenda item as typed in the editor; blank speaker and times mean none."""
+
+    title: str = Field(max_length=2000)
+    kind: str = Field(max_length=2000)
+    speaker: str | None = Field(default=None, max_length=2000)
+    planned_start: str | None = Field(default=None, max_length=2000)
+    planned_end: str | None = Field(default=None, max_length=2000)
+
+    def values(self, session: ConferenceSession) -> dict[str, Any]:
+        """The item's fields, with times placed on the session's local day."""
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "speaker": _blank(self.speaker),
+            "planned_start": _on_session_day(session, self.planned_start),
+            "planned_end": _on_session_day(session, self.planned_end),
+        }
 
 
 @router.post("/sessions/{session_id}/agenda", dependencies=[CsrfChecked])
@@ -294,21 +296,12 @@ def add_item_submit(
     db: DbSession,
     user: AdminUser,
     hub: HubDep,
-    title: Text,
-    kind: Text,
-    speaker: OptText = None,
-    planned_start: OptText = None,
-    planned_end: OptText = None,
+    form: Annotated[ItemForm, Form()],
 ) -> Response:
     """Append an item to the agenda."""
     session = service.get_session(db, session_id=session_id, actor=user)
     try:
-        data = AgendaItemCreate.model_validate(
-            _item_form(
-                session, title=title, kind=kind, speaker=speaker,
-                planned_start=planned_start, planned_end=planned_end,
-            )
-        )
+        data = AgendaItemCreate.model_validate(form.values(session))
         item = service.create_agenda_item(
             db, session_id=session_id, data=data, actor=user, publish=hub.publish
         )
@@ -326,23 +319,14 @@ def edit_item_submit(
     db: DbSession,
     user: AdminUser,
     hub: HubDep,
-    title: Text,
-    kind: Text,
-    speaker: OptText = None,
-    planned_start: OptText = None,
-    planned_end: OptText = None,
+    form: Annotated[ItemForm, Form()],
 ) -> Response:
     """Save an agenda item (empty speaker or times clear them)."""
     entry = service.get_agenda_item(db, agenda_item_id=agenda_item_id, actor=user)
     session_id = entry.item.session_id
     session = service.get_session(db, session_id=session_id, actor=user)
     try:
-        data = AgendaItemUpdate.model_validate(
-            _item_form(
-                session, title=title, kind=kind, speaker=speaker,
-                planned_start=planned_start, planned_end=planned_end,
-            )
-        )
+        data = AgendaItemUpdate.model_validate(form.values(session))
         service.update_agenda_item(
             db, agenda_item_id=agenda_item_id, data=data, actor=user, publish=hub.publish
         )
@@ -435,13 +419,12 @@ def console_page(
     session_id: int, request: Request, db: ReadDbSession, user: AdminUser
 ) -> Response:
     """The presenter console: moves the agenda, slides and notice on every site screen."""
-    request.state.user = user
     session = service.get_session(db, session_id=session_id, actor=user)
     conference = endpoints_service.get_conference(
         db, conference_id=session.conference_id, actor=user
     )
     agenda = service.list_agenda(db, session_id=session_id, actor=user)
-    stage = service.read_stage(db, conference_id=session.conference_id, actor=user)
+    stage = stage_service.read_stage(db, conference_id=session.conference_id, actor=user)
     data = {
         "session_id": session_id,
         "conference_id": session.conference_id,
@@ -456,8 +439,9 @@ def console_page(
         ],
         "stage": json.loads(events.encode_stage("snapshot", stage)),
     }
-    return render(
+    return render_page(
         request,
+        user,
         "sessions/console.html",
         {
             **templates_globals,
@@ -481,8 +465,8 @@ def follow_page(
     conference_id = service.conference_for_follow_token(token=token, secret=settings.secret_key)
     if conference_id is None:
         raise FollowLinkInvalid()
-    stage = service.get_stage(db, conference_id=conference_id)
-    agenda = service.stage_agenda(db, conference_id=conference_id)
+    stage = stage_service.get_stage(db, conference_id=conference_id)
+    agenda = stage_service.stage_agenda(db, conference_id=conference_id)
     return render(
         request,
         "sessions/follow.html",

@@ -13,6 +13,7 @@ from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, SettingsDep
 from endpoints import service as endpoints_service
 from sessions import decks, events, service
+from sessions import stage as stage_service
 from sessions.errors import DeckNotFound, FollowLinkInvalid
 from sessions.models import (
     AGENDA_KIND_LABELS,
@@ -71,7 +72,7 @@ def item_public(item: AgendaItem, deck: SlideDeck | None) -> AgendaItemPublic:
     )
 
 
-def stage_public(view: service.StageView) -> StagePublic:
+def stage_public(view: stage_service.StageView) -> StagePublic:
     """The API form of the stage: the websocket message without its `type`."""
     return StagePublic.model_validate(events.stage_body(view))
 
@@ -317,7 +318,7 @@ def set_state(
     session_id: int, data: StateUpdate, db: DbSession, user: CurrentUser, hub: HubDep
 ) -> StagePublic:
     """Move what every site screen shows; answers the new stage with its `version`."""
-    view = service.set_state(
+    view = stage_service.set_state(
         db, session_id=session_id, data=data, actor=user, publish=hub.publish
     )
     return stage_public(view)
@@ -326,7 +327,7 @@ def set_state(
 @router.get("/conferences/{conference_id}/stage", response_model=StagePublic)
 def get_stage(conference_id: int, db: ReadDbSession, user: CurrentUser) -> StagePublic:
     """What the conference's screens show now."""
-    return stage_public(service.read_stage(db, conference_id=conference_id, actor=user))
+    return stage_public(stage_service.read_stage(db, conference_id=conference_id, actor=user))
 
 
 @router.get("/conferences/{conference_id}/follow-link", response_model=FollowLink)
@@ -353,5 +354,5 @@ def follow_agenda(
     conference_id = service.conference_for_follow_token(token=token, secret=settings.secret_key)
     if conference_id is None:
         raise FollowLinkInvalid()
-    entries = service.stage_agenda(db, conference_id=conference_id)
+    entries = stage_service.stage_agenda(db, conference_id=conference_id)
     return [item_public(e.item, None) for e in entries]

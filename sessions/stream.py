@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from app.realtime import Hub
 from app.wsfast import DirectSocket
 from sessions import events
-from sessions import service as sessions_service
+from sessions import stage as sessions_stage
 
 _STATE_PREFIX = '{"type":"state"'
 _SNAPSHOT_PREFIX = '{"type":"snapshot"'
@@ -72,7 +72,7 @@ class StageCache:
 
     def _load(self, conference_id: int) -> events.StageView:
         with Session(self._engine) as db:
-            return sessions_service.get_stage(db, conference_id=conference_id)
+            return sessions_stage.get_stage(db, conference_id=conference_id)
 
     async def _watch(self, conference_id: int) -> None:
         if conference_id in self._watched:

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.db import create_db_engine, read_only
 from app.main import create_app
 from app.migrate import upgrade
+from endpoints import coordinators as endpoints_coordinators
 from endpoints import service as endpoints_service
 from endpoints.models import ConferenceCreate, SiteCreate, SiteKind
 
@@ -209,7 +210,7 @@ def tree(db: Session, admin: User) -> Tree:
 @pytest.fixture
 def coordinator_a(db: Session, admin: User, tree: Tree) -> User:
     """Coordinator of hub A (and so of the wards below it)."""
-    return endpoints_service.create_coordinator(
+    return endpoints_coordinators.create_coordinator(
         db,
         site_id=tree.hub_a,
         username="hcm",

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from app.accounts.models import User
 from tests.conftest import Tree
-from tests.endpoints.test_pages import login, post
+from tests.endpoints.support import login, post
 
 
 def test_coordinator_makes_pairing_code_that_a_screen_can_use(

@@ -1,42 +1,20 @@
 """Registry use cases, on SQLite and PostgreSQL."""
 
-from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
-from app.accounts.models import AccountStatus, User
-from app.db import utcnow
+from app.accounts.models import User
 from endpoints import errors, service
 from endpoints.models import (
-    Approval,
-    Invite,
-    InviteCreate,
     Readiness,
-    Registration,
     Site,
     SiteCreate,
     SiteKind,
     SiteUpdate,
 )
 from tests.conftest import Tree
-
-
-def _registration(**over: object) -> Registration:
-    data: dict[str, object] = {
-        "site_name": "Đảng ủy phường Sài Gòn",
-        "kind": "ward",
-        "room": "Phòng họp tầng 2",
-        "expected_attendees": 60,
-        "full_name": "Trần Văn Bình",
-        "phone": "0912345678",
-        "username": "saigon",
-        "password": "saigon-password",
-    }
-    data.update(over)
-    return Registration.model_validate(data)
 
 
 def test_create_site_sets_path_and_depth(db: Session, tree: Tree) -> None:
@@ -174,107 +152,6 @@ def test_coordinator_cannot_move_own_site_out_of_scope(
             db, site_id=tree.ward_a1, data=SiteUpdate(parent_id=tree.hub_b), actor=coordinator_a
         )
 
-
-def test_authenticate_pending_account_is_refused(db: Session, admin: User, tree: Tree) -> None:
-    _, token = service.create_invite(
-        db,
-        conference_id=tree.cid,
-        data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=admin,
-        default_days=14,
-    )
-    service.register_with_invite(db, token=token, data=_registration())
-    with pytest.raises(accounts_errors.AccountNotActive):
-        accounts_service.authenticate(db, username="saigon", password="saigon-password")
-
-
-def test_register_then_approve_activates_coordinator_scoped_to_new_site(
-    db: Session, admin: User, tree: Tree
-) -> None:
-    _, token = service.create_invite(
-        db,
-        conference_id=tree.cid,
-        data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=admin,
-        default_days=14,
-    )
-    site, user = service.register_with_invite(db, token=token, data=_registration())
-    assert site.approval == Approval.pending
-    assert site.parent_id == tree.hub_a
-    assert user.status == AccountStatus.pending
-    service.approve_registration(db, site_id=site.id or 0, actor=admin)
-    coordinator = accounts_service.authenticate(db, username="SaiGon", password="saigon-password")
-    page = service.list_sites(db, conference_id=tree.cid, actor=coordinator)
-    assert [s.id for s in page.items] == [site.id]
-
-
-def test_reused_invite_is_refused(db: Session, admin: User, tree: Tree) -> None:
-    _, token = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(), actor=admin, default_days=14
-    )
-    service.register_with_invite(db, token=token, data=_registration())
-    with pytest.raises(errors.InviteUsed):
-        service.register_with_invite(db, token=token, data=_registration(username="other"))
-    assert len(db.exec(select(User).where(User.username == "other")).all()) == 0
-
-
-def test_expired_invite_is_refused(db: Session, admin: User, tree: Tree) -> None:
-    invite, token = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(), actor=admin, default_days=14
-    )
-    invite.expires_at = utcnow() - timedelta(minutes=1)
-    db.add(invite)
-    db.commit()
-    with pytest.raises(errors.InviteExpired):
-        service.register_with_invite(db, token=token, data=_registration())
-
-
-def test_register_with_taken_username_writes_nothing_and_keeps_invite(
-    db: Session, admin: User, tree: Tree, coordinator_a: User
-) -> None:
-    invite, token = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(), actor=admin, default_days=14
-    )
-    sites_before = len(db.exec(select(Site)).all())
-    with pytest.raises(accounts_errors.UsernameTaken):
-        service.register_with_invite(db, token=token, data=_registration(username="hcm"))
-    db.expire_all()
-    assert len(db.exec(select(Site)).all()) == sites_before
-    stored = db.get(Invite, invite.id)
-    assert stored is not None and stored.used_at is None
-    site, _ = service.register_with_invite(db, token=token, data=_registration())
-    assert site.id is not None
-
-
-def test_decide_twice_is_refused(db: Session, admin: User, tree: Tree) -> None:
-    _, token = service.create_invite(
-        db, conference_id=tree.cid, data=InviteCreate(), actor=admin, default_days=14
-    )
-    site, _ = service.register_with_invite(db, token=token, data=_registration())
-    service.reject_registration(db, site_id=site.id or 0, actor=admin)
-    with pytest.raises(errors.RegistrationNotPending):
-        service.approve_registration(db, site_id=site.id or 0, actor=admin)
-
-
-def test_hub_coordinator_invites_below_own_site_only(
-    db: Session, tree: Tree, coordinator_a: User
-) -> None:
-    invite, _ = service.create_invite(
-        db,
-        conference_id=tree.cid,
-        data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=coordinator_a,
-        default_days=14,
-    )
-    assert invite.parent_site_id == tree.hub_a
-    with pytest.raises(errors.SiteOutOfScope):
-        service.create_invite(
-            db,
-            conference_id=tree.cid,
-            data=InviteCreate(parent_site_id=tree.hub_b),
-            actor=coordinator_a,
-            default_days=14,
-        )
 
 
 def test_logout_invalidates_earlier_tokens(db: Session, admin: User) -> None:

@@ -3,10 +3,19 @@
 import hashlib
 import io
 import struct
+from datetime import UTC, datetime
 from typing import Any
 
 import pypdfium2 as pdfium
+import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.errors import AppError
+from sessions import service
+from sessions.models import AgendaItemCreate, SessionCreate, StateUpdate
+from tests.conftest import Tree
 
 _PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
 
@@ -117,26 +126,6 @@ def upload(
     )
 
 
-CSRF_COOKIE = "diemcau_csrf"
-
-
-def csrf(client: TestClient) -> str:
-    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
-    if CSRF_COOKIE not in client.cookies:
-        client.get("/login")
-    return str(client.cookies[CSRF_COOKIE])
-
-
-def login(client: TestClient, username: str, password: str) -> None:
-    """Log in through the form (sets the session cookie)."""
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf(client)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-
-
 class Recorder:
     """A `publish` callable that remembers every (channel, message)."""
 
@@ -145,3 +134,42 @@ class Recorder:
 
     def __call__(self, channel: str, message: str) -> None:
         self.calls.append((channel, message))
+
+
+def new_session(db: Session, tree: Tree, admin: User, title: str = "Phiên khai mạc") -> int:
+    """A session of the tree's conference, 9 September 2025, 08:00–11:00 in Hanoi."""
+    session = service.create_session(
+        db,
+        conference_id=tree.cid,
+        data=SessionCreate(
+            title=title,
+            starts_at=datetime(2025, 9, 9, 1, 0, tzinfo=UTC),
+            ends_at=datetime(2025, 9, 9, 4, 0, tzinfo=UTC),
+        ),
+        actor=admin,
+    )
+    assert session.id is not None
+    return session.id
+
+
+def new_items(db: Session, session_id: int, admin: User, *titles: str) -> list[int]:
+    """Agenda items with these titles appended to a session; their ids."""
+    ids = []
+    for title in titles:
+        item = service.create_agenda_item(
+            db, session_id=session_id, data=AgendaItemCreate(title=title), actor=admin,
+            publish=Recorder(),
+        )
+        assert item.id is not None
+        ids.append(item.id)
+    return ids
+
+
+def error_code(exc: pytest.ExceptionInfo[AppError]) -> tuple[int, str]:
+    """The status and stable code of a raised AppError."""
+    return exc.value.status_code, exc.value.code
+
+
+def state_update(**fields: Any) -> StateUpdate:
+    """A stage command with only these fields set."""
+    return StateUpdate.model_validate(fields)

@@ -15,7 +15,8 @@ from app.config import Settings
 from sessions import service
 from sessions.models import AgendaItem, ConferenceSession
 from tests.conftest import ADMIN_PASSWORD, SECRET, Tree, make_settings
-from tests.sessions.support import add_item, create_session, csrf, login, make_pdf
+from tests.endpoints.support import csrf, login
+from tests.sessions.support import add_item, create_session, make_pdf
 
 
 @pytest.fixture

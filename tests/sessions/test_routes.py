@@ -10,7 +10,8 @@ from app.accounts.models import User
 from app.config import Settings
 from sessions import service
 from tests.conftest import SECRET, Tree, make_settings, token_for
-from tests.sessions.support import add_item, create_session, csrf, login
+from tests.endpoints.support import csrf, login
+from tests.sessions.support import add_item, create_session
 
 
 @pytest.fixture

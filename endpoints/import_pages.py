@@ -1,0 +1,109 @@
+"""Importing a site tree from a CSV/XLSX file (central office)."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.accounts.models import User
+from app.db import DbSession, ReadDbSession
+from app.deps import AdminUser, SettingsDep, get_settings_dep
+from app.errors import AppError, CsrfFailed
+from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
+from app.templating import render_page
+from endpoints import errors, importer, imports, service, uploads
+
+router = APIRouter(include_in_schema=False)
+
+
+def _import_page(
+    request: Request,
+    db: Session,
+    user: User,
+    conference_id: int,
+    *,
+    report: imports.ImportReport | None = None,
+    error: AppError | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    settings = get_settings_dep(request)
+    extra = error.extra if error else {}
+    return render_page(
+        request,
+        user,
+        "endpoints/import.html",
+        {
+            "conference": service.get_conference(db, conference_id=conference_id, actor=user),
+            "is_admin": True,
+            "tab": "sites",
+            "notice": None,
+            "report": asdict(report) if report else None,
+            "error": error.detail if error else None,
+            "error_code": error.code if error else None,
+            "line_errors": extra.get("errors", []),
+            "error_count": extra.get("error_count", 0),
+            "warnings": extra.get("warnings", []) if error else [],
+            "columns": importer.COLUMN_LABELS,
+            "required": importer.REQUIRED_COLUMNS,
+            "max_bytes": settings.max_import_bytes,
+            "max_rows": settings.max_import_rows,
+        },
+        status=status,
+    )
+
+
+@router.get("/conferences/{conference_id}/sites/import", response_class=HTMLResponse)
+def import_page(
+    request: Request, conference_id: int, db: ReadDbSession, user: AdminUser
+) -> Response:
+    """The form to import a site tree from a CSV/XLSX file (central office)."""
+    return _import_page(request, db, user, conference_id)
+
+
+@router.get("/conferences/{conference_id}/sites/import/mau.csv")
+def import_template(conference_id: int, db: ReadDbSession, user: AdminUser) -> Response:
+    """An example file to fill in (UTF-8 CSV with the Vietnamese headers)."""
+    service.get_conference(db, conference_id=conference_id, actor=user)
+    return Response(
+        importer.sample_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="mau-cay-diem-cau.csv"'},
+    )
+
+
+@router.post("/conferences/{conference_id}/sites/import", response_class=HTMLResponse)
+async def import_submit(
+    request: Request,
+    conference_id: int,
+    db: DbSession,
+    page_db: ReadDbSession,
+    user: AdminUser,
+    settings: SettingsDep,
+) -> Response:
+    """Import the uploaded file; show the result or every bad line."""
+    try:
+        upload = await uploads.read_upload(request, max_bytes=settings.max_import_bytes)
+        if not csrf_matches(request.cookies.get(CSRF_COOKIE), upload.fields.get(CSRF_FIELD)):
+            raise CsrfFailed()
+        report = await run_in_threadpool(
+            imports.import_sites,
+            db,
+            conference_id=conference_id,
+            filename=upload.filename,
+            data=upload.data,
+            actor=user,
+            max_bytes=settings.max_import_bytes,
+            max_rows=settings.max_import_rows,
+        )
+    except (CsrfFailed, errors.ConferenceNotFound):
+        raise
+    except AppError as exc:
+        return await run_in_threadpool(
+            _import_page, request, page_db, user, conference_id, error=exc,
+            status=exc.status_code,
+        )
+    return await run_in_threadpool(
+        _import_page, request, page_db, user, conference_id, report=report
+    )

@@ -1,0 +1,83 @@
+"""JSON API of the site-tree import (CSV/XLSX)."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from app.db import DbSession
+from app.deps import AdminUser, SettingsDep
+from endpoints import imports, uploads
+
+router = APIRouter(prefix="/api/v1")
+
+
+class SiteImportResult(BaseModel):
+    """What an accepted site-tree import did."""
+
+    created: int
+    rows: int
+    encoding: str
+    warnings: list[str]
+    by_kind: dict[str, int]
+    seconds: dict[str, float]
+
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/conferences/{conference_id}/sites/import",
+    response_model=SiteImportResult,
+    status_code=201,
+    tags=["sites"],
+    openapi_extra=_IMPORT_BODY,
+    responses={
+        413: {"description": "file_too_large, too_many_rows"},
+        415: {"description": "unsupported_file, encoding_unsupported"},
+        422: {"description": "import_invalid (with per-line `errors`), missing_columns"},
+    },
+)
+async def import_sites(
+    conference_id: int,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    settings: SettingsDep,
+    filename: Annotated[str | None, Query(max_length=200)] = None,
+) -> SiteImportResult:
+    """Import a site tree from CSV/XLSX (multipart field `file`, or a raw text/csv body
+    with `?filename=`); all rows or none, every bad line reported in `errors`."""
+    upload = await uploads.read_upload(
+        request, max_bytes=settings.max_import_bytes, filename=filename
+    )
+    report = await run_in_threadpool(
+        imports.import_sites,
+        db,
+        conference_id=conference_id,
+        filename=upload.filename,
+        data=upload.data,
+        actor=user,
+        max_bytes=settings.max_import_bytes,
+        max_rows=settings.max_import_rows,
+    )
+    return SiteImportResult(**asdict(report))

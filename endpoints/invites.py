@@ -1,0 +1,170 @@
+"""Invite links: create, list, revoke, and the public registration they open."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts import errors as accounts_errors
+from app.accounts.models import AccountStatus, Role, User
+from app.accounts.service import is_admin, normalize_username, require_admin
+from app.db import utcnow
+from app.security import hash_password, hash_token, new_invite_token
+from app.text import search_key
+from endpoints import errors
+from endpoints.models import Approval, Conference, Invite, InviteCreate, Registration, Site
+from endpoints.service import MAX_PAGE, get_conference, in_scope
+
+
+def create_invite(
+    db: Session, *, conference_id: int, data: InviteCreate, actor: User, default_days: int
+) -> tuple[Invite, str]:
+    """An invite link for a new site; a hub coordinator may invite sites below their own."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    if data.parent_site_id is not None:
+        parent = db.get(Site, data.parent_site_id)
+        if parent is None or parent.conference_id != conference_id:
+            raise errors.ParentNotFound()
+        if not in_scope(db, user=actor, site=parent):
+            raise errors.SiteOutOfScope()
+    elif not is_admin(actor):
+        raise errors.SiteOutOfScope()
+    token, token_hash = new_invite_token()
+    invite = Invite(
+        conference_id=conference_id,
+        token_hash=token_hash,
+        parent_site_id=data.parent_site_id,
+        suggested_kind=data.suggested_kind,
+        note=data.note,
+        expires_at=utcnow() + timedelta(days=data.days_valid or default_days),
+        created_by_id=actor.id,
+    )
+    db.add(invite)
+    db.commit()
+    return invite, token
+
+
+def list_invites(db: Session, *, conference_id: int, actor: User) -> Sequence[Invite]:
+    """Invites of a conference (central office), newest first."""
+    require_admin(actor)
+    get_conference(db, conference_id=conference_id, actor=actor)
+    return db.exec(
+        select(Invite)
+        .where(Invite.conference_id == conference_id)
+        .order_by(col(Invite.id).desc())
+    ).all()
+
+
+def revoke_invite(db: Session, *, invite_id: int, actor: User) -> Invite:
+    """Stop an unused invite from working."""
+    require_admin(actor)
+    invite = db.get(Invite, invite_id)
+    if invite is None:
+        raise errors.InviteInvalid()
+    invite.revoked = True
+    db.add(invite)
+    db.commit()
+    return invite
+
+
+def open_invite(db: Session, *, token: str) -> Invite:
+    """The usable invite behind a link token, or the reason it cannot be used."""
+    invite = db.exec(select(Invite).where(Invite.token_hash == hash_token(token))).first()
+    if invite is None or invite.revoked:
+        raise errors.InviteInvalid()
+    if invite.used_at is not None:
+        raise errors.InviteUsed()
+    if invite.expires_at <= utcnow():
+        raise errors.InviteExpired()
+    return invite
+
+
+def register_with_invite(db: Session, *, token: str, data: Registration) -> tuple[Site, User]:
+    """A coordinator registers their site and account; both wait for approval."""
+    invite = open_invite(db, token=token)
+    now = utcnow()
+    # Claim the invite atomically: of two parallel registrations, exactly one wins.
+    claimed = db.execute(
+        update(Invite)
+        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise errors.InviteUsed()
+    parent = db.get(Site, invite.parent_site_id) if invite.parent_site_id else None
+    site = Site(
+        conference_id=invite.conference_id,
+        name=data.site_name,
+        name_key=search_key(data.site_name),
+        kind=data.kind,
+        parent_id=parent.id if parent else None,
+        room=data.room,
+        contact_name=data.full_name,
+        contact_phone=data.phone,
+        expected_attendees=data.expected_attendees,
+        connection_link=data.connection_link,
+        approval=Approval.pending,
+    )
+    db.add(site)
+    db.flush()
+    site.path = f"{parent.path if parent else '/'}{site.id}/"
+    site.depth = parent.depth + 1 if parent else 0
+    user = User(
+        username=normalize_username(data.username),
+        password_hash=hash_password(data.password),
+        full_name=data.full_name,
+        phone=data.phone,
+        role=Role.coordinator,
+        site_id=site.id,
+        status=AccountStatus.pending,
+    )
+    db.execute(update(Invite).where(col(Invite.id) == invite.id).values(site_id=site.id))
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise accounts_errors.UsernameTaken() from exc
+    return site, user
+
+
+def list_invites_in_scope(
+    db: Session, *, conference_id: int, actor: User, limit: int = 200
+) -> Sequence[Invite]:
+    """Invites the actor may see, newest first: all for the central office, those below
+    their own site for a coordinator."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    query = select(Invite).where(Invite.conference_id == conference_id)
+    if not is_admin(actor):
+        root = db.get(Site, actor.site_id) if actor.site_id is not None else None
+        if root is None:
+            raise errors.SiteOutOfScope()
+        query = query.join(Site, col(Site.id) == col(Invite.parent_site_id)).where(
+            col(Site.path).startswith(root.path)
+        )
+    return db.exec(
+        query.order_by(col(Invite.id).desc()).limit(max(1, min(limit, MAX_PAGE)))
+    ).all()
+
+
+@dataclass(frozen=True)
+class InviteDetails:
+    """What the public registration page shows about an invite."""
+
+    invite: Invite
+    conference: Conference
+    parent: Site | None
+
+
+def invite_details(db: Session, *, token: str) -> InviteDetails:
+    """The usable invite behind a token with its conference and parent site (no login)."""
+    invite = open_invite(db, token=token)
+    conference = db.get(Conference, invite.conference_id)
+    if conference is None:
+        raise errors.InviteInvalid()
+    parent = db.get(Site, invite.parent_site_id) if invite.parent_site_id else None
+    return InviteDetails(invite=invite, conference=conference, parent=parent)

@@ -1,0 +1,93 @@
+"""Login, logout and the start page."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from app.accounts import errors as accounts_errors
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import DbSession, ReadDbSession
+from app.deps import CsrfChecked, CurrentUser, OptionalUser, SettingsDep
+from app.errors import AppError
+from app.security import SESSION_COOKIE
+from app.templating import render
+from endpoints import service
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only local paths: an open redirect after login would help phishing.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+def _landing(db: Session, user: User) -> str:
+    """Where a user goes after login: the central office to the conference list, a
+    coordinator straight to the site tree of their conference."""
+    if accounts_service.is_admin(user):
+        return "/conferences"
+    try:
+        conferences = service.list_conferences(db, actor=user)
+    except AppError:
+        return "/conferences"
+    return f"/conferences/{conferences[0].id}/sites" if conferences else "/conferences"
+
+
+# ------------------------------------------------------------- login, home
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(db: ReadDbSession, user: OptionalUser) -> Response:
+    """Start page: the user's landing page, or the login page."""
+    return RedirectResponse(_landing(db, user) if user else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    """The login form."""
+    return render(request, "login.html", {"next": _safe_next(next) or ""})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login_submit(
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    """Check the credentials and set the session cookie."""
+    try:
+        user = accounts_service.authenticate(db, username=username, password=password)
+    except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive) as exc:
+        return render(
+            request,
+            "login.html",
+            {"error": exc.detail, "username": username, "next": _safe_next(next) or ""},
+            status=exc.status_code,
+        )
+    response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        accounts_service.issue_token(user=user, secret=settings.secret_key),
+        max_age=settings.access_token_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout_submit(db: DbSession, user: CurrentUser) -> Response:
+    """End every session of the user and drop the cookie."""
+    accounts_service.logout(db, user=user)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

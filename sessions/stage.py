@@ -1,0 +1,246 @@
+"""The stage every screen follows: its versioned row, the view built from it, the command."""
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import utcnow
+from app.errors import NotFound
+from app.realtime import Publish
+from endpoints import service as endpoints_service
+from sessions import decks, errors, events
+from sessions.events import StageItem, StageSession, StageSlide
+from sessions.events import StageView as StageView
+from sessions.loading import AgendaEntry, deck_of, load_session, session_items
+from sessions.models import (
+    AGENDA_KIND_LABELS,
+    AgendaItem,
+    AgendaKind,
+    ConferenceSession,
+    SessionStatus,
+    SlideDeck,
+    Stage,
+    StateUpdate,
+)
+
+NEXT_ITEMS = 3
+
+
+def _ensure_stage(db: Session, conference_id: int) -> None:
+    # One row per conference, created by whoever comes first; never a read-then-insert.
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
+    db.execute(
+        insert(Stage)
+        .values(conference_id=conference_id, version=0, changed_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["conference_id"])
+    )
+
+
+def locked_stage(db: Session, conference_id: int) -> Stage | None:
+    """The conference's stage row, locked for this transaction."""
+    # FOR UPDATE on PostgreSQL: a concurrent command waits instead of overwriting ours.
+    return db.exec(
+        select(Stage)
+        .where(Stage.conference_id == conference_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _bump(db: Session, conference_id: int, values: dict[str, Any]) -> None:
+    # The increment happens in the database: two writers can never get the same version.
+    db.execute(
+        update(Stage)
+        .where(col(Stage.conference_id) == conference_id)
+        .values(version=col(Stage.version) + 1, changed_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def restage(
+    db: Session,
+    *,
+    conference_id: int,
+    session_id: int,
+    values: dict[str, Any] | None = None,
+) -> StageView | None:
+    """Bump the stage when it shows `session_id`; the view to publish after commit, or None."""
+    stage = locked_stage(db, conference_id)
+    if stage is None or stage.session_id != session_id:
+        return None
+    _bump(db, conference_id, values or {})
+    return build_view(db, conference_id)
+
+
+def announce(publish: Publish, view: StageView | None) -> None:
+    """Publish a changed stage (after commit); nothing when the change did not touch it."""
+    if view is not None:
+        publish(events.stage_channel(view.conference_id), events.encode_stage("state", view))
+
+
+def _stage_item(item: AgendaItem) -> StageItem:
+    kind = AgendaKind(item.kind)
+    return StageItem(
+        id=item.id or 0,
+        title=item.title,
+        kind=kind.value,
+        kind_label=AGENDA_KIND_LABELS[kind],
+        speaker=item.speaker,
+        position=item.position,
+    )
+
+
+def build_view(db: Session, conference_id: int) -> StageView:
+    """What the conference's screens show, read fresh from the database."""
+    title = endpoints_service.conference_title(db, conference_id=conference_id)
+    if title is None:
+        raise NotFound("Không tìm thấy hội nghị.")
+    stage = db.exec(
+        select(Stage)
+        .where(Stage.conference_id == conference_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    if stage is None:
+        return StageView(0, conference_id, title, None, None, (), None, None, utcnow())
+    session_view = None
+    item_view = None
+    upcoming: tuple[StageItem, ...] = ()
+    slide_view = None
+    if stage.session_id is not None:
+        # Fresh from the database: this transaction may have just changed its status.
+        session = db.get(ConferenceSession, stage.session_id, populate_existing=True)
+        if session is None:
+            raise errors.SessionNotFound()
+        session_view = StageSession(
+            id=session.id or 0,
+            title=session.title,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            status=SessionStatus(session.status).value,
+        )
+        items = session_items(db, stage.session_id)
+        ids = [i.id for i in items]
+        after = ids.index(stage.agenda_item_id) + 1 if stage.agenda_item_id in ids else 0
+        if stage.agenda_item_id in ids:
+            item_view = _stage_item(items[after - 1])
+        upcoming = tuple(_stage_item(i) for i in items[after : after + NEXT_ITEMS])
+        deck = deck_of(db, stage.agenda_item_id) if stage.agenda_item_id else None
+        if deck is not None and deck.id is not None and stage.slide is not None:
+            number = min(max(stage.slide, 1), deck.page_count)
+            url = decks.page_url(deck.id, deck.key, number)
+            slide_view = StageSlide(number, deck.page_count, url)
+    return StageView(
+        version=stage.version,
+        conference_id=conference_id,
+        conference_title=title,
+        session=session_view,
+        item=item_view,
+        next=upcoming,
+        slide=slide_view,
+        notice=stage.notice,
+        changed_at=stage.changed_at,
+    )
+
+
+def get_stage(db: Session, *, conference_id: int) -> StageView:
+    """What the conference's screens show now (the caller has authorized the reader)."""
+    return build_view(db, conference_id)
+
+
+def stage_agenda(db: Session, *, conference_id: int) -> list[AgendaEntry]:
+    """The agenda of the session on stage (empty when none); for follow-along links."""
+    stage = db.get(Stage, conference_id)
+    if stage is None or stage.session_id is None:
+        return []
+    return [AgendaEntry(i, None) for i in session_items(db, stage.session_id)]
+
+
+def read_stage(db: Session, *, conference_id: int, actor: User) -> StageView:
+    """The stage of a conference the actor takes part in."""
+    endpoints_service.get_conference(db, conference_id=conference_id, actor=actor)
+    return build_view(db, conference_id)
+
+
+def _target_slide(
+    data: StateUpdate, stage: Stage, same_item: bool, deck: SlideDeck | None
+) -> int | None:
+    if "slide" in data.model_fields_set:
+        slide = data.slide
+        if slide is None:
+            return None
+        if deck is None:
+            if slide != 1:
+                raise errors.SlideOutOfRange("Mục này chưa có bài trình chiếu.")
+            return None
+        if not 1 <= slide <= deck.page_count:
+            raise errors.SlideOutOfRange(
+                f"Số trang phải từ 1 đến {deck.page_count}."
+            )
+        return slide
+    if deck is None:
+        return None
+    if same_item and stage.slide is not None:
+        return min(max(stage.slide, 1), deck.page_count)
+    return 1
+
+
+def set_state(
+    db: Session, *, session_id: int, data: StateUpdate, actor: User, publish: Publish
+) -> StageView:
+    """Move what every screen shows: the agenda item, the slide, the notice."""
+    accounts_service.require_admin(actor)
+    try:
+        view = _change_stage(db, session_id=session_id, data=data)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    announce(publish, view)
+    return view
+
+
+def _change_stage(db: Session, *, session_id: int, data: StateUpdate) -> StageView:
+    session = load_session(db, session_id)
+    if session.status == SessionStatus.closed:
+        raise errors.SessionClosed()
+    cid = session.conference_id
+    _ensure_stage(db, cid)
+    stage = locked_stage(db, cid)
+    assert stage is not None
+    same_session = stage.session_id == session_id
+    fields = data.model_fields_set
+    if "agenda_item_id" in fields:
+        item_id = data.agenda_item_id
+    else:
+        item_id = stage.agenda_item_id if same_session else None
+    deck = None
+    if item_id is not None:
+        item = db.get(AgendaItem, item_id)
+        if item is None or item.session_id != session_id:
+            raise errors.AgendaItemNotInSession()
+        deck = deck_of(db, item_id)
+    same_item = same_session and item_id == stage.agenda_item_id
+    slide = _target_slide(data, stage, same_item, deck)
+    notice = data.notice if "notice" in fields else stage.notice
+    started = db.execute(
+        update(ConferenceSession)
+        .where(
+            col(ConferenceSession.id) == session_id,
+            col(ConferenceSession.status) != SessionStatus.closed,
+        )
+        .values(status=SessionStatus.live)
+        .execution_options(synchronize_session=False)
+    )
+    if started.rowcount != 1:  # type: ignore[attr-defined]
+        raise errors.SessionClosed()  # closed by someone else meanwhile
+    _bump(
+        db,
+        cid,
+        {"session_id": session_id, "agenda_item_id": item_id, "slide": slide, "notice": notice},
+    )
+    return build_view(db, cid)

@@ -1,0 +1,76 @@
+"""Helpers shared by the registry's tests: page login, CSRF form posts, invites."""
+
+import re
+
+import httpx
+from fastapi.testclient import TestClient
+
+from endpoints.models import Registration
+
+
+def registration(**over: object) -> Registration:
+    """A valid registration form, with some fields changed."""
+    data: dict[str, object] = {
+        "site_name": "Đảng ủy phường Sài Gòn",
+        "kind": "ward",
+        "room": "Phòng họp tầng 2",
+        "expected_attendees": 60,
+        "full_name": "Trần Văn Bình",
+        "phone": "0912345678",
+        "username": "saigon",
+        "password": "saigon-password",
+    }
+    data.update(over)
+    return Registration.model_validate(data)
+
+
+CSRF_COOKIE = "diemcau_csrf"
+INVITE_LINK = re.compile(r"http://testserver/invite/([A-Za-z0-9_-]+)")
+REGISTRATION = {
+    "site_name": "Đảng ủy phường Sài Gòn",
+    "kind": "ward",
+    "room": "Hội trường tầng 2",
+    "expected_attendees": "85",
+    "connection_link": "https://meet.example.vn/sg",
+    "full_name": "Trần Văn Bình",
+    "phone": "0912 345 678",
+    "username": "saigon",
+    "password": "sg-password-1",
+    "password_confirm": "sg-password-1",
+}
+
+
+def csrf(client: TestClient) -> str:
+    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
+    if CSRF_COOKIE not in client.cookies:
+        client.get("/login")
+    return str(client.cookies[CSRF_COOKIE])
+
+
+def login(client: TestClient, username: str, password: str) -> str:
+    """Log in through the form; returns where the login redirected to."""
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+def post(client: TestClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    """A form post carrying the CSRF field, without following the redirect."""
+    data = {**(data or {}), "csrf_token": csrf(client)}
+    response: httpx.Response = client.post(url, data=data, follow_redirects=False)
+    return response
+
+
+def create_invite(client: TestClient, conference_id: int, parent_id: int) -> str:
+    """Create an invite through the page; returns its token, read from the link shown."""
+    r = post(client, f"/conferences/{conference_id}/invites",
+             {"parent_site_id": str(parent_id), "suggested_kind": "ward", "note": "Phường mới"})
+    assert r.status_code == 201, r.text
+    match = INVITE_LINK.search(r.text)
+    assert match, "the full invite link is shown after creation"
+    return match.group(1)
+
