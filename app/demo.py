@@ -26,7 +26,8 @@ from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import DEV_ADMIN_PASSWORD, get_settings
-from app.templating import LOCAL_TZ, format_number, local_date
+from app.templating import LOCAL_TZ, local_date
+from app.text import format_number
 from endpoints import service as endpoints_service
 from endpoints.models import (
     READINESS_LABELS,

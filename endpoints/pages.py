@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app import uploads
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import Password, User, Username
@@ -20,9 +21,10 @@ from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import AdminUser, CsrfChecked, CurrentUser, OptionalUser, SettingsDep
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, csrf_matches
+from app.tabular.report import ImportReport
 from app.templating import add_globals, render
 from app.text import Name
-from endpoints import errors, importer, imports, service, uploads
+from endpoints import errors, import_columns, imports, service
 from endpoints import models as endpoints_models
 from endpoints.models import (
     Approval,
@@ -935,7 +937,7 @@ def _import_page(
     user: User,
     conference_id: int,
     *,
-    report: imports.ImportReport | None = None,
+    report: ImportReport | None = None,
     error: AppError | None = None,
     status: int = 200,
 ) -> HTMLResponse:
@@ -956,8 +958,8 @@ def _import_page(
             "line_errors": extra.get("errors", []),
             "error_count": extra.get("error_count", 0),
             "warnings": extra.get("warnings", []) if error else [],
-            "columns": importer.COLUMN_LABELS,
-            "required": importer.REQUIRED_COLUMNS,
+            "columns": import_columns.COLUMN_LABELS,
+            "required": import_columns.REQUIRED_COLUMNS,
             "max_bytes": settings.max_import_bytes,
             "max_rows": settings.max_import_rows,
         },
@@ -978,7 +980,7 @@ def import_template(conference_id: int, db: ReadDbSession, user: AdminUser) -> R
     """An example file to fill in (UTF-8 CSV with the Vietnamese headers)."""
     service.get_conference(db, conference_id=conference_id, actor=user)
     return Response(
-        importer.sample_csv(),
+        import_columns.sample_csv(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="mau-cay-diem-cau.csv"'},
     )

@@ -1,6 +1,5 @@
 """JSON API of the registry: parse → service → schema."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -8,12 +7,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from app import uploads
 from app.accounts import service as accounts_service
 from app.accounts.models import Password, Username, UserPublic
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, PairingLimiterDep, SettingsDep
 from app.text import Name
-from endpoints import imports, presence, rollcall, screens, service, uploads
+from endpoints import imports, presence, rollcall, screens, service
 from endpoints.errors import PairingCodeInvalid
 from endpoints.models import (
     Approval,
@@ -443,7 +443,10 @@ async def import_sites(
         max_bytes=settings.max_import_bytes,
         max_rows=settings.max_import_rows,
     )
-    return SiteImportResult(**asdict(report))
+    return SiteImportResult(
+        created=report.created, rows=report.rows, encoding=report.encoding,
+        warnings=report.warnings, by_kind=report.counts, seconds=report.seconds,
+    )
 
 
 # ------------------------------------------------- presence and roll-call (issue 5)
