@@ -252,8 +252,8 @@ def write_attendees(
 
 
 def release(db: Session, objects: Sequence[Attendee]) -> None:
-    """End the read transaction (on SQLite a write session holds the lock until then)
-    while keeping `objects` usable: detached first, so the rollback does not expire them."""
+    """End the read transaction, keeping `objects` usable (detached, so not expired)."""
+    # On SQLite a write session holds the lock until its transaction ends.
     for obj in objects:
         if obj in db:
             db.expunge(obj)

@@ -19,7 +19,7 @@ from app.accounts.models import User
 from app.errors import describe_validation
 from app.tabular import errors as tabular_errors
 from app.tabular import reader
-from app.tabular.header import ColumnMap, Columns, map_header
+from app.tabular.header import ColumnMap, Columns, read_file
 from app.tabular.report import ImportReport, LineError, fixed_phones_warning, reject, shown
 from app.text import TextError, clean_text, format_number, restore_phone_zero
 from checkin import roster
@@ -171,17 +171,6 @@ def _check_rows(
     return out
 
 
-def _read(data: bytes, filename: str, max_rows: int) -> tuple[reader.Table, ColumnMap, list[str]]:
-    """The file's rows, where its columns are, and the warnings so far."""
-    table = reader.read_table(data, filename, max_rows=max_rows)
-    if not table.header:
-        raise tabular_errors.EmptyImport()
-    cmap, header_warnings = map_header(table.header, ROSTER_COLUMNS)
-    if not table.rows:
-        raise tabular_errors.EmptyImport("Tệp chỉ có dòng tiêu đề, không có đại biểu nào.")
-    return table, cmap, [*table.warnings, *header_warnings]
-
-
 def import_attendees(
     db: Session,
     *,
@@ -199,7 +188,10 @@ def import_attendees(
     endpoints_service.get_conference(db, conference_id=conference_id, actor=actor)
     if len(data) > max_bytes:
         raise tabular_errors.file_too_large(max_bytes)
-    table, cmap, warnings = _read(data, filename, max_rows)
+    table, cmap, warnings = read_file(
+        data, filename, ROSTER_COLUMNS, max_rows=max_rows,
+        header_only="Tệp chỉ có dòng tiêu đề, không có đại biểu nào.",
+    )
     path = roster.scope_path(db, conference_id=conference_id, actor=actor, site_id=None)
     sites = _site_codes(db, conference_id, path)
     db.rollback()  # nothing written yet: release the lock while rows are checked

@@ -27,7 +27,7 @@ from app.db import utcnow
 from app.errors import describe_validation
 from app.tabular import errors as tabular_errors
 from app.tabular import reader
-from app.tabular.header import ColumnMap, map_header
+from app.tabular.header import ColumnMap, read_file
 from app.tabular.report import ImportReport, LineError, fixed_phones_warning, reject, shown
 from app.text import TextError, clean_text, restore_phone_zero, search_key
 from endpoints import service
@@ -435,13 +435,10 @@ def import_sites(
     clock = time.perf_counter()
     if stage:
         stage("parse")
-    table = reader.read_table(data, filename, max_rows=max_rows)
-    if not table.header:
-        raise tabular_errors.EmptyImport()
-    cmap, header_warnings = map_header(table.header, SITE_COLUMNS)
-    warnings = [*table.warnings, *header_warnings]
-    if not table.rows:
-        raise tabular_errors.EmptyImport("Tệp chỉ có dòng tiêu đề, không có điểm cầu nào.")
+    table, cmap, warnings = read_file(
+        data, filename, SITE_COLUMNS, max_rows=max_rows,
+        header_only="Tệp chỉ có dòng tiêu đề, không có điểm cầu nào.",
+    )
     parsed = time.perf_counter()
     if stage:
         stage("validate")
@@ -465,13 +462,9 @@ def import_sites(
     _insert(db, ordered, existing, conference_id, progress)
     done = time.perf_counter()
     counts = Counter(r.data.kind for r in ordered if r.data is not None)
-    by_kind = {kind.value: counts[kind] for kind in SiteKind if counts[kind]}
     return ImportReport(
-        created=len(ordered),
-        rows=len(table.rows),
-        encoding=table.encoding,
-        warnings=warnings,
-        counts=by_kind,
+        created=len(ordered), rows=len(table.rows), encoding=table.encoding, warnings=warnings,
+        counts={kind.value: counts[kind] for kind in SiteKind if counts[kind]},
         seconds={
             "parse": round(parsed - clock, 4),
             "validate": round(validated - parsed, 4),

@@ -4,7 +4,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.tabular import errors
+from app.tabular import errors, reader
 from app.text import search_key
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -74,3 +74,16 @@ def map_header(header: Sequence[str], columns: Columns) -> tuple[ColumnMap, list
         )
     warnings = [f"Bỏ qua cột không nhận ra: {_quoted(ignored)}."] if ignored else []
     return ColumnMap(index=index, headers=headers, width=len(header)), warnings
+
+
+def read_file(
+    data: bytes, filename: str, columns: Columns, *, max_rows: int, header_only: str
+) -> tuple[reader.Table, ColumnMap, list[str]]:
+    """A file's rows, column map and warnings; `header_only` refuses a file without rows."""
+    table = reader.read_table(data, filename, max_rows=max_rows)
+    if not table.header:
+        raise errors.EmptyImport()
+    cmap, header_warnings = map_header(table.header, columns)
+    if not table.rows:
+        raise errors.EmptyImport(header_only)
+    return table, cmap, [*table.warnings, *header_warnings]
