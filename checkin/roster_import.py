@@ -70,7 +70,7 @@ class _RowCheck:
     def err(self, name: str, code: str, message: str) -> None:
         self.problems.append(
             LineError(self.line, name, code, message, header=self.labels.get(name, ""),
-                              value=shown(self.raw.get(name, "")))
+                      value=shown(self.raw.get(name, "")))
         )
 
 

@@ -70,7 +70,7 @@ def reject(
     `nothing_done` ends the detail ("chưa nhập điểm cầu nào"); `say_truncated` adds how
     many errors are listed when not all are.
     """
-    # Whole-line errors (no column) come after the line's cell errors.
+    # A whole-line error (no column) comes first on its line, then cells by column name.
     problems.sort(key=lambda p: (p.line, p.column != "", p.column))
     lines = len({p.line for p in problems})
     listed = problems[:MAX_REPORTED_ERRORS]
