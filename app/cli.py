@@ -14,14 +14,14 @@ from sqlmodel import Session
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.config import get_settings
-from checkin import roster
+from checkin import roster_import
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from app.accounts.models import User
-    from endpoints.errors import ImportRejected
-    from endpoints.imports import ImportReport
+    from app.tabular.errors import ImportRejected
+    from app.tabular.report import ImportReport
 
 cli = typer.Typer(
     help="diemcau — quản lý hội nghị trực tiếp kết hợp trực tuyến tại nhiều điểm cầu.",
@@ -145,14 +145,15 @@ def _importing(
     account, and turn a refusal into a table of bad lines and exit code 1."""
     from app.errors import AppError
     from app.migrate import upgrade
-    from endpoints import errors, imports
+    from app.tabular import errors
+    from endpoints import imports
 
     settings = get_settings()
     upgrade(settings.database_url)
     engine = _engine()
     try:
         if file.stat().st_size > settings.max_import_bytes:
-            raise imports.file_too_large(settings.max_import_bytes)
+            raise errors.file_too_large(settings.max_import_bytes)
         with Session(engine, expire_on_commit=False) as db:
             yield db, imports.admin_account(db, username=user)
     except errors.ImportRejected as exc:
@@ -188,12 +189,12 @@ def import_sites(file: ImportFile, conference: ConferenceOption, user: UserOptio
     """Import a site tree from a CSV/XLSX file into a conference: all rows or none."""
     from rich.console import Console
 
-    from endpoints.importer import number
+    from app.text import format_number as number
 
     console = Console(highlight=False)
     with _importing(console, file, user, nothing_done="chưa nhập điểm cầu nào") as (db, actor):
         report = _import_with_progress(console, db, file, conference, actor)
-    kinds = "; ".join(f"{k}: {number(n)}" for k, n in report.by_kind.items())
+    kinds = "; ".join(f"{k}: {number(n)}" for k, n in report.counts.items())
     _print_done(
         console,
         f"Đã nhập [bold]{number(report.created)}[/bold] điểm cầu vào hội nghị #{conference} "
@@ -285,7 +286,7 @@ def import_attendees(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from endpoints.importer import number
+    from app.text import format_number as number
 
     settings = get_settings()
     console = Console(highlight=False)
@@ -299,7 +300,7 @@ def import_attendees(
         ) as bar,
     ):
         task = bar.add_task("Kiểm tra và ghi", total=None)
-        report = roster.import_attendees(
+        report = roster_import.import_attendees(
             db,
             conference_id=conference,
             filename=file.name,

@@ -13,17 +13,10 @@ from app.accounts.models import User
 from app.config import PROJECT_ROOT
 from app.deps import get_settings_dep
 from app.security import CSRF_COOKIE, new_csrf_token
+from app.text import format_number
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
-
-
-def format_number(value: int | float | None, decimals: int = 0) -> str:
-    """Vietnamese number format: 1.930.000 and 1,2."""
-    if value is None:
-        return ""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
 def local_datetime(value: datetime | None) -> str:

@@ -65,6 +65,32 @@ def vi_sort_key(value: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(primary), tuple(tones)
 
 
+def format_number(value: int | float | None, decimals: int = 0) -> str:
+    """Vietnamese number format: 1.930.000 and 1,2."""
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+_PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
+
+
+def check_phone(value: str) -> str:
+    """A phone number as typed (6–20 of digits, spaces, . ( ) - and a leading +)."""
+    value = clean_text(value, max_length=20, field="Số điện thoại")
+    if not _PHONE.match(value):
+        raise TextError("Số điện thoại không hợp lệ")
+    return value
+
+
+def restore_phone_zero(raw: str) -> tuple[str, bool]:
+    """A 9-digit mobile number that lost its leading 0 in Excel gets it back (and True)."""
+    if raw.isdigit() and len(raw) == 9 and raw[0] in "35789":
+        return "0" + raw, True
+    return raw, False
+
+
 def _field_type(max_length: int, field: str) -> Any:
     def _check(value: str) -> str:
         return clean_text(value, max_length=max_length, field=field)

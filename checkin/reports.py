@@ -25,8 +25,8 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.db import utcnow
-from app.templating import LOCAL_TZ, format_number, local_datetime
-from app.text import search_key
+from app.templating import LOCAL_TZ, local_datetime
+from app.text import format_number, search_key
 from checkin.headcounts import SiteAttendance, attendance_summary
 from checkin.models import CONFERENCE_LEVEL, Attendance, Headcount
 from endpoints import service as endpoints_service

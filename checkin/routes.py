@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app import uploads
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import Settings
@@ -32,7 +33,7 @@ from app.deps import (
 )
 from app.errors import NotAuthenticated, PayloadTooLarge
 from app.security import SESSION_COOKIE
-from checkin import errors, headcounts, keys, roster, service
+from checkin import errors, headcounts, keys, roster, roster_import, search, service
 from checkin.models import (
     AttendancePublic,
     Attendee,
@@ -50,7 +51,6 @@ from checkin.models import (
     SiteAttendancePublic,
 )
 from endpoints import service as endpoints_service
-from endpoints import uploads
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the
@@ -146,7 +146,7 @@ async def import_attendees(
         request, max_bytes=settings.max_import_bytes, filename=filename
     )
     report = await run_in_threadpool(
-        roster.import_attendees,
+        roster_import.import_attendees,
         db,
         conference_id=conference_id,
         filename=upload.filename,
@@ -155,7 +155,10 @@ async def import_attendees(
         max_bytes=settings.max_import_bytes,
         max_rows=settings.max_roster_rows,
     )
-    return AttendeeImportResult(**asdict(report))
+    return AttendeeImportResult(
+        created=report.created, rows=report.rows, encoding=report.encoding,
+        warnings=report.warnings, by_site=report.counts, seconds=report.seconds,
+    )
 
 
 class AttendeeListItem(BaseModel):
@@ -183,7 +186,7 @@ def search_attendees(
 ) -> list[AttendeeListItem]:
     """Attendees by name (no accents needed; each word a prefix) or short code, in
     Vietnamese order; `site_id` narrows to a site and those below it."""
-    found = roster.search_attendees(
+    found = search.search_attendees(
         db, conference_id=conference_id, q=q, actor=user, site_id=site_id, limit=limit
     )
     names = roster.site_names(db, site_ids=[a.site_id for a in found])

@@ -77,62 +77,6 @@ class PairingCodeInvalid(AppError):
     detail = "Mã ghép nối không đúng hoặc đã hết hạn."
 
 
-# ------------------------------------------------------------ site import
-
-
-class ImportRejected(AppError):
-    """The file has bad lines; `errors` lists each one and nothing was written."""
-
-    status_code = 422
-    code = "import_invalid"
-    detail = "Tệp có dòng không hợp lệ; chưa nhập điểm cầu nào."
-
-
-class FileTooLarge(AppError):
-    status_code = 413
-    code = "file_too_large"
-    detail = "Tệp quá lớn."
-
-
-class TooManyRows(AppError):
-    status_code = 413
-    code = "too_many_rows"
-    detail = "Tệp có quá nhiều dòng."
-
-
-class UnsupportedFile(AppError):
-    status_code = 415
-    code = "unsupported_file"
-    detail = "Chỉ nhận tệp CSV (.csv) hoặc Excel (.xlsx)."
-
-
-class EncodingUnsupported(AppError):
-    status_code = 415
-    code = "encoding_unsupported"
-    detail = (
-        "Không đọc được bảng mã của tệp (có thể là TCVN3/VNI). Hãy mở tệp bằng Excel, "
-        "chọn Lưu thành (Save As) → \"CSV UTF-8 (Comma delimited)\" rồi nhập lại."
-    )
-
-
-class MissingColumns(AppError):
-    status_code = 422
-    code = "missing_columns"
-    detail = "Tệp thiếu cột bắt buộc."
-
-
-class EmptyImport(AppError):
-    status_code = 422
-    code = "empty_file"
-    detail = "Tệp không có dòng dữ liệu nào."
-
-
-class ImportConflict(AppError):
-    status_code = 409
-    code = "import_conflict"
-    detail = "Danh sách điểm cầu vừa bị thay đổi trong lúc nhập; chưa nhập gì, vui lòng thử lại."
-
-
 class IncidentNotFound(NotFound):
     code = "incident_not_found"
     detail = "Không tìm thấy sự cố."

@@ -7,13 +7,15 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app import uploads
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, SettingsDep, get_settings_dep
 from app.errors import AppError, CsrfFailed
 from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
+from app.tabular.report import ImportReport
 from app.templating import render_page
-from endpoints import errors, importer, imports, service, uploads
+from endpoints import errors, import_columns, imports, service
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,7 +26,7 @@ def _import_page(
     user: User,
     conference_id: int,
     *,
-    report: imports.ImportReport | None = None,
+    report: ImportReport | None = None,
     error: AppError | None = None,
     status: int = 200,
 ) -> HTMLResponse:
@@ -45,8 +47,8 @@ def _import_page(
             "line_errors": extra.get("errors", []),
             "error_count": extra.get("error_count", 0),
             "warnings": extra.get("warnings", []) if error else [],
-            "columns": importer.COLUMN_LABELS,
-            "required": importer.REQUIRED_COLUMNS,
+            "columns": import_columns.COLUMN_LABELS,
+            "required": import_columns.REQUIRED_COLUMNS,
             "max_bytes": settings.max_import_bytes,
             "max_rows": settings.max_import_rows,
         },
@@ -67,7 +69,7 @@ def import_template(conference_id: int, db: ReadDbSession, user: AdminUser) -> R
     """An example file to fill in (UTF-8 CSV with the Vietnamese headers)."""
     service.get_conference(db, conference_id=conference_id, actor=user)
     return Response(
-        importer.sample_csv(),
+        import_columns.sample_csv(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="mau-cay-diem-cau.csv"'},
     )

@@ -1,15 +1,15 @@
 """JSON API of the site-tree import (CSV/XLSX)."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from app import uploads
 from app.db import DbSession
 from app.deps import AdminUser, SettingsDep
-from endpoints import imports, uploads
+from endpoints import imports
 
 router = APIRouter(prefix="/api/v1")
 
@@ -80,4 +80,7 @@ async def import_sites(
         max_bytes=settings.max_import_bytes,
         max_rows=settings.max_import_rows,
     )
-    return SiteImportResult(**asdict(report))
+    return SiteImportResult(
+        created=report.created, rows=report.rows, encoding=report.encoding,
+        warnings=report.warnings, by_kind=report.counts, seconds=report.seconds,
+    )

@@ -5,14 +5,13 @@ duplicates, parents, cycles, a second central site); every bad line is reported
 and nothing is written. A good file is inserted in one transaction with one
 multi-row INSERT: ids are reserved up front so each row's materialised `path`
 and `depth` are known before it is written. The file format is described in
-`endpoints/importer.py`.
+`endpoints/import_columns.py`.
 """
 
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,20 +25,21 @@ from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, Role, User
 from app.db import utcnow
 from app.errors import describe_validation
-from app.text import TextError, clean_text, search_key
-from endpoints import errors, importer, service
-from endpoints.importer import COLUMN_LABELS, ColumnMap
+from app.tabular import errors as tabular_errors
+from app.tabular import reader
+from app.tabular.header import ColumnMap, read_file
+from app.tabular.report import ImportReport, LineError, fixed_phones_warning, reject, shown
+from app.text import TextError, clean_text, restore_phone_zero, search_key
+from endpoints import service
+from endpoints.import_columns import COLUMN_LABELS, SITE_COLUMNS, parse_kind
 from endpoints.models import Approval, Readiness, Site, SiteCreate, SiteKind
 
 Progress = Callable[[int, int], None]
 Stage = Callable[[str], None]
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_ROWS = 40_000
 # A materialised path holds ~11 characters per level in a 1,000-character column.
 MAX_DEPTH = 60
-# Errors returned to the caller; the total is always given.
-MAX_REPORTED_ERRORS = 2_000
 INSERT_CHUNK = 1_000
 _PROGRESS_EVERY = 250
 
@@ -59,41 +59,6 @@ _KINDS_HELP = (
     "central/trung tâm, hub/tỉnh, ward/phường, commune/xã, special_zone/đặc khu, "
     "department/sở-ban-ngành, organization/tổ chức, other/khác"
 )
-
-
-@dataclass(frozen=True)
-class LineError:
-    """One problem on one line of the file."""
-
-    line: int
-    column: str
-    code: str
-    message: str
-    header: str = ""
-    value: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form sent in `errors`."""
-        return {
-            "line": self.line,
-            "column": self.column,
-            "header": self.header,
-            "code": self.code,
-            "message": self.message,
-            "value": self.value,
-        }
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What an accepted import did."""
-
-    created: int
-    rows: int
-    encoding: str
-    warnings: list[str] = field(default_factory=list)
-    by_kind: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,16 +84,6 @@ class _Existing:
 # ------------------------------------------------------------------ values
 
 
-def shown(value: str, limit: int = 80) -> str:
-    """A cell as echoed in an error: control characters made visible, long text cut."""
-    cut = value[:limit]
-    out = "".join(
-        f"[U+{ord(ch):04X}]" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
-        for ch in cut
-    )
-    return out + ("…" if len(value) > limit else "")
-
-
 def _attendees(raw: str) -> str | int:
     """ "1.200", "1,200", "1 200" and "150" as whole numbers; anything else as given."""
     compact = raw.replace(" ", "").replace("\u00a0", "")
@@ -137,13 +92,6 @@ def _attendees(raw: str) -> str | int:
     if digits.isdigit() and grouped and len(digits) <= 9:
         return int(digits)
     return raw
-
-
-def _phone(raw: str) -> tuple[str, bool]:
-    """A phone number; a 9-digit mobile number lost its leading 0 in Excel: put it back."""
-    if raw.isdigit() and len(raw) == 9 and raw[0] in "35789":
-        return "0" + raw, True
-    return raw, False
 
 
 def _text_code(field_name: str, raw: str) -> str:
@@ -211,7 +159,7 @@ def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list
     parent_code = raw.get("parent_code", "").strip() or None
     if not code:
         problems.append(err("code", "required", "Thiếu mã điểm cầu"))
-    kind = importer.parse_kind(raw["kind"]) if raw["kind"].strip() else None
+    kind = parse_kind(raw["kind"]) if raw["kind"].strip() else None
     if not raw["kind"].strip():
         problems.append(err("kind", "required", "Thiếu loại điểm cầu"))
     elif kind is None:
@@ -226,7 +174,7 @@ def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list
         value = raw.get(name, "").strip()
         if value:
             if name == "contact_phone":
-                value, fixed_phone = _phone(value)
+                value, fixed_phone = restore_phone_zero(value)
             payload[name] = value
     if raw.get("expected_attendees", "").strip():
         payload["expected_attendees"] = _attendees(raw["expected_attendees"].strip())
@@ -237,7 +185,7 @@ def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list
         problems.extend(_pydantic_errors(exc, line, raw, cmap))
     failed = {p.column for p in problems}
     for name in _TEXT_FIELDS:
-        if name not in failed and importer.legacy_encoded(raw.get(name, "")):
+        if name not in failed and reader.legacy_encoded(raw.get(name, "")):
             problems.append(
                 err(name, "legacy_encoding",
                     "Chữ gõ bằng bảng mã cũ (TCVN3/VNI); hãy chuyển sang Unicode "
@@ -248,7 +196,7 @@ def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list
 
 
 def _check_rows(
-    table: importer.Table, cmap: ColumnMap, progress: Progress | None
+    table: reader.Table, cmap: ColumnMap, progress: Progress | None
 ) -> tuple[list[_Row], list[LineError], int]:
     rows: list[_Row] = []
     problems: list[LineError] = []
@@ -456,38 +404,12 @@ def _insert(
     except IntegrityError as exc:
         # Another writer added a code or removed a parent between the checks and the insert.
         db.rollback()
-        raise errors.ImportConflict() from exc
+        raise tabular_errors.ImportConflict(
+            "Danh sách điểm cầu vừa bị thay đổi trong lúc nhập; chưa nhập gì, vui lòng thử lại."
+        ) from exc
 
 
 # -------------------------------------------------------------- use case
-
-
-def _reject(problems: list[LineError], warnings: list[str]) -> errors.ImportRejected:
-    problems.sort(key=lambda p: (p.line, p.column != "", p.column))
-    lines = len({p.line for p in problems})
-    shown_errors = problems[:MAX_REPORTED_ERRORS]
-    detail = (
-        f"Tệp có {importer.number(len(problems))} lỗi ở {importer.number(lines)} dòng; "
-        "chưa nhập điểm cầu nào."
-    )
-    if len(problems) > len(shown_errors):
-        detail += f" Hiển thị {importer.number(len(shown_errors))} lỗi đầu tiên."
-    return errors.ImportRejected(
-        detail,
-        errors=[p.as_dict() for p in shown_errors],
-        error_count=len(problems),
-        line_count=lines,
-        warnings=warnings,
-    )
-
-
-def file_too_large(max_bytes: int) -> errors.FileTooLarge:
-    """The 413 for a file over the limit, naming the limit in MB."""
-    return errors.FileTooLarge(
-        f"Tệp lớn hơn giới hạn {max_bytes / (1024 * 1024):.0f} MB; "
-        "hãy chia tệp thành nhiều phần.",
-        max_bytes=max_bytes,
-    )
 
 
 def import_sites(
@@ -499,7 +421,7 @@ def import_sites(
     actor: User,
     progress: Progress | None = None,
     stage: Stage | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int = reader.DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> ImportReport:
     """Import a site tree into a conference (central office only); all rows or none.
@@ -509,25 +431,20 @@ def import_sites(
     """
     accounts_service.require_admin(actor)
     if len(data) > max_bytes:
-        raise file_too_large(max_bytes)
+        raise tabular_errors.file_too_large(max_bytes)
     clock = time.perf_counter()
     if stage:
         stage("parse")
-    table = importer.read_table(data, filename, max_rows=max_rows)
-    if not table.header:
-        raise errors.EmptyImport()
-    cmap, header_warnings = importer.map_header(table.header)
-    warnings = [*table.warnings, *header_warnings]
-    if not table.rows:
-        raise errors.EmptyImport("Tệp chỉ có dòng tiêu đề, không có điểm cầu nào.")
+    table, cmap, warnings = read_file(
+        data, filename, SITE_COLUMNS, max_rows=max_rows,
+        header_only="Tệp chỉ có dòng tiêu đề, không có điểm cầu nào.",
+    )
     parsed = time.perf_counter()
     if stage:
         stage("validate")
     rows, problems, fixed_phones = _check_rows(table, cmap, progress)
     if fixed_phones:
-        warnings.append(
-            f"Đã thêm số 0 đầu cho {importer.number(fixed_phones)} số điện thoại bị Excel bỏ mất."
-        )
+        warnings.append(fixed_phones_warning(fixed_phones))
     # The database is touched only from here: on SQLite the write lock is held briefly.
     service.get_conference(db, conference_id=conference_id, actor=actor)
     existing = _existing_sites(db, conference_id)
@@ -538,20 +455,16 @@ def import_sites(
         raise RuntimeError("site import: rows left out of the tree order")
     if problems:
         db.rollback()
-        raise _reject(problems, warnings)
+        raise reject(problems, warnings, nothing_done="chưa nhập điểm cầu nào")
     validated = time.perf_counter()
     if stage:
         stage("insert")
     _insert(db, ordered, existing, conference_id, progress)
     done = time.perf_counter()
     counts = Counter(r.data.kind for r in ordered if r.data is not None)
-    by_kind = {kind.value: counts[kind] for kind in SiteKind if counts[kind]}
     return ImportReport(
-        created=len(ordered),
-        rows=len(table.rows),
-        encoding=table.encoding,
-        warnings=warnings,
-        by_kind=by_kind,
+        created=len(ordered), rows=len(table.rows), encoding=table.encoding, warnings=warnings,
+        counts={kind.value: counts[kind] for kind in SiteKind if counts[kind]},
         seconds={
             "parse": round(parsed - clock, 4),
             "validate": round(validated - parsed, 4),

@@ -5,7 +5,6 @@ off it and `endpoints` is the domain the others depend on; `sessions` owns the
 programme (days, sessions, agenda, slides) of a conference.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -18,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from app.accounts.models import Password, Username, UserPublic
 from app.db import UTCDateTime, utcnow
-from app.text import Name, ShortText, TextError, Title, clean_text
+from app.text import Name, ShortText, TextError, Title, check_phone, clean_text
 
 
 class SiteKind(StrEnum):
@@ -84,16 +83,6 @@ APPROVAL_LABELS: dict[Approval, str] = {
 }
 
 
-_PHONE = re.compile(r"^\+?[0-9 .()-]{6,20}$")
-
-
-def _phone(value: str) -> str:
-    value = clean_text(value, max_length=20, field="Số điện thoại")
-    if not _PHONE.match(value):
-        raise TextError("Số điện thoại không hợp lệ")
-    return value
-
-
 def _link(value: str) -> str:
     value = clean_text(value, max_length=500, field="Đường dẫn kết nối")
     if ":" in value.split("/")[0] and not value.lower().startswith(("http://", "https://")):
@@ -101,7 +90,7 @@ def _link(value: str) -> str:
     return value
 
 
-Phone = Annotated[str, AfterValidator(_phone)]
+Phone = Annotated[str, AfterValidator(check_phone)]
 Link = Annotated[str, AfterValidator(_link)]
 SiteCode = Annotated[str, PydField(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
 Attendees = Annotated[int, PydField(ge=0, le=100_000)]

@@ -21,8 +21,10 @@ from app.cli import cli
 from app.config import get_settings
 from app.db import create_db_engine
 from app.main import create_app
+from app.tabular import errors, reader
+from app.tabular.report import ImportReport
 from bench.import_sites import national_tree, to_csv
-from endpoints import errors, importer, imports, service
+from endpoints import import_columns, imports, service
 from endpoints.models import ConferenceCreate, Site, SiteKind
 from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
@@ -88,7 +90,7 @@ def site(db: Session, conference_id: int, code: str) -> Site:
 
 
 def run(db: Session, tree: Tree, admin: User, data: bytes, filename: str = "sites.csv",
-        **kw: object) -> imports.ImportReport:
+        **kw: object) -> ImportReport:
     return imports.import_sites(
         db, conference_id=tree.cid, filename=filename, data=data, actor=admin, **kw  # type: ignore[arg-type]
     )
@@ -133,7 +135,7 @@ def test_import_csv_builds_tree_with_children_before_parents(
     before = count(db, tree.cid)
     report = run(db, tree, admin, data)
     assert report.created == 4 and report.rows == 4 and report.encoding == "utf-8"
-    assert list(report.by_kind.items()) == [("hub", 1), ("ward", 2), ("other", 1)]
+    assert list(report.counts.items()) == [("hub", 1), ("ward", 2), ("other", 1)]
     assert count(db, tree.cid) == before + 4
     hcm = site(db, tree.cid, "HCM")
     q1, bt = site(db, tree.cid, "Q1"), site(db, tree.cid, "Q1-BT")
@@ -177,7 +179,7 @@ def test_import_converts_windows_1258_with_warning(db: Session, admin: User, tre
         data.decode("utf-8")
     report = run(db, tree, admin, data)
     assert report.encoding == "windows-1258"
-    assert importer.CONVERTED_WARNING in report.warnings
+    assert reader.CONVERTED_WARNING in report.warnings
     assert site(db, tree.cid, "HCM-SG").name == "Đảng ủy phường Sài Gòn"
 
 
@@ -338,7 +340,7 @@ def test_import_national_tree_within_ten_seconds_with_progress(
         actor=admin, stage=stages.append, progress=lambda d, t: ticks.append((d, t)),
     )
     assert report.created == 3356
-    assert report.by_kind == {"central": 1, "hub": 34, "commune": 2621, "ward": 687,
+    assert report.counts == {"central": 1, "hub": 34, "commune": 2621, "ward": 687,
                               "special_zone": 13}
     assert report.seconds["total"] < 10
     assert stages == ["parse", "validate", "insert"]
@@ -537,7 +539,7 @@ def test_import_page_shows_form_and_template_imports_cleanly(
     conference_id = new_conference(db, admin, "Mẫu")
     report = imports.import_sites(db, conference_id=conference_id, filename="mau.csv",
                                   data=sample.content, actor=admin)
-    assert report.created == len(importer.SAMPLE_ROWS) - 1 and report.warnings == []
+    assert report.created == len(import_columns.SAMPLE_ROWS) - 1 and report.warnings == []
 
 
 def test_import_page_post_shows_result_and_line_errors(

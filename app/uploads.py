@@ -7,8 +7,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from endpoints import errors
-from endpoints.imports import file_too_large
+from app.tabular import errors
 
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -37,7 +36,7 @@ async def _limited(request: Request, limit: int, max_bytes: int) -> AsyncGenerat
         seen += len(chunk)
         if seen > limit:
             # Stop reading here: the rest of a 50 MB body is never buffered.
-            raise file_too_large(max_bytes)
+            raise errors.file_too_large(max_bytes)
         yield chunk
 
 
@@ -51,7 +50,7 @@ async def read_upload(
     limit = max_bytes + (MULTIPART_OVERHEAD if multipart else 0)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise file_too_large(max_bytes)
+        raise errors.file_too_large(max_bytes)
     if multipart:
         return await _multipart(request, limit=limit, max_bytes=max_bytes, field=field)
     if content_type not in _RAW_TYPES:
@@ -77,7 +76,7 @@ async def _multipart(request: Request, *, limit: int, max_bytes: int, field: str
             raise errors.UnsupportedFile(f"Chưa chọn tệp để tải lên (trường “{field}”).")
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise file_too_large(max_bytes)
+            raise errors.file_too_large(max_bytes)
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         return Upload(filename=upload.filename or "", data=data, fields=fields)
     finally:

@@ -1,50 +1,30 @@
-"""Reading a site-tree file: CSV or XLSX bytes and a file name → header and text rows.
+"""Reading a CSV or XLSX file (bytes and a file name) into a header and text rows.
 
-File format (one site per row; the first non-blank row is the header; * = required):
-
-- `code` * (mã, mã điểm cầu): `[A-Za-z0-9_.-]{1,50}`, unique in the conference
-  (case-sensitive).
-- `name` * (tên, tên điểm cầu): 1–200 characters, no control characters; stored NFC.
-- `kind` * (loại, loại điểm cầu): central, hub, ward, commune, special_zone, department,
-  organization, other — or in Vietnamese: trung tâm, tỉnh / thành phố, phường, xã,
-  đặc khu, sở / ban / ngành, tổ chức / đoàn thể, khác (any case, with or without accents).
-- `parent_code` (mã cấp trên, cấp trên): empty = top level; the code of a row in the same
-  file (in any order: parents may come after children) or of a site already in the
-  conference.
-- `room` (phòng, phòng họp): ≤ 200 characters.
-- `contact_name` (người liên hệ, cán bộ phụ trách): ≤ 200 characters.
-- `contact_phone` (số điện thoại, điện thoại, sđt): 6–20 of digits, spaces, . ( ) - and a
-  leading +; a 9-digit mobile number that lost its leading 0 in Excel gets it back.
-- `expected_attendees` (số đại biểu, số đại biểu dự kiến, số người): whole number
-  0–100.000; "1.200" and "1,200" mean 1200; empty = 0.
-- `connection_link` (đường dẫn kết nối, link): ≤ 500 characters, http(s):// if a URL.
-
-Headers match case-, diacritics- and punctuation-insensitively ("Mã cấp trên (*)"
-works); unknown columns are ignored with a warning. CSV: UTF-8 with or without BOM
-(or UTF-16 with BOM, Excel's "Unicode Text"); a Windows-1258 file (what Excel
-saves as "CSV" on a Vietnamese Windows) is converted with a warning; other legacy
-encodings (TCVN3, VNI) are refused with `encoding_unsupported`. The delimiter
-(, ; or tab) is taken from the header line. XLSX: the active sheet, read in
-read-only mode. Blank rows are skipped; line numbers are the file's own (Excel's
-row numbers for XLSX).
+CSV: UTF-8 with or without BOM (or UTF-16 with BOM, Excel's "Unicode Text"); a
+Windows-1258 file (what Excel saves as "CSV" on a Vietnamese Windows) is converted
+with a warning; other legacy encodings (TCVN3, VNI) are refused with
+`encoding_unsupported`. The delimiter (, ; or tab) is taken from the header line.
+XLSX: the active sheet, read in read-only mode. Blank rows are skipped; line numbers
+are the file's own (Excel's row numbers for XLSX).
 """
 
 import codecs
 import csv
 import io
-import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-from app.text import nfc, search_key
-from endpoints import errors
-from endpoints.models import SITE_KIND_LABELS, SiteKind
+from app.tabular import errors
+from app.tabular.report import LineError
+from app.text import nfc
 
 CONVERTED_WARNING = "Tệp đã chuyển từ mã Windows-1258 sang Unicode (UTF-8)."
 SAVE_AS_HINT = 'Hãy mở tệp bằng Excel và chọn Lưu thành (Save As) → "CSV UTF-8 (Comma delimited)".'
+# The default size limit of an uploaded file (settings may set another).
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_COLUMNS = 60
 # Uncompressed size an XLSX may expand to: a small zip must not become gigabytes of XML.
 MAX_XLSX_UNPACKED = 400 * 1024 * 1024
@@ -52,133 +32,6 @@ MAX_XLSX_UNPACKED = 400 * 1024 * 1024
 MAX_BLANK_ROWS = 10_000
 
 FileKind = Literal["csv", "xlsx"]
-
-# ------------------------------------------------------------------ columns
-
-COLUMNS: tuple[str, ...] = (
-    "code",
-    "name",
-    "kind",
-    "parent_code",
-    "room",
-    "contact_name",
-    "contact_phone",
-    "expected_attendees",
-    "connection_link",
-)
-REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "kind")
-COLUMN_LABELS: dict[str, str] = {
-    "code": "Mã",
-    "name": "Tên",
-    "kind": "Loại",
-    "parent_code": "Mã cấp trên",
-    "room": "Phòng họp",
-    "contact_name": "Người liên hệ",
-    "contact_phone": "Số điện thoại",
-    "expected_attendees": "Số đại biểu dự kiến",
-    "connection_link": "Đường dẫn kết nối",
-}
-_HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "code": ("ma", "ma diem cau", "ma dc", "ma don vi", "site code"),
-    "name": ("ten", "ten diem cau", "ten don vi", "site name"),
-    "kind": ("loai", "loai diem cau", "cap", "type"),
-    "parent_code": (
-        "parent", "ma cap tren", "cap tren", "ma diem cau cap tren", "ma don vi cap tren",
-        "ma cha", "parent site code",
-    ),
-    "room": ("phong", "phong hop", "dia diem"),
-    "contact_name": ("nguoi lien he", "can bo phu trach", "nguoi phu trach", "lien he", "contact"),
-    "contact_phone": ("so dien thoai", "dien thoai", "sdt", "so dt", "phone"),
-    "expected_attendees": (
-        "so dai bieu", "so dai bieu du kien", "dai bieu du kien", "so nguoi", "so luong",
-        "attendees",
-    ),
-    "connection_link": ("duong dan ket noi", "duong dan", "link", "lien ket", "link ket noi"),
-}
-_KIND_ALIASES: dict[SiteKind, tuple[str, ...]] = {
-    SiteKind.central: ("trung tam", "trung uong", "diem cau trung tam", "hoi truong"),
-    SiteKind.hub: (
-        "tinh", "thanh pho", "tinh thanh", "tinh thanh pho", "cap tinh", "diem cau cap tinh",
-        "diem cau cap tinh thanh",
-    ),
-    SiteKind.ward: ("phuong",),
-    SiteKind.commune: ("xa",),
-    SiteKind.special_zone: ("dac khu", "special zone"),
-    SiteKind.department: ("so", "ban", "nganh", "so ban nganh"),
-    SiteKind.organization: (
-        "to chuc", "doan the", "mat tran", "mttq", "to chuc chinh tri xa hoi",
-    ),
-    SiteKind.other: ("khac",),
-}
-_NON_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def _key(value: str) -> str:
-    """Header/kind lookup key: "Mã cấp trên (*)" → "ma cap tren"."""
-    return _NON_WORD.sub(" ", search_key(value)).strip()
-
-
-_HEADER_LOOKUP: dict[str, str] = {}
-for _col in COLUMNS:
-    for _alias in (_col, _col.replace("_", " "), COLUMN_LABELS[_col], *_HEADER_ALIASES[_col]):
-        _HEADER_LOOKUP[_key(_alias)] = _col
-_KIND_LOOKUP: dict[str, SiteKind] = {}
-for _kind in SiteKind:
-    for _alias in (_kind.value, *_KIND_ALIASES[_kind]):
-        _KIND_LOOKUP[_key(_alias)] = _kind
-# The registry's own labels ("Sở, ban, ngành", "Điểm cầu cấp tỉnh/thành", …) work too.
-for _kind, _label in SITE_KIND_LABELS.items():
-    _KIND_LOOKUP[_key(_label)] = _kind
-
-
-def parse_kind(value: str) -> SiteKind | None:
-    """The site kind a cell names, in English or Vietnamese, or None."""
-    return _KIND_LOOKUP.get(_key(value))
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Where each known column sits in the header, as written in the file."""
-
-    index: dict[str, int]
-    headers: dict[str, str]
-    width: int  # cells in the header row; a row with more (filled) cells is shifted
-
-
-def map_header(header: Sequence[str]) -> tuple[ColumnMap, list[str]]:
-    """Match header cells to columns; refuse missing or repeated required columns."""
-    index: dict[str, int] = {}
-    headers: dict[str, str] = {}
-    ignored: list[str] = []
-    repeated: list[str] = []
-    for i, cell in enumerate(header):
-        name = _HEADER_LOOKUP.get(_key(cell))
-        if name is None:
-            if cell.strip():
-                ignored.append(cell.strip()[:50])
-        elif name in index:
-            repeated.append(cell.strip()[:50])
-        else:
-            index[name] = i
-            headers[name] = cell.strip()
-    if repeated:
-        raise errors.MissingColumns(
-            "Tiêu đề có cột lặp lại: " + ", ".join(f"“{c}”" for c in repeated) + ".",
-            repeated=repeated,
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in index]
-    if missing:
-        names = ", ".join(f"{c} ({COLUMN_LABELS[c].lower()})" for c in missing)
-        raise errors.MissingColumns(
-            f"Tệp thiếu cột bắt buộc: {names}. Dòng đầu tiên phải là tiêu đề, ví dụ: "
-            "mã, tên, loại, mã cấp trên.",
-            missing=missing,
-        )
-    warnings = []
-    if ignored:
-        warnings.append("Bỏ qua cột không nhận ra: " + ", ".join(f"“{c}”" for c in ignored) + ".")
-    return ColumnMap(index=index, headers=headers, width=len(header)), warnings
-
 
 # -------------------------------------------------------------------- table
 
@@ -191,19 +44,6 @@ class Table:
     rows: list[tuple[int, list[str]]]
     encoding: str
     warnings: list[str] = field(default_factory=list)
-
-
-def number(value: int) -> str:
-    """A count in Vietnamese style: 40.000."""
-    return f"{value:,}".replace(",", ".")
-
-
-def _too_many_rows(max_rows: int) -> errors.TooManyRows:
-    return errors.TooManyRows(
-        f"Tệp có hơn {number(max_rows)} dòng dữ liệu; mỗi lần chỉ nhập tối đa "
-        f"{number(max_rows)} dòng. Hãy chia tệp thành nhiều phần.",
-        max_rows=max_rows,
-    )
 
 
 _MAGIC_REFUSED: tuple[tuple[bytes, str], ...] = (
@@ -344,23 +184,20 @@ def _read_csv(text: str, *, encoding: str, warnings: list[str], max_rows: int) -
             if not any(c.strip() for c in cells):
                 blank += 1
                 if blank > max_rows + MAX_BLANK_ROWS:
-                    raise _too_many_rows(max_rows)
+                    raise errors.too_many_rows(max_rows)
                 continue
             if header is None:
                 header = cells[:MAX_COLUMNS]
                 continue
             if len(rows) >= max_rows:
-                raise _too_many_rows(max_rows)
+                raise errors.too_many_rows(max_rows)
             rows.append((start, cells[: MAX_COLUMNS + 1]))
     except csv.Error as exc:
         raise errors.ImportRejected(
             f"Không đọc được tệp CSV ở dòng {line + 1}.",
             errors=[
-                {
-                    "line": line + 1, "column": "", "header": "", "code": "unreadable_line",
-                    "message": f"Dòng không đọc được ({exc}); kiểm tra dấu ngoặc kép.",
-                    "value": "",
-                }
+                LineError(line + 1, "", "unreadable_line",
+                          f"Dòng không đọc được ({exc}); kiểm tra dấu ngoặc kép.").as_dict()
             ],
             error_count=1,
         ) from exc
@@ -437,12 +274,12 @@ def _sheet_rows(book: Any, *, max_rows: int) -> Table:
             if not cells:
                 blank += 1
                 if blank > max_rows + MAX_BLANK_ROWS:
-                    raise _too_many_rows(max_rows)
+                    raise errors.too_many_rows(max_rows)
                 continue
             if header is None:
                 header = cells[:MAX_COLUMNS]
             elif len(rows) >= max_rows:
-                raise _too_many_rows(max_rows)
+                raise errors.too_many_rows(max_rows)
             else:
                 rows.append((number, cells))
     except (errors.TooManyRows, errors.FileTooLarge):
@@ -450,25 +287,3 @@ def _sheet_rows(book: Any, *, max_rows: int) -> Table:
     except Exception as exc:  # a damaged sheet XML
         raise errors.UnsupportedFile("Trang tính trong tệp Excel bị hỏng.") from exc
     return Table(header=header or [], rows=rows, encoding="xlsx", warnings=warnings)
-
-
-SAMPLE_ROWS: tuple[tuple[str, ...], ...] = (
-    ("mã", "tên", "loại", "mã cấp trên", "phòng họp", "người liên hệ", "số điện thoại",
-     "số đại biểu dự kiến", "đường dẫn kết nối"),
-    ("TW", "Hội trường Trung ương", "trung tâm", "", "Hội trường Diên Hồng", "Nguyễn Văn An",
-     "0243 123 4567", "400", ""),
-    ("HCM", "Điểm cầu Thành phố Hồ Chí Minh", "tỉnh", "TW", "Trung tâm Hội nghị 272",
-     "Trần Thị Bình", "0901 234 567", "300", "https://hop.example.vn/hcm"),
-    ("HCM-BN", "Đảng ủy phường Bến Nghé", "phường", "HCM", "Phòng họp tầng 2", "Lê Văn Cường",
-     "0912 345 678", "60", ""),
-    ("HCM-CG", "Đảng ủy xã Cần Giờ", "xã", "HCM", "Hội trường xã", "Phạm Thị Dung",
-     "0987 654 321", "45", ""),
-    ("HCM-CD", "Đảng ủy đặc khu Côn Đảo", "đặc khu", "HCM", "", "", "", "40", ""),
-)
-
-
-def sample_csv() -> bytes:
-    """A small example file (UTF-8 with BOM, so Excel opens the accents right)."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(SAMPLE_ROWS)
-    return out.getvalue().encode("utf-8-sig")
