@@ -1,6 +1,7 @@
 """Request dependencies: the current user, roles, settings, CSRF, the realtime hub."""
 
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -77,27 +78,38 @@ def _user_from(db: Session, settings: Settings, token: str | None) -> User | Non
 def find_user(
     request: Request,
     *,
-    db: Session,
+    db: Session | Callable[[], Session],
     settings: Settings,
     bearer: str | None,
     cache: TokenCache | None = None,
 ) -> User:
     """The user of the bearer token, else of the login cookie; `NotAuthenticated` if neither.
 
-    With `cache` (hot paths only), a token validated a few seconds ago skips the lookup.
+    With `cache` (hot paths only), a token validated a few seconds ago skips the lookup;
+    `db` may then be a session factory, called only on a miss.
     """
     for token in (bearer, request.cookies.get(SESSION_COOKIE)):
         if not token:
             continue
         user = cache.get(token) if cache is not None else None
         if user is None:
-            user = _user_from(db, settings, token)
-            if user is not None and cache is not None:
-                db.expunge(user)  # shared read-only by later requests of the cache
-                cache.put(token, user)
+            user = _lookup(db, settings, token, cache)
         if user is not None:
             return user
     raise NotAuthenticated()
+
+
+def _lookup(
+    db: Session | Callable[[], Session], settings: Settings, token: str, cache: TokenCache | None
+) -> User | None:
+    if not isinstance(db, Session):
+        with db() as opened:  # only on a miss: a session costs tens of µs per scan
+            return _lookup(opened, settings, token, cache)
+    user = _user_from(db, settings, token)
+    if user is not None and cache is not None:
+        db.expunge(user)  # shared read-only by later requests of the cache
+        cache.put(token, user)
+    return user
 
 
 def get_current_user(

@@ -74,9 +74,8 @@ def _scan_and_encode(
 ) -> tuple[int, bytes]:
     """Auth, CSRF, the check-in and the JSON encoding in one hop to the gate's thread (the
     hot path of a burst: FastAPI would spend a thread hop on each sync dependency)."""
-    # Validated tokens are cached for a few seconds: no account lookup per scan.
-    with gate.read_session() as read_db:
-        user = find_user(request, db=read_db, settings=settings, bearer=bearer, cache=cache)
+    # Validated tokens are cached for a few seconds: no account lookup (no session) per scan.
+    user = find_user(request, db=gate.read_session, settings=settings, bearer=bearer, cache=cache)
     verify_cookie_csrf(request, bearer)
     with gate.session() as db:
         result = service.check_in(

@@ -7,6 +7,8 @@ the COMMIT — and no read-then-write: the unique constraints on (attendee, sess
 (conference, nonce) decide who was first, however many devices scan at once. Only a
 repeat reads the earlier row. Pass signatures are checked against keys held in
 memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
+The statements themselves are in `checkin.statements`; on SQLite the routes run every
+check-in in the one thread of `app.db.WriteGate`, so writers never fight for the lock.
 
 The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts`.
 """

@@ -1,6 +1,7 @@
 """The shared auth dependency: bearer token or login cookie, with an optional token cache."""
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.requests import Request
 
@@ -53,6 +54,23 @@ def test_find_user_with_cache_skips_the_lookup_on_a_hit(
     db.close()  # a hit must not need the database at all
     again = find_user(_request(), db=Session(), settings=settings, bearer=token, cache=cache)
     assert again is first and again.id == admin.id
+
+
+def test_find_user_session_factory_opened_only_on_a_miss(
+    engine: Engine, admin: User, settings: Settings
+) -> None:
+    token = _token(admin, settings)
+    cache = TokenCache()
+    opened: list[Session] = []
+
+    def factory() -> Session:
+        opened.append(Session(engine, expire_on_commit=False))
+        return opened[-1]
+
+    for _ in range(3):
+        user = find_user(_request(), db=factory, settings=settings, bearer=token, cache=cache)
+        assert user.id == admin.id
+    assert len(opened) == 1
 
 
 def test_token_cache_entry_expires_after_ttl(admin: User) -> None:
