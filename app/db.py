@@ -1,4 +1,4 @@
-"""Database engine and the `DbSession` dependency.
+"""Database engine, the `DbSession` dependency and the write gate.
 
 SQLite is tuned for many short writers: WAL, a busy timeout, synchronous=NORMAL,
 foreign keys on, and every transaction opened with BEGIN IMMEDIATE so that a
@@ -6,9 +6,12 @@ read-then-write transaction waits for the lock instead of failing with
 "database is locked" (the pysqlite recipe from SQLAlchemy's docs).
 """
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, event
@@ -17,6 +20,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 READ_ONLY_OPTION = "diemcau_read_only"
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -77,6 +82,70 @@ def get_read_db(request: Request) -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(get_db)]
 ReadDbSession = Annotated[Session, Depends(get_read_db)]
+
+
+class WriteGate:
+    """Where the hot path's writes run, made once at start-up.
+
+    On SQLite one worker thread runs them all: the writes take turns anyway, and one
+    thread spares a burst dozens of pool threads fighting over the GIL and SQLite's busy
+    handler (which sleeps 1, 2, 5, 10… ms between tries). PostgreSQL takes writers in
+    parallel: they run in the loop's shared thread pool.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.read_engine = read_only(engine)
+        self._worker_ident: int | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        if engine.dialect.name == "sqlite":
+            self._worker = ThreadPoolExecutor(
+                1, thread_name_prefix="write-gate", initializer=self._mark_worker
+            )
+
+    def _mark_worker(self) -> None:
+        self._worker_ident = threading.get_ident()
+
+    @property
+    def serial(self) -> bool:
+        """True when one thread runs every write (SQLite)."""
+        return self._worker is not None
+
+    def session(self) -> Session:
+        """A write session on the gate's engine (use it inside `run` or `call`)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        """A read-only session (takes no write lock on SQLite)."""
+        return Session(self.read_engine, expire_on_commit=False)
+
+    async def run(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Run `fn(*args)` in the gate's thread (SQLite) or the shared pool, in one hop."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Run `fn(*args)` through the gate from a worker thread, waiting for the answer.
+
+        Never call it inside a write transaction: on SQLite the gate's thread may be
+        waiting for that very lock.
+        """
+        if self._worker is None or threading.get_ident() == self._worker_ident:
+            return fn(*args)  # parallel writers, or already inside the gate
+        return self._worker.submit(fn, *args).result()
+
+    def close(self) -> None:
+        """Let queued writes finish, then stop the worker thread."""
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+
+
+async def get_write_gate(request: Request) -> WriteGate:
+    """The write gate of the running app (async: resolving it costs no thread hop)."""
+    gate: WriteGate = request.app.state.write_gate
+    return gate
+
+
+WriteGateDep = Annotated[WriteGate, Depends(get_write_gate)]
 
 
 def utcnow() -> datetime:

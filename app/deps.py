@@ -1,6 +1,7 @@
 """Request dependencies: the current user, roles, settings, CSRF, the realtime hub."""
 
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,48 +23,22 @@ from app.security import (
 )
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+# The `Authorization: Bearer` token, if any (async: resolving it costs no thread hop).
+BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-def get_settings_dep(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     """The settings the running app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
+async def get_settings_dep(request: Request) -> Settings:
+    """The settings as a dependency (async: no thread hop to resolve)."""
+    return settings_of(request)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-
-
-def _user_from(db: ReadDbSession, settings: Settings, token: str | None) -> User | None:
-    if not token:
-        return None
-    return accounts_service.user_for_token(
-        db,
-        token=token,
-        secret=settings.secret_key,
-        max_age_seconds=settings.access_token_minutes * 60,
-    )
-
-
-def get_current_user(
-    request: Request,
-    db: ReadDbSession,
-    settings: SettingsDep,
-    bearer: Annotated[str | None, Depends(_bearer)],
-) -> User:
-    """The logged-in user: a bearer token for /api, the session cookie for pages."""
-    user = _user_from(db, settings, bearer) or _user_from(
-        db, settings, request.cookies.get(SESSION_COOKIE)
-    )
-    if user is None:
-        raise NotAuthenticated()
-    return user
-
-
-def get_optional_user(
-    request: Request, db: ReadDbSession, settings: SettingsDep
-) -> User | None:
-    """The logged-in page user, or None (for pages that also serve visitors)."""
-    return _user_from(db, settings, request.cookies.get(SESSION_COOKIE))
 
 
 class TokenCache:
@@ -93,25 +68,78 @@ class TokenCache:
         self._entries[token] = (time.monotonic() + self._ttl, user)
 
 
-def cached_user_for_token(request: Request, token: str | None) -> User | None:
-    """The user of a bearer or cookie token through the app's `TokenCache` (no DB on a hit)."""
+def _user_from(db: Session, settings: Settings, token: str | None) -> User | None:
     if not token:
         return None
-    state = request.app.state
-    cache: TokenCache | None = getattr(state, "token_cache", None)
-    if cache is None:
-        cache = state.token_cache = TokenCache()
-    user = cache.get(token)
-    if user is not None:
-        return user
-    settings: Settings = state.settings
-    with Session(state.read_engine, expire_on_commit=False) as db:
-        user = _user_from(db, settings, token)
+    return accounts_service.user_for_token(
+        db,
+        token=token,
+        secret=settings.secret_key,
+        max_age_seconds=settings.access_token_minutes * 60,
+    )
+
+
+def find_user(
+    request: Request,
+    *,
+    db: Session | Callable[[], Session],
+    settings: Settings,
+    bearer: str | None,
+    cache: TokenCache | None = None,
+) -> User:
+    """The user of the bearer token, else of the login cookie; `NotAuthenticated` if neither.
+
+    With `cache` (hot paths only), a token validated a few seconds ago skips the lookup;
+    `db` may then be a session factory, called only on a miss.
+    """
+    for token in (bearer, request.cookies.get(SESSION_COOKIE)):
+        if not token:
+            continue
+        user = cache.get(token) if cache is not None else None
+        if user is None:
+            user = _lookup(db, settings, token, cache)
         if user is not None:
-            db.expunge(user)
-    if user is not None:
+            return user
+    raise NotAuthenticated()
+
+
+def _lookup(
+    db: Session | Callable[[], Session], settings: Settings, token: str, cache: TokenCache | None
+) -> User | None:
+    if not isinstance(db, Session):
+        with db() as opened:  # only on a miss: a session costs tens of µs per scan
+            return _lookup(opened, settings, token, cache)
+    user = _user_from(db, settings, token)
+    if user is not None and cache is not None:
+        db.expunge(user)  # shared read-only by later requests of the cache
         cache.put(token, user)
     return user
+
+
+def get_current_user(
+    request: Request,
+    db: ReadDbSession,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(_bearer)],
+) -> User:
+    """The logged-in user: a bearer token for /api, the session cookie for pages."""
+    return find_user(request, db=db, settings=settings, bearer=bearer)
+
+
+def get_optional_user(
+    request: Request, db: ReadDbSession, settings: SettingsDep
+) -> User | None:
+    """The logged-in page user, or None (for pages that also serve visitors)."""
+    return _user_from(db, settings, request.cookies.get(SESSION_COOKIE))
+
+
+async def get_token_cache(request: Request) -> TokenCache:
+    """The token cache of this process (made at start-up; async: no thread hop)."""
+    cache: TokenCache = request.app.state.token_cache
+    return cache
+
+
+TokenCacheDep = Annotated[TokenCache, Depends(get_token_cache)]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -159,8 +187,8 @@ def verify_cookie_csrf(
 CookieCsrf = Depends(verify_cookie_csrf)
 
 
-def get_hub(request: Request) -> Hub:
-    """The realtime hub of this process."""
+async def get_hub(request: Request) -> Hub:
+    """The realtime hub of this process (async: no thread hop to resolve)."""
     hub: Hub = request.app.state.hub
     return hub
 

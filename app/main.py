@@ -15,17 +15,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.db import create_db_engine, read_only
+from app.db import WriteGate, create_db_engine, read_only
+from app.deps import TokenCache
 from app.errors import install_error_handlers
 from app.realtime import create_hub
 from app.security import AttemptLimiter
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
+from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
 from checkin import report_routes as checkin_report_routes
+from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
+from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import Dashboards
 from endpoints import conference_pages as endpoints_conference_pages
 from endpoints import import_pages as endpoints_import_pages
@@ -76,6 +80,9 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.engine = engine
     app.state.read_engine = read_only(engine)
+    write_gate = WriteGate(engine)
+    app.state.write_gate = write_gate
+    app.state.token_cache = TokenCache()
     with Session(engine) as db:
         accounts_service.ensure_admin(
             db, username=settings.admin_username, password=settings.admin_password
@@ -112,6 +119,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         await presence_ticker.stop()
         await presence.stop()
         await hub.stop()
+        write_gate.close()
         engine.dispose()
 
 
@@ -177,8 +185,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_routes.files)
     app.include_router(sessions_pages.router)
     app.include_router(checkin_routes.router)
+    app.include_router(checkin_roster_routes.router)
     app.include_router(checkin_pages.router)
     app.include_router(checkin_report_routes.router)
+    app.include_router(checkin_site_qr_routes.router)
+    app.include_router(checkin_headcount_routes.router)
     app.include_router(checkin_dashboard_pages.router)
     app.include_router(checkin_dashboard_routes.router)
     app.include_router(checkin_dashboard_ws.router)

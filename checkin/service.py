@@ -7,6 +7,8 @@ the COMMIT — and no read-then-write: the unique constraints on (attendee, sess
 (conference, nonce) decide who was first, however many devices scan at once. Only a
 repeat reads the earlier row. Pass signatures are checked against keys held in
 memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
+The statements themselves are in `checkin.statements`; on SQLite the routes run every
+check-in in the one thread of `app.db.WriteGate`, so writers never fight for the lock.
 
 The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts`.
 """
@@ -14,17 +16,14 @@ The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts
 import hashlib
 import hmac
 import logging
-import threading
 import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import Integer, and_, bindparam, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -34,25 +33,20 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
-from checkin import errors, events, keys, qr
-from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, ScanFailure
+from checkin import errors, events, keys, qr, statements
+from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
 from checkin.roster import (
     normalize_short_code,
 )
+from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.models import Readiness, Site
-from sessions.models import ConferenceSession
 
 log = logging.getLogger(__name__)
 
 Status = Literal["checked_in", "already_checked_in"]
 CODE_PREFIX_CHARS = 40
-
-# Check-in writers of this process take turns here instead of in SQLite's busy handler,
-# which sleeps 1, 2, 5, 10… ms between tries and so turns a burst into a slow tail.
-_sqlite_writer = threading.Lock()
-
 
 @dataclass(frozen=True)
 class CheckedAttendee:
@@ -79,26 +73,6 @@ class CheckinResult:
     foreign_site: bool
     first: bool
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class _Context:
-    scan_conference_id: int
-    scan_path: str
-    scan_name: str
-    attendee_id: int | None
-    attendee_conference_id: int | None
-    home_site_id: int | None
-    full_name: str | None
-    unit: str | None
-    pass_version: int | None
-    revoked: bool | None
-    deleted_at: datetime | None
-    home_name: str | None
-    root_path: str | None
-    root_conference_id: int | None
-    session_conference_id: int | None
-    scan_readiness: str
 
 
 @dataclass(frozen=True)
@@ -146,74 +120,16 @@ def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
 # ---------------------------------------------------------------- context
 
 
-_scan_t = Site.__table__.alias("scan")  # type: ignore[attr-defined]
-_home_t = Site.__table__.alias("home")  # type: ignore[attr-defined]
-_root_t = Site.__table__.alias("root")  # type: ignore[attr-defined]
-_att_t = Attendee.__table__  # type: ignore[attr-defined]
-_sess_t = ConferenceSession.__table__  # type: ignore[attr-defined]
-_cols = (
-    _scan_t.c.conference_id,
-    _scan_t.c.path,
-    _scan_t.c.name,
-    _att_t.c.id,
-    _att_t.c.conference_id,
-    _att_t.c.site_id,
-    _att_t.c.full_name,
-    _att_t.c.unit,
-    _att_t.c.pass_version,
-    _att_t.c.revoked,
-    _att_t.c.deleted_at,
-    _home_t.c.name,
-    _root_t.c.path,
-    _root_t.c.conference_id,
-    _sess_t.c.conference_id,
-    _scan_t.c.readiness,
-)
-
-
-def _context_query(by_short_code: bool) -> Any:
-    if by_short_code:
-        on_attendee = and_(
-            _att_t.c.conference_id == _scan_t.c.conference_id,
-            _att_t.c.short_code == bindparam("short_code"),
-        )
-    else:
-        on_attendee = _att_t.c.id == bindparam("attendee_id", type_=Integer)
-    joined = (
-        _scan_t.outerjoin(_att_t, on_attendee)
-        .outerjoin(_home_t, _home_t.c.id == _att_t.c.site_id)
-        .outerjoin(_root_t, _root_t.c.id == bindparam("root_id", type_=Integer))
-        .outerjoin(_sess_t, _sess_t.c.id == bindparam("session_id", type_=Integer))
-    )
-    return sa_select(*_cols).select_from(joined).where(
-        _scan_t.c.id == bindparam("site_id", type_=Integer)
-    )
-
-
-# Built once: the statement's compiled form is cached by SQLAlchemy after the first use.
-_BY_ID = _context_query(by_short_code=False)
-_BY_SHORT_CODE = _context_query(by_short_code=True)
-
-
 def _load_context(
     db: Session, scan: _Scan, attendee_id: int | None, short_code: str | None
-) -> _Context:
-    params: dict[str, Any] = {
-        "site_id": scan.site_id,
-        "root_id": _root_id(scan.actor),
-        "session_id": scan.session_id,
-    }
-    if short_code is not None:
-        params["short_code"] = short_code
-        stmt = _BY_SHORT_CODE
-    else:
-        params["attendee_id"] = attendee_id
-        stmt = _BY_ID
-    # Core on the session's connection: the ORM layer adds nothing to a row read.
-    row = db.connection().execute(stmt, params).first()
-    if row is None:
+) -> ScanContext:
+    ctx = statements.load_context(
+        db, site_id=scan.site_id, root_id=_root_id(scan.actor), session_id=scan.session_id,
+        attendee_id=attendee_id, short_code=short_code,
+    )
+    if ctx is None:
         raise endpoints_errors.SiteNotFound()
-    return _Context(*row)
+    return ctx
 
 
 def _root_id(actor: User | None) -> int | None:
@@ -222,7 +138,7 @@ def _root_id(actor: User | None) -> int | None:
     return actor.site_id
 
 
-def _check_scope(ctx: _Context, actor: User | None) -> None:
+def _check_scope(ctx: ScanContext, actor: User | None) -> None:
     if actor is None or accounts_service.is_admin(actor):
         return
     if (
@@ -236,7 +152,7 @@ def _check_scope(ctx: _Context, actor: User | None) -> None:
 
 
 def _check_pass(
-    ctx: _Context, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
+    ctx: ScanContext, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
 ) -> bool:
     """Refuse what cannot be checked in; True when the attendee belongs to another site."""
     if ctx.scan_readiness == Readiness.not_participating:
@@ -264,21 +180,8 @@ def _check_pass(
 # ----------------------------------------------------------------- record
 
 
-_att_table = Attendance.__table__  # type: ignore[attr-defined]
-# Built once per dialect; no conflict target: a clash on (attendee, session) or on
-# (conference, nonce) both mean "not first", and the follow-up read tells which.
-_INSERTS = {
-    "sqlite": sqlite_insert(_att_table).on_conflict_do_nothing().returning(_att_table.c.id),
-    "postgresql": pg_insert(_att_table).on_conflict_do_nothing().returning(_att_table.c.id),
-}
-
-
-def _insert_statement(db: Session) -> Any:
-    return _INSERTS[db.get_bind().dialect.name]
-
-
 def _result(
-    ctx: _Context,
+    ctx: ScanContext,
     scan: _Scan,
     *,
     status: Status,
@@ -310,63 +213,26 @@ def _result(
     )
 
 
-def _earlier_query(with_nonce: bool) -> Any:
-    match = and_(
-        _att_table.c.attendee_id == bindparam("attendee_id", type_=Integer),
-        _att_table.c.session_key == bindparam("session_key", type_=Integer),
-    )
-    if with_nonce:
-        match = or_(
-            match,
-            and_(
-                _att_table.c.conference_id == bindparam("conference_id", type_=Integer),
-                _att_table.c.nonce == bindparam("nonce"),
-            ),
-        )
-    site = Site.__table__  # type: ignore[attr-defined]
-    return (
-        sa_select(
-            _att_table.c.attendee_id,
-            _att_table.c.checked_in_at,
-            _att_table.c.site_id,
-            _att_table.c.foreign_site,
-            _att_table.c.nonce,
-            site.c.name,
-        )
-        .join(site, site.c.id == _att_table.c.site_id)
-        .where(match)
-    )
-
-
-_EARLIER = _earlier_query(with_nonce=False)
-_EARLIER_OR_NONCE = _earlier_query(with_nonce=True)
-
-
-def _earlier(db: Session, ctx: _Context, scan: _Scan, session_key: int) -> CheckinResult:
+def _earlier(db: Session, ctx: ScanContext, scan: _Scan, session_key: int) -> CheckinResult:
     """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
-    stmt = _EARLIER_OR_NONCE if scan.nonce is not None else _EARLIER
-    rows = db.connection().execute(
-        stmt,
-        {
-            "attendee_id": ctx.attendee_id,
-            "session_key": session_key,
-            "conference_id": ctx.scan_conference_id,
-            "nonce": scan.nonce,
-        },
-    ).all()
-    mine = [r for r in rows if r[0] == ctx.attendee_id]
+    assert ctx.attendee_id is not None
+    rows = statements.earlier_checkins(
+        db, attendee_id=ctx.attendee_id, session_key=session_key,
+        conference_id=ctx.scan_conference_id, nonce=scan.nonce,
+    )
+    mine = [r for r in rows if r.attendee_id == ctx.attendee_id]
     if not mine:
         raise errors.NonceReused()
-    _, at, site_id, foreign, nonce, site_name = mine[0]
-    replayed = scan.nonce is not None and nonce == scan.nonce
+    earlier = mine[0]
+    replayed = scan.nonce is not None and earlier.nonce == scan.nonce
     return _result(
         ctx,
         scan,
         status="checked_in" if replayed else "already_checked_in",
-        at=at,
-        site_id=site_id,
-        site_name=site_name,
-        foreign=foreign,
+        at=earlier.checked_in_at,
+        site_id=earlier.site_id,
+        site_name=earlier.site_name,
+        foreign=earlier.foreign_site,
         first=replayed,
         replayed=replayed,
     )
@@ -378,14 +244,14 @@ def _record(
     claims: qr.PassClaims | None,
     short_code: str | None,
     settings: Settings,
-) -> tuple[CheckinResult, _Context]:
+) -> tuple[CheckinResult, ScanContext]:
     ctx = _load_context(db, scan, claims.attendee_id if claims else None, short_code)
     _check_scope(ctx, scan.actor)
     foreign = _check_pass(ctx, scan, claims, settings)
     session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
     now = utcnow()
-    inserted = db.connection().execute(
-        _insert_statement(db),
+    first = statements.insert_checkin(
+        db,
         {
             "conference_id": ctx.scan_conference_id,
             "attendee_id": ctx.attendee_id,
@@ -399,8 +265,8 @@ def _record(
             "foreign_site": foreign,
             "actor_id": scan.actor.id if scan.actor else None,
         },
-    ).first()
-    if inserted is not None:
+    )
+    if first:
         result = _result(
             ctx, scan, status="checked_in", at=now, site_id=scan.site_id,
             site_name=ctx.scan_name, foreign=foreign, first=True,
@@ -473,11 +339,7 @@ def check_in(
             short_code = normalize_short_code(code)
             if short_code is None:
                 raise errors.PassMalformed()
-        if db.get_bind().dialect.name == "sqlite":
-            with _sqlite_writer:
-                result, ctx = _record(db, scan, claims, short_code, settings)
-        else:
-            result, ctx = _record(db, scan, claims, short_code, settings)
+        result, ctx = _record(db, scan, claims, short_code, settings)
     except AppError as exc:
         _note_failure(db, scan, exc.code)
         raise

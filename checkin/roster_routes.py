@@ -1,0 +1,222 @@
+"""JSON API of the roster: attendees, their passes (code and QR images), pass-signing keys."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from app import uploads
+from app.db import DbSession, ReadDbSession
+from app.deps import CookieCsrf, CurrentUser, SettingsDep
+from app.errors import PayloadTooLarge
+from app.qrimage import qr_png, qr_svg
+from checkin import keys, roster, roster_import, search
+from checkin.models import Attendee, AttendeeCreate, AttendeePublic, PassKeyPublic
+
+router = APIRouter(prefix="/api/v1")
+MAX_ATTENDEES_PER_REQUEST = 10_000
+
+
+def _public(attendee: Attendee, code: str) -> AttendeePublic:
+    assert attendee.id is not None
+    return AttendeePublic(
+        id=attendee.id,
+        conference_id=attendee.conference_id,
+        code=code,
+        short_code=attendee.short_code,
+        full_name=attendee.full_name,
+        site_id=attendee.site_id,
+        unit=attendee.unit,
+        position=attendee.position,
+        pass_version=attendee.pass_version,
+        revoked=attendee.revoked,
+    )
+
+
+@router.post(
+    "/conferences/{conference_id}/attendees",
+    response_model=list[AttendeePublic],
+    status_code=201,
+    tags=["attendees"],
+    dependencies=[CookieCsrf],
+)
+def create_attendees(
+    conference_id: int,
+    items: list[AttendeeCreate],
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> list[AttendeePublic]:
+    """Add attendees (at most 10,000 per call); each answer carries `code`, what the QR encodes."""
+    if len(items) > MAX_ATTENDEES_PER_REQUEST:
+        raise PayloadTooLarge("Tối đa 10.000 đại biểu mỗi lần; hãy chia nhỏ hoặc nhập bằng tệp.")
+    created = roster.create_attendees(db, conference_id=conference_id, items=items, actor=user)
+    return [_public(a, roster.issue_pass(db, attendee=a, settings=settings)) for a in created]
+
+
+class AttendeeImportResult(BaseModel):
+    """What an accepted roster import did."""
+
+    created: int
+    rows: int
+    encoding: str
+    warnings: list[str]
+    by_site: dict[str, int]
+    seconds: dict[str, float]
+
+
+@router.post(
+    "/conferences/{conference_id}/attendees/import",
+    response_model=AttendeeImportResult,
+    status_code=201,
+    tags=["attendees"],
+    dependencies=[CookieCsrf],
+    responses={
+        413: {"description": "file_too_large, too_many_rows"},
+        415: {"description": "unsupported_file, encoding_unsupported"},
+        422: {"description": "import_invalid (with per-line `errors`), missing_columns"},
+    },
+)
+async def import_attendees(
+    conference_id: int,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+    filename: Annotated[str | None, Query(max_length=200)] = None,
+) -> AttendeeImportResult:
+    """Import a roster from CSV/XLSX (multipart field `file`, or a raw text/csv body with
+    `?filename=`): họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại. All or none."""
+    upload = await uploads.read_upload(
+        request, max_bytes=settings.max_import_bytes, filename=filename
+    )
+    report = await run_in_threadpool(
+        roster_import.import_attendees,
+        db,
+        conference_id=conference_id,
+        filename=upload.filename,
+        data=upload.data,
+        actor=user,
+        max_bytes=settings.max_import_bytes,
+        max_rows=settings.max_roster_rows,
+    )
+    return AttendeeImportResult(
+        created=report.created, rows=report.rows, encoding=report.encoding,
+        warnings=report.warnings, by_site=report.counts, seconds=report.seconds,
+    )
+
+
+class AttendeeListItem(BaseModel):
+    id: int
+    full_name: str
+    unit: str | None
+    position: str | None
+    site_id: int
+    site_name: str
+    short_code: str
+
+
+@router.get(
+    "/conferences/{conference_id}/attendees",
+    response_model=list[AttendeeListItem],
+    tags=["attendees"],
+)
+def search_attendees(
+    conference_id: int,
+    db: ReadDbSession,
+    user: CurrentUser,
+    q: Annotated[str, Query(max_length=200)] = "",
+    site_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[AttendeeListItem]:
+    """Attendees by name (no accents needed; each word a prefix) or short code, in
+    Vietnamese order; `site_id` narrows to a site and those below it."""
+    found = search.search_attendees(
+        db, conference_id=conference_id, q=q, actor=user, site_id=site_id, limit=limit
+    )
+    names = roster.site_names(db, site_ids=[a.site_id for a in found])
+    return [
+        AttendeeListItem(
+            id=a.id or 0, full_name=a.full_name, unit=a.unit, position=a.position,
+            site_id=a.site_id, site_name=names.get(a.site_id, ""), short_code=a.short_code,
+        )
+        for a in found
+    ]
+
+
+@router.get("/attendees/{attendee_id}", response_model=AttendeePublic, tags=["attendees"])
+def get_attendee(
+    attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
+) -> AttendeePublic:
+    """One attendee with their pass code."""
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings))
+
+
+@router.delete(
+    "/attendees/{attendee_id}", status_code=204, tags=["attendees"], dependencies=[CookieCsrf]
+)
+def delete_attendee(attendee_id: int, db: DbSession, user: CurrentUser) -> None:
+    """Take an attendee off the roster; their pass is refused from now on."""
+    roster.delete_attendee(db, attendee_id=attendee_id, actor=user)
+
+
+@router.post(
+    "/attendees/{attendee_id}/reissue",
+    response_model=AttendeePublic,
+    tags=["attendees"],
+    dependencies=[CookieCsrf],
+)
+def reissue_pass(
+    attendee_id: int, db: DbSession, user: CurrentUser, settings: SettingsDep
+) -> AttendeePublic:
+    """A new pass and short code; every earlier pass of this attendee is refused."""
+    attendee = roster.reissue_pass(db, attendee_id=attendee_id, actor=user)
+    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings))
+
+
+_NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+@router.get(
+    "/attendees/{attendee_id}/pass.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    tags=["attendees"],
+)
+def pass_png(
+    attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
+) -> Response:
+    """The pass QR as PNG."""
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    code = roster.issue_pass(db, attendee=attendee, settings=settings)
+    return Response(qr_png(code), media_type="image/png", headers=_NO_STORE)
+
+
+@router.get(
+    "/attendees/{attendee_id}/pass.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+    tags=["attendees"],
+)
+def pass_svg(
+    attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
+) -> Response:
+    """The pass QR as SVG."""
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    code = roster.issue_pass(db, attendee=attendee, settings=settings)
+    return Response(qr_svg(code), media_type="image/svg+xml", headers=_NO_STORE)
+
+
+@router.get("/pass-keys", response_model=list[PassKeyPublic], tags=["attendees"])
+def pass_keys(db: ReadDbSession) -> list[PassKeyPublic]:
+    """Public keys of every pass-signing key (Ed25519, raw 32 bytes in base64), for
+    verifying passes offline; public by design."""
+    return [
+        PassKeyPublic(kid=k.kid, public_key=k.public_key, created_at=k.created_at,
+                      retired_at=k.retired_at)
+        for k in keys.list_keys(db.get_bind())
+    ]
+
+

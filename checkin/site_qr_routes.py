@@ -1,0 +1,109 @@
+"""JSON API of the site screens' self check-in QR (rotating token, URL, SVG)."""
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
+
+from app.accounts.models import User
+from app.db import ReadDbSession
+from app.deps import BearerToken, SettingsDep, find_user
+from app.errors import NotAuthenticated
+from app.qrimage import qr_svg
+from checkin import errors, service
+from endpoints import service as endpoints_service
+
+router = APIRouter(prefix="/api/v1")
+_NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+class SiteQrPublic(BaseModel):
+    token: str
+    url: str
+    step: int
+    expires_in: float
+
+
+def _screen_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "screen" and value.strip():
+        return value.strip()
+    return request.query_params.get("screen_token") or None
+
+
+def _optional_user(
+    request: Request, db: ReadDbSession, settings: SettingsDep, bearer: BearerToken
+) -> User | None:
+    try:
+        return find_user(request, db=db, settings=settings, bearer=bearer)
+    except NotAuthenticated:
+        return None
+
+
+def _site_qr(
+    request: Request, site_id: int, db: ReadDbSession, settings: SettingsDep,
+    user: Annotated[User | None, Depends(_optional_user)],
+) -> SiteQrPublic:
+    service.authorize_site_screen(db, site_id=site_id, screen_token=_screen_token(request),
+                                  actor=user)
+    info = service.site_qr_info(site_id, settings)
+    base = str(request.base_url).rstrip("/")
+    return SiteQrPublic(token=info.token, url=f"{base}/c/{info.token}", step=info.step,
+                        expires_in=info.expires_in)
+
+
+SiteQrDep = Annotated[SiteQrPublic, Depends(_site_qr)]
+
+
+@router.get("/sites/{site_id}/self-checkin-qr", response_model=SiteQrPublic, tags=["checkins"])
+def self_checkin_qr(qr_now: SiteQrDep) -> SiteQrPublic:
+    """The rotating self check-in token of a site (changes every 20 s) and the URL its QR
+    encodes. Auth: `Authorization: Screen <token>` (an enrolled screen) or a user in scope."""
+    return qr_now
+
+
+@router.get(
+    "/sites/{site_id}/self-checkin-qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+    tags=["checkins"],
+)
+def self_checkin_qr_svg(qr_now: SiteQrDep) -> Response:
+    """The current self check-in QR as SVG (`?screen_token=` works where headers cannot)."""
+    return Response(
+        qr_svg(qr_now.url),
+        media_type="image/svg+xml",
+        headers={**_NO_STORE, "X-QR-Expires-In": str(qr_now.expires_in)},
+    )
+
+
+class ScreenQrPublic(SiteQrPublic):
+    site_id: int
+    site_name: str
+    svg: str
+
+
+@lru_cache(maxsize=1024)
+def _qr_svg_text(url: str) -> str:
+    # The screens of one site ask for the same URL within a step: draw it once.
+    return qr_svg(url).decode()
+
+
+@router.get("/screen/self-checkin-qr", response_model=ScreenQrPublic, tags=["checkins"])
+def screen_self_checkin_qr(
+    request: Request, db: ReadDbSession, settings: SettingsDep
+) -> ScreenQrPublic:
+    """For a site screen (`Authorization: Screen <token>`, no site id needed): its site's
+    current self check-in token, the URL its QR encodes, and that QR as SVG."""
+    screen = endpoints_service.screen_for_token(db, token=_screen_token(request) or "")
+    if screen is None:
+        raise errors.ScreenTokenInvalid()
+    info = service.site_qr_info(screen.site_id, settings)
+    url = f"{str(request.base_url).rstrip('/')}/c/{info.token}"
+    return ScreenQrPublic(
+        site_id=screen.site_id, site_name=screen.site_name, token=info.token, url=url,
+        step=info.step, expires_in=info.expires_in, svg=_qr_svg_text(url),
+    )
+
+

@@ -1,0 +1,193 @@
+"""The check-in hot path's SQL, built once, and its rows mapped by column name.
+
+SQLAlchemy Core with bind parameters on the session's connection: the compiled forms
+are cached after the first use and no ORM unit of work runs per scan.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from checkin.models import Attendance, Attendee
+from endpoints.models import Site
+from sessions.models import ConferenceSession
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    """Everything a scan is judged on, read in one joined SELECT."""
+
+    scan_conference_id: int
+    scan_path: str
+    scan_name: str
+    scan_readiness: str
+    attendee_id: int | None
+    attendee_conference_id: int | None
+    home_site_id: int | None
+    full_name: str | None
+    unit: str | None
+    pass_version: int | None
+    revoked: bool | None
+    deleted_at: datetime | None
+    home_name: str | None
+    root_path: str | None
+    root_conference_id: int | None
+    session_conference_id: int | None
+
+
+@dataclass(frozen=True)
+class EarlierCheckin:
+    """A check-in already on record that made an insert do nothing."""
+
+    attendee_id: int
+    checked_in_at: datetime
+    site_id: int
+    foreign_site: bool
+    nonce: str | None
+    site_name: str
+
+
+_scan_t = Site.__table__.alias("scan")  # type: ignore[attr-defined]
+_home_t = Site.__table__.alias("home")  # type: ignore[attr-defined]
+_root_t = Site.__table__.alias("root")  # type: ignore[attr-defined]
+_att_t = Attendee.__table__  # type: ignore[attr-defined]
+_sess_t = ConferenceSession.__table__  # type: ignore[attr-defined]
+_site_t = Site.__table__  # type: ignore[attr-defined]
+_checkin_t = Attendance.__table__  # type: ignore[attr-defined]
+# Each column labelled with its ScanContext field: rows are mapped by name.
+_CONTEXT_COLUMNS = (
+    _scan_t.c.conference_id.label("scan_conference_id"),
+    _scan_t.c.path.label("scan_path"),
+    _scan_t.c.name.label("scan_name"),
+    _scan_t.c.readiness.label("scan_readiness"),
+    _att_t.c.id.label("attendee_id"),
+    _att_t.c.conference_id.label("attendee_conference_id"),
+    _att_t.c.site_id.label("home_site_id"),
+    _att_t.c.full_name.label("full_name"),
+    _att_t.c.unit.label("unit"),
+    _att_t.c.pass_version.label("pass_version"),
+    _att_t.c.revoked.label("revoked"),
+    _att_t.c.deleted_at.label("deleted_at"),
+    _home_t.c.name.label("home_name"),
+    _root_t.c.path.label("root_path"),
+    _root_t.c.conference_id.label("root_conference_id"),
+    _sess_t.c.conference_id.label("session_conference_id"),
+)
+
+
+def _context_query(by_short_code: bool) -> Any:
+    if by_short_code:
+        on_attendee = and_(
+            _att_t.c.conference_id == _scan_t.c.conference_id,
+            _att_t.c.short_code == bindparam("short_code"),
+        )
+    else:
+        on_attendee = _att_t.c.id == bindparam("attendee_id", type_=Integer)
+    joined = (
+        _scan_t.outerjoin(_att_t, on_attendee)
+        .outerjoin(_home_t, _home_t.c.id == _att_t.c.site_id)
+        .outerjoin(_root_t, _root_t.c.id == bindparam("root_id", type_=Integer))
+        .outerjoin(_sess_t, _sess_t.c.id == bindparam("session_id", type_=Integer))
+    )
+    return sa_select(*_CONTEXT_COLUMNS).select_from(joined).where(
+        _scan_t.c.id == bindparam("site_id", type_=Integer)
+    )
+
+
+_BY_ID = _context_query(by_short_code=False)
+_BY_SHORT_CODE = _context_query(by_short_code=True)
+
+
+def load_context(
+    db: Session,
+    *,
+    site_id: int,
+    root_id: int | None,
+    session_id: int | None,
+    attendee_id: int | None,
+    short_code: str | None,
+) -> ScanContext | None:
+    """The scanning site, the attendee (by pass id or short code), their home site, the
+    actor's root site and the session, joined; None when the scanning site is unknown."""
+    params: dict[str, Any] = {"site_id": site_id, "root_id": root_id, "session_id": session_id}
+    if short_code is not None:
+        params["short_code"] = short_code
+        stmt = _BY_SHORT_CODE
+    else:
+        params["attendee_id"] = attendee_id
+        stmt = _BY_ID
+    row = db.connection().execute(stmt, params).mappings().first()
+    return None if row is None else ScanContext(**row)
+
+
+# No conflict target: a clash on (attendee, session) or on (conference, nonce) both
+# mean "not first", and the follow-up read tells which.
+_INSERTS = {
+    "sqlite": sqlite_insert(_checkin_t).on_conflict_do_nothing().returning(_checkin_t.c.id),
+    "postgresql": pg_insert(_checkin_t).on_conflict_do_nothing().returning(_checkin_t.c.id),
+}
+
+
+def insert_checkin(db: Session, values: dict[str, Any]) -> bool:
+    """Insert one attendance row unless one clashes; True when this insert was first."""
+    stmt = _INSERTS[db.get_bind().dialect.name]
+    return db.connection().execute(stmt, values).first() is not None
+
+
+def _earlier_query(with_nonce: bool) -> Any:
+    match = and_(
+        _checkin_t.c.attendee_id == bindparam("attendee_id", type_=Integer),
+        _checkin_t.c.session_key == bindparam("session_key", type_=Integer),
+    )
+    if with_nonce:
+        match = or_(
+            match,
+            and_(
+                _checkin_t.c.conference_id == bindparam("conference_id", type_=Integer),
+                _checkin_t.c.nonce == bindparam("nonce"),
+            ),
+        )
+    return (
+        sa_select(
+            _checkin_t.c.attendee_id,
+            _checkin_t.c.checked_in_at,
+            _checkin_t.c.site_id,
+            _checkin_t.c.foreign_site,
+            _checkin_t.c.nonce,
+            _site_t.c.name.label("site_name"),
+        )
+        .join(_site_t, _site_t.c.id == _checkin_t.c.site_id)
+        .where(match)
+    )
+
+
+_EARLIER = _earlier_query(with_nonce=False)
+_EARLIER_OR_NONCE = _earlier_query(with_nonce=True)
+
+
+def earlier_checkins(
+    db: Session,
+    *,
+    attendee_id: int,
+    session_key: int,
+    conference_id: int,
+    nonce: str | None,
+) -> list[EarlierCheckin]:
+    """The rows an insert clashed with: the attendee's in this session, or the nonce's."""
+    stmt = _EARLIER_OR_NONCE if nonce is not None else _EARLIER
+    rows = db.connection().execute(
+        stmt,
+        {
+            "attendee_id": attendee_id,
+            "session_key": session_key,
+            "conference_id": conference_id,
+            "nonce": nonce,
+        },
+    ).mappings()
+    return [EarlierCheckin(**row) for row in rows]
