@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -84,3 +85,20 @@ class StatementCounter:
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on)
+
+
+def add_two_attendees(
+    client: TestClient, headers: dict[str, str], tree: Tree
+) -> list[dict[str, object]]:
+    """An and Cường added through the API (wards A1 and B1); the answers, codes included."""
+    r = client.post(
+        f"/api/v1/conferences/{tree.cid}/attendees",
+        json=[
+            {"full_name": "Nguyễn Văn An", "site_id": tree.ward_a1, "unit": "Sở Y tế"},
+            {"full_name": "Lê Văn Cường", "site_id": tree.ward_b1},
+        ],
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    body: list[dict[str, object]] = r.json()
+    return body
