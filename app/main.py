@@ -3,6 +3,7 @@
 import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from app.db import create_db_engine, read_only
 from app.errors import install_error_handlers
 from app.realtime import create_hub
 from app.security import AttemptLimiter
+from app.templating import LOCAL_TZ
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
@@ -25,7 +27,8 @@ from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
 from checkin import report_routes as checkin_report_routes
 from checkin import routes as checkin_routes
-from checkin.dashboard import Dashboards
+from checkin.dashboard import conferences_today
+from checkin.dashboards import Dashboards
 from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
@@ -91,7 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboards = Dashboards(
             hub=hub, engine=read_only(engine), interval=settings.dashboard_interval_seconds
         )
-        await dashboards.start()
+        with Session(read_only(engine)) as db:
+            live = conferences_today(db, today=datetime.now(LOCAL_TZ).date())
+        # Conferences running today follow their channels from start-up; others on demand.
+        await dashboards.start(conference_ids=live)
         app.state.dashboards = dashboards
         app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
         # Objects made at start-up live for the whole run: keep them out of GC passes,

@@ -32,6 +32,7 @@ from app.deps import (
 )
 from app.errors import NotAuthenticated, PayloadTooLarge
 from app.security import SESSION_COOKIE
+from checkin import attendance as attendance_counts
 from checkin import errors, headcounts, keys, roster, service
 from checkin.models import (
     AttendancePublic,
@@ -588,7 +589,7 @@ def attendance(
     site_id: int | None = None,
 ) -> AttendancePublic:
     """Totals and per-site counts: checked in, headcount reported, expected, screens online."""
-    summary = headcounts.attendance_summary(
+    summary = attendance_counts.attendance_summary(
         db, conference_id=conference_id, actor=user, session_id=session_id, site_id=site_id
     )
     body = asdict(summary)
