@@ -4,6 +4,7 @@ import functools
 import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from app.deps import TokenCache
 from app.errors import install_error_handlers
 from app.realtime import create_hub
 from app.security import AttemptLimiter
+from app.templating import LOCAL_TZ
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
@@ -30,7 +32,8 @@ from checkin import report_routes as checkin_report_routes
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
-from checkin.dashboard import Dashboards
+from checkin.dashboard import conferences_today
+from checkin.dashboards import Dashboards
 from endpoints import conference_pages as endpoints_conference_pages
 from endpoints import import_pages as endpoints_import_pages
 from endpoints import import_routes as endpoints_import_routes
@@ -105,7 +108,10 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     dashboards = Dashboards(
         hub=hub, engine=read_only(engine), interval=settings.dashboard_interval_seconds
     )
-    await dashboards.start()
+    with Session(read_only(engine)) as db:
+        live = conferences_today(db, today=datetime.now(LOCAL_TZ).date())
+    # Conferences running today follow their channels from start-up; others on demand.
+    await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
     app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
     # Objects made at start-up live for the whole run: keep them out of GC passes,

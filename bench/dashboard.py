@@ -47,7 +47,8 @@ from app.db import create_db_engine
 from app.migrate import upgrade
 from bench.import_sites import national_tree, to_csv
 from bench.procs import RssSampler, free_port, pct, process, wait_http
-from checkin import dashboard, roster
+from checkin import attendance, roster
+from checkin.board import COUNTERS
 from checkin.models import AttendeeCreate
 from endpoints import imports
 from endpoints import service as endpoints_service
@@ -287,7 +288,7 @@ def _reload_seconds(url: str, cid: int) -> float:
     engine = create_db_engine(url, pool_size=1)
     with Session(engine) as db:
         t = time.perf_counter()
-        dashboard.load_board(db, conference_id=cid, session_key=0)
+        attendance.load_board(db, conference_id=cid, session_key=0)
         took = time.perf_counter() - t
     engine.dispose()
     return took
@@ -355,9 +356,9 @@ async def checkin_scenario(args: Any, base: str, token: str, loaded: Loaded, rss
 def _expected_headcounts(url: str, cid: int) -> tuple[int, dict[int, int]]:
     engine = create_db_engine(url, pool_size=1)
     with Session(engine) as db:
-        board, _ = dashboard.load_board(db, conference_id=cid, session_key=0)
+        board, _ = attendance.load_board(db, conference_id=cid, session_key=0)
     engine.dispose()
-    rollups = {s.site_id: s.rollup[dashboard.COUNTERS.index("headcount")]
+    rollups = {s.site_id: s.rollup[COUNTERS.index("headcount")]
                for s in board.sites.values() if s.children}
     return board.totals(None)["headcount"], rollups
 

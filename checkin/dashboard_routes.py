@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 from app.db import ReadDbSession
 from app.deps import CurrentUser
 from checkin import dashboard
-from endpoints import rollcall
+from checkin.board import Board, Filter
+from checkin.dashboards import Dashboards
+from endpoints import service as endpoints_service
 from endpoints.models import MissingList
 from sessions import service as sessions_service
 
@@ -16,8 +18,8 @@ router = APIRouter(prefix="/api/v1")
 T_MINUS = timedelta(minutes=15)
 
 
-def _live_board(request: Request, conference_id: int, session_id: int | None) -> Any:
-    dashboards: dashboard.Dashboards | None = getattr(request.app.state, "dashboards", None)
+def _live_board(request: Request, conference_id: int, session_id: int | None) -> Board | None:
+    dashboards: Dashboards | None = getattr(request.app.state, "dashboards", None)
     if dashboards is None:
         return None
     key = session_id if session_id is not None else 0
@@ -47,7 +49,7 @@ def dashboard_sites(
     user: CurrentUser,
     session_id: int | None = None,
     under_id: int | None = None,
-    filter: dashboard.Filter | None = None,
+    filter: Filter | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -77,6 +79,6 @@ def missing(
         session = sessions_service.get_session(db, session_id=session_id, actor=user)
         if at is None:
             at = session.starts_at - T_MINUS
-    return rollcall.missing_sites(
+    return endpoints_service.missing_sites(
         db, conference_id=conference_id, actor=user, at=at, session_id=session_id
     )

@@ -23,7 +23,10 @@ from app.accounts import service as accounts_service
 from app.config import Settings
 from app.errors import AppError
 from app.security import SESSION_COOKIE
-from checkin.dashboard import Dashboards, Scope, Sink, resolve_scope
+from checkin.board import Scope
+from checkin.coalescer import Sink
+from checkin.dashboard import resolve_scope
+from checkin.dashboards import Dashboards
 from sessions.ws import (
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,

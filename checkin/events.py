@@ -6,6 +6,8 @@ only, never a name.
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,47 @@ def attendance_channel(conference_id: int) -> str:
 
 def _encode(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinMessage:
+    """A first check-in, as :func:`encode_checkin` sends it."""
+
+    conference_id: int
+    site_id: int
+    session_id: int | None
+    attendee_id: int
+    foreign_site: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutMessage:
+    """An attendee left, as :func:`encode_checkout` sends it."""
+
+    conference_id: int
+    site_id: int
+    session_id: int | None
+    attendee_id: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeadcountMessage:
+    """A headcount report, as :func:`encode_headcount` sends it."""
+
+    conference_id: int
+    site_id: int
+    session_id: int | None
+    total: int
+    at: datetime
+
+
+AttendanceMessage = CheckinMessage | CheckoutMessage | HeadcountMessage
 
 
 def encode_checkin(
@@ -42,6 +85,16 @@ def encode_checkin(
     )
 
 
+def decode_checkin(body: dict[str, Any]) -> CheckinMessage:
+    """The parsed body of an :func:`encode_checkin` message."""
+    return CheckinMessage(
+        conference_id=int(body["conference_id"]), site_id=int(body["site_id"]),
+        session_id=_optional_int(body.get("session_id")),
+        attendee_id=int(body["attendee_id"]), foreign_site=bool(body["foreign_site"]),
+        at=datetime.fromisoformat(body["at"]),
+    )
+
+
 def encode_checkout(
     *, conference_id: int, site_id: int, session_id: int | None, attendee_id: int, at: datetime
 ) -> str:
@@ -55,6 +108,15 @@ def encode_checkout(
             "attendee_id": attendee_id,
             "at": at.isoformat(),
         }
+    )
+
+
+def decode_checkout(body: dict[str, Any]) -> CheckoutMessage:
+    """The parsed body of an :func:`encode_checkout` message."""
+    return CheckoutMessage(
+        conference_id=int(body["conference_id"]), site_id=int(body["site_id"]),
+        session_id=_optional_int(body.get("session_id")),
+        attendee_id=int(body["attendee_id"]), at=datetime.fromisoformat(body["at"]),
     )
 
 
@@ -72,3 +134,32 @@ def encode_headcount(
             "at": at.isoformat(),
         }
     )
+
+
+def decode_headcount(body: dict[str, Any]) -> HeadcountMessage:
+    """The parsed body of an :func:`encode_headcount` message."""
+    return HeadcountMessage(
+        conference_id=int(body["conference_id"]), site_id=int(body["site_id"]),
+        session_id=_optional_int(body.get("session_id")), total=int(body["total"]),
+        at=datetime.fromisoformat(body["at"]),
+    )
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], AttendanceMessage]] = {
+    "checkin": decode_checkin,
+    "checkout": decode_checkout,
+    "headcount": decode_headcount,
+}
+
+
+def decode(message: str | bytes) -> AttendanceMessage | None:
+    """A message of the attendance channel; None for a type this version does not know.
+
+    Raises ValueError when the message is malformed.
+    """
+    try:
+        body = json.loads(message)
+        decoder = _DECODERS.get(body.get("type"))
+        return decoder(body) if decoder is not None else None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed attendance message: {exc!r}") from exc

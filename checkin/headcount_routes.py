@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.db import DbSession, ReadDbSession
 from app.deps import CookieCsrf, CurrentUser, HubDep
+from checkin import attendance as attendance_counts
 from checkin import headcounts
 from checkin.models import (
     AttendancePublic,
@@ -73,7 +74,7 @@ def attendance(
     site_id: int | None = None,
 ) -> AttendancePublic:
     """Totals and per-site counts: checked in, headcount reported, expected, screens online."""
-    summary = headcounts.attendance_summary(
+    summary = attendance_counts.attendance_summary(
         db, conference_id=conference_id, actor=user, session_id=session_id, site_id=site_id
     )
     body = asdict(summary)

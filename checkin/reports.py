@@ -1,9 +1,10 @@
 """Attendance reports: per site, per hub (rolled up through the tree), per session and for
 the whole conference; CSV and XLSX files and the data of the printable page.
 
-The counts come from `attendance_summary` (one grouped query per table), so a report of
-31,000 sites is a handful of queries; the files are written row by row (the CSV is
-streamed, the XLSX uses openpyxl's write-only mode) so memory stays bounded.
+The counts come from `checkin.attendance` (one grouped query per table, the same counts
+the dashboard and /attendance show), so a report of 31,000 sites is a handful of
+queries; the files are written row by row (the CSV is streamed, the XLSX uses
+openpyxl's write-only mode) so memory stays bounded.
 """
 
 import csv
@@ -27,10 +28,11 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.templating import LOCAL_TZ, local_datetime
 from app.text import format_number, search_key
-from checkin.headcounts import SiteAttendance, attendance_summary
+from checkin import attendance
+from checkin.board import SiteState
 from checkin.models import CONFERENCE_LEVEL, Attendance, Headcount
 from endpoints import service as endpoints_service
-from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS, Readiness, Site, SiteKind
+from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS, Readiness, SiteKind
 from sessions import service as sessions_service
 
 CSV_BOM = "\ufeff"  # Excel reads a CSV without it as the legacy code page and garbles Vietnamese
@@ -147,10 +149,10 @@ def format_rate(rate: float | None) -> str:
     return "" if rate is None else f"{format_number(rate * 100, 1)}%"
 
 
-def _site_counts(s: SiteAttendance) -> Counts:
+def _site_counts(s: SiteState) -> Counts:
     return Counts(
         sites=1,
-        participating=0 if s.readiness == Readiness.not_participating else 1,
+        participating=int(s.participating),
         expected=s.expected,
         checked_in=s.checked_in,
         headcount=s.headcount or 0,
@@ -190,19 +192,6 @@ def _times(
     return checkins, reported
 
 
-def _extras(db: Session, site_ids: Sequence[int]) -> dict[int, tuple[str | None, int]]:
-    """Code and depth of the sites (attendance_summary does not carry them)."""
-    out: dict[int, tuple[str | None, int]] = {}
-    chunk = 900  # SQLite allows ~1,000 bound parameters per statement
-    for i in range(0, len(site_ids), chunk):
-        part = site_ids[i : i + chunk]
-        for r in db.execute(
-            sa_select(col(Site.id), col(Site.code), col(Site.depth)).where(col(Site.id).in_(part))
-        ).all():
-            out[r[0]] = (r[1], r[2])
-    return out
-
-
 def _roll_up(rows: list[SiteRow]) -> None:
     """Sum each site's figures into every ancestor in the report (rows are in path order)."""
     by_id = {r.site_id: r for r in rows}
@@ -240,36 +229,16 @@ def _session_totals(
 ) -> list[SessionTotals]:
     """Totals of the scope for the conference-level check-in and for every session."""
     sessions = sessions_service.list_sessions(db, conference_id=conference_id, actor=actor)
-    checked: dict[tuple[int, int], int] = {}
-    for key, site_id, n in db.execute(
-        sa_select(col(Attendance.session_key), col(Attendance.site_id), func.count())
-        .where(col(Attendance.conference_id) == conference_id)
-        .group_by(col(Attendance.session_key), col(Attendance.site_id))
-    ).all():
-        if site_id in in_scope:
-            checked[(key, site_id)] = int(n)
-    counted: dict[tuple[int, int], int] = {}
-    for key, site_id, total in db.execute(
-        sa_select(col(Headcount.session_key), col(Headcount.site_id), col(Headcount.total)).where(
-            col(Headcount.conference_id) == conference_id, col(Headcount.superseded).is_(False)
-        )
-    ).all():
-        if site_id in in_scope:
-            counted[(key, site_id)] = int(total)
-    db.rollback()
-    out: list[SessionTotals] = []
+    counts = attendance.session_counts(db, conference_id=conference_id, site_ids=in_scope)
     choices: list[tuple[int, str, datetime | None]] = [(CONFERENCE_LEVEL, "Cả hội nghị", None)]
     choices += [(s.id or 0, s.title, s.starts_at) for s in sessions]
+    out: list[SessionTotals] = []
     for key, title, starts_at in choices:
-        totals = Counts()
-        for site_id in {s for k, s in checked if k == key} | {s for k, s in counted if k == key}:
-            c, h = checked.get((key, site_id), 0), counted.get((key, site_id), 0)
-            totals.checked_in += c
-            totals.headcount += h
-            totals.present += max(c, h)
+        checked_in, headcount, present = counts.get(key, (0, 0, 0))
         out.append(SessionTotals(
             session_id=None if key == CONFERENCE_LEVEL else key, title=title,
-            starts_at=starts_at, totals=totals,
+            starts_at=starts_at,
+            totals=Counts(checked_in=checked_in, headcount=headcount, present=present),
         ))
     return out
 
@@ -288,12 +257,10 @@ def attendance_report(
     `under_id` narrows it to a site and its subtree; a coordinator sees only theirs.
     """
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=actor)
-    summary = attendance_summary(
+    scoped = attendance.scoped_sites(
         db, conference_id=conference_id, actor=actor, session_id=session_id, site_id=under_id
     )
-    session_key = session_id if session_id is not None else CONFERENCE_LEVEL
-    checkins, reported = _times(db, conference_id, session_key)
-    extras = _extras(db, [s.site_id for s in summary.sites])
+    checkins, reported = _times(db, conference_id, scoped.session_key)
     session_title: str | None = None
     if session_id is not None:
         session_title = sessions_service.get_session(db, session_id=session_id, actor=actor).title
@@ -302,13 +269,12 @@ def attendance_report(
         under_name = endpoints_service.get_site(db, site_id=under_id, actor=actor).name
     db.rollback()
     rows: list[SiteRow] = []
-    for s in summary.sites:
+    for s in scoped.sites:
         own = _site_counts(s)
-        code, depth = extras.get(s.site_id, (None, 0))
         first, last = checkins.get(s.site_id, (None, None))
         rows.append(SiteRow(
-            site_id=s.site_id, parent_id=s.parent_id, name=s.name, code=code, kind=s.kind,
-            readiness=s.readiness, depth=depth, own=own,
+            site_id=s.site_id, parent_id=s.parent_id, name=s.name, code=s.code, kind=s.kind,
+            readiness=s.readiness, depth=s.depth, own=own,
             subtree=Counts(**vars(own)),
             first_checkin_at=first, last_checkin_at=last, headcount_at=reported.get(s.site_id),
         ))

@@ -1,4 +1,4 @@
-"""Roll-call: connection tests, incidents and the "missing at T-15" list.
+"""Roll-call: connection tests and incidents (the "missing at T-15" list is in service.py).
 
 Readiness lives on the site (chưa kết nối, đã kiểm tra, sẵn sàng, sự cố, không tham
 gia). A connection test sets it to "tested" when picture, sound and link all work,
@@ -7,11 +7,8 @@ what the site had before. Every change is published for the live dashboard.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
@@ -25,13 +22,8 @@ from endpoints.models import (
     ConnectionTestCreate,
     Incident,
     IncidentPublic,
-    MissingList,
-    MissingSite,
     Readiness,
-    ScreenDevice,
     Site,
-    SitePresence,
-    SitePresenceEvent,
 )
 
 _CHECK_LABELS = (("picture", "hình ảnh"), ("sound", "âm thanh"), ("link", "đường truyền"))
@@ -187,96 +179,3 @@ def _scope(db: Session, actor: User) -> list[Any]:
     if actor.site_id is None or (root := db.get(Site, actor.site_id)) is None:
         raise errors.SiteOutOfScope()
     return [col(Site.path).startswith(root.path)]
-
-
-def _online_at(db: Session, conference_id: int, at: datetime | None) -> set[int]:
-    """Sites online now (stored state) or, for a past moment, by the last transition before it."""
-    if at is None:
-        rows = db.execute(
-            sa_select(col(SitePresence.site_id)).where(
-                col(SitePresence.conference_id) == conference_id,
-                col(SitePresence.online).is_(True),
-            )
-        ).all()
-        return {int(r[0]) for r in rows}
-    last = (
-        sa_select(func.max(col(SitePresenceEvent.id)))
-        .where(
-            col(SitePresenceEvent.conference_id) == conference_id,
-            col(SitePresenceEvent.at) <= at,
-        )
-        .group_by(col(SitePresenceEvent.site_id))
-    )
-    rows = db.execute(
-        sa_select(col(SitePresenceEvent.site_id)).where(
-            col(SitePresenceEvent.id).in_(last), col(SitePresenceEvent.online).is_(True)
-        )
-    ).all()
-    return {int(r[0]) for r in rows}
-
-
-def _pairs(rows: Any) -> dict[int, int]:
-    return {int(r[0]): int(r[1]) for r in rows}
-
-
-def missing_reasons(readiness: str, online: bool, screens: int) -> list[str]:
-    """Why a participating site is not ready: codes of MISSING_REASON_LABELS, or []."""
-    reasons: list[str] = []
-    if screens == 0:
-        reasons.append("no_screen")
-    elif not online:
-        reasons.append("offline")
-    if readiness == Readiness.not_connected:
-        reasons.append("not_connected")
-    elif readiness == Readiness.incident:
-        reasons.append("incident")
-    return reasons
-
-
-def missing_sites(
-    db: Session,
-    *,
-    conference_id: int,
-    actor: User,
-    at: datetime | None = None,
-    session_id: int | None = None,
-) -> MissingList:
-    """Participating sites in scope that are offline, without a screen or not ready.
-
-    `at` None means now; a past moment uses the recorded presence transitions (readiness
-    is the current one: its changes are not kept as history).
-    """
-    registry.get_conference(db, conference_id=conference_id, actor=actor)
-    now = utcnow()
-    past = at if at is not None and at < now else None
-    online = _online_at(db, conference_id, past)
-    screens = _pairs(
-        db.execute(
-            sa_select(col(ScreenDevice.site_id), func.count())
-            .where(col(ScreenDevice.conference_id) == conference_id,
-                   col(ScreenDevice.revoked).is_(False),
-                   col(ScreenDevice.enrolled_at).is_not(None))
-            .group_by(col(ScreenDevice.site_id))
-        ).all()
-    )
-    sites = db.exec(
-        select(Site)
-        .where(Site.conference_id == conference_id,
-               col(Site.readiness) != Readiness.not_participating, *_scope(db, actor))
-        .order_by(col(Site.path))
-    ).all()
-    rows: list[MissingSite] = []
-    for site in sites:
-        assert site.id is not None
-        count = int(screens.get(site.id, 0))
-        reasons = missing_reasons(site.readiness, site.id in online, count)
-        if reasons:
-            rows.append(MissingSite(
-                site_id=site.id, name=site.name, kind=site.kind, parent_id=site.parent_id,
-                path=site.path, readiness=site.readiness, online=site.id in online,
-                screens=count, reasons=reasons,
-            ))
-    db.rollback()
-    return MissingList(
-        conference_id=conference_id, session_id=session_id, at=at or now, sites=rows
-    )

@@ -6,9 +6,11 @@ transaction and commits; routes, pages and the CLI all call these.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, delete, func, literal, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -25,6 +27,8 @@ from endpoints.models import (
     ConnectionTest,
     Incident,
     Invite,
+    MissingList,
+    MissingSite,
     Readiness,
     ScreenContext,
     ScreenDevice,
@@ -388,4 +392,101 @@ def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
         site_id=screen.site_id,
         conference_id=screen.conference_id,
         site_name=site_name,
+    )
+
+
+# ------------------------------------------------------- roll-call: who is missing
+
+
+def online_sites(db: Session, *, conference_id: int, at: datetime | None = None) -> set[int]:
+    """Sites online: the presence ticker's stored state now, or for a past moment the last
+    recorded transition before it. The one definition of "online" every view uses."""
+    if at is None:
+        rows = db.execute(
+            sa_select(col(SitePresence.site_id)).where(
+                col(SitePresence.conference_id) == conference_id,
+                col(SitePresence.online).is_(True),
+            )
+        ).all()
+        return {int(r[0]) for r in rows}
+    last = (
+        sa_select(func.max(col(SitePresenceEvent.id)))
+        .where(
+            col(SitePresenceEvent.conference_id) == conference_id,
+            col(SitePresenceEvent.at) <= at,
+        )
+        .group_by(col(SitePresenceEvent.site_id))
+    )
+    rows = db.execute(
+        sa_select(col(SitePresenceEvent.site_id)).where(
+            col(SitePresenceEvent.id).in_(last), col(SitePresenceEvent.online).is_(True)
+        )
+    ).all()
+    return {int(r[0]) for r in rows}
+
+
+def screen_counts(db: Session, *, conference_id: int) -> dict[int, int]:
+    """Enrolled, unrevoked screens per site."""
+    rows = db.execute(
+        sa_select(col(ScreenDevice.site_id), func.count())
+        .where(col(ScreenDevice.conference_id) == conference_id,
+               col(ScreenDevice.revoked).is_(False),
+               col(ScreenDevice.enrolled_at).is_not(None))
+        .group_by(col(ScreenDevice.site_id))
+    ).all()
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def missing_reasons(readiness: str, online: bool, screens: int) -> list[str]:
+    """Why a participating site is not ready: codes of MISSING_REASON_LABELS, or []."""
+    reasons: list[str] = []
+    if screens == 0:
+        reasons.append("no_screen")
+    elif not online:
+        reasons.append("offline")
+    if readiness == Readiness.not_connected:
+        reasons.append("not_connected")
+    elif readiness == Readiness.incident:
+        reasons.append("incident")
+    return reasons
+
+
+def missing_sites(
+    db: Session,
+    *,
+    conference_id: int,
+    actor: User,
+    at: datetime | None = None,
+    session_id: int | None = None,
+) -> MissingList:
+    """Participating sites in scope that are offline, without a screen or not ready.
+
+    `at` None means now; a past moment uses the recorded presence transitions (readiness
+    is the current one: its changes are not kept as history).
+    """
+    get_conference(db, conference_id=conference_id, actor=actor)
+    now = utcnow()
+    past = at if at is not None and at < now else None
+    online = online_sites(db, conference_id=conference_id, at=past)
+    screens = screen_counts(db, conference_id=conference_id)
+    sites = db.exec(
+        select(Site)
+        .where(Site.conference_id == conference_id,
+               col(Site.readiness) != Readiness.not_participating, *_scope_conds(db, actor))
+        .order_by(col(Site.path))
+    ).all()
+    rows: list[MissingSite] = []
+    for site in sites:
+        assert site.id is not None
+        count = int(screens.get(site.id, 0))
+        reasons = missing_reasons(site.readiness, site.id in online, count)
+        if reasons:
+            rows.append(MissingSite(
+                site_id=site.id, name=site.name, kind=site.kind, parent_id=site.parent_id,
+                path=site.path, readiness=site.readiness, online=site.id in online,
+                screens=count, reasons=reasons,
+            ))
+    db.rollback()
+    return MissingList(
+        conference_id=conference_id, session_id=session_id, at=at or now, sites=rows
     )

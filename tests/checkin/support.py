@@ -12,9 +12,13 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.config import Settings
-from checkin import keys, qr
+from app.db import utcnow
+from checkin import headcounts, keys, qr, service
 from checkin import roster as checkin_roster
 from checkin.models import Attendee, AttendeeCreate
+from endpoints import presence
+from endpoints import service as endpoints_service
+from endpoints.models import Readiness, ScreenDevice, SiteCreate, SiteKind, SiteUpdate
 from tests.conftest import Tree
 
 
@@ -102,3 +106,42 @@ def add_two_attendees(
     assert r.status_code == 201, r.text
     body: list[dict[str, object]] = r.json()
     return body
+
+
+def deep_site(db: Session, admin: User, tree: Tree) -> int:
+    """A fourth level: a department below ward A1."""
+    site = endpoints_service.create_site(
+        db, conference_id=tree.cid,
+        data=SiteCreate(name="Tổ Dân phố 3", kind=SiteKind.other, parent_id=tree.ward_a1,
+                        code="HCM-BN-3", expected_attendees=40),
+        actor=admin,
+    )
+    assert site.id is not None
+    return site.id
+
+
+def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> dict[str, Any]:
+    """Check-ins at several levels, a headcount, expected counts and one online site."""
+    deep = deep_site(wdb, admin, tree)
+    for site_id, expected in ((tree.ward_a1, 10), (tree.ward_a2, 6), (tree.ward_b1, 8),
+                              (tree.hub_a, 4)):
+        endpoints_service.update_site(wdb, site_id=site_id,
+                                      data=SiteUpdate(expected_attendees=expected), actor=admin)
+    people = checkin_roster.create_attendees(
+        wdb, conference_id=tree.cid,
+        items=[AttendeeCreate(full_name=f"Đại biểu {i}", site_id=s)
+               for i, s in enumerate([tree.ward_a1] * 3 + [deep] * 2 + [tree.ward_b1, tree.hub_a])],
+        actor=admin,
+    )
+    for person in people:
+        service.check_in(wdb, code=person.short_code, site_id=person.site_id, actor=admin,
+                         settings=settings)
+    headcounts.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
+                                counts={"dai_bieu": 5}, actor=admin)
+    wdb.add(ScreenDevice(site_id=tree.ward_a1, conference_id=tree.cid, name="Máy chiếu",
+                         enrolled_at=utcnow(), last_seen_at=utcnow()))
+    wdb.commit()
+    presence.record_transitions(wdb, timeout_seconds=45)
+    endpoints_service.update_site(wdb, site_id=tree.ward_a1,
+                                  data=SiteUpdate(readiness=Readiness.ready), actor=admin)
+    return {"deep": deep}

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
 from app.config import Settings
+from checkin import attendance as checkin_attendance
 from checkin import errors, keys, qr, service
 from checkin import headcounts as checkin_headcounts
 from checkin import roster as checkin_roster
@@ -599,7 +600,7 @@ def test_report_headcount_replaces_earlier_keeps_history(
     assert (first.total, second.total) == (43, 42)
     history = checkin_headcounts.list_headcounts(wdb, site_id=tree.ward_a2, actor=coordinator_a)
     assert [(h.total, h.superseded) for h in history] == [(42, False), (43, True)]
-    summary = checkin_headcounts.attendance_summary(
+    summary = checkin_attendance.attendance_summary(
         wdb, conference_id=tree.cid, actor=coordinator_a
     )
     assert summary.headcount == 42  # replaced, not added
@@ -632,39 +633,6 @@ def test_report_headcount_refusals(
             wdb, site_id=tree.ward_a1, session_id=None, counts={"dai_bieu": 1}, actor=coordinator_a
         )
     assert exc.value.status_code == 409
-
-
-def test_attendance_summary_totals_and_per_site(
-    wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
-) -> None:
-    endpoints_service.update_site(
-        wdb, site_id=tree.ward_a1, actor=admin, data=SiteUpdate(expected_attendees=60)
-    )
-    for a in (roster.an, roster.cuong):
-        service.check_in(
-            wdb, code=a.short_code, site_id=tree.ward_a1, actor=admin, settings=settings
-        )
-    with pytest.raises(errors.PassMalformed):
-        service.check_in(wdb, code="??", site_id=tree.ward_a1, actor=admin, settings=settings)
-    checkin_headcounts.report_headcount(
-        wdb, site_id=tree.ward_b1, session_id=None, counts={"dai_bieu": 10}, actor=admin
-    )
-    summary = checkin_headcounts.attendance_summary(wdb, conference_id=tree.cid, actor=admin)
-    by_site = {s.site_id: s for s in summary.sites}
-    a1 = by_site[tree.ward_a1]
-    assert (a1.checked_in, a1.foreign, a1.registered, a1.expected) == (2, 1, 2, 60)
-    assert by_site[tree.ward_b1].headcount == 10 and by_site[tree.ward_b1].present == 10
-    assert (summary.checked_in, summary.headcount, summary.present, summary.registered) == (
-        2,
-        10,
-        12,
-        3,
-    )
-    assert summary.failed_scans == 1
-    narrowed = checkin_headcounts.attendance_summary(
-        wdb, conference_id=tree.cid, actor=admin, site_id=tree.ward_a1
-    )
-    assert [s.site_id for s in narrowed.sites] == [tree.ward_a1]
 
 
 def test_check_in_at_site_not_participating_is_refused_and_recorded(
