@@ -5,7 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
 from app.accounts import service as accounts_service
 from app.accounts.errors import AdminOnly, TooManyAttempts
@@ -192,3 +194,25 @@ def get_pairing_limiter(request: Request) -> PairingLimiter:
 
 
 PairingLimiterDep = Annotated[PairingLimiter, Depends(get_pairing_limiter)]
+
+
+# Typed reads of what create_app's lifespan keeps on app.state, for any connection
+# (a websocket has no Request, and handlers should not read untyped app.state).
+
+
+def connection_settings(connection: HTTPConnection) -> Settings:
+    """The settings the running app was built with."""
+    settings: Settings = connection.app.state.settings
+    return settings
+
+
+def connection_hub(connection: HTTPConnection) -> Hub:
+    """The realtime hub of this process."""
+    hub: Hub = connection.app.state.hub
+    return hub
+
+
+def connection_read_engine(connection: HTTPConnection) -> Engine:
+    """The engine for sessions that only read."""
+    engine: Engine = connection.app.state.read_engine
+    return engine

@@ -30,6 +30,7 @@ from endpoints import pages as endpoints_pages
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
 from endpoints.presence import Presence, PresenceTicker
+from sessions import deps as sessions_deps
 from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
@@ -78,10 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = create_hub(settings.broker_url)
         await hub.start()
         app.state.hub = hub
-        app.state.stage_cache = StageCache(hub=hub, engine=read_only(engine))
         presence = Presence(engine, interval=settings.presence_flush_seconds)
         await presence.start()
         app.state.presence = presence
+        # The screen socket reports to endpoints' presence without importing it.
+        sessions_deps.provide(
+            app.state, stage_cache=StageCache(hub=hub, engine=read_only(engine)), presence=presence
+        )
         presence_ticker = PresenceTicker(
             engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
             interval=settings.presence_tick_seconds,
