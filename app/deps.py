@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
 from app.accounts import service as accounts_service
 from app.accounts.errors import AdminOnly
@@ -27,15 +29,9 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-def settings_of(request: Request) -> Settings:
-    """The settings the running app was built with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 async def get_settings_dep(request: Request) -> Settings:
     """The settings as a dependency (async: no thread hop to resolve)."""
-    return settings_of(request)
+    return connection_settings(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -189,8 +185,29 @@ CookieCsrf = Depends(verify_cookie_csrf)
 
 async def get_hub(request: Request) -> Hub:
     """The realtime hub of this process (async: no thread hop to resolve)."""
-    hub: Hub = request.app.state.hub
-    return hub
+    return connection_hub(request)
 
 
 HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+# Typed reads of what create_app's lifespan keeps on app.state, for any connection
+# (a websocket has no Request, and handlers should not read untyped app.state).
+
+
+def connection_settings(connection: HTTPConnection) -> Settings:
+    """The settings the running app was built with."""
+    settings: Settings = connection.app.state.settings
+    return settings
+
+
+def connection_hub(connection: HTTPConnection) -> Hub:
+    """The realtime hub of this process."""
+    hub: Hub = connection.app.state.hub
+    return hub
+
+
+def connection_read_engine(connection: HTTPConnection) -> Engine:
+    """The engine for sessions that only read."""
+    engine: Engine = connection.app.state.read_engine
+    return engine

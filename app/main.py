@@ -47,6 +47,7 @@ from endpoints import screen_pages as endpoints_screen_pages
 from endpoints import screen_routes as endpoints_screen_routes
 from endpoints import site_pages as endpoints_site_pages
 from endpoints.presence import Presence, PresenceTicker
+from sessions import deps as sessions_deps
 from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
@@ -95,10 +96,13 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     hub = create_hub(settings.broker_url)
     await hub.start()
     app.state.hub = hub
-    app.state.stage_cache = StageCache(hub=hub, engine=read_only(engine))
     presence = Presence(engine, interval=settings.presence_flush_seconds)
     await presence.start()
     app.state.presence = presence
+    # The screen socket reports to endpoints' presence without importing it.
+    sessions_deps.provide(
+        app.state, stage_cache=StageCache(hub=hub, engine=read_only(engine)), presence=presence
+    )
     presence_ticker = PresenceTicker(
         engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
         interval=settings.presence_tick_seconds,

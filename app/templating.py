@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.accounts.models import User
 from app.config import PROJECT_ROOT
-from app.deps import settings_of
+from app.deps import connection_settings
 from app.security import CSRF_COOKIE, new_csrf_token
 from app.text import format_number
 
@@ -60,7 +60,7 @@ def render(
     ctx = {"csrf_token": token, "user": getattr(request.state, "user", None), **(context or {})}
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     if fresh:
-        settings = settings_of(request)
+        settings = connection_settings(request)
         response.set_cookie(
             CSRF_COOKIE, token or "", httponly=True, samesite="lax", secure=settings.cookie_secure
         )

@@ -9,8 +9,6 @@ conference, session or site, 4408 too slow to keep up, 4429 too many messages.
 
 import asyncio
 import contextlib
-import json
-import time
 from functools import partial
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -19,37 +17,26 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
+from app import ws
 from app.accounts import service as accounts_service
 from app.config import Settings
+from app.deps import connection_read_engine, connection_settings
 from app.errors import AppError
 from app.security import SESSION_COOKIE
 from checkin.board import Scope
 from checkin.coalescer import Sink
 from checkin.dashboard import resolve_scope
 from checkin.dashboards import Dashboards
-from sessions.ws import (
-    CLOSE_BAD_REQUEST,
-    CLOSE_FORBIDDEN,
-    CLOSE_RATE,
-    CLOSE_TOO_SLOW,
-    CLOSE_UNAUTHORIZED,
-    origin_ok,
-    parse_since,
-)
+from checkin.deps import dashboards_of
 
 router = APIRouter()
 
-CLOSE_NOT_FOUND = 4404
 MAX_MESSAGES_PER_MINUTE = 60
-MAX_MESSAGE_CHARS = 1024
-
-
-def _int(raw: str | None) -> int | str | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 12:
-        return "bad"
-    return int(raw)
+_REASONS = {
+    ws.CLOSE_UNAUTHORIZED: "invalid_token",
+    ws.CLOSE_FORBIDDEN: "site_out_of_scope",
+    ws.CLOSE_NOT_FOUND: "not_found",
+}
 
 
 def _authorize(
@@ -59,46 +46,22 @@ def _authorize(
     """The scope to watch, or a close code."""
     with Session(engine) as db:
         user = accounts_service.user_for_token(
-            db, token=token[:2000], secret=settings.secret_key,
+            db, token=token, secret=settings.secret_key,
             max_age_seconds=settings.access_token_minutes * 60,
         ) if token else None
         if user is None:
-            return CLOSE_UNAUTHORIZED
+            return ws.CLOSE_UNAUTHORIZED
         try:
             return resolve_scope(db, conference_id=conference_id, actor=user,
                                  session_id=session_id, under_id=under_id)
         except AppError as exc:
-            if exc.status_code == 403:
-                return CLOSE_FORBIDDEN
-            if exc.status_code == 404:
-                return CLOSE_NOT_FOUND
-            return CLOSE_BAD_REQUEST
+            return ws.close_code(exc)
 
 
 async def _write(websocket: WebSocket, sink: Sink) -> None:
     while True:
         message = await sink.queue.get()
         await websocket.send_text(message)
-
-
-async def _read(websocket: WebSocket) -> None:
-    """Read until the client leaves; dashboards only send pings."""
-    window_start, count = time.monotonic(), 0
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        now = time.monotonic()
-        if now - window_start > 60:
-            window_start, count = now, 0
-        count += 1
-        if count > MAX_MESSAGES_PER_MINUTE:
-            await websocket.close(code=CLOSE_RATE, reason="too_many_messages")
-            return
-        text = message.get("text")
-        if text is None or len(text) > MAX_MESSAGE_CHARS:
-            await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
-            return
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
@@ -110,38 +73,34 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 @router.websocket("/ws/dashboard")
 async def dashboard_socket(websocket: WebSocket) -> None:
     """Snapshot of the scope, then at most a few coalesced updates per second."""
-    app = websocket.app
-    settings: Settings = app.state.settings
-    if not origin_ok(websocket, settings):
-        await websocket.close(code=CLOSE_FORBIDDEN)
+    settings = connection_settings(websocket)
+    if await ws.refuse_foreign_origin(websocket, settings.allowed_origins):
         return
-    query = websocket.query_params
-    token = query.get("token") or websocket.cookies.get(SESSION_COOKIE) or ""
-    conference_id = _int(query.get("conference_id"))
-    session_id = _int(query.get("session_id"))
-    under_id = _int(query.get("under_id"))
-    since = parse_since(query.get("since"))
+    query = ws.query_of(websocket)
+    token = ws.query_token(query, fallback=websocket.cookies.get(SESSION_COOKIE))
+    conference_id = ws.query_int(query, "conference_id", max_digits=12)
+    session_id = ws.query_int(query, "session_id", max_digits=12)
+    under_id = ws.query_int(query, "under_id", max_digits=12)
+    since = ws.query_int(query, "since")
     await websocket.accept()
-    if not isinstance(conference_id, int) or "bad" in (session_id, under_id, since):
-        await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_request")
+    if not isinstance(conference_id, int) or ws.BAD in (session_id, under_id, since):
+        await websocket.close(code=ws.CLOSE_BAD_REQUEST, reason="bad_request")
         return
     scope = await run_in_threadpool(
-        _authorize, app.state.read_engine, settings, token, conference_id,
+        _authorize, connection_read_engine(websocket), settings, token, conference_id,
         session_id if isinstance(session_id, int) else None,
         under_id if isinstance(under_id, int) else None,
     )
     if isinstance(scope, int):
-        reasons = {CLOSE_UNAUTHORIZED: "invalid_token", CLOSE_FORBIDDEN: "site_out_of_scope",
-                   CLOSE_NOT_FOUND: "not_found"}
-        await websocket.close(code=scope, reason=reasons.get(scope, "bad_request"))
+        await websocket.close(code=scope, reason=_REASONS.get(scope, "bad_request"))
         return
-    dashboards: Dashboards = app.state.dashboards
+    dashboards: Dashboards = dashboards_of(websocket)
     coalescer = await dashboards.get(scope.conference_id, scope.session_key)
     loop = asyncio.get_running_loop()
     closing: set[asyncio.Task[None]] = set()
 
     def drop() -> None:
-        task = loop.create_task(_close(websocket, CLOSE_TOO_SLOW, "too_slow"))
+        task = loop.create_task(_close(websocket, ws.CLOSE_TOO_SLOW, "too_slow"))
         closing.add(task)  # keep a reference until it ran
 
     sink = Sink(drop)
@@ -149,14 +108,14 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     writer: asyncio.Task[None] | None = None
     try:
         if since == version:
-            await websocket.send_text(json.dumps({"type": "resumed", "version": version}))
+            await websocket.send_text(ws.resumed_message(version))
         else:
             # Any other since (older, or from before a restart) gets a fresh snapshot.
             await websocket.send_text(snapshot)
         del snapshot
         writer = asyncio.create_task(_write(websocket, sink))
         writer.add_done_callback(partial(_writer_done, websocket))
-        await _read(websocket)
+        await ws.receive_loop(websocket, per_minute=MAX_MESSAGES_PER_MINUTE)
     except WebSocketDisconnect:
         pass
     finally:

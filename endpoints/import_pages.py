@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app import uploads
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, SettingsDep, settings_of
+from app.deps import AdminUser, SettingsDep, connection_settings
 from app.errors import AppError, CsrfFailed
 from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from app.tabular.report import ImportReport
@@ -30,7 +30,7 @@ def _import_page(
     error: AppError | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    settings = settings_of(request)
+    settings = connection_settings(request)
     extra = error.extra if error else {}
     return render_page(
         request,

@@ -57,6 +57,12 @@ def stage_channel(conference_id: int) -> str:
     return f"conference:{conference_id}:stage"
 
 
+StageType = Literal["snapshot", "state"]
+
+#: What a screen sends every 15 s so the server knows it is still there.
+HEARTBEAT = '{"type":"heartbeat"}'
+
+
 def _item(item: StageItem) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -95,8 +101,82 @@ def stage_body(view: StageView) -> dict[str, Any]:
     }
 
 
-def encode_stage(type: Literal["snapshot", "state"], view: StageView) -> str:
+def encode_stage(type: StageType, view: StageView) -> str:
     """Compact JSON message `{"type": ..., "version": n, ...}`, encoded once for every listener."""
     return json.dumps(
         {"type": type, **stage_body(view)}, separators=(",", ":"), ensure_ascii=False
     )
+
+
+_STATE_PREFIX = '{"type":"state"'
+_SNAPSHOT_PREFIX = '{"type":"snapshot"'
+
+
+def as_snapshot(message: str) -> str:
+    """The same stage message, typed as a snapshot (the encoder puts `type` first)."""
+    if message.startswith(_STATE_PREFIX):
+        return _SNAPSHOT_PREFIX + message[len(_STATE_PREFIX) :]
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class StageMessage:
+    """A decoded stage message: its type and the stage it carries."""
+
+    type: StageType
+    view: StageView
+
+
+def _decode_item(body: dict[str, Any]) -> StageItem:
+    return StageItem(
+        id=body["id"],
+        title=body["title"],
+        kind=body["kind"],
+        kind_label=body["kind_label"],
+        speaker=body["speaker"],
+        position=body["position"],
+    )
+
+
+def _decode_session(body: dict[str, Any] | None) -> StageSession | None:
+    if body is None:
+        return None
+    return StageSession(
+        id=body["id"],
+        title=body["title"],
+        starts_at=datetime.fromisoformat(body["starts_at"]),
+        ends_at=datetime.fromisoformat(body["ends_at"]),
+        status=body["status"],
+    )
+
+
+def decode_stage(message: str | bytes) -> StageMessage:
+    """The inverse of :func:`encode_stage`."""
+    body = json.loads(message)
+    slide = body["slide"]
+    view = StageView(
+        version=int(body["version"]),
+        conference_id=body["conference_id"],
+        conference_title=body["conference_title"],
+        session=_decode_session(body["session"]),
+        item=None if body["item"] is None else _decode_item(body["item"]),
+        next=tuple(_decode_item(n) for n in body["next"]),
+        slide=None if slide is None else StageSlide(slide["number"], slide["count"], slide["url"]),
+        notice=body["notice"],
+        changed_at=datetime.fromisoformat(body["changed_at"]),
+    )
+    return StageMessage(type=body["type"], view=view)
+
+
+def stage_version(message: str | bytes) -> int:
+    """The version a stage message carries."""
+    return decode_stage(message).view.version
+
+
+def is_heartbeat(text: str) -> bool:
+    """Whether a client's message is a heartbeat (the only message a stage socket takes)."""
+    try:
+        kind = json.loads(text).get("type")
+    except (ValueError, AttributeError):
+        return False
+    return bool(kind == "heartbeat")

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep, settings_of
+from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep, connection_settings
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.qrimage import qr_svg_inline
 from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
@@ -124,7 +124,7 @@ def _sessions_page(
     is_admin = accounts_service.is_admin(user)
     follow_url = None
     if is_admin:
-        settings = settings_of(request)
+        settings = connection_settings(request)
         token = service.follow_token(conference_id=conference_id, secret=settings.secret_key)
         follow_url = str(request.url_for("follow_page", token=token))
     return render_page(

@@ -7,7 +7,6 @@ a network drop cost one database read, not thousands.
 """
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -19,21 +18,6 @@ from app.realtime import Hub
 from app.wsfast import DirectSocket
 from sessions import events
 from sessions import stage as sessions_stage
-
-_STATE_PREFIX = '{"type":"state"'
-_SNAPSHOT_PREFIX = '{"type":"snapshot"'
-
-
-def as_snapshot(message: str) -> str:
-    """The same stage message, typed as a snapshot (the encoder puts `type` first)."""
-    if message.startswith(_STATE_PREFIX):
-        return _SNAPSHOT_PREFIX + message[len(_STATE_PREFIX) :]
-    return message
-
-
-def message_version(message: str) -> int:
-    """The version a stage message carries."""
-    return int(json.loads(message)["version"])
 
 
 @dataclass
@@ -82,10 +66,10 @@ class StageCache:
         def on_message(message: str | bytes) -> None:
             if isinstance(message, bytes):
                 message = message.decode()
-            version = message_version(message)
+            version = events.stage_version(message)
             entry = self._entries.get(conference_id)
             if entry is None or version > entry.version:
-                self._entries[conference_id] = _Entry(version, as_snapshot(message))
+                self._entries[conference_id] = _Entry(version, events.as_snapshot(message))
 
         def on_resync() -> None:
             # Messages may have been lost: the next reader reloads from the database.
@@ -139,7 +123,7 @@ class Forwarder:
         while self._held:
             message = self._held.pop(0)
             text = message.decode() if isinstance(message, bytes) else message
-            if message_version(text) > version:
+            if events.stage_version(text) > version:
                 await self._send(text)
         self._held = None
         # No await between the empty check and opening: nothing can slip in between.

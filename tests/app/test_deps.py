@@ -1,15 +1,26 @@
-"""The shared auth dependency: bearer token or login cookie, with an optional token cache."""
+"""Request dependencies: the shared auth (bearer or cookie, optional token cache) and typed
+reads of the running app's ground objects."""
+
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import Settings
-from app.deps import TokenCache, find_user
+from app.deps import (
+    TokenCache,
+    connection_hub,
+    connection_read_engine,
+    connection_settings,
+    find_user,
+)
 from app.errors import NotAuthenticated
+from app.realtime import Hub
 from app.security import SESSION_COOKIE
 
 
@@ -77,3 +88,15 @@ def test_token_cache_entry_expires_after_ttl(admin: User) -> None:
     cache = TokenCache(ttl=-1.0)
     cache.put("t", admin)
     assert cache.get("t") is None
+
+
+def test_connection_accessors_return_the_apps_objects(
+    client: TestClient, settings: Settings
+) -> None:
+    scope: dict[str, Any] = {"type": "websocket", "app": client.app}
+    connection = HTTPConnection(scope)
+    state = client.app.state  # type: ignore[attr-defined]
+    assert connection_settings(connection) is settings
+    assert isinstance(connection_hub(connection), Hub)
+    assert connection_hub(connection) is state.hub
+    assert connection_read_engine(connection) is state.read_engine

@@ -1,0 +1,46 @@
+"""Typed access to the stage objects the roof (app.main) makes at start-up.
+
+The roof hands them over with :func:`provide`; handlers read them back with the
+accessors, never through untyped ``app.state`` attributes.
+"""
+
+from typing import Protocol
+
+from starlette.datastructures import State
+from starlette.requests import HTTPConnection
+
+from sessions.stream import StageCache
+
+
+class Closable(Protocol):
+    """What a presence recorder needs of a socket: a way to close it."""
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class ScreenPresence(Protocol):
+    """Who records that site screens are connected and alive (endpoints' presence)."""
+
+    def connected(self, screen_id: int, socket: Closable) -> None: ...
+
+    def seen(self, screen_id: int) -> None: ...
+
+    def disconnected(self, screen_id: int, socket: Closable) -> None: ...
+
+
+def provide(state: State, *, stage_cache: StageCache, presence: ScreenPresence) -> None:
+    """Keep the stage cache and the presence recorder for the handlers of this app."""
+    state.stage_cache = stage_cache
+    state.screen_presence = presence
+
+
+def stage_cache(connection: HTTPConnection) -> StageCache:
+    """The stage cache of this process."""
+    cache: StageCache = connection.app.state.stage_cache
+    return cache
+
+
+def screen_presence(connection: HTTPConnection) -> ScreenPresence:
+    """The recorder the screen socket reports connects, heartbeats and disconnects to."""
+    presence: ScreenPresence = connection.app.state.screen_presence
+    return presence
