@@ -22,7 +22,15 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from checkin import errors
 from checkin.board import KEPT_INCIDENTS, Board, SiteState, local_minute, present
-from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, Headcount, ScanFailure
+from checkin.models import (
+    CONFERENCE_LEVEL,
+    Attendance,
+    AttendancePublic,
+    Attendee,
+    Headcount,
+    ScanFailure,
+    SiteAttendancePublic,
+)
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.events import incident_view
@@ -223,45 +231,6 @@ def scoped_sites(
     return ScopedSites(session_key=session_key, path=path, sites=sites)
 
 
-@dataclass(frozen=True)
-class SiteAttendance:
-    """Counts of one site."""
-
-    site_id: int
-    name: str
-    kind: str
-    parent_id: int | None
-    readiness: str
-    expected: int
-    registered: int
-    checked_in: int
-    foreign: int
-    headcount: int | None
-    online_screens: int
-
-    @property
-    def present(self) -> int:
-        """Present at this site (see :func:`checkin.board.present`)."""
-        return present(self.checked_in, self.headcount)
-
-
-@dataclass(frozen=True)
-class AttendanceSummary:
-    """Totals and per-site counts of a conference (within the actor's scope)."""
-
-    conference_id: int
-    session_id: int | None
-    expected: int
-    registered: int
-    checked_in: int
-    headcount: int
-    present: int
-    online_screens: int
-    sites_online: int
-    failed_scans: int
-    sites: list[SiteAttendance]
-
-
 def _registered_and_foreign(
     db: Session, conference_id: int, session_key: int
 ) -> tuple[dict[int, int], dict[int, int]]:
@@ -298,7 +267,7 @@ def attendance_summary(
     actor: User,
     session_id: int | None = None,
     site_id: int | None = None,
-) -> AttendanceSummary:
+) -> AttendancePublic:
     """Checked in, headcount, expected and screens of online sites per site, with totals.
 
     A coordinator sees their own subtree; `site_id` narrows to a site and its subtree.
@@ -311,16 +280,17 @@ def attendance_summary(
     failed = _failed_scans(db, conference_id, key, scoped.path)
     db.rollback()
     rows = [
-        SiteAttendance(
+        SiteAttendancePublic(
             site_id=s.site_id, name=s.name, kind=s.kind, parent_id=s.parent_id,
             readiness=s.readiness, expected=s.expected,
             registered=registered.get(s.site_id, 0), checked_in=s.checked_in,
             foreign=foreign.get(s.site_id, 0), headcount=s.headcount,
+            present=present(s.checked_in, s.headcount),
             online_screens=screens.get(s.site_id, 0) if s.online else 0,
         )
         for s in scoped.sites
     ]
-    return AttendanceSummary(
+    return AttendancePublic(
         conference_id=conference_id,
         session_id=session_id,
         expected=sum(r.expected for r in rows),

@@ -1,6 +1,5 @@
 """JSON API of headcounts and attendance totals."""
 
-from dataclasses import asdict
 
 from fastapi import APIRouter
 
@@ -13,7 +12,6 @@ from checkin.models import (
     Headcount,
     HeadcountCreate,
     HeadcountPublic,
-    SiteAttendancePublic,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -74,11 +72,6 @@ def attendance(
     site_id: int | None = None,
 ) -> AttendancePublic:
     """Totals and per-site counts: checked in, headcount reported, expected, screens online."""
-    summary = attendance_counts.attendance_summary(
+    return attendance_counts.attendance_summary(
         db, conference_id=conference_id, actor=user, session_id=session_id, site_id=site_id
     )
-    body = asdict(summary)
-    body["sites"] = [
-        SiteAttendancePublic(**asdict(s), present=s.present) for s in summary.sites
-    ]
-    return AttendancePublic(**body)
