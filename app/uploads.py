@@ -1,13 +1,15 @@
 """Reading an uploaded file with a byte limit enforced while the body streams in."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.tabular import errors
+from app.tabular.report import ImportReport
 
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -81,3 +83,17 @@ async def _multipart(request: Request, *, limit: int, max_bytes: int, field: str
         return Upload(filename=upload.filename or "", data=data, fields=fields)
     finally:
         await form.close()
+
+
+async def import_upload(
+    request: Request,
+    *,
+    run: Callable[..., ImportReport],
+    max_bytes: int,
+    filename: str | None = None,
+) -> ImportReport:
+    """Read the uploaded file, then run the import use case on it in a worker thread."""
+    upload = await read_upload(request, max_bytes=max_bytes, filename=filename)
+    return await run_in_threadpool(
+        run, filename=upload.filename, data=upload.data, max_bytes=max_bytes
+    )

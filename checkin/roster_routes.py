@@ -1,12 +1,15 @@
 """JSON API of the roster: attendees, their passes (code and QR images), pass-signing keys."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 
 from app import uploads
+from app.accounts.models import User
+from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import CookieCsrf, CurrentUser, SettingsDep
 from app.errors import PayloadTooLarge
@@ -88,18 +91,12 @@ async def import_attendees(
 ) -> AttendeeImportResult:
     """Import a roster from CSV/XLSX (multipart field `file`, or a raw text/csv body with
     `?filename=`): họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại. All or none."""
-    upload = await uploads.read_upload(
-        request, max_bytes=settings.max_import_bytes, filename=filename
-    )
-    report = await run_in_threadpool(
-        roster_import.import_attendees,
-        db,
-        conference_id=conference_id,
-        filename=upload.filename,
-        data=upload.data,
-        actor=user,
+    report = await uploads.import_upload(
+        request,
+        run=partial(roster_import.import_attendees, db, conference_id=conference_id, actor=user,
+                    max_rows=settings.max_roster_rows),
         max_bytes=settings.max_import_bytes,
-        max_rows=settings.max_roster_rows,
+        filename=filename,
     )
     return AttendeeImportResult(
         created=report.created, rows=report.rows, encoding=report.encoding,
@@ -179,6 +176,11 @@ def reissue_pass(
 _NO_STORE = {"Cache-Control": "private, no-store"}
 
 
+def _pass_code(db: Session, *, attendee_id: int, user: User, settings: Settings) -> str:
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    return roster.issue_pass(db, attendee=attendee, settings=settings)
+
+
 @router.get(
     "/attendees/{attendee_id}/pass.png",
     response_class=Response,
@@ -189,8 +191,7 @@ def pass_png(
     attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     """The pass QR as PNG."""
-    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
-    code = roster.issue_pass(db, attendee=attendee, settings=settings)
+    code = _pass_code(db, attendee_id=attendee_id, user=user, settings=settings)
     return Response(qr_png(code), media_type="image/png", headers=_NO_STORE)
 
 
@@ -204,8 +205,7 @@ def pass_svg(
     attendee_id: int, db: ReadDbSession, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     """The pass QR as SVG."""
-    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
-    code = roster.issue_pass(db, attendee=attendee, settings=settings)
+    code = _pass_code(db, attendee_id=attendee_id, user=user, settings=settings)
     return Response(qr_svg(code), media_type="image/svg+xml", headers=_NO_STORE)
 
 

@@ -1,10 +1,10 @@
 """JSON API of the site-tree import (CSV/XLSX)."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from app import uploads
 from app.db import DbSession
@@ -67,18 +67,12 @@ async def import_sites(
 ) -> SiteImportResult:
     """Import a site tree from CSV/XLSX (multipart field `file`, or a raw text/csv body
     with `?filename=`); all rows or none, every bad line reported in `errors`."""
-    upload = await uploads.read_upload(
-        request, max_bytes=settings.max_import_bytes, filename=filename
-    )
-    report = await run_in_threadpool(
-        imports.import_sites,
-        db,
-        conference_id=conference_id,
-        filename=upload.filename,
-        data=upload.data,
-        actor=user,
+    report = await uploads.import_upload(
+        request,
+        run=partial(imports.import_sites, db, conference_id=conference_id, actor=user,
+                    max_rows=settings.max_import_rows),
         max_bytes=settings.max_import_bytes,
-        max_rows=settings.max_import_rows,
+        filename=filename,
     )
     return SiteImportResult(
         created=report.created, rows=report.rows, encoding=report.encoding,

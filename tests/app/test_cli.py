@@ -22,6 +22,8 @@ from app.config import get_settings
 from app.db import create_db_engine
 from app.demo import SITES
 from endpoints.models import Site
+from tests.conftest import ADMIN_PASSWORD, Tree
+from tests.endpoints.import_support import csv_bytes, site
 
 DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
 
@@ -177,3 +179,48 @@ def test_production_with_default_secrets_exits_with_a_message(tmp_path: Path) ->
     assert "DIEMCAU_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "diemcau.db").exists()
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cli_db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    """A SQLite database with an admin and the small tree; the CLI reads it from the env."""
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine, expire_on_commit=False) as db:
+        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        assert admin is not None
+        yield sqlite_url, Tree(db, admin).cid
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def test_cli_import_sites_succeeds(cli_db: tuple[str, int], tmp_path: Path) -> None:
+    sqlite_url, cid = cli_db
+    path = tmp_path / "cay.csv"
+    path.write_bytes(csv_bytes([["HCM-TT", "Đảng ủy phường Tân Thuận", "phường", "HCM"],
+                                ["HCM-TT2", "Đảng ủy xã Thạnh An", "xã", "HCM-TT"]]))
+    result = CliRunner().invoke(cli, ["import-sites", str(path), "--conference", str(cid)])
+    assert result.exit_code == 0, result.output
+    assert "Đã nhập 2 điểm cầu" in result.output and "Kiểm tra" in result.output
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine) as db:
+        assert site(db, cid, "HCM-TT2").depth == 3
+    engine.dispose()
+
+
+def test_cli_import_sites_bad_file_exits_1(cli_db: tuple[str, int], tmp_path: Path) -> None:
+    _, cid = cli_db
+    path = tmp_path / "sai.csv"
+    path.write_bytes(csv_bytes([["HCM-BN", "Trùng", "ward", "HCM"], ["Q", "Xã Q", "xã", "ZZ"]]))
+    result = CliRunner().invoke(cli, ["import-sites", str(path), "--conference", str(cid)])
+    assert result.exit_code == 1
+    assert "Các dòng cần sửa" in result.output and "Tệp có 2 lỗi ở 2 dòng" in result.output
+    assert "ZZ" in result.output
+    missing = CliRunner().invoke(cli, ["import-sites", str(path), "--conference", "999"])
+    assert missing.exit_code == 1 and "conference_not_found" in missing.output
+
+

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from app.accounts.models import User
 from app.config import Settings
@@ -145,3 +145,12 @@ def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> 
     endpoints_service.update_site(wdb, site_id=tree.ward_a1,
                                   data=SiteUpdate(readiness=Readiness.ready), actor=admin)
     return {"deep": deep}
+
+
+def count_rows(db: Session, model: type, **where: object) -> int:
+    """Rows of `model` matching `where` (after a rollback, so the count is fresh)."""
+    db.rollback()
+    query = select(func.count()).select_from(model)
+    for name, value in where.items():
+        query = query.where(getattr(model, name) == value)
+    return int(db.exec(query).one())

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -123,6 +124,38 @@ def _login(page: Page, base: str) -> None:
     page.wait_for_url(f"{base}/conferences")
 
 
+def _scan_by_wedge(page: Page, bình: dict[str, Any], an: dict[str, Any]) -> None:
+    """A keyboard-wedge scanner: first scan, repeat, garbage, then two scans at once."""
+    result = page.locator("#result")
+    code_input = page.locator("#code")
+    # A keyboard-wedge scanner: the QR text typed fast, then Enter.
+    page.keyboard.type(bình["code"], delay=0)
+    page.keyboard.press("Enter")
+    expect(result).to_have_class("ci-result ok")
+    expect(result).to_contain_text("Đã điểm danh")
+    expect(result).to_contain_text("Trần Thị Bình")
+    expect(code_input).to_be_focused()
+    expect(code_input).to_have_value("")
+    expect(page.locator("#count")).to_have_text("1")
+
+    page.keyboard.type(bình["code"], delay=0)
+    page.keyboard.press("Enter")
+    expect(result).to_have_class("ci-result warn")
+    expect(result).to_contain_text("Đã điểm danh lúc")
+
+    page.keyboard.type("ZZZ-NOT-A-PASS", delay=0)
+    page.keyboard.press("Enter")
+    expect(result).to_have_class("ci-result err")
+    expect(result).to_contain_text("Không điểm danh được")
+    expect(code_input).to_be_focused()
+
+    # Two scans in quick succession: the second waits for the first, none is lost.
+    page.keyboard.type(an["short_code"] + "\n" + bình["short_code"] + "\n", delay=0)
+    expect(result).to_have_class("ci-result warn")
+    expect(page.locator("#history li")).to_have_count(5)
+    expect(page.locator("#history li").nth(1)).to_contain_text("Nguyễn Văn Anh")
+
+
 def test_scanner_desk_takes_wedge_input_and_name_search(
     live_server: LiveServer,
     phone: BrowserContext,
@@ -139,33 +172,7 @@ def test_scanner_desk_takes_wedge_input_and_name_search(
         camera = page.evaluate("'BarcodeDetector' in window && !!navigator.mediaDevices")
         expect(page.locator("#camera-btn")).to_be_visible(visible=camera)
 
-        # A keyboard-wedge scanner: the QR text typed fast, then Enter.
-        page.keyboard.type(bình["code"], delay=0)
-        page.keyboard.press("Enter")
-        expect(result).to_have_class("ci-result ok")
-        expect(result).to_contain_text("Đã điểm danh")
-        expect(result).to_contain_text("Trần Thị Bình")
-        expect(code_input).to_be_focused()
-        expect(code_input).to_have_value("")
-        expect(page.locator("#count")).to_have_text("1")
-
-        page.keyboard.type(bình["code"], delay=0)
-        page.keyboard.press("Enter")
-        expect(result).to_have_class("ci-result warn")
-        expect(result).to_contain_text("Đã điểm danh lúc")
-
-        page.keyboard.type("ZZZ-NOT-A-PASS", delay=0)
-        page.keyboard.press("Enter")
-        expect(result).to_have_class("ci-result err")
-        expect(result).to_contain_text("Không điểm danh được")
-        expect(code_input).to_be_focused()
-
-        # Two scans in quick succession: the second waits for the first, none is lost.
-        an = setup.people["Nguyễn Văn Anh"]
-        page.keyboard.type(an["short_code"] + "\n" + bình["short_code"] + "\n", delay=0)
-        expect(result).to_have_class("ci-result warn")
-        expect(page.locator("#history li")).to_have_count(5)
-        expect(page.locator("#history li").nth(1)).to_contain_text("Nguyễn Văn Anh")
+        _scan_by_wedge(page, bình, setup.people["Nguyễn Văn Anh"])
 
         # Name search without diacritics, then the per-result button.
         page.fill("#search-q", "nguyen van an")

@@ -3,6 +3,7 @@ offline when its screen closes (presence timeouts shortened through settings).""
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -53,11 +54,8 @@ def _login(page: Page, base: str) -> None:
     page.wait_for_url(f"{base}/conferences")
 
 
-def test_dashboard_shows_checkin_live_and_site_offline_when_screen_closes(
-    fast_server: LiveServer, browser: Browser, page: Page
-) -> None:
-    base = fast_server.url
-    http = httpx.Client(base_url=base, timeout=30)
+def _arrange(http: httpx.Client) -> tuple[int, int, int, list[dict[str, Any]]]:
+    """A conference with a hub, a ward of two attendees and an island site (admin login)."""
     r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
     http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
     cid = http.post("/api/v1/conferences", json={
@@ -77,6 +75,15 @@ def test_dashboard_shows_checkin_live_and_site_offline_when_screen_closes(
         {"full_name": "Nguyễn Văn An", "site_id": ward},
         {"full_name": "Trần Thị Bình", "site_id": ward},
     ]).json()
+    return cid, hub, ward, people
+
+
+def test_dashboard_shows_checkin_live_and_site_offline_when_screen_closes(
+    fast_server: LiveServer, browser: Browser, page: Page
+) -> None:
+    base = fast_server.url
+    http = httpx.Client(base_url=base, timeout=30)
+    cid, hub, ward, people = _arrange(http)
     token = http.post(f"/api/v1/sites/{ward}/screen-token").json()["token"]
     projector = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
     try:

@@ -10,26 +10,16 @@ from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
 from app.config import Settings
-from checkin import attendance as checkin_attendance
 from checkin import errors, keys, qr, service
-from checkin import headcounts as checkin_headcounts
 from checkin import roster as checkin_roster
-from checkin.models import Attendance, Attendee, AttendeeCreate, Headcount, ScanFailure
+from checkin.models import Attendance, Attendee, ScanFailure
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
-from tests.checkin.support import Roster, code_for, signed
+from tests.checkin.support import Roster, code_for, count_rows, signed
 from tests.conftest import Tree, make_settings
-
-
-def _count(db: Session, model: type, **where: object) -> int:
-    db.rollback()
-    query = select(func.count()).select_from(model)
-    for name, value in where.items():
-        query = query.where(getattr(model, name) == value)
-    return int(db.exec(query).one())
 
 
 def _failures(db: Session) -> list[str]:
@@ -86,7 +76,7 @@ def test_check_in_repeat_answers_already_with_when_and_where(
     assert again.checked_in_at == first.checked_in_at
     assert again.site_id == tree.ward_a1 and again.site_name == "Đảng ủy phường Bến Nghé"
     assert published == []
-    assert _count(wdb, Attendance) == 1
+    assert count_rows(wdb, Attendance) == 1
 
 
 def test_check_in_short_code_any_case_with_dash(
@@ -120,7 +110,7 @@ def test_check_in_replayed_nonce_returns_original_result(
         wdb, code=code, site_id=tree.ward_a1, actor=admin, nonce="n-2", settings=settings
     )
     assert later.status == "already_checked_in" and not later.replayed
-    assert _count(wdb, Attendance) == 1
+    assert count_rows(wdb, Attendance) == 1
 
 
 def test_check_in_nonce_reused_for_other_attendee_conflict(
@@ -143,7 +133,7 @@ def test_check_in_nonce_reused_for_other_attendee_conflict(
             nonce="same",
             settings=settings,
         )
-    assert _count(wdb, Attendance) == 1
+    assert count_rows(wdb, Attendance) == 1
     assert _failures(wdb) == ["nonce_reused"]
 
 
@@ -175,7 +165,7 @@ def test_check_in_garbage_refused_malformed_and_recorded(
     ]
     assert len(failures[0].code_prefix) <= 40
     assert all(unicodedata.category(ch)[0] != "C" for ch in failures[0].code_prefix)
-    assert _count(wdb, Attendance) == 0
+    assert count_rows(wdb, Attendance) == 0
 
 
 def test_check_in_truncated_pass_malformed(
@@ -281,7 +271,7 @@ def test_check_in_other_conference_pass_refused(
         service.check_in(
             wdb, code=roster.an.short_code, site_id=site.id, actor=admin, settings=settings
         )
-    assert _count(wdb, Attendance) == 0
+    assert count_rows(wdb, Attendance) == 0
 
 
 def test_check_in_deleted_attendee_not_found(
@@ -450,7 +440,7 @@ def test_self_check_in_stale_token_expired(
     with pytest.raises(errors.SiteQrExpired) as exc:
         service.self_check_in(wdb, site_token=token, code=roster.an.short_code, settings=settings)
     assert exc.value.status_code == 410
-    assert _count(wdb, Attendance) == 0 and _failures(wdb) == ["site_qr_expired"]
+    assert count_rows(wdb, Attendance) == 0 and _failures(wdb) == ["site_qr_expired"]
 
 
 def test_self_check_in_forged_token_invalid(
@@ -470,169 +460,7 @@ def test_self_check_in_forged_token_invalid(
         )
 
 
-# ------------------------------------------------------------------ roster
-
-
-def test_create_attendees_nfc_keys_and_unique_short_codes(
-    wdb: Session, tree: Tree, admin: User
-) -> None:
-    nfd = unicodedata.normalize("NFD", "Đỗ Thị Ngọc Ánh")
-    created = checkin_roster.create_attendees(
-        wdb,
-        conference_id=tree.cid,
-        items=[AttendeeCreate(full_name=nfd, site_id=tree.ward_a2)] * 3,
-        actor=admin,
-    )
-    assert created[0].full_name == unicodedata.normalize("NFC", nfd)
-    assert created[0].name_key == "do thi ngoc anh"
-    assert len({a.short_code for a in created}) == 3
-    assert all(len(a.short_code) == 8 for a in created)
-
-
-def test_create_attendees_coordinator_only_in_scope(
-    wdb: Session, tree: Tree, coordinator_a: User
-) -> None:
-    with pytest.raises(endpoints_errors.SiteOutOfScope):
-        checkin_roster.create_attendees(
-            wdb,
-            conference_id=tree.cid,
-            items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=tree.ward_b1)],
-            actor=coordinator_a,
-        )
-    made = checkin_roster.create_attendees(
-        wdb,
-        conference_id=tree.cid,
-        items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=tree.ward_a2)],
-        actor=coordinator_a,
-    )
-    assert made[0].site_id == tree.ward_a2
-
-
-def test_create_attendees_site_of_other_conference_refused(
-    wdb: Session, tree: Tree, admin: User
-) -> None:
-    with pytest.raises(endpoints_errors.SiteNotFound):
-        checkin_roster.create_attendees(
-            wdb,
-            conference_id=tree.cid,
-            items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=99_999)],
-            actor=admin,
-        )
-    assert _count(wdb, Attendee) == 0
-
-
-# ------------------------------------------------------------------ keys
-
-
-def test_rotate_key_old_passes_still_verify_new_ones_use_new_kid(
-    wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
-) -> None:
-    old = code_for(wdb, roster.an, settings)
-    key = keys.rotate(wdb.get_bind(), secret_key=settings.secret_key)
-    new = code_for(wdb, roster.binh, settings)
-    assert key.kid == "k2"
-    assert (
-        qr.verify_pass(
-            new, {key.kid: keys.public_key_from_text(key.public_key)}, int(time.time())
-        ).kid
-        == "k2"
-    )
-    assert (
-        service.check_in(wdb, code=old, site_id=tree.ward_a1, actor=admin, settings=settings).status
-        == "checked_in"
-    )
-    assert (
-        service.check_in(wdb, code=new, site_id=tree.ward_a1, actor=admin, settings=settings).status
-        == "checked_in"
-    )
-
-
-def test_key_ring_reloads_on_unknown_kid_after_rotation_elsewhere(
-    wdb: Session,
-    roster: Roster,
-    tree: Tree,
-    admin: User,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from app.db import create_db_engine
-
-    code_for(wdb, roster.an, settings)  # this process has loaded its ring
-    other = create_db_engine(settings.database_url, pool_size=1)
-    keys.rotate(other, secret_key=settings.secret_key)  # "another process" rotates
-    other.dispose()
-    monkeypatch.setattr(keys, "UNKNOWN_KID_RELOAD", 0.0)
-    monkeypatch.setattr(keys, "SIGNER_TTL", 0.0)
-    code = code_for(wdb, roster.binh, settings)
-    assert (
-        service.check_in(
-            wdb, code=code, site_id=tree.ward_a1, actor=admin, settings=settings
-        ).status
-        == "checked_in"
-    )
-
-
-def test_private_key_stored_encrypted(wdb: Session, roster: Roster, settings: Settings) -> None:
-    from checkin.models import PassKey
-
-    code_for(wdb, roster.an, settings)
-    stored = wdb.exec(select(PassKey)).one()
-    assert stored.private_key.startswith("gAAAA")  # a Fernet token, not raw key bytes
-    assert settings.secret_key not in stored.private_key
-
-
-# ---------------------------------------------------------------- headcounts
-
-
-def test_report_headcount_replaces_earlier_keeps_history(
-    wdb: Session, tree: Tree, coordinator_a: User
-) -> None:
-    first = checkin_headcounts.report_headcount(
-        wdb,
-        site_id=tree.ward_a2,
-        session_id=None,
-        counts={"dai_bieu": 40, "khach_moi": 3},
-        actor=coordinator_a,
-    )
-    second = checkin_headcounts.report_headcount(
-        wdb, site_id=tree.ward_a2, session_id=None, counts={"dai_bieu": 42}, actor=coordinator_a
-    )
-    assert (first.total, second.total) == (43, 42)
-    history = checkin_headcounts.list_headcounts(wdb, site_id=tree.ward_a2, actor=coordinator_a)
-    assert [(h.total, h.superseded) for h in history] == [(42, False), (43, True)]
-    summary = checkin_attendance.attendance_summary(
-        wdb, conference_id=tree.cid, actor=coordinator_a
-    )
-    assert summary.headcount == 42  # replaced, not added
-    assert _count(wdb, Headcount, superseded=False) == 1
-
-
-def test_report_headcount_refusals(
-    wdb: Session, tree: Tree, coordinator_a: User, admin: User
-) -> None:
-    with pytest.raises(endpoints_errors.SiteOutOfScope):
-        checkin_headcounts.report_headcount(
-            wdb, site_id=tree.ward_b1, session_id=None, counts={"dai_bieu": 1}, actor=coordinator_a
-        )
-    with pytest.raises(errors.InvalidHeadcount):
-        checkin_headcounts.report_headcount(
-            wdb, site_id=tree.ward_a1, session_id=None, counts={"dai_bieu": -1}, actor=coordinator_a
-        )
-    with pytest.raises(errors.InvalidHeadcount):
-        checkin_headcounts.report_headcount(
-            wdb, site_id=tree.ward_a1, session_id=None, counts={"robots": 1}, actor=coordinator_a
-        )
-    endpoints_service.update_site(
-        wdb,
-        site_id=tree.ward_a1,
-        actor=admin,
-        data=SiteUpdate(readiness=Readiness.not_participating),
-    )
-    with pytest.raises(errors.SiteNotParticipating) as exc:
-        checkin_headcounts.report_headcount(
-            wdb, site_id=tree.ward_a1, session_id=None, counts={"dai_bieu": 1}, actor=coordinator_a
-        )
-    assert exc.value.status_code == 409
+# ------------------------------------------------------- check-in (participation)
 
 
 def test_check_in_at_site_not_participating_is_refused_and_recorded(

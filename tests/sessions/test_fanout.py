@@ -237,6 +237,29 @@ def _stuck_client(url: str) -> socket.socket:
     return sock
 
 
+async def _command_reaches_every_screen(served: Served, readers: list[ClientConnection]) -> None:
+    """A real command still reaches every live screen at once."""
+    async with httpx.AsyncClient(base_url=served.base, headers=served.headers) as http:
+        started = time.monotonic()
+        r = await http.put(
+            f"/api/v1/sessions/{served.session_id}/state", json={"notice": "Tiếp tục"}
+        )
+        assert r.status_code == 200, r.text
+        for ws in readers:
+            change = json.loads(await asyncio.wait_for(ws.recv(), 2))
+            assert (change["version"], change["notice"]) == (r.json()["version"], "Tiếp tục")
+        assert time.monotonic() - started < 1.0
+
+
+def _assert_aborted(stuck: socket.socket) -> None:
+    """The stuck socket was aborted: reading it ends in a reset or EOF, not more data."""
+    stuck.settimeout(5)
+    with pytest.raises((ConnectionResetError, TimeoutError)):
+        while stuck.recv(1 << 20):
+            pass
+        raise ConnectionResetError  # orderly EOF also means the server let go
+
+
 def test_stuck_screen_is_cut_off_and_the_others_get_every_change_promptly(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -282,23 +305,8 @@ def test_stuck_screen_is_cut_off_and_the_others_get_every_change_promptly(
         assert hub.listeners(channel) == 1 + 3, "stuck screen was not dropped"
         assert sent < 100
 
-        # A real command still reaches every live screen at once.
-        async with httpx.AsyncClient(base_url=served.base, headers=served.headers) as http:
-            started = time.monotonic()
-            r = await http.put(
-                f"/api/v1/sessions/{served.session_id}/state", json={"notice": "Tiếp tục"}
-            )
-            assert r.status_code == 200, r.text
-            for ws in readers:
-                change = json.loads(await asyncio.wait_for(ws.recv(), 2))
-                assert (change["version"], change["notice"]) == (r.json()["version"], "Tiếp tục")
-            assert time.monotonic() - started < 1.0
-        # The stuck socket was aborted: reading it ends in a reset or EOF, not more data.
-        stuck.settimeout(5)
-        with pytest.raises((ConnectionResetError, TimeoutError)):
-            while stuck.recv(1 << 20):
-                pass
-            raise ConnectionResetError  # orderly EOF also means the server let go
+        await _command_reaches_every_screen(served, readers)
+        _assert_aborted(stuck)
         stuck.close()
         for ws in readers:
             await ws.close()
