@@ -13,25 +13,7 @@ from app.config import Settings
 from checkin import qr, service
 from checkin.models import Attendance, Headcount
 from tests.conftest import ADMIN_PASSWORD, Tree
-
-CSRF_COOKIE = "diemcau_csrf"
-
-
-def csrf(client: TestClient) -> str:
-    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
-    if CSRF_COOKIE not in client.cookies:
-        client.get("/login")
-    return str(client.cookies[CSRF_COOKIE])
-
-
-def login(client: TestClient, username: str, password: str) -> None:
-    """Log in through the form (the session cookie stays in the client)."""
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf(client)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
+from tests.endpoints.support import csrf, login
 
 
 def post(client: TestClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
