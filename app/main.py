@@ -98,7 +98,6 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.hub = hub
     presence = Presence(engine, interval=settings.presence_flush_seconds)
     await presence.start()
-    app.state.presence = presence
     # The screen socket reports to endpoints' presence without importing it.
     sessions_deps.provide(
         app.state, stage_cache=StageCache(hub=hub, engine=read_only(engine)), presence=presence

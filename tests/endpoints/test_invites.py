@@ -20,14 +20,16 @@ from tests.conftest import Tree
 from tests.endpoints.support import registration
 
 
-def test_authenticate_pending_account_is_refused(db: Session, admin: User, tree: Tree) -> None:
-    _, token = invites.create_invite(
-        db,
-        conference_id=tree.cid,
-        data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=admin,
+def _invite_below_hub_a(db: Session, tree: Tree, actor: User) -> tuple[Invite, str]:
+    """An invite for a new site below hub A, valid for 14 days."""
+    return invites.create_invite(
+        db, conference_id=tree.cid, data=InviteCreate(parent_site_id=tree.hub_a), actor=actor,
         default_days=14,
     )
+
+
+def test_authenticate_pending_account_is_refused(db: Session, admin: User, tree: Tree) -> None:
+    _, token = _invite_below_hub_a(db, tree, admin)
     invites.register_with_invite(db, token=token, data=registration())
     with pytest.raises(accounts_errors.AccountNotActive):
         accounts_service.authenticate(db, username="saigon", password="saigon-password")
@@ -36,13 +38,7 @@ def test_authenticate_pending_account_is_refused(db: Session, admin: User, tree:
 def test_register_then_approve_activates_coordinator_scoped_to_new_site(
     db: Session, admin: User, tree: Tree
 ) -> None:
-    _, token = invites.create_invite(
-        db,
-        conference_id=tree.cid,
-        data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=admin,
-        default_days=14,
-    )
+    _, token = _invite_below_hub_a(db, tree, admin)
     site, user = invites.register_with_invite(db, token=token, data=registration())
     assert site.approval == Approval.pending
     assert site.parent_id == tree.hub_a
@@ -95,13 +91,7 @@ def test_register_with_taken_username_writes_nothing_and_keeps_invite(
 def test_hub_coordinator_invites_below_own_site_only(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:
-    invite, _ = invites.create_invite(
-        db,
-        conference_id=tree.cid,
-        data=InviteCreate(parent_site_id=tree.hub_a),
-        actor=coordinator_a,
-        default_days=14,
-    )
+    invite, _ = _invite_below_hub_a(db, tree, coordinator_a)
     assert invite.parent_site_id == tree.hub_a
     with pytest.raises(errors.SiteOutOfScope):
         invites.create_invite(

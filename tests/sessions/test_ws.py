@@ -182,7 +182,7 @@ def test_heartbeat_marks_screen_online(
     with client.websocket_connect(f"/ws/screen?token={stage['token']}") as ws:
         ws.receive_text()
         ws.send_text('{"type":"heartbeat"}')
-        presence = client.app.state.presence  # type: ignore[attr-defined]
+        presence = client.app.state.screen_presence  # type: ignore[attr-defined]
         assert client.portal is not None
         client.portal.call(presence.flush)
         r = client.get(f"/api/v1/conferences/{tree.cid}/screens/online", headers=stage["headers"])
