@@ -83,7 +83,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     """Start the engine, hub and background workers; stop them in reverse order."""
     engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.engine = engine
-    app.state.read_engine = read_only(engine)
+    read_engine = app.state.read_engine = read_only(engine)
     write_gate = WriteGate(engine)
     app.state.write_gate = write_gate
     app.state.token_cache = TokenCache()
@@ -100,7 +100,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     await presence.start()
     # The screen socket reports to endpoints' presence without importing it.
     sessions_deps.provide(
-        app.state, stage_cache=StageCache(hub=hub, engine=read_only(engine)), presence=presence
+        app.state, stage_cache=StageCache(hub=hub, engine=read_engine), presence=presence
     )
     presence_ticker = PresenceTicker(
         engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
@@ -109,9 +109,9 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     await presence_ticker.start()
     app.state.presence_ticker = presence_ticker
     dashboards = Dashboards(
-        hub=hub, engine=read_only(engine), interval=settings.dashboard_interval_seconds
+        hub=hub, engine=read_engine, interval=settings.dashboard_interval_seconds
     )
-    with Session(read_only(engine)) as db:
+    with Session(read_engine) as db:
         live = conferences_today(db, today=datetime.now(LOCAL_TZ).date())
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
