@@ -10,7 +10,8 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Request
@@ -151,6 +152,15 @@ WriteGateDep = Annotated[WriteGate, Depends(get_write_gate)]
 def utcnow() -> datetime:
     """Now in UTC, timezone-aware (stored as UTC, shown in Asia/Ho_Chi_Minh)."""
     return datetime.now(UTC)
+
+
+#: Where the organisers are: "today" (which conference is live) is their calendar day.
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_today() -> date:
+    """Today's date in Vietnam."""
+    return utcnow().astimezone(LOCAL_TZ).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

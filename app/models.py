@@ -9,16 +9,16 @@ from checkin.models import (
     PassKey,
     ScanFailure,
 )
+from endpoints.invite_models import Invite
 from endpoints.models import (
     Conference,
     ConnectionTest,
     Incident,
-    Invite,
-    ScreenDevice,
+    Participation,
     Site,
-    SitePresence,
-    SitePresenceEvent,
+    SiteHistory,
 )
+from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 from sessions.models import AgendaItem, ConferenceSession, SlideDeck, Stage
 
 __all__ = [
@@ -32,10 +32,12 @@ __all__ = [
     "Headcount",
     "Incident",
     "Invite",
+    "Participation",
     "PassKey",
     "ScanFailure",
     "ScreenDevice",
     "Site",
+    "SiteHistory",
     "SitePresence",
     "SitePresenceEvent",
     "SlideDeck",

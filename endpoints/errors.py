@@ -86,3 +86,44 @@ class SiteNotParticipating(AppError):
     status_code = 409
     code = "site_not_participating"
     detail = "Điểm cầu đã được đánh dấu không tham gia hội nghị."
+
+
+class SiteNotInConference(NotFound):
+    code = "site_not_in_conference"
+    detail = "Điểm cầu không tham gia hội nghị này."
+
+
+class AlreadyInvited(AppError):
+    status_code = 409
+    code = "site_already_invited"
+    detail = "Điểm cầu đã được mời tham gia hội nghị này."
+
+
+class SiteHasAttendance(AppError):
+    status_code = 409
+    code = "site_has_attendance"
+    detail = "Điểm cầu đã có đại biểu điểm danh hoặc báo cáo số lượng, không thể gỡ khỏi hội nghị."
+
+
+class SiteInactive(AppError):
+    status_code = 409
+    code = "site_inactive"
+    detail = "Điểm cầu đã sáp nhập hoặc giải thể."
+
+
+class MergeIntoSubtree(AppError):
+    status_code = 422
+    code = "merge_into_subtree"
+    detail = "Không thể sáp nhập điểm cầu vào chính nó hoặc một đơn vị trực thuộc nó."
+
+
+class SiteHasLiveScreen(AppError):
+    status_code = 409
+    code = "site_has_live_screen"
+    detail = "Điểm cầu đang có màn hình kết nối, hãy thu hồi màn hình trước khi giải thể."
+
+
+class UnknownProvince(AppError):
+    status_code = 422
+    code = "unknown_province"
+    detail = "Mã tỉnh/thành không có trong danh mục đơn vị hành chính."

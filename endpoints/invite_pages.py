@@ -16,7 +16,7 @@ from app.errors import AppError
 from app.templating import render_page
 from endpoints import invites, service
 from endpoints.forms import FormText, filled, notice, validation_message
-from endpoints.models import Invite, InviteCreate
+from endpoints.invite_models import Invite, InviteCreate
 
 router = APIRouter(include_in_schema=False)
 

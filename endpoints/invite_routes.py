@@ -8,16 +8,14 @@ from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CurrentUser, SettingsDep
 from app.text import Name
 from endpoints import coordinators, invites, registrations
-from endpoints.models import (
-    Approval,
+from endpoints.invite_models import (
     InviteCreate,
     InviteCreated,
     InvitePublic,
-    Phone,
     Registration,
     RegistrationPublic,
-    SitePublic,
 )
+from endpoints.models import Approval, Phone, SitePublic
 
 router = APIRouter(prefix="/api/v1")
 

@@ -15,7 +15,8 @@ from app.db import utcnow
 from app.security import hash_password, hash_token, new_invite_token
 from app.text import search_key
 from endpoints import errors
-from endpoints.models import Approval, Conference, Invite, InviteCreate, Registration, Site
+from endpoints.invite_models import Invite, InviteCreate, Registration
+from endpoints.models import Approval, Conference, Site
 from endpoints.service import MAX_PAGE, get_conference, in_scope
 
 

@@ -8,14 +8,13 @@ programme (days, sessions, agenda, slides) of a conference.
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, model_validator
 from pydantic import Field as PydField
 from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.accounts.models import Password, Username, UserPublic
 from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText, TextError, Title, check_phone, clean_text
 
@@ -132,6 +131,19 @@ class ConferencePublic(ConferenceBase):
 # ---------------------------------------------------------------------- site
 
 
+class SiteStatus(StrEnum):
+    active = "active"
+    merged = "merged"
+    retired = "retired"
+
+
+SITE_STATUS_LABELS: dict[SiteStatus, str] = {
+    SiteStatus.active: "đang hoạt động",
+    SiteStatus.merged: "đã sáp nhập",
+    SiteStatus.retired: "đã giải thể",
+}
+
+
 class SiteBase(SQLModel):
     name: str = Field(max_length=200)
     kind: SiteKind = Field(sa_column=Column(String(20), nullable=False))
@@ -140,22 +152,46 @@ class SiteBase(SQLModel):
     room: str | None = Field(default=None, max_length=200)
     contact_name: str | None = Field(default=None, max_length=200)
     contact_phone: str | None = Field(default=None, max_length=20)
-    expected_attendees: int = 0
     connection_link: str | None = Field(default=None, max_length=500)
 
 
 class Site(SiteBase, table=True):
+    """A connection point of the registry: it outlives conferences (see Participation)."""
+
     __table_args__ = (
-        UniqueConstraint("conference_id", "code", name="uq_site_conference_code"),
-        Index("ix_site_conference_path", "conference_id", "path"),
+        UniqueConstraint("code", name="uq_site_code"),
+        Index("ix_site_path", "path"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    conference_id: int = Field(foreign_key="conference.id", index=True)
     name_key: str = Field(max_length=200, index=True)
     # Materialised path "/1/5/23/": subtree queries and cycle checks are one LIKE.
     path: str = Field(default="", max_length=1000)
     depth: int = 0
+    status: SiteStatus = Field(
+        default=SiteStatus.active, sa_column=Column(String(20), nullable=False)
+    )
+    merged_into_id: int | None = Field(default=None, foreign_key="site.id")
+    # A site registered through an invite waits for the central office to approve it.
+    approval: Approval = Field(
+        default=Approval.approved, sa_column=Column(String(20), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Participation(SQLModel, table=True):
+    """A registry site invited to one conference, with what is per conference."""
+
+    __table_args__ = (
+        UniqueConstraint("conference_id", "site_id", name="uq_participation_conference_site"),
+        Index("ix_participation_site", "site_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id")
+    site_id: int = Field(foreign_key="site.id")
+    expected_attendees: int = 0
     readiness: Readiness = Field(
         default=Readiness.not_connected, sa_column=Column(String(20), nullable=False)
     )
@@ -163,8 +199,55 @@ class Site(SiteBase, table=True):
     approval: Approval = Field(
         default=Approval.approved, sa_column=Column(String(20), nullable=False)
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The site's name and code as this conference knew them: a rename after the
+    # conference ended leaves its reports as they were.
+    name: str = Field(max_length=200)
+    code: str | None = Field(default=None, max_length=50)
+    invited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SiteChange(StrEnum):
+    created = "created"
+    renamed = "renamed"
+    recoded = "recoded"
+    moved = "moved"
+    merged = "merged"
+    retired = "retired"
+    restored = "restored"
+
+
+SITE_CHANGE_LABELS: dict[SiteChange, str] = {
+    SiteChange.created: "tạo mới",
+    SiteChange.renamed: "đổi tên",
+    SiteChange.recoded: "đổi mã",
+    SiteChange.moved: "chuyển đơn vị cấp trên",
+    SiteChange.merged: "sáp nhập",
+    SiteChange.retired: "giải thể",
+    SiteChange.restored: "khôi phục",
+}
+
+
+class SiteHistory(SQLModel, table=True):
+    """One change of a registry site: what it was before and after, and by which decree."""
+
+    __tablename__ = "site_history"
+    __table_args__ = (Index("ix_site_history_site_at", "site_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id")
+    change: SiteChange = Field(sa_column=Column(String(20), nullable=False))
+    old_name: str | None = Field(default=None, max_length=200)
+    new_name: str | None = Field(default=None, max_length=200)
+    old_code: str | None = Field(default=None, max_length=50)
+    new_code: str | None = Field(default=None, max_length=50)
+    old_parent_id: int | None = None
+    new_parent_id: int | None = None
+    merged_into_id: int | None = None
+    note: str | None = Field(default=None, max_length=500)
+    effective_on: date | None = None
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class SiteCreate(SQLModel):
@@ -197,181 +280,78 @@ class SiteUpdate(SQLModel):
     readiness_note: ShortText | None = None
 
 
+#: Fields of SiteUpdate that belong to the site's participation in a conference.
+PARTICIPATION_FIELDS = frozenset({"expected_attendees", "readiness", "readiness_note"})
+
+
 class SitePublic(SiteBase):
+    """A site as one conference sees it (registry fields plus its participation)."""
+
     id: int
-    conference_id: int
+    conference_id: int | None
     depth: int
-    readiness: Readiness
+    expected_attendees: int
+    readiness: Readiness | None
     readiness_note: str | None
+    approval: Approval
+    status: SiteStatus = SiteStatus.active
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegistrySitePublic(SiteBase):
+    """A site of the registry, whatever conference it takes part in."""
+
+    id: int
+    path: str
+    depth: int
+    status: SiteStatus
+    merged_into_id: int | None
     approval: Approval
     created_at: datetime
     updated_at: datetime
 
 
-# ------------------------------------------------------------------- invites
-
-
-class Invite(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    conference_id: int = Field(foreign_key="conference.id", index=True)
-    # Only a hash is stored: a leaked database does not leak usable invite links.
-    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    parent_site_id: int | None = Field(default=None, foreign_key="site.id")
-    suggested_kind: str | None = Field(default=None, max_length=20)
-    note: str | None = Field(default=None, max_length=500)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    revoked: bool = False
-    site_id: int | None = Field(default=None, foreign_key="site.id")
-    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class InviteCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-    parent_site_id: int | None = None
-    suggested_kind: SiteKind | None = None
-    note: ShortText | None = None
-    days_valid: int | None = PydField(default=None, ge=1, le=90)
-
-
-class InvitePublic(SQLModel):
+class SiteHistoryPublic(SQLModel):
     id: int
-    conference_id: int
-    parent_site_id: int | None
-    suggested_kind: str | None
+    site_id: int
+    change: SiteChange
+    old_name: str | None
+    new_name: str | None
+    old_code: str | None
+    new_code: str | None
+    old_parent_id: int | None
+    new_parent_id: int | None
+    merged_into_id: int | None
     note: str | None
-    expires_at: datetime
-    used_at: datetime | None
-    revoked: bool
-    site_id: int | None
-
-
-class InviteCreated(InvitePublic):
-    token: str
-    url: str
-
-
-class Registration(SQLModel):
-    """What a coordinator submits through an invite: their site and their account."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-    site_name: Name
-    kind: SiteKind
-    room: ShortText | None = None
-    expected_attendees: Attendees = 0
-    connection_link: Link | None = None
-    full_name: Name
-    phone: Phone
-    username: Username
-    password: Password
-
-
-class RegistrationPublic(SQLModel):
-    site: SitePublic
-    user: UserPublic
-
-
-# ------------------------------------------------------------------- screens
-
-
-class ScreenDevice(SQLModel, table=True):
-    """A browser on a site's projector, enrolled by token or by a short pairing code."""
-
-    __tablename__ = "screen_device"
-
-    id: int | None = Field(default=None, primary_key=True)
-    site_id: int = Field(foreign_key="site.id", index=True)
-    conference_id: int = Field(foreign_key="conference.id", index=True)
-    name: str = Field(max_length=200)
-    # Hashes only: a copied database does not let anyone pose as a screen.
-    token_hash: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
-    pairing_code_hash: str | None = Field(
-        default=None, max_length=64, sa_column_kwargs={"unique": True}
-    )
-    pairing_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    enrolled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    revoked: bool = False
-    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class ScreenCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-    name: Name | None = None
-
-
-class ScreenPublic(SQLModel):
-    id: int
-    site_id: int
-    conference_id: int
-    name: str
-    enrolled_at: datetime | None
-    last_seen_at: datetime | None
-    revoked: bool
-
-
-class ScreenToken(SQLModel):
-    """Shown once: the secret a screen presents on /ws/screen."""
-
-    token: str
-    screen_id: int
-    site_id: int
-    url: str
-
-
-class PairingCode(SQLModel):
-    code: str
-    screen_id: int
-    expires_at: datetime
-
-
-class PairRequest(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-    code: Annotated[str, PydField(min_length=4, max_length=20)]
-
-
-class ScreensOnline(SQLModel):
-    online: int
-    sites_online: int
-
-
-# ------------------------------------------------------ presence and roll-call
-
-
-class SitePresence(SQLModel, table=True):
-    """Current online state of a site (one row per site that was ever seen)."""
-
-    __tablename__ = "site_presence"
-
-    site_id: int = Field(foreign_key="site.id", primary_key=True)
-    conference_id: int = Field(foreign_key="conference.id", index=True)
-    online: bool = False
-    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class SitePresenceEvent(SQLModel, table=True):
-    """A site went online or offline, and when."""
-
-    __tablename__ = "site_presence_event"
-    __table_args__ = (Index("ix_site_presence_event_site_at", "site_id", "at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    conference_id: int = Field(foreign_key="conference.id", index=True)
-    site_id: int = Field(foreign_key="site.id")
-    online: bool
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class PresenceEventPublic(SQLModel):
-    site_id: int
-    online: bool
+    effective_on: date | None
     at: datetime
+
+
+@dataclass
+class SiteView:
+    """A registry site seen through its participation in one conference: the shape every
+    conference-scoped read and SitePublic use (the name is the one the conference knew)."""
+
+    site: Site
+    part: Participation | None
+
+    def __getattr__(self, key: str) -> Any:
+        if key in _FROM_PART:
+            if self.part is not None:
+                return getattr(self.part, key)
+            if key in _WITHOUT_PART:
+                return _WITHOUT_PART[key]
+        return getattr(self.site, key)
+
+
+_FROM_PART = frozenset(
+    {"conference_id", "expected_attendees", "readiness", "readiness_note", "approval",
+     "name", "code"}
+)
+_WITHOUT_PART: dict[str, Any] = {
+    "conference_id": None, "expected_attendees": 0, "readiness": None, "readiness_note": None,
+}
 
 
 class ConnectionTest(SQLModel, table=True):
@@ -471,5 +451,6 @@ class ScreenContext:
 
     screen_id: int
     site_id: int
-    conference_id: int
+    # The conference live at the site when the screen connected; None between conferences.
+    conference_id: int | None
     site_name: str

@@ -31,7 +31,7 @@ from app.db import read_only, utcnow
 from app.realtime import Publish
 from endpoints import events, screens
 from endpoints import service as registry
-from endpoints.models import ScreenDevice, SitePresence, SitePresenceEvent
+from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 
 _CHUNK = 500
 

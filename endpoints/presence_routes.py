@@ -13,8 +13,8 @@ from endpoints.models import (
     Incident,
     IncidentCreate,
     IncidentPublic,
-    PresenceEventPublic,
 )
+from endpoints.screen_models import PresenceEventPublic
 
 router = APIRouter(prefix="/api/v1")
 

@@ -14,7 +14,7 @@ from app.errors import AppError
 from app.templating import render_page
 from endpoints import errors, invites, registrations, service
 from endpoints.forms import FormText, filled, notice, validation_message
-from endpoints.models import Registration
+from endpoints.invite_models import Registration
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,7 +9,8 @@ from app.accounts.models import AccountStatus, User
 from app.accounts.service import require_admin
 from app.db import utcnow
 from endpoints import errors
-from endpoints.models import Approval, Invite, Site
+from endpoints.invite_models import Invite
+from endpoints.models import Approval, Site
 from endpoints.service import MAX_PAGE, get_conference, get_site
 
 

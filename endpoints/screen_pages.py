@@ -13,7 +13,7 @@ from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import CsrfChecked, CurrentUser
 from app.templating import render
 from endpoints import screens, service
-from endpoints.models import ScreenDevice
+from endpoints.screen_models import ScreenDevice
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,7 +7,7 @@ from app.deps import CurrentUser
 from endpoints import screens
 from endpoints.deps import PairingLimiterDep
 from endpoints.errors import PairingCodeInvalid
-from endpoints.models import (
+from endpoints.screen_models import (
     PairingCode,
     PairRequest,
     ScreenCreate,

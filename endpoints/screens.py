@@ -13,7 +13,8 @@ from app.db import utcnow
 from app.security import hash_token
 from endpoints import errors
 from endpoints import service as registry
-from endpoints.models import ScreenDevice, Site
+from endpoints.models import Site
+from endpoints.screen_models import ScreenDevice
 
 PAIRING_MINUTES = 10
 # A screen is online while its heartbeats (every 15 s, flushed every 10 s) keep coming.

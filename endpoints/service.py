@@ -4,41 +4,39 @@ Every function is keyword-only, takes the acting user, checks scope, owns its
 transaction and commits; routes, pages and the CLI all call these.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, delete, func, literal, or_, update
+from sqlalchemy import and_, case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import AccountStatus, Role, User
 from app.accounts.service import is_admin, require_admin
-from app.db import utcnow
+from app.db import local_today, utcnow
 from app.security import hash_token
 from app.text import search_key
-from endpoints import errors, events
+from endpoints import errors
 from endpoints.models import (
     Approval,
     Conference,
     ConferenceCreate,
-    ConnectionTest,
-    Incident,
-    Invite,
     MissingList,
     MissingSite,
+    Participation,
     Readiness,
     ScreenContext,
-    ScreenDevice,
     Site,
+    SiteChange,
     SiteCreate,
+    SiteHistory,
     SiteKind,
-    SitePresence,
-    SitePresenceEvent,
-    SiteUpdate,
+    SiteStatus,
+    SiteView,
 )
+from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 
 MAX_PAGE = 500
 
@@ -61,13 +59,19 @@ def in_scope(db: Session, *, user: User, site: Site) -> bool:
         return True
     if user.role != Role.coordinator or user.status != AccountStatus.active:
         return False
-    root = _root_site(db, user)
-    return site.conference_id == root.conference_id and site.path.startswith(root.path)
+    return site.path.startswith(_root_site(db, user).path)
 
 
-def _check_scope(db: Session, user: User, site: Site) -> None:
+def check_scope(db: Session, user: User, site: Site) -> None:
     if not in_scope(db, user=user, site=site):
         raise errors.SiteOutOfScope()
+
+
+def scope_conds(db: Session, actor: User) -> list[Any]:
+    """Conditions limiting a Site query to what `actor` may see."""
+    if is_admin(actor):
+        return []
+    return [col(Site.path).startswith(_root_site(db, actor).path)]
 
 
 # ------------------------------------------------------------- conferences
@@ -82,22 +86,35 @@ def create_conference(db: Session, *, data: ConferenceCreate, actor: User) -> Co
     return conference
 
 
+def _taking_part(db: Session, actor: User) -> Any:
+    """Ids of the conferences a site of the coordinator's subtree takes part in."""
+    return (
+        sa_select(col(Participation.conference_id))
+        .join(Site, col(Site.id) == col(Participation.site_id))
+        .where(col(Site.path).startswith(_root_site(db, actor).path))
+    )
+
+
 def list_conferences(db: Session, *, actor: User) -> Sequence[Conference]:
     """Conferences the user takes part in, newest first."""
     query = select(Conference).order_by(col(Conference.starts_on).desc(), col(Conference.id).desc())
     if not is_admin(actor):
-        root = _root_site(db, actor)
-        query = query.where(Conference.id == root.conference_id)
+        query = query.where(col(Conference.id).in_(_taking_part(db, actor)))
     return db.exec(query).all()
 
 
 def get_conference(db: Session, *, conference_id: int, actor: User) -> Conference:
-    """One conference the user takes part in."""
+    """One conference the user takes part in (through their site or one below it)."""
     conference = db.get(Conference, conference_id)
     if conference is None:
         raise errors.ConferenceNotFound()
-    if not is_admin(actor) and _root_site(db, actor).conference_id != conference_id:
-        raise errors.ConferenceNotFound()
+    if not is_admin(actor):
+        found = db.execute(
+            _taking_part(db, actor).where(col(Participation.conference_id) == conference_id)
+            .limit(1)
+        ).first()
+        if found is None:
+            raise errors.ConferenceNotFound()
     return conference
 
 
@@ -109,33 +126,100 @@ def conference_title(db: Session, *, conference_id: int) -> str | None:
 # -------------------------------------------------------------------- sites
 
 
-def _load_site(db: Session, site_id: int) -> Site:
+def load_site(db: Session, site_id: int) -> Site:
     site = db.get(Site, site_id)
     if site is None:
         raise errors.SiteNotFound()
     return site
 
 
-def _parent_in_conference(db: Session, *, conference_id: int, parent_id: int) -> Site:
+def get_site(db: Session, *, site_id: int, actor: User) -> Site:
+    """One registry site the user may see."""
+    site = load_site(db, site_id)
+    check_scope(db, actor, site)
+    return site
+
+
+def participation_of(db: Session, *, conference_id: int, site_id: int) -> Participation | None:
+    """A site's participation in a conference, or None."""
+    return db.exec(
+        select(Participation).where(
+            Participation.conference_id == conference_id, Participation.site_id == site_id
+        )
+    ).first()
+
+
+def get_site_in(db: Session, *, conference_id: int, site_id: int, actor: User) -> SiteView:
+    """A site in scope as one conference sees it; 404 when it does not take part."""
+    site = get_site(db, site_id=site_id, actor=actor)
+    part = participation_of(db, conference_id=conference_id, site_id=site_id)
+    if part is None:
+        raise errors.SiteNotInConference()
+    return SiteView(site, part)
+
+
+def _conference_order(today: date) -> list[Any]:
+    """Live conferences first (latest start), then upcoming (soonest), then past (latest)."""
+    live = and_(col(Conference.starts_on) <= today, col(Conference.ends_on) >= today)
+    upcoming = col(Conference.starts_on) > today
+    rank = case((live, 0), (upcoming, 1), else_=2)
+    return [rank, case((upcoming, col(Conference.starts_on)), else_=None),
+            col(Conference.starts_on).desc(), col(Conference.id).desc()]
+
+
+def current_conference_id(
+    db: Session, *, site_id: int, today: date | None = None, live_only: bool = False
+) -> int | None:
+    """The conference a site is about now: the live one, else the next, else the last."""
+    today = today or local_today()
+    query = (
+        sa_select(col(Conference.id))
+        .join(Participation, col(Participation.conference_id) == col(Conference.id))
+        .where(col(Participation.site_id) == site_id)
+    )
+    if live_only:
+        query = query.where(col(Conference.starts_on) <= today, col(Conference.ends_on) >= today)
+    row = db.execute(query.order_by(*_conference_order(today)).limit(1)).first()
+    return int(row[0]) if row is not None else None
+
+
+def site_view(
+    db: Session, *, site_id: int, actor: User, conference_id: int | None = None
+) -> SiteView:
+    """A site with its participation in `conference_id` (default: the current one)."""
+    site = get_site(db, site_id=site_id, actor=actor)
+    if conference_id is None:
+        conference_id = current_conference_id(db, site_id=site_id)
+    if conference_id is None:
+        return SiteView(site, None)
+    part = participation_of(db, conference_id=conference_id, site_id=site_id)
+    if part is None:
+        raise errors.SiteNotInConference()
+    return SiteView(site, part)
+
+
+def _active_parent(db: Session, parent_id: int) -> Site:
     parent = db.get(Site, parent_id)
-    if parent is None or parent.conference_id != conference_id:
+    if parent is None:
         raise errors.ParentNotFound()
+    if parent.status != SiteStatus.active:
+        raise errors.SiteInactive()
     return parent
 
 
-def create_site(db: Session, *, conference_id: int, data: SiteCreate, actor: User) -> Site:
-    """Add a site to a conference; a coordinator may add sites only below their own."""
-    get_conference(db, conference_id=conference_id, actor=actor)
+def new_registry_site(db: Session, *, data: SiteCreate, actor: User) -> Site:
+    """Add a site to the registry (flushed, not committed); a coordinator may add sites
+    only below their own, and only the central office adds roots or a central site."""
     parent = None
     if data.parent_id is not None:
-        parent = _parent_in_conference(db, conference_id=conference_id, parent_id=data.parent_id)
-        _check_scope(db, actor, parent)
+        parent = _active_parent(db, data.parent_id)
+        check_scope(db, actor, parent)
     elif not is_admin(actor):
         raise errors.SiteOutOfScope()
     if data.kind == SiteKind.central:
         require_admin(actor)
     site = Site.model_validate(
-        data, update={"conference_id": conference_id, "name_key": search_key(data.name)}
+        data.model_dump(exclude={"expected_attendees"}), update={"name_key": search_key(data.name)}
     )
     db.add(site)
     try:
@@ -146,236 +230,57 @@ def create_site(db: Session, *, conference_id: int, data: SiteCreate, actor: Use
     assert site.id is not None
     site.path = f"{parent.path if parent else '/'}{site.id}/"
     site.depth = parent.depth + 1 if parent else 0
+    db.add(SiteHistory(site_id=site.id, change=SiteChange.created, new_name=site.name,
+                       new_code=site.code, new_parent_id=site.parent_id, actor_id=actor.id))
+    return site
+
+
+def create_registry_site(db: Session, *, data: SiteCreate, actor: User) -> Site:
+    """Add a site to the registry, outside any conference."""
+    site = new_registry_site(db, data=data, actor=actor)
     db.commit()
     return site
 
 
-@dataclass(frozen=True)
-class SiteFilter:
-    """What the site list may be narrowed by."""
-
-    q: str | None = None
-    kind: SiteKind | None = None
-    readiness: Readiness | None = None
-    approval: Approval | None = None
-    parent_id: int | None = None
-    under_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SitePage:
-    items: Sequence[Site]
-    total: int
+def invite_site(
+    db: Session, *, conference_id: int, site: Site, expected: int = 0,
+    approval: Approval = Approval.approved,
+) -> Participation:
+    """Add a site to a conference (flushed, not committed); a site already in it is kept."""
+    part = participation_of(db, conference_id=conference_id, site_id=site.id or 0)
+    if part is None:
+        assert site.id is not None
+        part = Participation(conference_id=conference_id, site_id=site.id,
+                             expected_attendees=expected, approval=approval,
+                             name=site.name, code=site.code)
+        db.add(part)
+        db.flush()
+    return part
 
 
-def list_sites(
-    db: Session,
-    *,
-    conference_id: int,
-    actor: User,
-    filters: SiteFilter | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> SitePage:
-    """Sites of a conference visible to the user, in tree order, filtered and paginated."""
+def invite_ancestors(db: Session, *, conference_id: int, site: Site) -> None:
+    """Invite the sites above `site` too, so every conference's tree is whole."""
+    ids = [int(x) for x in site.path.strip("/").split("/")[:-1] if x]
+    for ancestor in db.exec(select(Site).where(col(Site.id).in_(ids))).all():
+        invite_site(db, conference_id=conference_id, site=ancestor)
+
+
+def create_site(db: Session, *, conference_id: int, data: SiteCreate, actor: User) -> SiteView:
+    """Create a registry site and add it (and the sites above it) to a conference."""
     get_conference(db, conference_id=conference_id, actor=actor)
-    f = filters or SiteFilter()
-    conds: list[Any] = [Site.conference_id == conference_id]
-    if not is_admin(actor):
-        conds.append(col(Site.path).startswith(_root_site(db, actor).path))
-    if f.under_id is not None:
-        under = _load_site(db, f.under_id)
-        _check_scope(db, actor, under)
-        conds.append(col(Site.path).startswith(under.path))
-    if f.q:
-        # Every word must appear, in any place: "dang uy ben nghe" finds
-        # "Đảng ủy phường Bến Nghé" (a bounded number of words keeps the query small).
-        words = search_key(f.q).split()[:8]
-        if words:
-            conds.append(
-                or_(
-                    and_(*[col(Site.name_key).contains(w, autoescape=True) for w in words]),
-                    col(Site.code).contains(f.q.strip(), autoescape=True),
-                )
-            )
-    if f.kind is not None:
-        conds.append(col(Site.kind) == f.kind)
-    if f.readiness is not None:
-        conds.append(col(Site.readiness) == f.readiness)
-    if f.approval is not None:
-        conds.append(col(Site.approval) == f.approval)
-    if f.parent_id is not None:
-        conds.append(col(Site.parent_id) == f.parent_id)
-    total = db.exec(select(func.count()).select_from(Site).where(*conds)).one()
-    items = db.exec(
-        select(Site)
-        .where(*conds)
-        .order_by(col(Site.path))
-        .limit(max(1, min(limit, MAX_PAGE)))
-        .offset(max(0, offset))
-    ).all()
-    return SitePage(items=items, total=int(total))
-
-
-def get_site(db: Session, *, site_id: int, actor: User) -> Site:
-    """One site the user may see."""
-    site = _load_site(db, site_id)
-    _check_scope(db, actor, site)
-    return site
-
-
-def _move(db: Session, *, site: Site, new_parent: Site | None) -> None:
-    if new_parent is not None and new_parent.path.startswith(site.path):
-        raise errors.SiteCycle()
-    old_path = site.path
-    new_path = f"{new_parent.path if new_parent else '/'}{site.id}/"
-    depth_delta = (new_parent.depth + 1 if new_parent else 0) - site.depth
-    # One statement rewrites the whole subtree's paths; no per-row round trips.
-    db.execute(
-        update(Site)
-        .where(col(Site.conference_id) == site.conference_id)
-        .where(col(Site.path).startswith(old_path))
-        .values(
-            path=literal(new_path, String).concat(func.substr(Site.path, len(old_path) + 1)),
-            depth=Site.depth + depth_delta,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    site.parent_id = new_parent.id if new_parent else None
-    db.refresh(site, ["path", "depth"])
-
-
-_SITE_REQUIRED = frozenset({"name", "kind", "expected_attendees", "readiness"})
-
-
-def update_site(
-    db: Session,
-    *,
-    site_id: int,
-    data: SiteUpdate,
-    actor: User,
-    publish: Callable[[str, str], None] | None = None,
-) -> Site:
-    """Change a site; moving it or changing the central site is the central office's call."""
-    site = get_site(db, site_id=site_id, actor=actor)
-    changes = {
-        key: value
-        for key, value in data.model_dump(exclude_unset=True).items()
-        # null keeps a field the site always has (as for sessions); it clears an optional one.
-        if value is not None or key not in _SITE_REQUIRED
-    }
-    if "parent_id" in changes and changes["parent_id"] != site.parent_id:
-        new_parent_id = changes.pop("parent_id")
-        new_parent = None
-        if new_parent_id is not None:
-            new_parent = _parent_in_conference(
-                db, conference_id=site.conference_id, parent_id=new_parent_id
-            )
-            _check_scope(db, actor, new_parent)
-        if not is_admin(actor) and (new_parent is None or site.id == actor.site_id):
-            raise errors.SiteOutOfScope()
-        _move(db, site=site, new_parent=new_parent)
-    changes.pop("parent_id", None)
-    if changes.get("kind") == SiteKind.central or (
-        site.kind == SiteKind.central and "kind" in changes
-    ):
-        require_admin(actor)
-    for key, value in changes.items():
-        setattr(site, key, value)
-    if "name" in changes:
-        site.name_key = search_key(site.name)
-    site.updated_at = utcnow()
-    db.add(site)
-    try:
-        db.commit()
-    except IntegrityError as exc:
-        db.rollback()
-        raise errors.DuplicateSiteCode() from exc
-    if publish is not None and changes.keys() & {"readiness", "expected_attendees", "name"}:
-        # The live dashboard follows readiness and expected counts.
-        publish(
-            events.readiness_channel(site.conference_id),
-            events.encode_site(
-                conference_id=site.conference_id, site_id=site_id, readiness=site.readiness,
-                expected=site.expected_attendees, name=site.name, at=site.updated_at,
-            ),
-        )
-    return site
-
-
-def delete_site(db: Session, *, site_id: int, actor: User) -> None:
-    """Remove a site that has no sites below it (central office only)."""
-    require_admin(actor)
-    site = _load_site(db, site_id)
-    has_children = db.exec(select(Site.id).where(Site.parent_id == site.id).limit(1)).first()
-    if has_children is not None:
-        raise errors.SiteHasChildren()
-    db.execute(
-        update(User).where(col(User.site_id) == site.id).values(
-            site_id=None, status=AccountStatus.disabled
-        )
-    )
-    db.execute(delete(ScreenDevice).where(col(ScreenDevice.site_id) == site.id))
-    for table in (SitePresence, SitePresenceEvent, ConnectionTest, Incident):
-        db.execute(delete(table).where(col(table.site_id) == site.id))
-    db.execute(update(Invite).where(col(Invite.site_id) == site.id).values(site_id=None))
-    db.execute(
-        update(Invite).where(col(Invite.parent_site_id) == site.id).values(revoked=True)
-    )
-    db.delete(site)
+    site = new_registry_site(db, data=data, actor=actor)
+    invite_ancestors(db, conference_id=conference_id, site=site)
+    part = invite_site(db, conference_id=conference_id, site=site, expected=data.expected_attendees)
     db.commit()
-
-
-# ------------------------------------------------- read helpers for the pages
-
-
-def _scope_conds(db: Session, actor: User) -> list[Any]:
-    """Conditions limiting a Site query to what `actor` may see."""
-    if is_admin(actor):
-        return []
-    return [col(Site.path).startswith(_root_site(db, actor).path)]
-
-
-def sites_by_ids(
-    db: Session, *, conference_id: int, ids: Sequence[int], actor: User
-) -> dict[int, Site]:
-    """The visible sites among `ids`, in one query (parent names on a page of sites)."""
-    get_conference(db, conference_id=conference_id, actor=actor)
-    wanted = sorted(set(ids))[:MAX_PAGE]
-    if not wanted:
-        return {}
-    rows = db.exec(
-        select(Site).where(
-            Site.conference_id == conference_id,
-            col(Site.id).in_(wanted),
-            *_scope_conds(db, actor),
-        )
-    ).all()
-    return {s.id: s for s in rows if s.id is not None}
-
-
-def parent_choices(
-    db: Session, *, conference_id: int, actor: User, limit: int = 300
-) -> Sequence[Site]:
-    """Sites offered as a parent in forms: the central site and hubs in scope, and the
-    actor's own site; bounded, since a conference may hold 31,000 sites."""
-    get_conference(db, conference_id=conference_id, actor=actor)
-    wanted: list[Any] = [col(Site.kind).in_([SiteKind.central, SiteKind.hub])]
-    if not is_admin(actor):
-        wanted.append(col(Site.id) == actor.site_id)
-    return db.exec(
-        select(Site)
-        .where(Site.conference_id == conference_id, or_(*wanted), *_scope_conds(db, actor))
-        .order_by(col(Site.path))
-        .limit(max(1, min(limit, MAX_PAGE)))
-    ).all()
+    return SiteView(site, part)
 
 
 # ------------------------------------------------------------------ screens
 
 
 def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
-    """The enrolled, unrevoked screen a token belongs to, or None."""
+    """The enrolled, unrevoked screen a token belongs to, with the conference live at its
+    site now (None between conferences), or None."""
     if not token.startswith("scr_") or len(token) > 100:
         return None
     row = db.exec(
@@ -390,7 +295,7 @@ def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
     return ScreenContext(
         screen_id=screen.id,
         site_id=screen.site_id,
-        conference_id=screen.conference_id,
+        conference_id=current_conference_id(db, site_id=screen.site_id, live_only=True),
         site_name=site_name,
     )
 
@@ -398,13 +303,22 @@ def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
 # ------------------------------------------------------- roll-call: who is missing
 
 
+def _in_conference(conference_id: int, site_column: Any) -> Any:
+    return site_column.in_(
+        sa_select(col(Participation.site_id)).where(
+            col(Participation.conference_id) == conference_id
+        )
+    )
+
+
 def online_sites(db: Session, *, conference_id: int, at: datetime | None = None) -> set[int]:
-    """Sites online: the presence ticker's stored state now, or for a past moment the last
-    recorded transition before it. The one definition of "online" every view uses."""
+    """Sites of a conference online: the presence ticker's stored state now, or for a past
+    moment the last recorded transition before it. The one definition of "online" every
+    view uses. Presence belongs to the site; a conference sees its participants'."""
     if at is None:
         rows = db.execute(
             sa_select(col(SitePresence.site_id)).where(
-                col(SitePresence.conference_id) == conference_id,
+                _in_conference(conference_id, col(SitePresence.site_id)),
                 col(SitePresence.online).is_(True),
             )
         ).all()
@@ -412,7 +326,7 @@ def online_sites(db: Session, *, conference_id: int, at: datetime | None = None)
     last = (
         sa_select(func.max(col(SitePresenceEvent.id)))
         .where(
-            col(SitePresenceEvent.conference_id) == conference_id,
+            _in_conference(conference_id, col(SitePresenceEvent.site_id)),
             col(SitePresenceEvent.at) <= at,
         )
         .group_by(col(SitePresenceEvent.site_id))
@@ -426,10 +340,10 @@ def online_sites(db: Session, *, conference_id: int, at: datetime | None = None)
 
 
 def screen_counts(db: Session, *, conference_id: int) -> dict[int, int]:
-    """Enrolled, unrevoked screens per site."""
+    """Enrolled, unrevoked screens per site of a conference."""
     rows = db.execute(
         sa_select(col(ScreenDevice.site_id), func.count())
-        .where(col(ScreenDevice.conference_id) == conference_id,
+        .where(_in_conference(conference_id, col(ScreenDevice.site_id)),
                col(ScreenDevice.revoked).is_(False),
                col(ScreenDevice.enrolled_at).is_not(None))
         .group_by(col(ScreenDevice.site_id))
@@ -469,21 +383,23 @@ def missing_sites(
     past = at if at is not None and at < now else None
     online = online_sites(db, conference_id=conference_id, at=past)
     screens = screen_counts(db, conference_id=conference_id)
-    sites = db.exec(
-        select(Site)
-        .where(Site.conference_id == conference_id,
-               col(Site.readiness) != Readiness.not_participating, *_scope_conds(db, actor))
+    rows_db = db.execute(
+        sa_select(Site, Participation)
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .where(col(Participation.conference_id) == conference_id,
+               col(Participation.readiness) != Readiness.not_participating,
+               *scope_conds(db, actor))
         .order_by(col(Site.path))
     ).all()
     rows: list[MissingSite] = []
-    for site in sites:
+    for site, part in rows_db:
         assert site.id is not None
         count = int(screens.get(site.id, 0))
-        reasons = missing_reasons(site.readiness, site.id in online, count)
+        reasons = missing_reasons(part.readiness, site.id in online, count)
         if reasons:
             rows.append(MissingSite(
-                site_id=site.id, name=site.name, kind=site.kind, parent_id=site.parent_id,
-                path=site.path, readiness=site.readiness, online=site.id in online,
+                site_id=site.id, name=part.name, kind=site.kind, parent_id=site.parent_id,
+                path=site.path, readiness=part.readiness, online=site.id in online,
                 screens=count, reasons=reasons,
             ))
     db.rollback()

@@ -18,7 +18,8 @@ from checkin import roster as checkin_roster
 from checkin.models import Attendee, AttendeeCreate
 from endpoints import presence
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, ScreenDevice, SiteCreate, SiteKind, SiteUpdate
+from endpoints.models import Readiness, SiteCreate, SiteKind, SiteUpdate
+from endpoints.screen_models import ScreenDevice
 from tests.conftest import Tree
 
 

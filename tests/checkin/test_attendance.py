@@ -15,7 +15,8 @@ from checkin import attendance, dashboard, errors, headcounts, reports, service
 from checkin.board import Board, local_minute
 from endpoints import presence
 from endpoints import service as endpoints_service
-from endpoints.models import ScreenDevice, SiteUpdate
+from endpoints.models import SiteUpdate
+from endpoints.screen_models import ScreenDevice
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
 from tests.checkin.support import Roster, arrange_board

@@ -5,7 +5,7 @@ import re
 import httpx
 from fastapi.testclient import TestClient
 
-from endpoints.models import Registration
+from endpoints.invite_models import Registration
 
 
 def registration(**over: object) -> Registration:

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from endpoints.models import Invite
+from endpoints.invite_models import Invite
 from tests.conftest import ADMIN_PASSWORD, Tree
 from tests.endpoints.support import (
     create_invite,

@@ -10,12 +10,8 @@ from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, User
 from app.db import utcnow
 from endpoints import errors, invites, registrations, service
-from endpoints.models import (
-    Approval,
-    Invite,
-    InviteCreate,
-    Site,
-)
+from endpoints.invite_models import Invite, InviteCreate
+from endpoints.models import Approval, Site
 from tests.conftest import Tree
 from tests.endpoints.support import registration
 

@@ -13,7 +13,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.main import create_app
 from endpoints import presence
-from endpoints.models import ScreenDevice, SitePresence, SitePresenceEvent
+from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 
 

@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 
 from app.accounts.models import AccountStatus, User
 from app.db import utcnow
-from endpoints.models import Approval, Invite, Site
+from endpoints.invite_models import Invite
+from endpoints.models import Approval, Site
 from tests.conftest import ADMIN_PASSWORD, Tree
 from tests.endpoints.support import (
     REGISTRATION,

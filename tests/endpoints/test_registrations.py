@@ -6,9 +6,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from endpoints import errors, invites, registrations
-from endpoints.models import (
-    InviteCreate,
-)
+from endpoints.invite_models import InviteCreate
 from tests.conftest import Tree
 from tests.endpoints.support import registration
 

@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 from app.accounts.models import User
 from app.db import utcnow
 from endpoints import presence
-from endpoints.models import ConnectionTest, Incident, Readiness, ScreenDevice, Site
+from endpoints.models import ConnectionTest, Incident, Readiness, Site
+from endpoints.screen_models import ScreenDevice
 from tests.conftest import Tree, token_for
 
 

@@ -10,7 +10,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from endpoints import errors, screens
 from endpoints import service as endpoints_service
-from endpoints.models import ScreenDevice
+from endpoints.screen_models import ScreenDevice
 from tests.conftest import Tree, token_for
 
 

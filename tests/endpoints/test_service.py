@@ -7,13 +7,7 @@ from sqlmodel import Session, select
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from endpoints import errors, service
-from endpoints.models import (
-    Readiness,
-    Site,
-    SiteCreate,
-    SiteKind,
-    SiteUpdate,
-)
+from endpoints.models import Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from tests.conftest import Tree
 
 

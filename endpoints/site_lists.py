@@ -1,0 +1,133 @@
+"""Conference-scoped and form lists of sites: filtered, paged, in tree order."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.accounts.service import is_admin
+from app.text import search_key
+from endpoints.models import (
+    Approval,
+    Participation,
+    Readiness,
+    Site,
+    SiteKind,
+    SiteStatus,
+    SiteView,
+)
+from endpoints.service import (
+    MAX_PAGE,
+    check_scope,
+    get_conference,
+    load_site,
+    scope_conds,
+)
+
+
+@dataclass(frozen=True)
+class SiteFilter:
+    """What the site list may be narrowed by."""
+
+    q: str | None = None
+    kind: SiteKind | None = None
+    readiness: Readiness | None = None
+    approval: Approval | None = None
+    parent_id: int | None = None
+    under_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SitePage:
+    items: Sequence[SiteView]
+    total: int
+
+
+def _filter_conds(db: Session, actor: User, f: SiteFilter) -> list[Any]:
+    conds: list[Any] = scope_conds(db, actor)
+    if f.under_id is not None:
+        under = load_site(db, f.under_id)
+        check_scope(db, actor, under)
+        conds.append(col(Site.path).startswith(under.path))
+    if f.q:
+        # Every word must appear, in any place: "dang uy ben nghe" finds
+        # "Đảng ủy phường Bến Nghé" (a bounded number of words keeps the query small).
+        words = search_key(f.q).split()[:8]
+        if words:
+            conds.append(
+                or_(
+                    and_(*[col(Site.name_key).contains(w, autoescape=True) for w in words]),
+                    col(Site.code).contains(f.q.strip(), autoescape=True),
+                )
+            )
+    if f.kind is not None:
+        conds.append(col(Site.kind) == f.kind)
+    if f.parent_id is not None:
+        conds.append(col(Site.parent_id) == f.parent_id)
+    return conds
+
+
+def list_sites(
+    db: Session,
+    *,
+    conference_id: int,
+    actor: User,
+    filters: SiteFilter | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> SitePage:
+    """Sites of a conference visible to the user, in tree order, filtered and paginated."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    f = filters or SiteFilter()
+    conds = [col(Participation.conference_id) == conference_id, *_filter_conds(db, actor, f)]
+    if f.readiness is not None:
+        conds.append(col(Participation.readiness) == f.readiness)
+    if f.approval is not None:
+        conds.append(col(Participation.approval) == f.approval)
+    joined = sa_select(Site, Participation).join(
+        Participation, col(Participation.site_id) == col(Site.id)
+    )
+    total = db.execute(
+        sa_select(func.count()).select_from(Site)
+        .join(Participation, col(Participation.site_id) == col(Site.id)).where(*conds)
+    ).scalar_one()
+    rows = db.execute(
+        joined.where(*conds).order_by(col(Site.path))
+        .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
+    ).all()
+    return SitePage(items=[SiteView(s, p) for s, p in rows], total=int(total))
+
+
+def sites_by_ids(
+    db: Session, *, conference_id: int, ids: Sequence[int], actor: User
+) -> dict[int, SiteView]:
+    """The visible sites among `ids`, in one query (parent names on a page of sites)."""
+    get_conference(db, conference_id=conference_id, actor=actor)
+    wanted = sorted(set(ids))[:MAX_PAGE]
+    if not wanted:
+        return {}
+    rows = db.execute(
+        sa_select(Site, Participation)
+        .outerjoin(Participation, and_(col(Participation.site_id) == col(Site.id),
+                                       col(Participation.conference_id) == conference_id))
+        .where(col(Site.id).in_(wanted), *scope_conds(db, actor))
+    ).all()
+    return {s.id: SiteView(s, p) for s, p in rows if s.id is not None}
+
+
+def parent_choices(db: Session, *, actor: User, limit: int = 300) -> Sequence[Site]:
+    """Registry sites offered as a parent in forms: the central site and hubs in scope, and
+    the actor's own site; bounded, since the registry may hold 31,000 sites."""
+    wanted: list[Any] = [col(Site.kind).in_([SiteKind.central, SiteKind.hub])]
+    if not is_admin(actor):
+        wanted.append(col(Site.id) == actor.site_id)
+    return db.exec(
+        select(Site)
+        .where(or_(*wanted), col(Site.status) == SiteStatus.active, *scope_conds(db, actor))
+        .order_by(col(Site.path))
+        .limit(max(1, min(limit, MAX_PAGE)))
+    ).all()
