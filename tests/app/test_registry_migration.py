@@ -1,0 +1,191 @@
+"""Migration 0006 (the site registry) on a database made by the demo before it.
+
+The fixture (tests/app/fixtures/, made at revision 0005 by make_demo_before_registry.py)
+holds every row of such a database and every answer the API gave on it. Here the rows
+go into a database migrated to 0005, the database is upgraded to head, and the same
+URLs must answer the same: attendance, headcounts, screens, accounts and reports.
+"""
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import Date, DateTime, MetaData, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.db import create_db_engine
+from app.main import create_app
+from app.migrate import alembic_config
+from endpoints import service as endpoints_service
+from endpoints.models import Participation, Site
+from tests.conftest import make_settings, token_for
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROWS: dict[str, list[dict[str, Any]]] = json.loads(
+    (FIXTURES / "demo_before_registry.json").read_text(encoding="utf-8")
+)
+REPORTS: dict[str, Any] = json.loads(
+    (FIXTURES / "demo_before_registry_reports.json").read_text(encoding="utf-8")
+)
+
+
+def _value(column: Any, value: Any) -> Any:
+    if isinstance(value, dict) and "$base64" in value:
+        return base64.b64decode(value["$base64"])
+    if value is None or not isinstance(value, str):
+        return value
+    if isinstance(column.type, DateTime) or type(column.type).__name__ == "UTCDateTime":
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def _load_rows(engine: Engine) -> None:
+    """Insert the fixture's rows into a database at the fixture's revision."""
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.begin() as conn:
+        for table in meta.sorted_tables:
+            rows = ROWS.get(table.name, [])
+            if table.name == "alembic_version" or not rows:
+                continue
+            conn.execute(table.insert(), [
+                {k: _value(table.c[k], v) for k, v in row.items()} for row in rows
+            ])
+        if engine.dialect.name == "postgresql":
+            # Rows came with their ids: move each sequence past them.
+            for table in meta.sorted_tables:
+                if "id" in table.c and ROWS.get(table.name):
+                    conn.execute(text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'),"
+                        f" (SELECT MAX(id) FROM {table.name}))"
+                    ))
+
+
+@pytest.fixture
+def migrated(database_url: str) -> Iterator[str]:
+    """A database made from the fixture at revision 0005, then upgraded to head."""
+    cfg = alembic_config(database_url)
+    command.downgrade(cfg, "base")
+    command.upgrade(cfg, REPORTS["revision"])
+    engine = create_db_engine(database_url, pool_size=1)
+    _load_rows(engine)
+    engine.dispose()
+    command.upgrade(cfg, "head")
+    yield database_url
+
+
+def _client(url: str) -> TestClient:
+    # A still ticker: stored presence must stay as the fixture left it.
+    settings = make_settings(url, presence_tick_seconds=300, presence_flush_seconds=300)
+    return TestClient(create_app(settings))
+
+
+def _same(old: Any, new: Any, where: str) -> list[str]:
+    """Where `new` differs from `old`; keys `new` gained are allowed (new fields)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in old for d in (
+            _same(old[k], new[k], f"{where}.{k}") if k in new else [f"{where}.{k} missing"]
+        )]
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return [f"{where}: {len(old)} items, now {len(new)}"]
+        return [d for i, (o, n) in enumerate(zip(old, new, strict=True))
+                for d in _same(o, n, f"{where}[{i}]")]
+    return [] if old == new else [f"{where}: {old!r} → {new!r}"]
+
+
+def _body(response: Any, url: str) -> Any:
+    if ".xlsx" in url:
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(BytesIO(response.content), read_only=True)
+        return {ws.title: [[_cell(c) for c in row] for row in ws.iter_rows(values_only=True)]
+                for ws in book.worksheets}
+    if ".csv" in url:
+        return response.text
+    return response.json()
+
+
+def _cell(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def test_every_report_reads_the_same_after_the_migration(migrated: str) -> None:
+    secrets = REPORTS["secrets"]
+    with _client(migrated) as client:
+        headers = token_for(client, "admin", secrets["passwords"]["admin"])
+        differences: list[str] = []
+        for url, recorded in REPORTS["responses"].items():
+            if url in REPORTS["volatile"]:
+                continue
+            response = client.get(url, headers=headers)
+            if response.status_code != recorded["status"]:
+                differences.append(f"{url}: status {recorded['status']} → "
+                                   f"{response.status_code} {response.text[:200]}")
+                continue
+            differences += _same(recorded["body"], _body(response, url), url)
+    assert differences == []
+    assert len(REPORTS["responses"]) > 500
+
+
+def test_sites_become_registry_sites_with_one_participation_each(migrated: str) -> None:
+    engine = create_db_engine(migrated, pool_size=1)
+    with Session(engine) as db:
+        sites = {s.id: s for s in db.exec(select(Site)).all()}
+        parts = db.exec(select(Participation)).all()
+    engine.dispose()
+    old = {row["id"]: row for row in ROWS["site"]}
+    assert set(sites) == set(old)
+    assert {p.site_id: p.conference_id for p in parts} == {
+        i: row["conference_id"] for i, row in old.items()
+    }
+    for p in parts:
+        row = old[p.site_id]
+        assert (p.name, p.code, p.readiness, p.expected_attendees, p.approval) == (
+            row["name"], row["code"], row["readiness"], row["expected_attendees"],
+            row["approval"],
+        )
+    codes = [s.code for s in sites.values() if s.code is not None]
+    assert len(codes) == len(set(codes))  # registry codes are unique now
+
+
+def test_accounts_and_screens_keep_working(migrated: str) -> None:
+    secrets = REPORTS["secrets"]
+    conferences = {row["id"]: row for row in ROWS["conference"]}
+    site_conference = {row["id"]: row["conference_id"] for row in ROWS["site"]}
+    engine = create_db_engine(migrated, pool_size=1)
+    with _client(migrated) as client:
+        for username, password in secrets["passwords"].items():
+            r = client.post("/api/v1/auth/token", data={"username": username,
+                                                         "password": password})
+            status = next(u["status"] for u in ROWS["user_account"]
+                          if u["username"] == username)
+            assert (r.status_code == 200) == (status == "active"), username
+        with Session(engine) as db:
+            for screen in secrets["screens"]:
+                token = screen.get("token")
+                if token is None:
+                    continue
+                context = endpoints_service.screen_for_token(db, token=token)
+                if "revoked" in screen["how"]:
+                    assert context is None
+                    continue
+                assert context is not None and context.site_id == screen["site_id"]
+                conference = conferences[site_conference[screen["site_id"]]]
+                live = endpoints_service.current_conference_id(
+                    db, site_id=screen["site_id"],
+                    today=date.fromisoformat(conference["starts_on"]), live_only=True,
+                )
+                assert live == conference["id"]
+    engine.dispose()
