@@ -131,3 +131,34 @@ def parent_choices(db: Session, *, actor: User, limit: int = 300) -> Sequence[Si
         .order_by(col(Site.path))
         .limit(max(1, min(limit, MAX_PAGE)))
     ).all()
+
+
+def registry_sites(
+    db: Session,
+    *,
+    actor: User,
+    filters: SiteFilter | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> SitePage:
+    """Registry sites visible to the user, outside any conference (readiness is per
+    conference and does not filter here; approval is the registry's)."""
+    f = filters or SiteFilter()
+    conds = _filter_conds(db, actor, f)
+    if f.approval is not None:
+        conds.append(col(Site.approval) == f.approval)
+    total = db.execute(sa_select(func.count()).select_from(Site).where(*conds)).scalar_one()
+    rows = db.exec(
+        select(Site).where(*conds).order_by(col(Site.path))
+        .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
+    ).all()
+    return SitePage(items=[SiteView(s, None) for s in rows], total=int(total))
+
+
+def registry_by_ids(db: Session, *, ids: Sequence[int], actor: User) -> dict[int, SiteView]:
+    """The visible registry sites among `ids`, without a conference's participation."""
+    wanted = sorted(set(ids))[:MAX_PAGE]
+    if not wanted:
+        return {}
+    rows = db.exec(select(Site).where(col(Site.id).in_(wanted), *scope_conds(db, actor))).all()
+    return {s.id: SiteView(s, None) for s in rows if s.id is not None}
