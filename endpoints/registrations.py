@@ -50,7 +50,7 @@ def list_registrations(
         .where(col(Participation.conference_id) == conference_id,
                col(Participation.approval) == approval)
         .order_by(col(Site.id))
-    ).tuples().all()
+    ).all()
     return _with_users(db, rows)
 
 
@@ -124,5 +124,5 @@ def list_decided_registrations(
                col(Participation.approval) != Approval.pending)
         .order_by(col(Participation.updated_at).desc(), col(Site.id).desc())
         .limit(max(1, min(limit, MAX_PAGE)))
-    ).tuples().all()
+    ).all()
     return _with_users(db, rows)
