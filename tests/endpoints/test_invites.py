@@ -40,6 +40,7 @@ def test_register_then_approve_activates_coordinator_scoped_to_new_site(
     assert site.parent_id == tree.hub_a
     assert user.status == AccountStatus.pending
     # A registry site waiting for approval, and its participation in the invite's conference.
+    assert site.part is not None
     assert (site.conference_id, site.expected_attendees, site.part.approval) == (
         tree.cid, 60, Approval.pending
     )

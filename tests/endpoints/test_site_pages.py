@@ -5,7 +5,7 @@ from datetime import date
 
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.accounts import errors as accounts_errors
 from app.accounts.models import User
