@@ -406,10 +406,17 @@ def import_sites(
         stage("insert")
     _write(db, Plan(new=ordered, updates=updates, existing=existing), conference_id, actor,
            progress)
-    done = time.perf_counter()
     if updates:
         warnings.append(f"{format_number(len(updates))} điểm cầu đã có trong danh mục "
                         "(theo mã) được cập nhật và mời vào hội nghị.")
+    return _report(rows, table, warnings, (clock, parsed, validated, time.perf_counter()))
+
+
+def _report(
+    rows: list[Row], table: reader.Table, warnings: list[str],
+    times: tuple[float, float, float, float],
+) -> ImportReport:
+    clock, parsed, validated, done = times
     counts = Counter(r.data.kind for r in rows if r.data is not None)
     return ImportReport(
         created=len(rows), rows=len(table.rows), encoding=table.encoding, warnings=warnings,
