@@ -120,7 +120,7 @@ def test_add_site_with_duplicate_code_keeps_input(client: TestClient, tree: Tree
              {"name": "Phường trùng mã", "kind": "ward", "parent_id": str(tree.hub_a),
               "code": "HCM-BN"})
     assert r.status_code == 409
-    assert "Mã điểm cầu đã tồn tại" in r.text
+    assert "Mã điểm cầu đã có trong danh mục" in r.text
     assert 'value="Phường trùng mã"' in r.text
 
 
