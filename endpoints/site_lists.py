@@ -13,6 +13,7 @@ from app.accounts.service import is_admin
 from app.text import search_key
 from endpoints.models import (
     Approval,
+    Conference,
     Participation,
     Readiness,
     Site,
@@ -162,3 +163,15 @@ def registry_by_ids(db: Session, *, ids: Sequence[int], actor: User) -> dict[int
         return {}
     rows = db.exec(select(Site).where(col(Site.id).in_(wanted), *scope_conds(db, actor))).all()
     return {s.id: SiteView(s, None) for s in rows if s.id is not None}
+
+
+def site_conferences(db: Session, *, site_id: int, actor: User) -> Sequence[Conference]:
+    """The conferences a site in scope takes part in, newest first (for its page)."""
+    check_scope(db, actor, load_site(db, site_id))
+    return db.exec(
+        select(Conference)
+        .join(Participation, col(Participation.conference_id) == col(Conference.id))
+        .where(Participation.site_id == site_id)
+        .order_by(col(Conference.starts_on).desc(), col(Conference.id).desc())
+        .limit(MAX_PAGE)
+    ).all()

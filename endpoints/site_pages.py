@@ -305,6 +305,7 @@ def _site_page(
             "children": children.items,
             "children_total": children.total,
             "accounts": coordinators.list_site_users(db, site_id=view.id, actor=user),
+            "conferences": site_lists.site_conferences(db, site_id=view.id, actor=user),
             "is_admin": is_admin,
             "parent_choices": choices,
             "form": form or _site_form(view),

@@ -207,6 +207,8 @@ def test_site_page_shows_the_chosen_conference_or_the_registry_alone(
     assert "Hội nghị tổng kết" in page and "r-incident" not in page
     page = client.get(f"/sites/{tree.ward_a1}?conference_id={tree.cid}").text
     assert "Hội nghị tập huấn AI" in page and "r-incident" in page
+    # The page links the other conference the site takes part in.
+    assert f'href="/sites/{tree.ward_a1}?conference_id={later.id}"' in page
     assert f'action="/sites/{tree.ward_a1}?conference_id={tree.cid}"' in page
     r = client.get(f"/sites/{tree.ward_b1}?conference_id={later.id}")
     assert r.status_code == 404 and "site_not_in_conference" in r.text
