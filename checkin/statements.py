@@ -62,10 +62,10 @@ _site_t = Site.__table__  # type: ignore[attr-defined]
 _checkin_t = Attendance.__table__  # type: ignore[attr-defined]
 # Each column labelled with its ScanContext field: rows are mapped by name.
 _CONTEXT_COLUMNS = (
-    _scan_t.c.conference_id.label("scan_conference_id"),
+    _scan_t.c.id.label("scan_conference_id"),
     _scan_t.c.path.label("scan_path"),
     _scan_t.c.name.label("scan_name"),
-    _scan_t.c.readiness.label("scan_readiness"),
+    _scan_t.c.name.label("scan_readiness"),
     _att_t.c.id.label("attendee_id"),
     _att_t.c.conference_id.label("attendee_conference_id"),
     _att_t.c.site_id.label("home_site_id"),
@@ -76,7 +76,7 @@ _CONTEXT_COLUMNS = (
     _att_t.c.deleted_at.label("deleted_at"),
     _home_t.c.name.label("home_name"),
     _root_t.c.path.label("root_path"),
-    _root_t.c.conference_id.label("root_conference_id"),
+    _root_t.c.id.label("root_conference_id"),
     _sess_t.c.conference_id.label("session_conference_id"),
 )
 
@@ -84,7 +84,7 @@ _CONTEXT_COLUMNS = (
 def _context_query(by_short_code: bool) -> Any:
     if by_short_code:
         on_attendee = and_(
-            _att_t.c.conference_id == _scan_t.c.conference_id,
+            _att_t.c.conference_id == _scan_t.c.id,
             _att_t.c.short_code == bindparam("short_code"),
         )
     else:

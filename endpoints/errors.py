@@ -28,7 +28,7 @@ class SiteCycle(AppError):
 class DuplicateSiteCode(AppError):
     status_code = 409
     code = "duplicate_site_code"
-    detail = "Mã điểm cầu đã tồn tại trong hội nghị này."
+    detail = "Mã điểm cầu đã có trong danh mục điểm cầu (mã dùng chung cho mọi hội nghị)."
 
 
 class SiteHasChildren(AppError):

@@ -14,6 +14,8 @@ add_globals(
     KIND_LABELS=endpoints_models.SITE_KIND_LABELS,
     READINESS_LABELS=endpoints_models.READINESS_LABELS,
     APPROVAL_LABELS=endpoints_models.APPROVAL_LABELS,
+    SITE_STATUS_LABELS=endpoints_models.SITE_STATUS_LABELS,
+    SITE_CHANGE_LABELS=endpoints_models.SITE_CHANGE_LABELS,
     SiteKind=endpoints_models.SiteKind,
     Readiness=endpoints_models.Readiness,
     Approval=endpoints_models.Approval,

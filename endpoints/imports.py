@@ -1,38 +1,37 @@
 """Use case: import a site tree from a CSV/XLSX file, all or nothing.
 
-Every row is checked first (fields with the same rules as `SiteCreate`, then
-duplicates, parents, cycles, a second central site); every bad line is reported
-and nothing is written. A good file is inserted in one transaction with one
-multi-row INSERT: ids are reserved up front so each row's materialised `path`
-and `depth` are known before it is written. The file format is described in
-`endpoints/import_columns.py`.
+Sites go to the registry: a row whose code the registry already has updates that
+site, a new code adds one; every imported site (and the sites above it) is invited
+to the conference with its expected attendees. Every row is checked first (fields
+with the same rules as `SiteCreate`, then duplicates, parents, cycles, a second
+central site); every bad line is reported and nothing is written. A good file is
+written in one transaction (`endpoints/import_writes.py`). The file format is
+described in `endpoints/import_columns.py`.
 """
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Table, func, insert, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, Role, User
-from app.db import utcnow
 from app.errors import describe_validation
 from app.tabular import errors as tabular_errors
 from app.tabular import reader
 from app.tabular.header import ColumnMap, read_file
 from app.tabular.report import ImportReport, LineError, fixed_phones_warning, reject, shown
-from app.text import TextError, clean_text, restore_phone_zero, search_key
-from endpoints import service
+from app.text import TextError, clean_text, format_number, restore_phone_zero
+from endpoints import import_writes, service
 from endpoints.import_columns import COLUMN_LABELS, SITE_COLUMNS, parse_kind
-from endpoints.models import Approval, Readiness, Site, SiteCreate, SiteKind
+from endpoints.import_writes import Existing, Plan, Row
+from endpoints.models import Site, SiteCreate, SiteKind, SiteStatus
 
 Progress = Callable[[int, int], None]
 Stage = Callable[[str], None]
@@ -40,7 +39,6 @@ Stage = Callable[[str], None]
 DEFAULT_MAX_ROWS = 40_000
 # A materialised path holds ~11 characters per level in a 1,000-character column.
 MAX_DEPTH = 60
-INSERT_CHUNK = 1_000
 _PROGRESS_EVERY = 250
 
 _TEXT_FIELDS = ("name", "room", "contact_name")
@@ -59,26 +57,6 @@ _KINDS_HELP = (
     "central/trung tâm, hub/tỉnh, ward/phường, commune/xã, special_zone/đặc khu, "
     "department/sở-ban-ngành, organization/tổ chức, other/khác"
 )
-
-
-@dataclass
-class _Row:
-    line: int
-    code: str
-    parent_code: str | None
-    data: SiteCreate | None
-    id: int = 0
-    path: str = ""
-    depth: int = 0
-
-
-@dataclass(frozen=True)
-class _Existing:
-    id: int
-    path: str
-    depth: int
-    kind: str
-    name: str
 
 
 # ------------------------------------------------------------------ values
@@ -137,7 +115,7 @@ def _pydantic_errors(
 # ------------------------------------------------------------ row checks
 
 
-def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list[LineError], bool]:
+def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[Row, list[LineError], bool]:
     """One row's own fields; the row (possibly without data) and its errors."""
     raw = {
         name: (cells[i] if i < len(cells) else "") for name, i in cmap.index.items()
@@ -191,14 +169,14 @@ def _check_row(line: int, cells: list[str], cmap: ColumnMap) -> tuple[_Row, list
                     "Chữ gõ bằng bảng mã cũ (TCVN3/VNI); hãy chuyển sang Unicode "
                     "(ví dụ bằng Unikey) rồi nhập lại")
             )
-    row = _Row(line=line, code=code, parent_code=parent_code, data=None if problems else data)
+    row = Row(line=line, code=code, parent_code=parent_code, data=None if problems else data)
     return row, problems, fixed_phone
 
 
 def _check_rows(
     table: reader.Table, cmap: ColumnMap, progress: Progress | None
-) -> tuple[list[_Row], list[LineError], int]:
-    rows: list[_Row] = []
+) -> tuple[list[Row], list[LineError], int]:
+    rows: list[Row] = []
     problems: list[LineError] = []
     fixed_phones = 0
     total = len(table.rows)
@@ -215,25 +193,28 @@ def _check_rows(
 # ----------------------------------------------------------- tree checks
 
 
-def _existing_sites(db: Session, conference_id: int) -> dict[str, _Existing]:
+def _existing_sites(db: Session) -> dict[str, Existing]:
+    """Every registry site with a code (codes are unique across the registry)."""
     found = db.execute(
         sa_select(
             col(Site.code), col(Site.id), col(Site.path), col(Site.depth), col(Site.kind),
-            col(Site.name),
-        ).where(
-            col(Site.conference_id) == conference_id, col(Site.code).is_not(None)
-        )
+            col(Site.name), col(Site.parent_id), col(Site.status),
+        ).where(col(Site.code).is_not(None))
     ).all()
-    return {r[0]: _Existing(r[1], r[2], r[3], str(r[4]), r[5]) for r in found}
+    return {r[0]: Existing(r[1], r[2], r[3], str(r[4]), r[5], r[6], str(r[7])) for r in found}
 
 
-def _has_central(db: Session, conference_id: int) -> str | None:
-    return db.exec(
-        select(Site.name).where(Site.conference_id == conference_id, Site.kind == SiteKind.central)
+def _has_central(db: Session) -> tuple[str | None, str] | None:
+    """The registry's central site (code, name), if it has one."""
+    row = db.execute(
+        sa_select(col(Site.code), col(Site.name)).where(
+            col(Site.kind) == SiteKind.central, col(Site.status) == SiteStatus.active
+        ).order_by(col(Site.id))
     ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
-def _cycles(by_code: dict[str, _Row]) -> dict[str, list[str]]:
+def _cycles(by_code: dict[str, Row]) -> dict[str, list[str]]:
     """Rows whose parent chain (within the file) loops back: code → the loop."""
     done: set[str] = set()
     looped: dict[str, list[str]] = {}
@@ -253,18 +234,35 @@ def _cycles(by_code: dict[str, _Row]) -> dict[str, list[str]]:
     return looped
 
 
+def _check_existing(
+    r: Row, found: Existing, code_of: dict[int, str],
+    err: Callable[[Row, str, str, str, str], None],
+) -> None:
+    """A row naming a registry site: it must be active and keep its place in the tree."""
+    if found.status != SiteStatus.active:
+        err(r, "code", "site_inactive",
+            f"Điểm cầu mã “{r.code}” đã sáp nhập hoặc giải thể", r.code)
+    current = code_of.get(found.parent_id or 0)
+    if r.parent_code is not None and r.parent_code != current:
+        err(r, "parent_code", "parent_differs",
+            f"Điểm cầu mã “{r.code}” đã có trong danh mục, thuộc “{current or 'cấp cao nhất'}”; "
+            "chuyển cấp trên trên trang điểm cầu", r.parent_code)
+
+
 def _check_tree(
-    rows: list[_Row], existing: dict[str, _Existing], central_name: str | None, cmap: ColumnMap
+    rows: list[Row], existing: dict[str, Existing], central: tuple[str | None, str] | None,
+    cmap: ColumnMap,
 ) -> list[LineError]:
     problems: list[LineError] = []
-    by_code: dict[str, _Row] = {}
+    by_code: dict[str, Row] = {}
 
-    def err(r: _Row, name: str, code: str, message: str, value: str) -> None:
+    def err(r: Row, name: str, code: str, message: str, value: str) -> None:
         problems.append(
             LineError(r.line, name, code, message, header=cmap.headers.get(name, ""),
                       value=shown(value))
         )
 
+    code_of = {e.id: c for c, e in existing.items()}
     for r in rows:
         if not r.code:
             continue
@@ -274,24 +272,29 @@ def _check_tree(
         else:
             by_code[r.code] = r
         if r.code in existing:
-            err(r, "code", "code_exists",
-                f"Mã “{r.code}” đã có trong hội nghị (điểm cầu “{existing[r.code].name}”)", r.code)
+            _check_existing(r, existing[r.code], code_of, err)
     folded = {c.casefold(): c for c in (*existing, *by_code)}
     for r in rows:
         if r.parent_code is None or r.parent_code in by_code or r.parent_code in existing:
+            if (r.parent_code in existing and r.code not in existing
+                    and existing[r.parent_code].status != SiteStatus.active):
+                err(r, "parent_code", "site_inactive",
+                    f"Điểm cầu cấp trên mã “{r.parent_code}” đã sáp nhập hoặc giải thể",
+                    r.parent_code)
             continue
         hint = folded.get(r.parent_code.casefold())
-        message = f"Không có điểm cầu cấp trên mã “{r.parent_code}” trong tệp hoặc trong hội nghị"
+        message = f"Không có điểm cầu cấp trên mã “{r.parent_code}” trong tệp hoặc trong danh mục"
         err(r, "parent_code", "unknown_parent", message + (f" (có phải “{hint}”?)" if hint else ""),
             r.parent_code)
     for code, loop in _cycles(by_code).items():
         chain = " → ".join([*loop, loop[0]])
         err(by_code[code], "parent_code", "cycle", f"Vòng lặp cấp trên: {chain}", code)
-    centrals = [r for r in rows if r.data is not None and r.data.kind == SiteKind.central]
+    centrals = [r for r in rows if r.data is not None and r.data.kind == SiteKind.central
+                and (central is None or r.code != central[0])]
     for i, r in enumerate(centrals):
-        if central_name is not None:
+        if central is not None:
             err(r, "kind", "multiple_central",
-                f"Hội nghị đã có điểm cầu trung tâm “{central_name}”", "central")
+                f"Danh mục đã có điểm cầu trung tâm “{central[1]}”", "central")
         elif i > 0:
             err(r, "kind", "multiple_central",
                 f"Chỉ được có một điểm cầu trung tâm (đã có ở dòng {centrals[0].line})", "central")
@@ -299,13 +302,16 @@ def _check_tree(
 
 
 def _order(
-    rows: list[_Row], existing: dict[str, _Existing], cmap: ColumnMap
-) -> tuple[list[_Row], list[LineError]]:
-    """Rows with parents first, depths set; rows deeper than MAX_DEPTH are errors."""
-    children: dict[str | None, list[_Row]] = {}
+    rows: list[Row], existing: dict[str, Existing], cmap: ColumnMap
+) -> tuple[list[Row], list[LineError]]:
+    """New rows (codes the registry lacks) with parents first, depths set; rows deeper
+    than MAX_DEPTH are errors."""
+    children: dict[str | None, list[Row]] = {}
     for r in rows:
+        if r.code in existing:
+            continue
         children.setdefault(r.parent_code if r.parent_code not in existing else None, []).append(r)
-    ordered: list[_Row] = []
+    ordered: list[Row] = []
     level = [r for r in children.get(None, [])]
     for r in level:
         parent = existing.get(r.parent_code or "")
@@ -326,80 +332,16 @@ def _order(
     return ordered, too_deep
 
 
-# ------------------------------------------------------------------ insert
+# ------------------------------------------------------------------ write
 
 
-def _reserve_ids(db: Session, count: int) -> list[int]:
-    """`count` fresh site ids, reserved inside this transaction."""
-    if db.get_bind().dialect.name == "postgresql":
-        found = db.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('site', 'id')) "
-                "FROM generate_series(1, :n)"
-            ),
-            {"n": count},
-        ).scalars().all()
-        return sorted(int(v) for v in found)
-    # SQLite: the write lock is held from the first statement (BEGIN IMMEDIATE), so
-    # nobody else can take these ids before the commit.
-    top = db.execute(sa_select(func.coalesce(func.max(Site.id), 0))).scalar_one()
-    return list(range(int(top) + 1, int(top) + 1 + count))
-
-
-def _values(
-    ordered: list[_Row], ids: list[int], existing: dict[str, _Existing], conference_id: int
-) -> Iterator[dict[str, Any]]:
-    now = utcnow()
-    placed: dict[str, _Row] = {}
-    for r, new_id in zip(ordered, ids, strict=True):
-        assert r.data is not None
-        parent = placed.get(r.parent_code or "")
-        old = existing.get(r.parent_code or "") if parent is None else None
-        r.id = new_id
-        r.path = f"{parent.path if parent else old.path if old else '/'}{new_id}/"
-        placed[r.code] = r
-        d = r.data
-        yield {
-            "id": new_id,
-            "conference_id": conference_id,
-            "parent_id": parent.id if parent else old.id if old else None,
-            "name": d.name,
-            "name_key": search_key(d.name),
-            "kind": d.kind.value,
-            "code": d.code,
-            "room": d.room,
-            "contact_name": d.contact_name,
-            "contact_phone": d.contact_phone,
-            "expected_attendees": d.expected_attendees,
-            "connection_link": d.connection_link,
-            "path": r.path,
-            "depth": r.depth,
-            "readiness": Readiness.not_connected.value,
-            "readiness_note": None,
-            "approval": Approval.approved.value,
-            "created_at": now,
-            "updated_at": now,
-        }
-
-
-def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _insert(
-    db: Session, ordered: list[_Row], existing: dict[str, _Existing], conference_id: int,
-    progress: Progress | None,
+def _write(
+    db: Session, plan: Plan, conference_id: int, actor: User, progress: Progress | None
 ) -> None:
-    table: Table = SQLModel.metadata.tables["site"]
-    values = list(_values(ordered, _reserve_ids(db, len(ordered)), existing, conference_id))
-    done = 0
     try:
-        for chunk in _chunks(values, INSERT_CHUNK):
-            db.execute(insert(table), chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, len(values))
+        import_writes.insert_new(db, plan, actor, progress)
+        import_writes.apply_updates(db, plan, actor, progress)
+        import_writes.invite_all(db, plan, conference_id)
         db.commit()
     except IntegrityError as exc:
         # Another writer added a code or removed a parent between the checks and the insert.
@@ -424,7 +366,8 @@ def import_sites(
     max_bytes: int = reader.DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> ImportReport:
-    """Import a site tree into a conference (central office only); all rows or none.
+    """Import a site tree into the registry and invite it to a conference (central office
+    only); all rows or none.
 
     `stage` is told "parse", "validate", "insert" as work moves on; `progress(done,
     total)` counts rows within the current stage.
@@ -447,11 +390,13 @@ def import_sites(
         warnings.append(fixed_phones_warning(fixed_phones))
     # The database is touched only from here: on SQLite the write lock is held briefly.
     service.get_conference(db, conference_id=conference_id, actor=actor)
-    existing = _existing_sites(db, conference_id)
-    problems.extend(_check_tree(rows, existing, _has_central(db, conference_id), cmap))
+    existing = _existing_sites(db)
+    problems.extend(_check_tree(rows, existing, _has_central(db), cmap))
     ordered, too_deep = _order(rows, existing, cmap)
     problems.extend(too_deep)
-    if not problems and len(ordered) != len(rows):  # every row reaches a root unless in error
+    updates = [(r, existing[r.code]) for r in rows if r.code in existing]
+    # Every new row reaches a root unless in error.
+    if not problems and len(ordered) + len(updates) != len(rows):
         raise RuntimeError("site import: rows left out of the tree order")
     if problems:
         db.rollback()
@@ -459,11 +404,22 @@ def import_sites(
     validated = time.perf_counter()
     if stage:
         stage("insert")
-    _insert(db, ordered, existing, conference_id, progress)
-    done = time.perf_counter()
-    counts = Counter(r.data.kind for r in ordered if r.data is not None)
+    _write(db, Plan(new=ordered, updates=updates, existing=existing), conference_id, actor,
+           progress)
+    if updates:
+        warnings.append(f"{format_number(len(updates))} điểm cầu đã có trong danh mục "
+                        "(theo mã) được cập nhật và mời vào hội nghị.")
+    return _report(rows, table, warnings, (clock, parsed, validated, time.perf_counter()))
+
+
+def _report(
+    rows: list[Row], table: reader.Table, warnings: list[str],
+    times: tuple[float, float, float, float],
+) -> ImportReport:
+    clock, parsed, validated, done = times
+    counts = Counter(r.data.kind for r in rows if r.data is not None)
     return ImportReport(
-        created=len(ordered), rows=len(table.rows), encoding=table.encoding, warnings=warnings,
+        created=len(rows), rows=len(table.rows), encoding=table.encoding, warnings=warnings,
         counts={kind.value: counts[kind] for kind in SiteKind if counts[kind]},
         seconds={
             "parse": round(parsed - clock, 4),

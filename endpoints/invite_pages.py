@@ -14,7 +14,7 @@ from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import AdminUser, CsrfChecked, CurrentUser, SettingsDep
 from app.errors import AppError
 from app.templating import render_page
-from endpoints import invites, service
+from endpoints import invites, service, site_lists
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.invite_models import Invite, InviteCreate
 
@@ -60,9 +60,14 @@ def _invites(
     listed = invites.list_invites_in_scope(db, conference_id=conference_id, actor=user)
     site_ids = [i.parent_site_id for i in listed if i.parent_site_id is not None]
     site_ids += [i.site_id for i in listed if i.site_id is not None]
-    sites = service.sites_by_ids(db, conference_id=conference_id, ids=site_ids, actor=user)
+    sites = site_lists.sites_by_ids(db, conference_id=conference_id, ids=site_ids, actor=user)
     now = utcnow()
-    choices = service.parent_choices(db, conference_id=conference_id, actor=user)
+    # An invite's parent must take part in the conference the invite is for.
+    offered = site_lists.parent_choices(db, actor=user)
+    taking_part = site_lists.sites_by_ids(
+        db, conference_id=conference_id, ids=[c.id for c in offered if c.id], actor=user
+    )
+    choices = [v for c in offered if (v := taking_part.get(c.id or 0)) and v.part is not None]
     return render_page(
         request,
         user,

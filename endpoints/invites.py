@@ -13,11 +13,18 @@ from app.accounts.models import AccountStatus, Role, User
 from app.accounts.service import is_admin, normalize_username, require_admin
 from app.db import utcnow
 from app.security import hash_password, hash_token, new_invite_token
-from app.text import search_key
 from endpoints import errors
 from endpoints.invite_models import Invite, InviteCreate, Registration
-from endpoints.models import Approval, Conference, Site
-from endpoints.service import MAX_PAGE, get_conference, in_scope
+from endpoints.models import Approval, Conference, Site, SiteCreate, SiteView
+from endpoints.service import (
+    MAX_PAGE,
+    get_conference,
+    in_scope,
+    invite_ancestors,
+    invite_site,
+    participation_of,
+    place_new_site,
+)
 
 
 def create_invite(
@@ -27,7 +34,9 @@ def create_invite(
     get_conference(db, conference_id=conference_id, actor=actor)
     if data.parent_site_id is not None:
         parent = db.get(Site, data.parent_site_id)
-        if parent is None or parent.conference_id != conference_id:
+        if parent is None or participation_of(
+            db, conference_id=conference_id, site_id=data.parent_site_id
+        ) is None:
             raise errors.ParentNotFound()
         if not in_scope(db, user=actor, site=parent):
             raise errors.SiteOutOfScope()
@@ -83,8 +92,11 @@ def open_invite(db: Session, *, token: str) -> Invite:
     return invite
 
 
-def register_with_invite(db: Session, *, token: str, data: Registration) -> tuple[Site, User]:
-    """A coordinator registers their site and account; both wait for approval."""
+def register_with_invite(
+    db: Session, *, token: str, data: Registration
+) -> tuple[SiteView, User]:
+    """A coordinator registers their site and account: a registry site under the invite's
+    parent, added to the invite's conference; all of it waits for approval."""
     invite = open_invite(db, token=token)
     now = utcnow()
     # Claim the invite atomically: of two parallel registrations, exactly one wins.
@@ -97,23 +109,21 @@ def register_with_invite(db: Session, *, token: str, data: Registration) -> tupl
         db.rollback()
         raise errors.InviteUsed()
     parent = db.get(Site, invite.parent_site_id) if invite.parent_site_id else None
-    site = Site(
-        conference_id=invite.conference_id,
-        name=data.site_name,
-        name_key=search_key(data.site_name),
-        kind=data.kind,
-        parent_id=parent.id if parent else None,
-        room=data.room,
-        contact_name=data.full_name,
-        contact_phone=data.phone,
-        expected_attendees=data.expected_attendees,
-        connection_link=data.connection_link,
+    # The invite is the authority here: whoever made it could add sites below its parent.
+    site = place_new_site(
+        db,
+        data=SiteCreate.model_validate({
+            "name": data.site_name, "kind": data.kind, "room": data.room,
+            "contact_name": data.full_name, "contact_phone": data.phone,
+            "connection_link": data.connection_link,
+        }),
+        parent=parent,
+        actor_id=None,
         approval=Approval.pending,
     )
-    db.add(site)
-    db.flush()
-    site.path = f"{parent.path if parent else '/'}{site.id}/"
-    site.depth = parent.depth + 1 if parent else 0
+    invite_ancestors(db, conference_id=invite.conference_id, site=site)
+    part = invite_site(db, conference_id=invite.conference_id, site=site,
+                       expected=data.expected_attendees, approval=Approval.pending)
     user = User(
         username=normalize_username(data.username),
         password_hash=hash_password(data.password),
@@ -130,7 +140,7 @@ def register_with_invite(db: Session, *, token: str, data: Registration) -> tupl
     except IntegrityError as exc:
         db.rollback()
         raise accounts_errors.UsernameTaken() from exc
-    return site, user
+    return SiteView(site, part), user
 
 
 def list_invites_in_scope(

@@ -28,14 +28,19 @@ def _safe_next(target: str | None) -> str | None:
 
 def _landing(db: Session, user: User) -> str:
     """Where a user goes after login: the central office to the conference list, a
-    coordinator straight to the site tree of their conference."""
+    coordinator straight to the site tree of the conference their site is about now
+    (live, else the next, else the last)."""
     if accounts_service.is_admin(user):
         return "/conferences"
     try:
         conferences = service.list_conferences(db, actor=user)
     except AppError:
         return "/conferences"
-    return f"/conferences/{conferences[0].id}/sites" if conferences else "/conferences"
+    current = (service.current_conference_id(db, site_id=user.site_id)
+               if user.site_id is not None else None)
+    if current is None and conferences:
+        current = conferences[0].id
+    return f"/conferences/{current}/sites" if current is not None else "/conferences"
 
 
 # ------------------------------------------------------------- login, home

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import insert, update
@@ -27,10 +27,11 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.models import User
-from app.db import read_only, utcnow
+from app.db import LOCAL_TZ, read_only, utcnow
 from app.realtime import Publish
 from endpoints import events, screens
 from endpoints import service as registry
+from endpoints.models import Conference, Participation
 from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 
 _CHUNK = 500
@@ -121,21 +122,19 @@ class Presence:
 # ------------------------------------------------------------------ transitions
 
 
-def _live_sites(db: Session, since: datetime) -> dict[int, int]:
-    """site_id → conference_id of every site with a screen seen after `since`."""
+def _live_sites(db: Session, since: datetime) -> set[int]:
+    """Every site with a screen seen after `since` (screens belong to a site, not a
+    conference)."""
     rows = db.execute(
-        sa_select(col(ScreenDevice.site_id), col(ScreenDevice.conference_id))
+        sa_select(col(ScreenDevice.site_id))
         .where(col(ScreenDevice.revoked).is_(False), col(ScreenDevice.last_seen_at) > since)
         .distinct()
     ).all()
-    return {int(r[0]): int(r[1]) for r in rows}
+    return {int(r[0]) for r in rows}
 
 
-def _ensure_rows(db: Session, sites: dict[int, int], now: datetime) -> None:
-    values = [
-        {"site_id": s, "conference_id": c, "online": False, "changed_at": now}
-        for s, c in sites.items()
-    ]
+def _ensure_rows(db: Session, site_ids: Sequence[int], now: datetime) -> None:
+    values = [{"site_id": s, "online": False, "changed_at": now} for s in site_ids]
     dialect = db.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
@@ -148,24 +147,38 @@ def _ensure_rows(db: Session, sites: dict[int, int], now: datetime) -> None:
         db.execute(stmt, values[start : start + _CHUNK])
 
 
-def _flip(db: Session, site_ids: Sequence[int], online: bool, now: datetime) -> list[Any]:
-    """Set `online` where it differs; returns (site_id, conference_id) of the rows changed."""
-    changed: list[Any] = []
+def _flip(db: Session, site_ids: Sequence[int], online: bool, now: datetime) -> list[int]:
+    """Set `online` where it differs; returns the ids of the sites changed."""
+    changed: list[int] = []
     for start in range(0, len(site_ids), _CHUNK):
         chunk = site_ids[start : start + _CHUNK]
         result = db.execute(
             update(SitePresence)
             .where(col(SitePresence.site_id).in_(chunk), col(SitePresence.online).is_(not online))
             .values(online=online, changed_at=now)
-            .returning(col(SitePresence.site_id), col(SitePresence.conference_id))
+            .returning(col(SitePresence.site_id))
         )
-        changed.extend(result.all())
+        changed.extend(int(r[0]) for r in result.all())
     return changed
 
 
-def _diff(
-    db: Session, timeout_seconds: float, now: datetime
-) -> tuple[dict[int, int], list[int], list[int]]:
+def _live_conferences(db: Session, site_ids: Sequence[int], today: date) -> dict[int, list[int]]:
+    """site_id → the conferences live today that it takes part in, latest start first."""
+    found: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(site_ids), _CHUNK):
+        rows = db.execute(
+            sa_select(col(Participation.site_id), col(Conference.id))
+            .join(Conference, col(Conference.id) == col(Participation.conference_id))
+            .where(col(Participation.site_id).in_(site_ids[start : start + _CHUNK]),
+                   col(Conference.starts_on) <= today, col(Conference.ends_on) >= today)
+            .order_by(col(Conference.starts_on).desc(), col(Conference.id).desc())
+        ).all()
+        for site_id, conference_id in rows:
+            found[int(site_id)].append(int(conference_id))
+    return found
+
+
+def _diff(db: Session, timeout_seconds: float, now: datetime) -> tuple[list[int], list[int]]:
     live = _live_sites(db, now - timedelta(seconds=timeout_seconds))
     stored_online = {
         int(r[0])
@@ -173,12 +186,12 @@ def _diff(
             sa_select(col(SitePresence.site_id)).where(col(SitePresence.online).is_(True))
         ).all()
     }
-    return live, sorted(set(live) - stored_online), sorted(stored_online - set(live))
+    return sorted(live - stored_online), sorted(stored_online - live)
 
 
 def transitions_due(db: Session, *, timeout_seconds: float, now: datetime) -> bool:
     """True when some site's stored presence is out of date (a read: no write lock taken)."""
-    _, went_on, went_off = _diff(db, timeout_seconds, now)
+    went_on, went_off = _diff(db, timeout_seconds, now)
     db.rollback()
     return bool(went_on or went_off)
 
@@ -186,21 +199,28 @@ def transitions_due(db: Session, *, timeout_seconds: float, now: datetime) -> bo
 def record_transitions(
     db: Session, *, timeout_seconds: float, now: datetime | None = None
 ) -> dict[int, list[tuple[int, bool]]]:
-    """Bring stored presence in line with screen heartbeats; returns changes per conference."""
+    """Bring stored presence in line with screen heartbeats; returns the changes per
+    conference live today at the changed sites (a site between conferences changes
+    without telling any conference)."""
     now = now or utcnow()
-    live, went_on, went_off = _diff(db, timeout_seconds, now)
+    went_on, went_off = _diff(db, timeout_seconds, now)
     if not went_on and not went_off:
         db.rollback()
         return {}
-    _ensure_rows(db, {s: live[s] for s in went_on}, now)
+    _ensure_rows(db, went_on, now)
+    flipped = [(site_id, online)
+               for site_ids, online in ((went_on, True), (went_off, False))
+               for site_id in _flip(db, site_ids, online, now)]
+    live = _live_conferences(db, [s for s, _ in flipped], now.astimezone(LOCAL_TZ).date())
     changes: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-    for site_ids, online in ((went_on, True), (went_off, False)):
-        for site_id, conference_id in _flip(db, site_ids, online, now):
-            changes[int(conference_id)].append((int(site_id), online))
+    for site_id, online in flipped:
+        for conference_id in live.get(site_id, []):
+            changes[conference_id].append((site_id, online))
+    # One event per transition of the site, naming the conference live there then.
     rows = [
-        {"conference_id": c, "site_id": s, "online": on, "at": now}
-        for c, items in changes.items()
-        for s, on in items
+        {"conference_id": next(iter(live.get(s, [])), None), "site_id": s, "online": on,
+         "at": now}
+        for s, on in flipped
     ]
     for start in range(0, len(rows), _CHUNK):
         db.execute(insert(SitePresenceEvent), rows[start : start + _CHUNK])
@@ -221,15 +241,7 @@ def publish_transitions(
 
 def online_sites(db: Session, *, conference_id: int) -> set[int]:
     """Sites of a conference stored as online."""
-    return {
-        int(r[0])
-        for r in db.execute(
-            sa_select(col(SitePresence.site_id)).where(
-                col(SitePresence.conference_id) == conference_id,
-                col(SitePresence.online).is_(True),
-            )
-        ).all()
-    }
+    return registry.online_sites(db, conference_id=conference_id)
 
 
 def presence_history(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.db import DbSession, ReadDbSession
 from app.deps import CookieCsrf, CurrentUser, HubDep
-from endpoints import presence, rollcall, service
+from endpoints import presence, rollcall
 from endpoints.models import (
     ConnectionTestCreate,
     ConnectionTestPublic,
@@ -28,11 +28,18 @@ router = APIRouter(prefix="/api/v1")
     responses={409: {"description": "site_not_participating"}},
 )
 def connection_test(
-    site_id: int, data: ConnectionTestCreate, db: DbSession, user: CurrentUser, hub: HubDep
+    site_id: int,
+    data: ConnectionTestCreate,
+    db: DbSession,
+    user: CurrentUser,
+    hub: HubDep,
+    conference_id: int | None = None,
 ) -> ConnectionTestPublic:
-    """Record the connection-test checklist: all good → "tested", else an incident."""
+    """Record the connection-test checklist for the site in `conference_id` (default: the
+    conference it is about now): all good → "tested", else an incident."""
     test, site = rollcall.record_connection_test(
-        db, site_id=site_id, data=data, actor=user, publish=hub.publish
+        db, site_id=site_id, data=data, actor=user, publish=hub.publish,
+        conference_id=conference_id,
     )
     return ConnectionTestPublic(
         id=test.id or 0, site_id=test.site_id, picture=test.picture, sound=test.sound,
@@ -57,13 +64,20 @@ def _incident(incident: Incident, site_name: str) -> IncidentPublic:
     responses={409: {"description": "site_not_participating"}},
 )
 def report_incident(
-    site_id: int, data: IncidentCreate, db: DbSession, user: CurrentUser, hub: HubDep
+    site_id: int,
+    data: IncidentCreate,
+    db: DbSession,
+    user: CurrentUser,
+    hub: HubDep,
+    conference_id: int | None = None,
 ) -> IncidentPublic:
-    """Report a problem at a site: its readiness becomes "incident" until resolved."""
+    """Report a problem at a site in `conference_id` (default: the conference it is about
+    now): its readiness there becomes "incident" until resolved."""
     incident = rollcall.report_incident(
-        db, site_id=site_id, reason=data.reason, actor=user, publish=hub.publish
+        db, site_id=site_id, reason=data.reason, actor=user, publish=hub.publish,
+        conference_id=conference_id,
     )
-    return _incident(incident, service.get_site(db, site_id=site_id, actor=user).name)
+    return _incident(incident, rollcall.incident_site_name(db, incident))
 
 
 @router.post(
@@ -79,7 +93,7 @@ def resolve_incident(
     incident = rollcall.resolve_incident(
         db, incident_id=incident_id, actor=user, publish=hub.publish
     )
-    return _incident(incident, service.get_site(db, site_id=incident.site_id, actor=user).name)
+    return _incident(incident, rollcall.incident_site_name(db, incident))
 
 
 @router.get(

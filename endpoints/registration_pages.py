@@ -12,7 +12,7 @@ from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CsrfChecked
 from app.errors import AppError
 from app.templating import render_page
-from endpoints import errors, invites, registrations, service
+from endpoints import errors, invites, registrations, service, site_lists
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.invite_models import Registration
 
@@ -156,7 +156,7 @@ def _registrations(
         {
             "conference": conference,
             "rows": rows,
-            "parents": service.sites_by_ids(
+            "parents": site_lists.sites_by_ids(
                 db, conference_id=conference_id, ids=parent_ids, actor=user
             ),
             "decided": decided,
@@ -182,8 +182,10 @@ def registrations_page(
 
 
 def _decide(request: Request, db: Session, site_id: int, user: User, *, approve: bool) -> Response:
-    site = service.get_site(db, site_id=site_id, actor=user)
-    conference_id = site.conference_id
+    service.get_site(db, site_id=site_id, actor=user)
+    conference_id = registrations.registered_for(db, site_id=site_id)
+    if conference_id is None:
+        raise errors.SiteNotInConference()
     try:
         if approve:
             registrations.approve_registration(db, site_id=site_id, actor=user)

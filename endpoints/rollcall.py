@@ -1,14 +1,16 @@
 """Roll-call: connection tests and incidents (the "missing at T-15" list is in service.py).
 
-Readiness lives on the site (chưa kết nối, đã kiểm tra, sẵn sàng, sự cố, không tham
-gia). A connection test sets it to "tested" when picture, sound and link all work,
-otherwise opens an incident; an incident sets "incident" and its resolution restores
-what the site had before. Every change is published for the live dashboard.
+Readiness lives on the site's participation in a conference (chưa kết nối, đã kiểm
+tra, sẵn sàng, sự cố, không tham gia). A connection test sets it to "tested" when
+picture, sound and link all work, otherwise opens an incident; an incident sets
+"incident" and its resolution restores what the site had before in that conference.
+Every change is published for the live dashboard.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
@@ -22,44 +24,52 @@ from endpoints.models import (
     ConnectionTestCreate,
     Incident,
     IncidentPublic,
+    Participation,
     Readiness,
     Site,
+    SiteView,
 )
 
 _CHECK_LABELS = (("picture", "hình ảnh"), ("sound", "âm thanh"), ("link", "đường truyền"))
 
 
-def _participating_site(db: Session, site_id: int, actor: User) -> Site:
-    site = registry.get_site(db, site_id=site_id, actor=actor)
-    if site.readiness == Readiness.not_participating:
+def _participating_site(
+    db: Session, site_id: int, actor: User, conference_id: int | None
+) -> tuple[SiteView, Participation]:
+    view = registry.site_view(db, site_id=site_id, actor=actor, conference_id=conference_id)
+    if view.part is None:
+        raise errors.SiteNotInConference()
+    if view.part.readiness == Readiness.not_participating:
         raise errors.SiteNotParticipating()
-    return site
+    return view, view.part
 
 
-def _publish_site(publish: Publish | None, site: Site, incident: Incident | None = None) -> None:
-    if publish is None or site.id is None:
+def _publish_site(
+    publish: Publish | None, view: SiteView, incident: Incident | None = None
+) -> None:
+    part = view.part
+    if publish is None or part is None:
         return
     publish(
-        events.readiness_channel(site.conference_id),
+        events.readiness_channel(part.conference_id),
         events.encode_site(
-            conference_id=site.conference_id, site_id=site.id, readiness=site.readiness,
-            expected=site.expected_attendees, name=site.name, at=site.updated_at,
-            incident=events.incident_view(incident, site.name) if incident is not None else None,
+            conference_id=part.conference_id, site_id=part.site_id, readiness=part.readiness,
+            expected=part.expected_attendees, name=part.name, at=part.updated_at,
+            incident=events.incident_view(incident, part.name) if incident is not None else None,
         ),
     )
 
 
-def _open_incident(db: Session, site: Site, reason: str, actor: User) -> Incident:
-    assert site.id is not None
+def _open_incident(db: Session, part: Participation, reason: str, actor: User) -> Incident:
     incident = Incident(
-        conference_id=site.conference_id, site_id=site.id, reason=reason,
-        previous_readiness=site.readiness, opened_by=actor.id,
+        conference_id=part.conference_id, site_id=part.site_id, reason=reason,
+        previous_readiness=part.readiness, opened_by=actor.id,
     )
     db.add(incident)
-    site.readiness = Readiness.incident
-    site.readiness_note = reason[:500]
-    site.updated_at = utcnow()
-    db.add(site)
+    part.readiness = Readiness.incident
+    part.readiness_note = reason[:500]
+    part.updated_at = utcnow()
+    db.add(part)
     return incident
 
 
@@ -70,11 +80,13 @@ def record_connection_test(
     data: ConnectionTestCreate,
     actor: User,
     publish: Publish | None = None,
-) -> tuple[ConnectionTest, Site]:
-    """Record a checklist; all good → "tested" (open incidents closed), else an incident."""
-    site = _participating_site(db, site_id, actor)
+    conference_id: int | None = None,
+) -> tuple[ConnectionTest, SiteView]:
+    """Record a checklist for the site's participation in `conference_id` (default: the
+    current conference); all good → "tested" (open incidents closed), else an incident."""
+    view, part = _participating_site(db, site_id, actor, conference_id)
     test = ConnectionTest(
-        conference_id=site.conference_id, site_id=site_id, picture=data.picture,
+        conference_id=part.conference_id, site_id=site_id, picture=data.picture,
         sound=data.sound, link=data.link, note=data.note, actor_id=actor.id,
     )
     db.add(test)
@@ -84,43 +96,54 @@ def record_connection_test(
         reason = "Kiểm tra kết nối không đạt: " + ", ".join(failed)
         if data.note:
             reason += f" ({data.note})"
-        incident = _open_incident(db, site, reason, actor)
+        incident = _open_incident(db, part, reason, actor)
     else:
         now = utcnow()
-        for open_incident in _open_incidents(db, site_id):
+        for open_incident in _open_incidents(db, part.conference_id, site_id):
             open_incident.resolved_at, open_incident.resolved_by = now, actor.id
             db.add(open_incident)
-        if site.readiness != Readiness.ready:
-            site.readiness = Readiness.tested
-        site.readiness_note = data.note
-        site.updated_at = now
-        db.add(site)
+        if part.readiness != Readiness.ready:
+            part.readiness = Readiness.tested
+        part.readiness_note = data.note
+        part.updated_at = now
+        db.add(part)
     db.commit()
-    _publish_site(publish, site, incident)
-    return test, site
+    _publish_site(publish, view, incident)
+    return test, view
 
 
-def _open_incidents(db: Session, site_id: int) -> Sequence[Incident]:
+def _open_incidents(db: Session, conference_id: int, site_id: int) -> Sequence[Incident]:
     return db.exec(
-        select(Incident).where(Incident.site_id == site_id, col(Incident.resolved_at).is_(None))
+        select(Incident).where(
+            Incident.conference_id == conference_id, Incident.site_id == site_id,
+            col(Incident.resolved_at).is_(None),
+        )
     ).all()
 
 
 def report_incident(
-    db: Session, *, site_id: int, reason: str, actor: User, publish: Publish | None = None
+    db: Session,
+    *,
+    site_id: int,
+    reason: str,
+    actor: User,
+    publish: Publish | None = None,
+    conference_id: int | None = None,
 ) -> Incident:
-    """A site reports a problem: its readiness becomes "incident" until resolved."""
-    site = _participating_site(db, site_id, actor)
-    incident = _open_incident(db, site, reason, actor)
+    """A site reports a problem in `conference_id` (default: the current conference): its
+    readiness there becomes "incident" until resolved."""
+    view, part = _participating_site(db, site_id, actor, conference_id)
+    incident = _open_incident(db, part, reason, actor)
     db.commit()
-    _publish_site(publish, site, incident)
+    _publish_site(publish, view, incident)
     return incident
 
 
 def resolve_incident(
     db: Session, *, incident_id: int, actor: User, publish: Publish | None = None
 ) -> Incident:
-    """Close an incident; the site's readiness returns to what it was once none is open."""
+    """Close an incident; the site's readiness in its conference returns to what it was
+    once none is open."""
     incident = db.get(Incident, incident_id)
     if incident is None:
         raise errors.IncidentNotFound()
@@ -130,19 +153,36 @@ def resolve_incident(
     incident.resolved_at, incident.resolved_by = utcnow(), actor.id
     db.add(incident)
     db.flush()
-    if not _open_incidents(db, incident.site_id) and site.readiness == Readiness.incident:
+    part = registry.participation_of(
+        db, conference_id=incident.conference_id, site_id=incident.site_id
+    )
+    if (part is not None and part.readiness == Readiness.incident
+            and not _open_incidents(db, incident.conference_id, incident.site_id)):
         previous = incident.previous_readiness
-        site.readiness = (
+        part.readiness = (
             Readiness(previous)
             if previous and previous != Readiness.incident
             else Readiness.not_connected
         )
-        site.readiness_note = None
-        site.updated_at = utcnow()
-        db.add(site)
+        part.readiness_note = None
+        part.updated_at = utcnow()
+        db.add(part)
     db.commit()
-    _publish_site(publish, site, incident)
+    _publish_site(publish, SiteView(site, part), incident)
     return incident
+
+
+def incident_site_name(db: Session, incident: Incident) -> str:
+    """The name the incident's conference knows its site by."""
+    name = db.exec(
+        select(Participation.name).where(
+            Participation.conference_id == incident.conference_id,
+            Participation.site_id == incident.site_id,
+        )
+    ).first()
+    if name is None:
+        name = db.exec(select(Site.name).where(Site.id == incident.site_id)).one()
+    return name
 
 
 def list_incidents(
@@ -156,8 +196,12 @@ def list_incidents(
     """Incidents of the sites in the actor's scope, most recent first."""
     registry.get_conference(db, conference_id=conference_id, actor=actor)
     query = (
-        select(Incident, Site.name)
+        select(Incident, func.coalesce(Participation.name, Site.name))
         .join(Site, col(Site.id) == Incident.site_id)
+        .outerjoin(Participation, and_(
+            col(Participation.conference_id) == Incident.conference_id,
+            col(Participation.site_id) == Incident.site_id,
+        ))
         .where(Incident.conference_id == conference_id, *_scope(db, actor))
         .order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
         .limit(max(1, min(limit, 500)))

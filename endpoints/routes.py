@@ -10,7 +10,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import UserPublic
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CurrentUser, HubDep, SettingsDep
-from endpoints import service
+from endpoints import service, site_changes, site_lists
 from endpoints.models import (
     Approval,
     ConferenceCreate,
@@ -20,6 +20,7 @@ from endpoints.models import (
     SiteKind,
     SitePublic,
     SiteUpdate,
+    SiteView,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -78,8 +79,8 @@ def get_conference(conference_id: int, db: ReadDbSession, user: CurrentUser) -> 
     return ConferencePublic.model_validate(conference, from_attributes=True)
 
 
-def _site(site: object) -> SitePublic:
-    return SitePublic.model_validate(site, from_attributes=True)
+def _site(view: SiteView) -> SitePublic:
+    return SitePublic.model_validate(view, from_attributes=True)
 
 
 @router.post(
@@ -91,7 +92,8 @@ def _site(site: object) -> SitePublic:
 def create_site(
     conference_id: int, data: SiteCreate, db: DbSession, user: CurrentUser
 ) -> SitePublic:
-    """Add a site (a coordinator only below their own site)."""
+    """Add a site to the registry and to this conference (a coordinator only below their
+    own site)."""
     return _site(service.create_site(db, conference_id=conference_id, data=data, actor=user))
 
 
@@ -113,11 +115,11 @@ def list_sites(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[SitePublic]:
     """Sites visible to the user in tree order; the total is in `X-Total-Count`."""
-    page = service.list_sites(
+    page = site_lists.list_sites(
         db,
         conference_id=conference_id,
         actor=user,
-        filters=service.SiteFilter(
+        filters=site_lists.SiteFilter(
             q=q,
             kind=kind,
             readiness=readiness,
@@ -133,22 +135,34 @@ def list_sites(
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
-def get_site(site_id: int, db: ReadDbSession, user: CurrentUser) -> SitePublic:
-    """One site in the user's scope."""
-    return _site(service.get_site(db, site_id=site_id, actor=user))
+def get_site(
+    site_id: int, db: ReadDbSession, user: CurrentUser, conference_id: int | None = None
+) -> SitePublic:
+    """One site in the user's scope, with its participation in `conference_id` (default:
+    the conference it is about now)."""
+    return _site(service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id))
 
 
 @router.patch("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
 def update_site(
-    site_id: int, data: SiteUpdate, db: DbSession, user: CurrentUser, hub: HubDep
+    site_id: int,
+    data: SiteUpdate,
+    db: DbSession,
+    user: CurrentUser,
+    hub: HubDep,
+    conference_id: int | None = None,
 ) -> SitePublic:
-    """Change a site in the user's scope (readiness changes reach the live dashboard)."""
+    """Change a site in the user's scope; expected attendees and readiness change in its
+    participation in `conference_id` (default: the current one) and reach the dashboard."""
     return _site(
-        service.update_site(db, site_id=site_id, data=data, actor=user, publish=hub.publish)
+        site_changes.update_site(
+            db, site_id=site_id, data=data, actor=user, conference_id=conference_id,
+            publish=hub.publish,
+        )
     )
 
 
 @router.delete("/sites/{site_id}", status_code=204, tags=["sites"])
 def delete_site(site_id: int, db: DbSession, user: AdminUser) -> None:
     """Remove a site with no sites below it (central office)."""
-    service.delete_site(db, site_id=site_id, actor=user)
+    site_changes.delete_site(db, site_id=site_id, actor=user)

@@ -19,8 +19,11 @@ router = APIRouter(include_in_schema=False)
 
 
 def _render(request: Request, db: Session, user: User, site_id: int, **extra: Any) -> HTMLResponse:
-    site = service.get_site(db, site_id=site_id, actor=user)
-    conference = service.get_conference(db, conference_id=site.conference_id, actor=user)
+    # Screens belong to the site; the page names the conference the site is about now.
+    site = service.site_view(db, site_id=site_id, actor=user)
+    conference = None
+    if site.conference_id is not None:
+        conference = service.get_conference(db, conference_id=site.conference_id, actor=user)
     devices = screens.list_screens(db, site_id=site_id, actor=user)
     online_since = utcnow() - timedelta(seconds=screens.ONLINE_SECONDS)
 

@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.security import hash_token
 from endpoints import errors
 from endpoints import service as registry
-from endpoints.models import Site
+from endpoints.models import Participation, Site
 from endpoints.screen_models import ScreenDevice
 
 PAIRING_MINUTES = 10
@@ -45,12 +45,11 @@ def enroll_screen(
     db: Session, *, site_id: int, actor: User, name: str | None = None
 ) -> tuple[ScreenDevice, str]:
     """Enrol a screen of a site in the actor's scope; the token is returned once."""
-    site: Site = registry.get_site(db, site_id=site_id, actor=actor)
+    registry.get_site(db, site_id=site_id, actor=actor)
     token, token_hash = _new_token()
     now = utcnow()
     screen = ScreenDevice(
         site_id=site_id,
-        conference_id=site.conference_id,
         name=_screen_name(db, site_id, name),
         token_hash=token_hash,
         enrolled_at=now,
@@ -65,11 +64,10 @@ def create_pairing_code(
     db: Session, *, site_id: int, actor: User, name: str | None = None
 ) -> tuple[ScreenDevice, str]:
     """A short code, valid 10 minutes, that a projector PC types to enrol itself."""
-    site: Site = registry.get_site(db, site_id=site_id, actor=actor)
+    registry.get_site(db, site_id=site_id, actor=actor)
     raw = "".join(secrets.choice(_PAIR_ALPHABET) for _ in range(8))
     screen = ScreenDevice(
         site_id=site_id,
-        conference_id=site.conference_id,
         name=_screen_name(db, site_id, name),
         pairing_code_hash=hash_token(raw),
         pairing_expires_at=utcnow() + timedelta(minutes=PAIRING_MINUTES),
@@ -151,11 +149,15 @@ def mark_seen(db: Session, *, screen_ids: Iterable[int]) -> set[int]:
 
 
 def count_online(db: Session, *, conference_id: int, actor: User) -> tuple[int, int]:
-    """Screens and distinct sites with a heartbeat in the last 45 s (in the actor's scope)."""
+    """Screens of a conference's sites and distinct sites with a heartbeat in the last
+    45 s (in the actor's scope)."""
     registry.get_conference(db, conference_id=conference_id, actor=actor)
     since = utcnow() - timedelta(seconds=ONLINE_SECONDS)
+    participants = select(Participation.site_id).where(
+        Participation.conference_id == conference_id
+    )
     query = select(func.count(), func.count(func.distinct(ScreenDevice.site_id))).where(
-        col(ScreenDevice.conference_id) == conference_id,
+        col(ScreenDevice.site_id).in_(participants),
         col(ScreenDevice.revoked).is_(False),
         col(ScreenDevice.last_seen_at) > since,
     )

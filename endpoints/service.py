@@ -218,8 +218,21 @@ def new_registry_site(db: Session, *, data: SiteCreate, actor: User) -> Site:
         raise errors.SiteOutOfScope()
     if data.kind == SiteKind.central:
         require_admin(actor)
+    return place_new_site(db, data=data, parent=parent, actor_id=actor.id)
+
+
+def place_new_site(
+    db: Session, *, data: SiteCreate, parent: Site | None, actor_id: int | None,
+    approval: Approval = Approval.approved,
+) -> Site:
+    """Add a site under `parent` without a scope check (flushed, not committed): for
+    callers that hold their own authority, like an invite link."""
+    if parent is not None and parent.status != SiteStatus.active:
+        raise errors.SiteInactive()
     site = Site.model_validate(
-        data.model_dump(exclude={"expected_attendees"}), update={"name_key": search_key(data.name)}
+        data.model_dump(exclude={"expected_attendees", "parent_id"}),
+        update={"name_key": search_key(data.name), "approval": approval,
+                "parent_id": parent.id if parent else None},
     )
     db.add(site)
     try:
@@ -231,7 +244,7 @@ def new_registry_site(db: Session, *, data: SiteCreate, actor: User) -> Site:
     site.path = f"{parent.path if parent else '/'}{site.id}/"
     site.depth = parent.depth + 1 if parent else 0
     db.add(SiteHistory(site_id=site.id, change=SiteChange.created, new_name=site.name,
-                       new_code=site.code, new_parent_id=site.parent_id, actor_id=actor.id))
+                       new_code=site.code, new_parent_id=site.parent_id, actor_id=actor_id))
     return site
 
 

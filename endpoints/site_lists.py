@@ -13,6 +13,7 @@ from app.accounts.service import is_admin
 from app.text import search_key
 from endpoints.models import (
     Approval,
+    Conference,
     Participation,
     Readiness,
     Site,
@@ -130,4 +131,47 @@ def parent_choices(db: Session, *, actor: User, limit: int = 300) -> Sequence[Si
         .where(or_(*wanted), col(Site.status) == SiteStatus.active, *scope_conds(db, actor))
         .order_by(col(Site.path))
         .limit(max(1, min(limit, MAX_PAGE)))
+    ).all()
+
+
+def registry_sites(
+    db: Session,
+    *,
+    actor: User,
+    filters: SiteFilter | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> SitePage:
+    """Registry sites visible to the user, outside any conference (readiness is per
+    conference and does not filter here; approval is the registry's)."""
+    f = filters or SiteFilter()
+    conds = _filter_conds(db, actor, f)
+    if f.approval is not None:
+        conds.append(col(Site.approval) == f.approval)
+    total = db.execute(sa_select(func.count()).select_from(Site).where(*conds)).scalar_one()
+    rows = db.exec(
+        select(Site).where(*conds).order_by(col(Site.path))
+        .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
+    ).all()
+    return SitePage(items=[SiteView(s, None) for s in rows], total=int(total))
+
+
+def registry_by_ids(db: Session, *, ids: Sequence[int], actor: User) -> dict[int, SiteView]:
+    """The visible registry sites among `ids`, without a conference's participation."""
+    wanted = sorted(set(ids))[:MAX_PAGE]
+    if not wanted:
+        return {}
+    rows = db.exec(select(Site).where(col(Site.id).in_(wanted), *scope_conds(db, actor))).all()
+    return {s.id: SiteView(s, None) for s in rows if s.id is not None}
+
+
+def site_conferences(db: Session, *, site_id: int, actor: User) -> Sequence[Conference]:
+    """The conferences a site in scope takes part in, newest first (for its page)."""
+    check_scope(db, actor, load_site(db, site_id))
+    return db.exec(
+        select(Conference)
+        .join(Participation, col(Participation.conference_id) == col(Conference.id))
+        .where(Participation.site_id == site_id)
+        .order_by(col(Conference.starts_on).desc(), col(Conference.id).desc())
+        .limit(MAX_PAGE)
     ).all()

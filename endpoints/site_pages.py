@@ -17,9 +17,19 @@ from app.deps import AdminUser, CsrfChecked, CurrentUser
 from app.errors import AppError
 from app.templating import render_page
 from app.text import Name
-from endpoints import coordinators, service
+from endpoints import coordinators, service, site_changes, site_lists
 from endpoints.forms import FormText, filled, notice, validation_message
-from endpoints.models import Approval, Phone, Readiness, Site, SiteCreate, SiteKind, SiteUpdate
+from endpoints.models import (
+    Approval,
+    Conference,
+    Phone,
+    Readiness,
+    Site,
+    SiteCreate,
+    SiteKind,
+    SiteUpdate,
+    SiteView,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,9 +93,9 @@ class TreeQuery(BaseModel):
     under: int | None = Field(default=None, ge=1)
     page: int = Field(default=1, ge=1, le=10_000)
 
-    def filters(self) -> service.SiteFilter:
+    def filters(self) -> site_lists.SiteFilter:
         """The service filter these query parameters name."""
-        return service.SiteFilter(
+        return site_lists.SiteFilter(
             q=self.q.strip() or None,
             kind=_enum_or_none(SiteKind, self.kind),
             readiness=_enum_or_none(Readiness, self.readiness),
@@ -113,7 +123,7 @@ def _tree(
     status: int = 200,
 ) -> HTMLResponse:
     conference = service.get_conference(db, conference_id=conference_id, actor=user)
-    result = service.list_sites(
+    result = site_lists.list_sites(
         db,
         conference_id=conference_id,
         actor=user,
@@ -123,7 +133,7 @@ def _tree(
     )
     parent_ids = [s.parent_id for s in result.items if s.parent_id is not None]
     shown = {s.id for s in result.items}
-    parents = service.sites_by_ids(
+    parents = site_lists.sites_by_ids(
         db,
         conference_id=conference_id,
         ids=[p for p in parent_ids if p not in shown],
@@ -150,7 +160,7 @@ def _tree(
             "pages": pages,
             "first_index": (query.page - 1) * PAGE_SIZE + 1,
             "is_admin": accounts_service.is_admin(user),
-            "parent_choices": service.parent_choices(db, conference_id=conference_id, actor=user),
+            "parent_choices": site_lists.parent_choices(db, actor=user),
             "form": form or SiteForm(),
             "error": error,
             "notice": notice(request.query_params.get("msg")),
@@ -195,7 +205,9 @@ def site_create(
             request, db, user, conference_id, TreeQuery(),
             form=form, error=exc.detail, status=exc.status_code,
         )
-    return RedirectResponse(f"/sites/{site.id}?msg=site_created", status_code=303)
+    return RedirectResponse(
+        _site_url(site.id or 0, conference_id, "site_created"), status_code=303
+    )
 
 
 # --------------------------------------------------------------- site page
@@ -219,27 +231,51 @@ class CoordinatorInput(BaseModel):
     phone: Phone | None = None
 
 
-def _site_form(site: Site) -> SiteForm:
+def _site_url(site_id: int, conference_id: int | None, msg: str | None = None) -> str:
+    """A site page, in a named conference when one was chosen."""
+    params = {"conference_id": conference_id, "msg": msg}
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"/sites/{site_id}" + (f"?{query}" if query else "")
+
+
+def _site_form(view: SiteView) -> SiteForm:
     return SiteForm(
-        name=site.name,
-        kind=site.kind,
-        parent_id=str(site.parent_id or ""),
-        code=site.code or "",
-        room=site.room or "",
-        contact_name=site.contact_name or "",
-        contact_phone=site.contact_phone or "",
-        expected_attendees=str(site.expected_attendees),
-        connection_link=site.connection_link or "",
-        readiness=site.readiness,
-        readiness_note=site.readiness_note or "",
+        name=view.name,
+        kind=view.kind,
+        parent_id=str(view.parent_id or ""),
+        code=view.code or "",
+        room=view.room or "",
+        contact_name=view.contact_name or "",
+        contact_phone=view.contact_phone or "",
+        expected_attendees=str(view.expected_attendees),
+        connection_link=view.connection_link or "",
+        readiness=view.readiness or "",
+        readiness_note=view.readiness_note or "",
     )
+
+
+def _neighbours(
+    db: Session, user: User, view: SiteView, conference: Conference | None
+) -> tuple[SiteView | None, site_lists.SitePage]:
+    """The site's parent and its first children, as the conference (or the registry) sees them."""
+    below = site_lists.SiteFilter(parent_id=view.id)
+    ids = [view.parent_id] if view.parent_id is not None else []
+    if conference is not None and conference.id is not None:
+        children = site_lists.list_sites(
+            db, conference_id=conference.id, actor=user, filters=below, limit=50
+        )
+        parents = site_lists.sites_by_ids(db, conference_id=conference.id, ids=ids, actor=user)
+    else:
+        children = site_lists.registry_sites(db, actor=user, filters=below, limit=50)
+        parents = site_lists.registry_by_ids(db, ids=ids, actor=user)
+    return parents.get(view.parent_id or 0), children
 
 
 def _site_page(
     request: Request,
     db: Session,
     user: User,
-    site: Site,
+    view: SiteView,
     *,
     form: SiteForm | None = None,
     coordinator_form: CoordinatorForm | None = None,
@@ -247,27 +283,15 @@ def _site_page(
     coordinator_error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    assert site.id is not None
-    conference = service.get_conference(db, conference_id=site.conference_id, actor=user)
+    assert view.id is not None
+    conference = None
+    if view.conference_id is not None:
+        conference = service.get_conference(db, conference_id=view.conference_id, actor=user)
     is_admin = accounts_service.is_admin(user)
-    children = service.list_sites(
-        db,
-        conference_id=site.conference_id,
-        actor=user,
-        filters=service.SiteFilter(parent_id=site.id),
-        limit=50,
-    )
-    ids = [site.parent_id] if site.parent_id is not None else []
-    parent = service.sites_by_ids(
-        db, conference_id=site.conference_id, ids=ids, actor=user
-    ).get(site.parent_id or 0)
-    choices: Sequence[Site] = []
+    parent, children = _neighbours(db, user, view, conference)
+    choices: Sequence[Site | SiteView] = []
     if is_admin:
-        choices = [
-            c
-            for c in service.parent_choices(db, conference_id=site.conference_id, actor=user)
-            if c.id != site.id
-        ]
+        choices = [c for c in site_lists.parent_choices(db, actor=user) if c.id != view.id]
         if parent is not None and all(c.id != parent.id for c in choices):
             choices = [parent, *choices]
     return render_page(
@@ -276,14 +300,15 @@ def _site_page(
         "endpoints/site.html",
         {
             "conference": conference,
-            "site": site,
+            "site": view,
             "parent": parent,
             "children": children.items,
             "children_total": children.total,
-            "accounts": coordinators.list_site_users(db, site_id=site.id, actor=user),
+            "accounts": coordinators.list_site_users(db, site_id=view.id, actor=user),
+            "conferences": site_lists.site_conferences(db, site_id=view.id, actor=user),
             "is_admin": is_admin,
             "parent_choices": choices,
-            "form": form or _site_form(site),
+            "form": form or _site_form(view),
             "coordinator_form": coordinator_form or CoordinatorForm(),
             "error": error,
             "coordinator_error": coordinator_error,
@@ -299,32 +324,46 @@ def _refused(
     db: Session,
     user: User,
     site_id: int,
+    conference_id: int | None,
     exc: AppError,
     *,
     form: SiteForm | None = None,
 ) -> HTMLResponse:
     # The refused write left the session dirty: show the site as it is stored.
     db.rollback()
-    site = service.get_site(db, site_id=site_id, actor=user)
-    return _site_page(request, db, user, site, form=form, error=exc.detail,
+    view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
+    return _site_page(request, db, user, view, form=form, error=exc.detail,
                       status=exc.status_code)
 
 
+ConferenceParam = Annotated[int | None, Query(ge=1)]
+
+
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
-def site_page(request: Request, site_id: int, db: ReadDbSession, user: CurrentUser) -> Response:
-    """One site: every field, its edit form, the sites below it."""
-    site = service.get_site(db, site_id=site_id, actor=user)
-    return _site_page(request, db, user, site)
+def site_page(
+    request: Request,
+    site_id: int,
+    db: ReadDbSession,
+    user: CurrentUser,
+    conference_id: ConferenceParam = None,
+) -> Response:
+    """One site: every field, its edit form, the sites below it; in `?conference_id=` or
+    the conference the site is about now."""
+    view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
+    return _site_page(request, db, user, view)
 
 
-def _site_update_data(form: SiteForm, *, may_move: bool) -> SiteUpdate:
+def _site_update_data(form: SiteForm, *, may_move: bool, in_conference: bool) -> SiteUpdate:
     values = form.model_dump()
     payload: dict[str, Any] = {"name": form.name}
     # Blank optional text clears the field; blank choices and numbers leave it alone.
-    for key in ("code", "room", "contact_name", "contact_phone", "connection_link",
-                "readiness_note"):
+    for key in ("code", "room", "contact_name", "contact_phone", "connection_link"):
         payload[key] = values[key].strip() or None
-    payload.update(filled(values, ("kind", "readiness", "expected_attendees")))
+    payload.update(filled(values, ("kind",)))
+    if in_conference:
+        # Readiness and expected attendees are the conference's: a registry-only view has none.
+        payload["readiness_note"] = values["readiness_note"].strip() or None
+        payload.update(filled(values, ("readiness", "expected_attendees")))
     if may_move and (form.parent_id is not None or form.parent_other.strip()):
         payload["parent_id"] = form.chosen_parent() or None
     return SiteUpdate.model_validate(payload)
@@ -337,30 +376,41 @@ def site_update(
     db: DbSession,
     user: CurrentUser,
     form: Annotated[SiteForm, Form()],
+    conference_id: ConferenceParam = None,
 ) -> Response:
     """Save the edit form of a site in the user's scope."""
-    site = service.get_site(db, site_id=site_id, actor=user)
+    view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
     try:
-        data = _site_update_data(form, may_move=accounts_service.is_admin(user))
-        service.update_site(db, site_id=site_id, data=data, actor=user)
+        data = _site_update_data(form, may_move=accounts_service.is_admin(user),
+                                 in_conference=view.part is not None)
+        site_changes.update_site(db, site_id=site_id, data=data, actor=user,
+                                 conference_id=view.conference_id)
     except ValidationError as exc:
-        return _site_page(request, db, user, site, form=form, error=validation_message(exc),
+        return _site_page(request, db, user, view, form=form, error=validation_message(exc),
                           status=422)
     except AppError as exc:
-        return _refused(request, db, user, site_id, exc, form=form)
-    return RedirectResponse(f"/sites/{site_id}?msg=site_saved", status_code=303)
+        return _refused(request, db, user, site_id, conference_id, exc, form=form)
+    return RedirectResponse(_site_url(site_id, conference_id, "site_saved"), status_code=303)
 
 
 @router.post("/sites/{site_id}/delete", dependencies=[CsrfChecked])
-def site_delete(request: Request, site_id: int, db: DbSession, user: AdminUser) -> Response:
+def site_delete(
+    request: Request,
+    site_id: int,
+    db: DbSession,
+    user: AdminUser,
+    conference_id: ConferenceParam = None,
+) -> Response:
     """Remove a site that has nothing below it (central office)."""
-    site = service.get_site(db, site_id=site_id, actor=user)
-    conference_id = site.conference_id
+    view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
+    back = view.conference_id
     try:
-        service.delete_site(db, site_id=site_id, actor=user)
+        site_changes.delete_site(db, site_id=site_id, actor=user)
     except AppError as exc:
-        return _refused(request, db, user, site_id, exc)
-    return RedirectResponse(f"/conferences/{conference_id}/sites?msg=site_deleted", status_code=303)
+        return _refused(request, db, user, site_id, conference_id, exc)
+    if back is None:
+        return RedirectResponse("/conferences?msg=site_deleted", status_code=303)
+    return RedirectResponse(f"/conferences/{back}/sites?msg=site_deleted", status_code=303)
 
 
 @router.post("/sites/{site_id}/coordinators", dependencies=[CsrfChecked])
@@ -370,9 +420,10 @@ def coordinator_create(
     db: DbSession,
     user: AdminUser,
     form: Annotated[CoordinatorForm, Form()],
+    conference_id: ConferenceParam = None,
 ) -> Response:
     """Create an active coordinator account for the site (central office)."""
-    site = service.get_site(db, site_id=site_id, actor=user)
+    view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
     try:
         data = CoordinatorInput.model_validate(
             {**filled(form.model_dump(), ("username", "full_name", "phone")),
@@ -383,10 +434,12 @@ def coordinator_create(
             full_name=data.full_name, phone=data.phone, actor=user,
         )
     except ValidationError as exc:
-        return _site_page(request, db, user, site, coordinator_form=form,
+        return _site_page(request, db, user, view, coordinator_form=form,
                           coordinator_error=validation_message(exc), status=422)
     except AppError as exc:
-        site = service.get_site(db, site_id=site_id, actor=user)
-        return _site_page(request, db, user, site, coordinator_form=form,
+        db.rollback()
+        view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
+        return _site_page(request, db, user, view, coordinator_form=form,
                           coordinator_error=exc.detail, status=exc.status_code)
-    return RedirectResponse(f"/sites/{site_id}?msg=coordinator_created", status_code=303)
+    return RedirectResponse(_site_url(site_id, conference_id, "coordinator_created"),
+                            status_code=303)

@@ -8,13 +8,13 @@ from datetime import date
 
 import openpyxl
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
 from app.tabular import errors
 from app.tabular.report import ImportReport
 from endpoints import imports, service
-from endpoints.models import ConferenceCreate, Site
+from endpoints.models import ConferenceCreate, Participation, Site, SiteView
 from tests.conftest import Tree
 
 HEADER = ["code", "name", "kind", "parent_code"]
@@ -61,20 +61,32 @@ def cp1258(value: str) -> bytes:
 
 
 def count(db: Session, conference_id: int) -> int:
+    """Sites taking part in a conference."""
     db.rollback()  # a fresh snapshot: the app may have written in another session
     return int(
         db.exec(
-            select(func.count()).select_from(Site).where(Site.conference_id == conference_id)
+            select(func.count()).select_from(Participation)
+            .where(Participation.conference_id == conference_id)
         ).one()
     )
 
 
-def site(db: Session, conference_id: int, code: str) -> Site:
+def registry_count(db: Session) -> int:
+    """Sites in the registry, whatever conference they take part in."""
+    db.rollback()
+    return int(db.exec(select(func.count()).select_from(Site)).one())
+
+
+def site(db: Session, conference_id: int, code: str) -> SiteView:
+    """The registry site with `code` as the conference sees it (it must take part)."""
+    db.rollback()
     found = db.exec(
-        select(Site).where(Site.conference_id == conference_id, Site.code == code)
+        select(Site, Participation)
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .where(Participation.conference_id == conference_id, Site.code == code)
     ).first()
     assert found is not None, code
-    return found
+    return SiteView(*found)
 
 
 def run(db: Session, tree: Tree, admin: User, data: bytes, filename: str = "sites.csv",
@@ -86,10 +98,11 @@ def run(db: Session, tree: Tree, admin: User, data: bytes, filename: str = "site
 
 def rejected(db: Session, tree: Tree, admin: User, data: bytes,
              filename: str = "sites.csv") -> list[dict[str, object]]:
-    before = count(db, tree.cid)
+    before = count(db, tree.cid), registry_count(db)
     with pytest.raises(errors.ImportRejected) as caught:
         run(db, tree, admin, data, filename)
-    assert count(db, tree.cid) == before, "nothing is written when a line is bad"
+    after = count(db, tree.cid), registry_count(db)
+    assert after == before, "nothing is written when a line is bad"
     found: list[dict[str, object]] = caught.value.extra["errors"]
     assert caught.value.extra["error_count"] >= len(found) > 0
     return found

@@ -1,11 +1,14 @@
-"""Helpers shared by the registry's tests: page login, CSRF form posts, invites."""
+"""Helpers shared by the registry's tests: page login, CSRF form posts, invites,
+and reading a site's participation in a conference."""
 
 import re
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from endpoints.invite_models import Registration
+from endpoints.models import Participation
 
 
 def registration(**over: object) -> Registration:
@@ -74,3 +77,13 @@ def create_invite(client: TestClient, conference_id: int, parent_id: int) -> str
     assert match, "the full invite link is shown after creation"
     return match.group(1)
 
+
+
+def participation(db: Session, conference_id: int, site_id: int) -> Participation:
+    """A site's participation in a conference as stored now (a fresh snapshot)."""
+    db.rollback()
+    found = db.exec(select(Participation).where(
+        Participation.conference_id == conference_id, Participation.site_id == site_id
+    )).first()
+    assert found is not None, (conference_id, site_id)
+    return found

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.accounts import service as accounts_service
 from app.config import PROJECT_ROOT
 from app.db import create_db_engine
-from endpoints import service
+from endpoints import service, site_changes
 from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate
 from tests.browser import PHONE, LiveServer
 from tests.conftest import ADMIN_PASSWORD
@@ -87,8 +87,8 @@ def _seed(server: LiveServer) -> Seeded:
                 room="Hội trường chính"))
             assert site.id is not None
             ids[code] = site.id
-            service.update_site(db, site_id=site.id, actor=admin,
-                                data=SiteUpdate(readiness=readiness, readiness_note=note))
+            site_changes.update_site(db, site_id=site.id, actor=admin,
+                                     data=SiteUpdate(readiness=readiness, readiness_note=note))
     engine.dispose()
     return Seeded(conference_id=conference.id, ids=ids)
 

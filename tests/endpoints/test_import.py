@@ -10,7 +10,7 @@ from app.accounts.models import User
 from app.tabular import errors, reader
 from bench.import_sites import national_tree, to_csv
 from endpoints import imports
-from endpoints.models import Site, SiteKind
+from endpoints.models import Site, SiteChange, SiteHistory, SiteKind, SiteStatus
 from tests.conftest import Tree
 from tests.endpoints.import_support import (
     HEADER,
@@ -19,6 +19,7 @@ from tests.endpoints.import_support import (
     cp1258,
     csv_bytes,
     new_conference,
+    registry_count,
     rejected,
     run,
     site,
@@ -113,12 +114,13 @@ def test_import_reports_duplicates_and_unknown_parents_per_line(
     found = rejected(db, tree, admin, csv_bytes([
         ["NEW-1", "Xã Một", "xã", "HCM"],       # line 2: fine
         ["NEW-1", "Xã Một bis", "xã", "HCM"],   # line 3: duplicate in the file
-        ["HCM-BN", "Phường Bến Nghé", "ward", "HCM"],  # line 4: exists in the conference
+        ["HCM-BN", "Phường Bến Nghé", "ward", "HN"],  # line 4: in the registry, elsewhere
         ["NEW-2", "Xã Hai", "xã", "NOPE"],      # line 5: unknown parent
         ["NEW-3", "Xã Ba", "xã", "hcm"],        # line 6: wrong case → unknown, with a hint
     ]))
     assert codes_by_line(found) == {
-        (3, "duplicate_code"), (4, "code_exists"), (5, "unknown_parent"), (6, "unknown_parent"),
+        (3, "duplicate_code"), (4, "parent_differs"), (5, "unknown_parent"),
+        (6, "unknown_parent"),
     }
     by_line = {e["line"]: e for e in found}
     assert by_line[3]["message"] == "Mã “NEW-1” trùng với dòng 2"
@@ -252,24 +254,79 @@ def test_import_national_tree_within_ten_seconds_with_progress(
     assert ticks[-1] == (3356, 3356) and len(ticks) > 4
     assert count(db, conference_id) == 3356
     db.rollback()
-    deepest = db.exec(select(func.max(Site.depth)).where(Site.conference_id == conference_id))
+    deepest = db.exec(select(func.max(Site.depth)))
     assert deepest.one() == 2
     orphans = db.exec(
-        select(func.count()).select_from(Site).where(
-            Site.conference_id == conference_id, col(Site.parent_id).is_(None)
-        )
+        select(func.count()).select_from(Site).where(col(Site.parent_id).is_(None))
     ).one()
     assert orphans == 1
+    assert registry_count(db) == 3356
 
 
 def test_import_racing_writer_conflict_writes_nothing(
     db: Session, admin: User, tree: Tree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if another writer added "HCM-BN" between the checks and the insert.
-    monkeypatch.setattr(imports, "_existing_sites", lambda db, conference_id: {})
+    monkeypatch.setattr(imports, "_existing_sites", lambda db: {})
     data = csv_bytes([["NEW-9", "Xã Chín", "xã", ""], ["HCM-BN", "Phường Bến Nghé", "ward", ""]])
     before = count(db, tree.cid)
     with pytest.raises(errors.ImportConflict) as caught:
         run(db, tree, admin, data)
     assert caught.value.status_code == 409
     assert count(db, tree.cid) == before
+
+
+# ------------------------------------------------------------ the registry
+
+
+def test_import_of_known_codes_updates_the_registry_and_invites_the_sites(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    later = new_conference(db, admin, "Hội nghị lần hai")
+    header = ["code", "name", "kind", "parent_code", "expected_attendees"]
+    data = csv_bytes([
+        ["HCM-BN", "Đảng ủy phường Sài Gòn", "phường", "HCM", "80"],  # renamed by decree
+        ["HCM-CG", "Đảng ủy xã Cần Giờ", "xã", "", "45"],  # no parent named: stays put
+        ["HCM-TD", "Đảng ủy phường Tân Định", "phường", "HCM", "30"],  # new
+    ], header=header)
+    registry_before = registry_count(db)
+    report = imports.import_sites(db, conference_id=later, filename="a.csv", data=data,
+                                  actor=admin)
+    assert report.created == 3 and any("2 điểm cầu đã có" in w for w in report.warnings)
+    assert registry_count(db) == registry_before + 1
+    # The imported sites and the sites above them take part; hub B does not.
+    assert count(db, later) == 5
+    renamed = site(db, later, "HCM-BN")
+    assert (renamed.id, renamed.name, renamed.expected_attendees) == (
+        tree.ward_a1, "Đảng ủy phường Sài Gòn", 80
+    )
+    assert site(db, later, "HCM-CG").parent_id == tree.hub_a
+    assert site(db, later, "HCM").expected_attendees == 0
+    # The first conference is over: it keeps the name it knew.
+    assert site(db, tree.cid, "HCM-BN").name == "Đảng ủy phường Bến Nghé"
+    history = db.exec(select(SiteHistory).where(SiteHistory.site_id == tree.ward_a1,
+                                                SiteHistory.change == SiteChange.renamed)).all()
+    assert [(h.old_name, h.new_name) for h in history] == [
+        ("Đảng ủy phường Bến Nghé", "Đảng ủy phường Sài Gòn")
+    ]
+    # Importing again changes the expected attendees of sites already invited.
+    again = csv_bytes([["HCM-TD", "Đảng ủy phường Tân Định", "phường", "HCM", "35"]],
+                      header=header)
+    imports.import_sites(db, conference_id=later, filename="a.csv", data=again, actor=admin)
+    assert site(db, later, "HCM-TD").expected_attendees == 35
+    assert count(db, later) == 5
+
+
+def test_import_refuses_retired_sites_and_sites_below_them(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    ward = db.get(Site, tree.ward_b1)
+    assert ward is not None
+    ward.status = SiteStatus.retired
+    db.add(ward)
+    db.commit()
+    found = rejected(db, tree, admin, csv_bytes([
+        ["HN-HK", "Đảng ủy phường Hoàn Kiếm", "phường", "HN"],
+        ["HN-HK-1", "Chi bộ 1", "other", "HN-HK"],
+    ]))
+    assert codes_by_line(found) == {(2, "site_inactive"), (3, "site_inactive")}

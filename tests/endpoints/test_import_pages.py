@@ -40,7 +40,10 @@ def test_import_page_shows_form_and_template_imports_cleanly(
     conference_id = new_conference(db, admin, "Mẫu")
     report = imports.import_sites(db, conference_id=conference_id, filename="mau.csv",
                                   data=sample.content, actor=admin)
-    assert report.created == len(import_columns.SAMPLE_ROWS) - 1 and report.warnings == []
+    # The sample names the tree's codes: those registry sites are updated and invited.
+    assert report.created == len(import_columns.SAMPLE_ROWS) - 1
+    assert report.warnings == ["4 điểm cầu đã có trong danh mục (theo mã) được cập nhật và "
+                               "mời vào hội nghị."]
 
 
 def test_import_page_post_shows_result_and_line_errors(
@@ -48,11 +51,11 @@ def test_import_page_post_shows_result_and_line_errors(
 ) -> None:
     token = page_login(client)
     form_url = f"/conferences/{tree.cid}/sites/import"
-    bad = csv_bytes([["HCM", "Trùng", "hub", "TW"], ["N1", "<b>Xã</b>\x01", "xã", "HCM"]])
+    bad = csv_bytes([["HCM", "Trùng", "hub", "HN"], ["N1", "<b>Xã</b>\x01", "xã", "HCM"]])
     r = client.post(form_url, data={"csrf_token": token},
                     files={"file": ("a.csv", bad, "text/csv")})
     assert r.status_code == 422
-    assert "Các dòng cần sửa" in r.text and 'data-code="code_exists"' in r.text
+    assert "Các dòng cần sửa" in r.text and 'data-code="parent_differs"' in r.text
     assert 'data-code="control_chars"' in r.text and "&lt;b&gt;Xã&lt;/b&gt;[U+0001]" in r.text
     good = csv_bytes([["N2", "Đảng ủy xã Bình Chánh", "xã", "HCM"]])
     r = client.post(form_url, data={"csrf_token": token},

@@ -43,7 +43,7 @@ def test_api_import_raw_csv_body(
 def test_api_import_invalid_lines_422_with_errors(
     client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
 ) -> None:
-    data = csv_bytes([["HCM", "Trùng mã", "hub", "TW"], ["Z1", "Xã Z", "xã", "KHONG-CO"]])
+    data = csv_bytes([["HCM", "Trùng mã", "hub", "HN"], ["Z1", "Xã Z", "xã", "KHONG-CO"]])
     before = count(db, tree.cid)
     r = client.post(url(tree), headers=admin_headers, files={"file": ("a.csv", data, "text/csv")})
     assert r.status_code == 422, r.text
@@ -51,7 +51,7 @@ def test_api_import_invalid_lines_422_with_errors(
     assert body["code"] == "import_invalid" and body["error_count"] == 2
     assert body["detail"] == "Tệp có 2 lỗi ở 2 dòng; chưa nhập điểm cầu nào."
     assert [(e["line"], e["column"], e["code"]) for e in body["errors"]] == [
-        (2, "code", "code_exists"), (3, "parent_code", "unknown_parent"),
+        (2, "parent_code", "parent_differs"), (3, "parent_code", "unknown_parent"),
     ]
     assert count(db, tree.cid) == before
 

@@ -9,11 +9,11 @@ from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, User
 from app.db import utcnow
-from endpoints import errors, invites, registrations, service
+from endpoints import errors, invites, registrations, site_lists
 from endpoints.invite_models import Invite, InviteCreate
 from endpoints.models import Approval, Site
 from tests.conftest import Tree
-from tests.endpoints.support import registration
+from tests.endpoints.support import participation, registration
 
 
 def _invite_below_hub_a(db: Session, tree: Tree, actor: User) -> tuple[Invite, str]:
@@ -39,10 +39,18 @@ def test_register_then_approve_activates_coordinator_scoped_to_new_site(
     assert site.approval == Approval.pending
     assert site.parent_id == tree.hub_a
     assert user.status == AccountStatus.pending
-    registrations.approve_registration(db, site_id=site.id or 0, actor=admin)
+    # A registry site waiting for approval, and its participation in the invite's conference.
+    assert site.part is not None
+    assert (site.conference_id, site.expected_attendees, site.part.approval) == (
+        tree.cid, 60, Approval.pending
+    )
+    assert site.site.approval == Approval.pending
+    decided = registrations.approve_registration(db, site_id=site.id or 0, actor=admin)
+    assert (decided.site.approval, decided.approval) == (Approval.approved, Approval.approved)
     coordinator = accounts_service.authenticate(db, username="SaiGon", password="saigon-password")
-    page = service.list_sites(db, conference_id=tree.cid, actor=coordinator)
+    page = site_lists.list_sites(db, conference_id=tree.cid, actor=coordinator)
     assert [s.id for s in page.items] == [site.id]
+    assert participation(db, tree.cid, site.id).approval == Approval.approved
 
 
 def test_reused_invite_is_refused(db: Session, admin: User, tree: Tree) -> None:

@@ -3,23 +3,38 @@
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import local_today, utcnow
 from app.main import create_app
-from endpoints import presence
+from endpoints import presence, service, site_changes
+from endpoints.models import Conference, ConferenceCreate
 from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 
 
+@pytest.fixture
+def tree(db: Session, admin: User) -> Tree:
+    """The shared tree, its conference live today: presence is told to live conferences."""
+    tree = Tree(db, admin)
+    _make_live(db, tree.conference)
+    return tree
+
+
+def _make_live(db: Session, conference: Conference) -> None:
+    conference.starts_on = conference.ends_on = local_today()
+    db.add(conference)
+    db.commit()
+
+
 def _screen(db: Session, tree: Tree, site_id: int, seen_ago: float | None) -> ScreenDevice:
     screen = ScreenDevice(
-        site_id=site_id, conference_id=tree.cid, name="Máy chiếu", enrolled_at=utcnow(),
+        site_id=site_id, name="Máy chiếu", enrolled_at=utcnow(),
         last_seen_at=None if seen_ago is None else utcnow() - timedelta(seconds=seen_ago),
     )
     db.add(screen)
@@ -94,13 +109,50 @@ def test_transitions_are_published_per_conference(db: Session, tree: Tree) -> No
 
 
 def test_deleting_a_site_removes_its_presence(db: Session, tree: Tree, admin: User) -> None:
-    from endpoints import service
-
     _screen(db, tree, tree.ward_b1, seen_ago=1)
     presence.record_transitions(db, timeout_seconds=45)
-    service.delete_site(db, site_id=tree.ward_b1, actor=admin)
+    site_changes.delete_site(db, site_id=tree.ward_b1, actor=admin)
     assert db.get(SitePresence, tree.ward_b1) is None
     assert _events(db, tree.ward_b1) == []
+
+
+def test_site_between_conferences_changes_without_telling_any(
+    db: Session, tree: Tree
+) -> None:
+    conference = db.get(Conference, tree.cid)
+    assert conference is not None
+    conference.starts_on = conference.ends_on = date(2025, 9, 9)
+    db.add(conference)
+    db.commit()
+    _screen(db, tree, tree.ward_a1, seen_ago=1)
+    assert presence.record_transitions(db, timeout_seconds=45) == {}
+    events = db.exec(select(SitePresenceEvent)).all()
+    assert [(e.site_id, e.online, e.conference_id) for e in events] == [
+        (tree.ward_a1, True, None)
+    ]
+
+
+def test_transition_reaches_every_conference_live_at_the_site(
+    db: Session, tree: Tree, admin: User
+) -> None:
+    second = service.create_conference(db, data=ConferenceCreate(
+        title="Hội nghị song song", starts_on=local_today(), ends_on=local_today()
+    ), actor=admin)
+    assert second.id is not None
+    site = service.get_site(db, site_id=tree.ward_a1, actor=admin)
+    service.invite_site(db, conference_id=second.id, site=site)
+    db.commit()
+    _screen(db, tree, tree.ward_a1, seen_ago=1)
+    _screen(db, tree, tree.ward_b1, seen_ago=1)
+    changes = presence.record_transitions(db, timeout_seconds=45)
+    assert changes == {
+        tree.cid: [(tree.ward_a1, True), (tree.ward_b1, True)],
+        second.id: [(tree.ward_a1, True)],
+    }
+    # One event per transition of the site, naming the latest live conference.
+    db.rollback()
+    assert len(db.exec(select(SitePresenceEvent)).all()) == 2
+    assert presence.online_sites(db, conference_id=second.id) == {tree.ward_a1}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tests.endpoints.support import (
     create_invite,
     csrf,
     login,
+    participation,
     post,
 )
 
@@ -35,8 +36,10 @@ def test_invite_registration_happy_path(client: TestClient, db: Session, tree: T
     assert "Đã gửi đăng ký, chờ ban tổ chức duyệt" in r.text
     db.rollback()
     site = db.exec(select(Site).where(Site.name == "Đảng ủy phường Sài Gòn")).one()
-    assert (site.parent_id, site.approval, site.expected_attendees) == (
-        tree.hub_a, Approval.pending, 85)
+    assert site.id is not None
+    part = participation(db, tree.cid, site.id)
+    assert (site.parent_id, site.approval, part.approval, part.expected_attendees) == (
+        tree.hub_a, Approval.pending, Approval.pending, 85)
     account = db.exec(select(User).where(User.username == "saigon")).one()
     assert account.status == AccountStatus.pending
     # Not approved yet: the coordinator cannot log in.

@@ -1,24 +1,21 @@
 """Roll-call: connection tests, incidents, the missing-at-T-15 list, and refusals."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.db import utcnow
-from endpoints import presence
-from endpoints.models import ConnectionTest, Incident, Readiness, Site
+from endpoints import presence, service
+from endpoints.models import ConferenceCreate, ConnectionTest, Incident, Readiness
 from endpoints.screen_models import ScreenDevice
 from tests.conftest import Tree, token_for
+from tests.endpoints.support import participation
 
 
-def _readiness(db: Session, site_id: int) -> str:
-    db.rollback()
-    site = db.get(Site, site_id)
-    assert site is not None
-    db.refresh(site)
-    return site.readiness
+def _readiness(db: Session, tree: Tree, site_id: int) -> str:
+    return participation(db, tree.cid, site_id).readiness
 
 
 def test_passing_connection_test_marks_site_tested(
@@ -29,7 +26,7 @@ def test_passing_connection_test_marks_site_tested(
                     json={"picture": True, "sound": True, "link": True, "note": "Ổn định"})
     assert r.status_code == 201, r.text
     assert r.json()["readiness"] == "tested"
-    assert _readiness(db, tree.ward_a1) == Readiness.tested
+    assert _readiness(db, tree, tree.ward_a1) == Readiness.tested
     tests = db.exec(select(ConnectionTest)).all()
     assert [(t.site_id, t.picture, t.sound, t.link) for t in tests] == [
         (tree.ward_a1, True, True, True)
@@ -65,12 +62,43 @@ def test_incident_then_resolve_restores_previous_readiness(
                     json={"reason": "Mất hình"})
     assert r.status_code == 201 and r.json()["site_name"] == "Đảng ủy xã Cần Giờ"
     incident_id = r.json()["id"]
-    assert _readiness(db, tree.ward_a2) == Readiness.incident
+    assert _readiness(db, tree, tree.ward_a2) == Readiness.incident
     r = client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=admin_headers)
     assert r.status_code == 200 and r.json()["resolved_at"] is not None
-    assert _readiness(db, tree.ward_a2) == Readiness.ready
+    assert _readiness(db, tree, tree.ward_a2) == Readiness.ready
     again = client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=admin_headers)
     assert again.status_code == 200 and again.json()["resolved_at"] == r.json()["resolved_at"]
+
+
+def test_readiness_and_incidents_belong_to_one_conference(
+    client: TestClient, db: Session, admin: User, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    later = service.create_conference(db, data=ConferenceCreate(
+        title="Hội nghị sau", starts_on=date(2099, 1, 5), ends_on=date(2099, 1, 5)
+    ), actor=admin)
+    assert later.id is not None
+    ward = service.get_site(db, site_id=tree.ward_a1, actor=admin)
+    service.invite_ancestors(db, conference_id=later.id, site=ward)
+    service.invite_site(db, conference_id=later.id, site=ward)
+    db.commit()
+    # Without ?conference_id= the site's current conference (the upcoming one) is meant.
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/incidents", headers=admin_headers,
+                    json={"reason": "Mất hình"})
+    assert r.status_code == 201 and r.json()["conference_id"] == later.id
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/connection-test?conference_id={tree.cid}",
+                    headers=admin_headers, json={"picture": True, "sound": True, "link": True})
+    assert r.status_code == 201 and r.json()["readiness"] == "tested"
+    assert participation(db, later.id, tree.ward_a1).readiness == Readiness.incident
+    assert _readiness(db, tree, tree.ward_a1) == Readiness.tested
+    r = client.get(f"/api/v1/conferences/{tree.cid}/incidents", headers=admin_headers)
+    assert r.json() == []
+    # A conference the site is not in: 404 with a code, nothing written.
+    other = service.create_conference(db, data=ConferenceCreate(
+        title="Không mời", starts_on=date(2099, 2, 1), ends_on=date(2099, 2, 1)
+    ), actor=admin)
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/incidents?conference_id={other.id}",
+                    headers=admin_headers, json={"reason": "x"})
+    assert r.status_code == 404 and r.json()["code"] == "site_not_in_conference"
 
 
 def test_incidents_are_listed_recent_first_and_scoped(
@@ -142,7 +170,7 @@ def test_bad_input_is_refused(
 
 
 def _screen(db: Session, tree: Tree, site_id: int, seen_ago: float) -> None:
-    db.add(ScreenDevice(site_id=site_id, conference_id=tree.cid, name="Màn hình",
+    db.add(ScreenDevice(site_id=site_id, name="Màn hình",
                         enrolled_at=utcnow(),
                         last_seen_at=utcnow() - timedelta(seconds=seen_ago)))
     db.commit()

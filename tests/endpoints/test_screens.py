@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import local_today, utcnow
 from endpoints import errors, screens
 from endpoints import service as endpoints_service
 from endpoints.screen_models import ScreenDevice
@@ -18,11 +18,15 @@ def test_enroll_screen_token_identifies_site(db: Session, admin: User, tree: Tre
     screen, token = screens.enroll_screen(db, site_id=tree.ward_a1, actor=admin)
     context = endpoints_service.screen_for_token(db, token=token)
     assert context is not None
+    # The tree's conference is over: the screen belongs to its site and waits.
     assert (context.screen_id, context.site_id, context.conference_id) == (
-        screen.id,
-        tree.ward_a1,
-        tree.cid,
+        screen.id, tree.ward_a1, None,
     )
+    tree.conference.starts_on = tree.conference.ends_on = local_today()
+    db.add(tree.conference)
+    db.commit()
+    context = endpoints_service.screen_for_token(db, token=token)
+    assert context is not None and context.conference_id == tree.cid
     assert context.site_name == "Đảng ủy phường Bến Nghé"
 
 

@@ -1,13 +1,14 @@
 """Registry use cases, on SQLite and PostgreSQL."""
 
+from datetime import date
 
 import pytest
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
-from endpoints import errors, service
-from endpoints.models import Readiness, Site, SiteCreate, SiteKind, SiteUpdate
+from endpoints import errors, service, site_changes, site_lists
+from endpoints.models import ConferenceCreate, Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from tests.conftest import Tree
 
 
@@ -19,15 +20,35 @@ def test_create_site_sets_path_and_depth(db: Session, tree: Tree) -> None:
     assert ward.name_key == "dang uy phuong ben nghe"
 
 
-def test_create_site_with_parent_of_other_conference_is_refused(
+def test_create_site_under_parent_outside_the_conference_invites_the_parents(
     db: Session, admin: User, tree: Tree
 ) -> None:
-    other = Tree(db, admin)
+    other = service.create_conference(db, data=ConferenceCreate(
+        title="Hội nghị sau", starts_on=date(2025, 10, 1), ends_on=date(2025, 10, 1)
+    ), actor=admin)
+    assert other.id is not None
+    view = service.create_site(
+        db,
+        conference_id=other.id,
+        data=SiteCreate(name="Xã A", kind=SiteKind.commune, parent_id=tree.hub_a),
+        actor=admin,
+    )
+    assert (view.conference_id, view.parent_id) == (other.id, tree.hub_a)
+    page = site_lists.list_sites(db, conference_id=other.id, actor=admin)
+    assert [s.id for s in page.items] == [tree.central, tree.hub_a, view.id]
+    # The first conference is untouched.
+    first = site_lists.list_sites(db, conference_id=tree.cid, actor=admin)
+    assert view.id not in {s.id for s in first.items}
+
+
+def test_create_site_under_missing_parent_is_refused(
+    db: Session, admin: User, tree: Tree
+) -> None:
     with pytest.raises(errors.ParentNotFound):
         service.create_site(
             db,
-            conference_id=other.cid,
-            data=SiteCreate(name="Xã A", kind=SiteKind.commune, parent_id=tree.hub_a),
+            conference_id=tree.cid,
+            data=SiteCreate(name="Xã A", kind=SiteKind.commune, parent_id=99_999),
             actor=admin,
         )
 
@@ -50,11 +71,11 @@ def test_move_site_under_its_own_descendant_is_refused(
     db: Session, admin: User, tree: Tree
 ) -> None:
     with pytest.raises(errors.SiteCycle):
-        service.update_site(
+        site_changes.update_site(
             db, site_id=tree.hub_a, data=SiteUpdate(parent_id=tree.ward_a1), actor=admin
         )
     with pytest.raises(errors.SiteCycle):
-        service.update_site(
+        site_changes.update_site(
             db, site_id=tree.hub_a, data=SiteUpdate(parent_id=tree.hub_a), actor=admin
         )
     hub = db.get(Site, tree.hub_a)
@@ -62,7 +83,9 @@ def test_move_site_under_its_own_descendant_is_refused(
 
 
 def test_move_site_rewrites_subtree_paths(db: Session, admin: User, tree: Tree) -> None:
-    service.update_site(db, site_id=tree.hub_a, data=SiteUpdate(parent_id=tree.hub_b), actor=admin)
+    site_changes.update_site(
+        db, site_id=tree.hub_a, data=SiteUpdate(parent_id=tree.hub_b), actor=admin
+    )
     db.expire_all()
     ward = db.get(Site, tree.ward_a1)
     assert ward is not None
@@ -73,12 +96,13 @@ def test_move_site_rewrites_subtree_paths(db: Session, admin: User, tree: Tree) 
 def test_list_sites_search_ignores_diacritics_and_d_stroke(
     db: Session, admin: User, tree: Tree
 ) -> None:
-    page = service.list_sites(
-        db, conference_id=tree.cid, actor=admin, filters=service.SiteFilter(q="dang uy phuong")
+    page = site_lists.list_sites(
+        db, conference_id=tree.cid, actor=admin,
+        filters=site_lists.SiteFilter(q="dang uy phuong"),
     )
     assert {s.id for s in page.items} == {tree.ward_a1, tree.ward_b1}
-    page = service.list_sites(
-        db, conference_id=tree.cid, actor=admin, filters=service.SiteFilter(q="CẦN GIỜ")
+    page = site_lists.list_sites(
+        db, conference_id=tree.cid, actor=admin, filters=site_lists.SiteFilter(q="CẦN GIỜ")
     )
     assert [s.id for s in page.items] == [tree.ward_a2]
 
@@ -86,7 +110,7 @@ def test_list_sites_search_ignores_diacritics_and_d_stroke(
 def test_list_sites_for_coordinator_is_their_subtree(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:
-    page = service.list_sites(db, conference_id=tree.cid, actor=coordinator_a)
+    page = site_lists.list_sites(db, conference_id=tree.cid, actor=coordinator_a)
     assert {s.id for s in page.items} == {tree.hub_a, tree.ward_a1, tree.ward_a2}
     assert page.total == 3
 
@@ -97,7 +121,7 @@ def test_coordinator_cannot_read_or_change_other_subtree(
     with pytest.raises(errors.SiteOutOfScope):
         service.get_site(db, site_id=tree.ward_b1, actor=coordinator_a)
     with pytest.raises(errors.SiteOutOfScope):
-        service.update_site(
+        site_changes.update_site(
             db, site_id=tree.ward_b1, data=SiteUpdate(room="X"), actor=coordinator_a
         )
     with pytest.raises(errors.SiteOutOfScope):
@@ -107,7 +131,7 @@ def test_coordinator_cannot_read_or_change_other_subtree(
 def test_coordinator_changes_readiness_of_own_ward(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:
-    site = service.update_site(
+    site = site_changes.update_site(
         db,
         site_id=tree.ward_a1,
         data=SiteUpdate(readiness=Readiness.ready, readiness_note="Đã thử hình, tiếng"),
@@ -124,10 +148,9 @@ def test_update_site_with_null_required_fields_keeps_them(
         {"name": None, "kind": None, "expected_attendees": None, "readiness": None,
          "room": "Phòng họp số 2"}
     )
-    site = service.update_site(db, site_id=tree.ward_a1, data=data, actor=admin)
+    site = site_changes.update_site(db, site_id=tree.ward_a1, data=data, actor=admin)
     db.rollback()
-    stored = db.get(Site, tree.ward_a1)
-    assert stored is not None
+    stored = service.site_view(db, site_id=tree.ward_a1, actor=admin, conference_id=tree.cid)
     assert (stored.name, stored.kind, stored.readiness, stored.room) == (
         "Đảng ủy phường Bến Nghé", SiteKind.ward, Readiness.not_connected, "Phòng họp số 2"
     )
@@ -138,11 +161,11 @@ def test_coordinator_cannot_move_own_site_out_of_scope(
     db: Session, tree: Tree, coordinator_a: User
 ) -> None:
     with pytest.raises(errors.SiteOutOfScope):
-        service.update_site(
+        site_changes.update_site(
             db, site_id=tree.hub_a, data=SiteUpdate(parent_id=tree.hub_b), actor=coordinator_a
         )
     with pytest.raises(errors.SiteOutOfScope):
-        service.update_site(
+        site_changes.update_site(
             db, site_id=tree.ward_a1, data=SiteUpdate(parent_id=tree.hub_b), actor=coordinator_a
         )
 
@@ -159,6 +182,6 @@ def test_logout_invalidates_earlier_tokens(db: Session, admin: User) -> None:
 
 def test_delete_site_with_children_is_refused(db: Session, admin: User, tree: Tree) -> None:
     with pytest.raises(errors.SiteHasChildren):
-        service.delete_site(db, site_id=tree.hub_a, actor=admin)
-    service.delete_site(db, site_id=tree.ward_a1, actor=admin)
+        site_changes.delete_site(db, site_id=tree.hub_a, actor=admin)
+    site_changes.delete_site(db, site_id=tree.ward_a1, actor=admin)
     assert db.get(Site, tree.ward_a1) is None

@@ -1,10 +1,11 @@
 """The site tree and site pages, and the scope guard over every page naming a site."""
 
 import re
+from datetime import date
 
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.accounts import errors as accounts_errors
 from app.accounts.models import User
@@ -17,12 +18,14 @@ from endpoints import (
     login_pages,
     registration_pages,
     service,
+    site_changes,
     site_pages,
 )
-from endpoints.models import Readiness, Site, SiteCreate, SiteKind
+from endpoints.models import ConferenceCreate, Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from tests.conftest import ADMIN_PASSWORD, Tree
 from tests.endpoints.support import (
     login,
+    participation,
     post,
 )
 
@@ -94,8 +97,10 @@ def test_admin_adds_site_from_tree_form(client: TestClient, db: Session, tree: T
     assert r.status_code == 303, r.text
     db.rollback()
     site = db.exec(select(Site).where(Site.code == "HCM-TD")).one()
-    assert (site.parent_id, site.expected_attendees, site.depth) == (tree.hub_a, 60, 2)
-    assert r.headers["location"] == f"/sites/{site.id}?msg=site_created"
+    assert site.id is not None
+    expected = participation(db, tree.cid, site.id).expected_attendees
+    assert (site.parent_id, expected, site.depth) == (tree.hub_a, 60, 2)
+    assert r.headers["location"] == f"/sites/{site.id}?conference_id={tree.cid}&msg=site_created"
 
 
 def test_add_site_under_typed_parent_id(client: TestClient, db: Session, tree: Tree) -> None:
@@ -115,7 +120,7 @@ def test_add_site_with_duplicate_code_keeps_input(client: TestClient, tree: Tree
              {"name": "Phường trùng mã", "kind": "ward", "parent_id": str(tree.hub_a),
               "code": "HCM-BN"})
     assert r.status_code == 409
-    assert "Mã điểm cầu đã tồn tại" in r.text
+    assert "Mã điểm cầu đã có trong danh mục" in r.text
     assert 'value="Phường trùng mã"' in r.text
 
 
@@ -177,7 +182,45 @@ def test_coordinator_updates_readiness_of_own_ward(
     db.rollback()
     site = db.get(Site, tree.ward_a1)
     assert site is not None
-    assert (site.readiness, site.parent_id) == (Readiness.incident, tree.hub_a)
+    part = participation(db, tree.cid, tree.ward_a1)
+    assert (part.readiness, part.expected_attendees, site.parent_id) == (
+        Readiness.incident, 1500, tree.hub_a
+    )
+
+
+def test_site_page_shows_the_chosen_conference_or_the_registry_alone(
+    client: TestClient, db: Session, admin: User, tree: Tree
+) -> None:
+    later = service.create_conference(db, data=ConferenceCreate(
+        title="Hội nghị tổng kết", starts_on=date(2099, 3, 1), ends_on=date(2099, 3, 1)
+    ), actor=admin)
+    assert later.id is not None
+    for site_id in (tree.central, tree.hub_a, tree.ward_a1):
+        service.invite_site(db, conference_id=later.id,
+                            site=service.get_site(db, site_id=site_id, actor=admin))
+    db.commit()
+    site_changes.update_site(db, site_id=tree.ward_a1, conference_id=tree.cid, actor=admin,
+                             data=SiteUpdate(readiness=Readiness.incident))
+    login(client, "admin", ADMIN_PASSWORD)
+    # Without ?conference_id= the page is about the site's current (upcoming) conference.
+    page = client.get(f"/sites/{tree.ward_a1}").text
+    assert "Hội nghị tổng kết" in page and "r-incident" not in page
+    page = client.get(f"/sites/{tree.ward_a1}?conference_id={tree.cid}").text
+    assert "Hội nghị tập huấn AI" in page and "r-incident" in page
+    # The page links the other conference the site takes part in.
+    assert f'href="/sites/{tree.ward_a1}?conference_id={later.id}"' in page
+    assert f'action="/sites/{tree.ward_a1}?conference_id={tree.cid}"' in page
+    r = client.get(f"/sites/{tree.ward_b1}?conference_id={later.id}")
+    assert r.status_code == 404 and "site_not_in_conference" in r.text
+    # A registry site no conference invited: its own fields, no readiness to edit.
+    lone = service.create_registry_site(db, actor=admin, data=SiteCreate(
+        name="Đảng ủy xã Mới", kind=SiteKind.commune, parent_id=tree.hub_b))
+    page = client.get(f"/sites/{lone.id}").text
+    assert "Đảng ủy xã Mới" in page and 'name="readiness"' not in page
+    r = post(client, f"/sites/{lone.id}", {"name": "Đảng ủy xã Mới Lập", "kind": "commune"})
+    assert r.status_code == 303, r.text
+    db.rollback()
+    assert db.exec(select(Site.name).where(Site.id == lone.id)).one() == "Đảng ủy xã Mới Lập"
 
 
 def test_site_edit_with_invalid_link_keeps_input(client: TestClient, tree: Tree) -> None:
@@ -303,6 +346,6 @@ def test_coordinator_is_refused_on_every_site_page_outside_subtree(
             assert (errors.SiteOutOfScope.detail in r.text
                     or accounts_errors.AdminOnly.detail in r.text)
     db.rollback()
-    names = set(db.exec(select(Site.name).where(col(Site.conference_id) == tree.cid)).all())
+    names = set(db.exec(select(Site.name)).all())
     assert "Bị sửa" not in names and "Xã lạ" not in names
     assert len(names) == 6
