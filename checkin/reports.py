@@ -266,7 +266,9 @@ def attendance_report(
         session_title = sessions_service.get_session(db, session_id=session_id, actor=actor).title
     under_name: str | None = None
     if under_id is not None:
-        under_name = endpoints_service.get_site(db, site_id=under_id, actor=actor).name
+        under_name = str(endpoints_service.get_site_in(
+            db, conference_id=conference_id, site_id=under_id, actor=actor
+        ).name)
     db.rollback()
     rows: list[SiteRow] = []
     for s in scoped.sites:

@@ -41,7 +41,8 @@ from checkin.roster import (
 from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, Site
+from endpoints.models import Readiness, Site, SiteView
+from sessions.models import ConferenceSession
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,6 @@ def _check_scope(ctx: ScanContext, actor: User | None) -> None:
         actor.role != Role.coordinator
         or actor.status != AccountStatus.active
         or ctx.root_path is None
-        or ctx.root_conference_id != ctx.scan_conference_id
         or not ctx.scan_path.startswith(ctx.root_path)
     ):
         raise endpoints_errors.SiteOutOfScope()
@@ -153,24 +153,31 @@ def _check_scope(ctx: ScanContext, actor: User | None) -> None:
 
 def _check_pass(
     ctx: ScanContext, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
-) -> bool:
-    """Refuse what cannot be checked in; True when the attendee belongs to another site."""
-    if ctx.scan_readiness == Readiness.not_participating:
-        raise errors.SiteNotParticipating()
-    if scan.session_id is not None and ctx.session_conference_id != ctx.scan_conference_id:
-        raise errors.CheckinSessionNotFound()
-    if claims is not None and claims.conference_id != ctx.scan_conference_id:
-        raise errors.PassOtherConference()
+) -> int:
+    """Refuse what cannot be checked in; the conference of the check-in when accepted."""
     if ctx.attendee_id is None:
         if claims is None:
             raise errors.ShortCodeNotFound()
         raise errors.AttendeeNotFound()
-    if ctx.attendee_conference_id != ctx.scan_conference_id:
+    conference_id = ctx.attendee_conference_id
+    if claims is not None and claims.conference_id != conference_id:
         raise errors.PassOtherConference()
+    # The scanning site must take part in the attendee's conference.
+    if ctx.scan_conference_id is None:
+        raise errors.PassOtherConference()
+    if ctx.scan_readiness == Readiness.not_participating:
+        raise errors.SiteNotParticipating()
+    if scan.session_id is not None and ctx.session_conference_id != conference_id:
+        raise errors.CheckinSessionNotFound()
     if ctx.deleted_at is not None:
         raise errors.AttendeeNotFound()
     if ctx.revoked or (claims is not None and claims.version != ctx.pass_version):
         raise errors.PassRevoked()
+    return ctx.scan_conference_id
+
+
+def _foreign(ctx: ScanContext, scan: _Scan, settings: Settings) -> bool:
+    """True when the attendee belongs to another site (refused if the policy says so)."""
     foreign = ctx.home_site_id != scan.site_id
     if foreign and settings.foreign_site_policy == "refuse":
         raise errors.PassWrongSite()
@@ -184,6 +191,7 @@ def _result(
     ctx: ScanContext,
     scan: _Scan,
     *,
+    conference_id: int,
     status: Status,
     at: datetime,
     site_id: int,
@@ -205,7 +213,7 @@ def _result(
         checked_in_at=at,
         site_id=site_id,
         site_name=site_name,
-        conference_id=ctx.scan_conference_id,
+        conference_id=conference_id,
         session_id=scan.session_id,
         foreign_site=foreign,
         first=first,
@@ -213,12 +221,14 @@ def _result(
     )
 
 
-def _earlier(db: Session, ctx: ScanContext, scan: _Scan, session_key: int) -> CheckinResult:
+def _earlier(
+    db: Session, ctx: ScanContext, scan: _Scan, session_key: int, conference_id: int
+) -> CheckinResult:
     """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
     assert ctx.attendee_id is not None
     rows = statements.earlier_checkins(
         db, attendee_id=ctx.attendee_id, session_key=session_key,
-        conference_id=ctx.scan_conference_id, nonce=scan.nonce,
+        conference_id=conference_id, nonce=scan.nonce,
     )
     mine = [r for r in rows if r.attendee_id == ctx.attendee_id]
     if not mine:
@@ -228,6 +238,7 @@ def _earlier(db: Session, ctx: ScanContext, scan: _Scan, session_key: int) -> Ch
     return _result(
         ctx,
         scan,
+        conference_id=conference_id,
         status="checked_in" if replayed else "already_checked_in",
         at=earlier.checked_in_at,
         site_id=earlier.site_id,
@@ -244,16 +255,17 @@ def _record(
     claims: qr.PassClaims | None,
     short_code: str | None,
     settings: Settings,
-) -> tuple[CheckinResult, ScanContext]:
+) -> CheckinResult:
     ctx = _load_context(db, scan, claims.attendee_id if claims else None, short_code)
     _check_scope(ctx, scan.actor)
-    foreign = _check_pass(ctx, scan, claims, settings)
+    conference_id = _check_pass(ctx, scan, claims, settings)
+    foreign = _foreign(ctx, scan, settings)
     session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
     now = utcnow()
     first = statements.insert_checkin(
         db,
         {
-            "conference_id": ctx.scan_conference_id,
+            "conference_id": conference_id,
             "attendee_id": ctx.attendee_id,
             "session_key": session_key,
             "site_id": scan.site_id,
@@ -268,22 +280,37 @@ def _record(
     )
     if first:
         result = _result(
-            ctx, scan, status="checked_in", at=now, site_id=scan.site_id,
-            site_name=ctx.scan_name, foreign=foreign, first=True,
+            ctx, scan, conference_id=conference_id, status="checked_in", at=now,
+            site_id=scan.site_id, site_name=ctx.scan_name, foreign=foreign, first=True,
         )
     else:
-        result = _earlier(db, ctx, scan, session_key)
+        result = _earlier(db, ctx, scan, session_key, conference_id)
     db.commit()
-    return result, ctx
+    return result
 
 
-def _note_failure(db: Session, scan: _Scan, reason: str) -> None:
+def _failure_conference(db: Session, scan: _Scan, claims: qr.PassClaims | None) -> int | None:
+    """The conference a refused scan is counted in: the pass's, else the session's, else
+    the one current at the scanning site."""
+    if claims is not None:
+        return claims.conference_id
+    if scan.session_id is not None:
+        found = db.execute(
+            sa_select(col(ConferenceSession.conference_id))
+            .where(col(ConferenceSession.id) == scan.session_id)
+        ).scalar()
+        if found is not None:
+            return int(found)
+    return endpoints_service.current_conference_id(db, site_id=scan.site_id)
+
+
+def _note_failure(
+    db: Session, scan: _Scan, reason: str, claims: qr.PassClaims | None = None
+) -> None:
     """Keep a refused scan (who, where, what, why) in its own short transaction."""
     db.rollback()
     try:
-        conference_id = db.execute(
-            sa_select(col(Site.conference_id)).where(col(Site.id) == scan.site_id)
-        ).scalar()
+        conference_id = _failure_conference(db, scan, claims)
         db.add(
             ScanFailure(
                 conference_id=conference_id,
@@ -330,8 +357,8 @@ def check_in(
     """
     scan = _Scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
                  device=_device(device), method=method, actor=actor)
+    claims: qr.PassClaims | None = None
     try:
-        claims: qr.PassClaims | None = None
         short_code: str | None = None
         if qr.looks_like_pass(code) or len(code) > qr.MAX_CODE_CHARS:
             claims = _claims(db, code, settings)
@@ -339,15 +366,15 @@ def check_in(
             short_code = normalize_short_code(code)
             if short_code is None:
                 raise errors.PassMalformed()
-        result, ctx = _record(db, scan, claims, short_code, settings)
+        result = _record(db, scan, claims, short_code, settings)
     except AppError as exc:
-        _note_failure(db, scan, exc.code)
+        _note_failure(db, scan, exc.code, claims)
         raise
     if publish is not None and result.first and not result.replayed:
         publish(
-            events.attendance_channel(ctx.scan_conference_id),
+            events.attendance_channel(result.conference_id),
             events.encode_checkin(
-                conference_id=ctx.scan_conference_id,
+                conference_id=result.conference_id,
                 site_id=site_id,
                 session_id=session_id,
                 attendee_id=result.attendee.id,
@@ -391,16 +418,28 @@ def site_qr_info(site_id: int, settings: Settings, now: float | None = None) -> 
     )
 
 
+def current_view(db: Session, *, site: Site, live_only: bool = False) -> SiteView:
+    """A site with its participation in the conference current there (live first), if any:
+    the conference its self check-in QR is for."""
+    assert site.id is not None
+    conference_id = endpoints_service.current_conference_id(db, site_id=site.id,
+                                                            live_only=live_only)
+    part = (endpoints_service.participation_of(db, conference_id=conference_id, site_id=site.id)
+            if conference_id is not None else None)
+    return SiteView(site, part)
+
+
 def self_checkin_site(
     db: Session, *, site_token: str, settings: Settings, now: float | None = None
-) -> Site:
-    """The site a screen's rotating QR names, if genuine and current (no login needed)."""
+) -> SiteView:
+    """The site a screen's rotating QR names, if genuine and current (no login needed), as
+    the conference current there sees it."""
     moment = time.time() if now is None else now
     site_id = qr.verify_site_step(site_token, site_qr_secret(settings), moment)
     site = db.get(Site, site_id)
     if site is None:
         raise errors.SiteQrInvalid()
-    return site
+    return current_view(db, site=site)
 
 
 def self_check_in(

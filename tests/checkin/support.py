@@ -16,7 +16,7 @@ from app.db import utcnow
 from checkin import headcounts, keys, qr, service
 from checkin import roster as checkin_roster
 from checkin.models import Attendee, AttendeeCreate
-from endpoints import presence
+from endpoints import presence, site_changes
 from endpoints import service as endpoints_service
 from endpoints.models import Readiness, SiteCreate, SiteKind, SiteUpdate
 from endpoints.screen_models import ScreenDevice
@@ -126,7 +126,7 @@ def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> 
     deep = deep_site(wdb, admin, tree)
     for site_id, expected in ((tree.ward_a1, 10), (tree.ward_a2, 6), (tree.ward_b1, 8),
                               (tree.hub_a, 4)):
-        endpoints_service.update_site(wdb, site_id=site_id,
+        site_changes.update_site(wdb, site_id=site_id,
                                       data=SiteUpdate(expected_attendees=expected), actor=admin)
     people = checkin_roster.create_attendees(
         wdb, conference_id=tree.cid,
@@ -139,11 +139,11 @@ def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> 
                          settings=settings)
     headcounts.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
                                 counts={"dai_bieu": 5}, actor=admin)
-    wdb.add(ScreenDevice(site_id=tree.ward_a1, conference_id=tree.cid, name="Máy chiếu",
+    wdb.add(ScreenDevice(site_id=tree.ward_a1, name="Máy chiếu",
                          enrolled_at=utcnow(), last_seen_at=utcnow()))
     wdb.commit()
     presence.record_transitions(wdb, timeout_seconds=45)
-    endpoints_service.update_site(wdb, site_id=tree.ward_a1,
+    site_changes.update_site(wdb, site_id=tree.ward_a1,
                                   data=SiteUpdate(readiness=Readiness.ready), actor=admin)
     return {"deep": deep}
 

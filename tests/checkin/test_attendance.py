@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db import utcnow
 from checkin import attendance, dashboard, errors, headcounts, reports, service
 from checkin.board import Board, local_minute
-from endpoints import presence
+from endpoints import presence, site_changes
 from endpoints import service as endpoints_service
 from endpoints.models import SiteUpdate
 from endpoints.screen_models import ScreenDevice
@@ -26,7 +26,7 @@ from tests.conftest import Tree
 def _online_by_presence_only(wdb: Session, tree: Tree) -> None:
     """Ward B1's screen was seen 60 s ago: online under a 90 s presence timeout, which the
     old 45 s screen window of the summary would have called offline."""
-    wdb.add(ScreenDevice(site_id=tree.ward_b1, conference_id=tree.cid, name="Tivi",
+    wdb.add(ScreenDevice(site_id=tree.ward_b1, name="Tivi",
                          enrolled_at=utcnow(), last_seen_at=utcnow() - timedelta(seconds=60)))
     wdb.commit()
     presence.record_transitions(wdb, timeout_seconds=90)
@@ -85,7 +85,7 @@ def test_coordinator_scope_agrees_between_dashboard_summary_and_report(
 def test_attendance_summary_totals_and_per_site(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb, site_id=tree.ward_a1, actor=admin, data=SiteUpdate(expected_attendees=60)
     )
     for a in (roster.an, roster.cuong):

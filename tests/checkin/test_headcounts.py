@@ -10,7 +10,7 @@ from checkin import errors
 from checkin import headcounts as checkin_headcounts
 from checkin.models import Headcount
 from endpoints import errors as endpoints_errors
-from endpoints import service as endpoints_service
+from endpoints import site_changes
 from endpoints.models import Readiness, SiteUpdate
 from tests.checkin.support import count_rows
 from tests.conftest import Tree
@@ -56,7 +56,7 @@ def test_report_headcount_refusals(
         checkin_headcounts.report_headcount(
             wdb, site_id=tree.ward_a1, session_id=None, counts={"robots": 1}, actor=coordinator_a
         )
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb,
         site_id=tree.ward_a1,
         actor=admin,

@@ -21,6 +21,7 @@ from checkin import keys, reports, service
 from checkin.models import Attendance
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
+from endpoints import site_changes
 from endpoints.models import Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
@@ -46,7 +47,7 @@ XLSX_URL = "/api/v1/conferences/{cid}/reports/attendance.xlsx"
 
 
 def _expect(db: Session, admin: User, site_id: int, expected: int) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         db, site_id=site_id, data=SiteUpdate(expected_attendees=expected), actor=admin
     )
 
@@ -161,7 +162,7 @@ def test_attendance_report_under_site_narrows_to_subtree(
 def test_attendance_report_not_participating_site_not_counted_as_site(
     wdb: Session, admin: User, tree: Tree
 ) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb, site_id=tree.ward_a2, actor=admin,
         data=SiteUpdate(readiness=Readiness.not_participating),
     )
