@@ -109,20 +109,24 @@ def _current_conference() -> Any:
 
 
 def _context_query(by_short_code: bool) -> Any:
+    conference: Any
     if by_short_code:
+        # The conference is known before the attendee: the site's view of it is kept
+        # even when the code names nobody.
+        conference = func.coalesce(_sess_t.c.conference_id, _current_conference())
         on_attendee = and_(
-            _att_t.c.conference_id == func.coalesce(_sess_t.c.conference_id,
-                                                    _current_conference()),
+            _att_t.c.conference_id == conference,
             _att_t.c.short_code == bindparam("short_code"),
         )
     else:
+        conference = _att_t.c.conference_id
         on_attendee = _att_t.c.id == bindparam("attendee_id", type_=Integer)
     joined = (
         _scan_t.outerjoin(_sess_t, _sess_t.c.id == bindparam("session_id", type_=Integer))
         .outerjoin(_root_t, _root_t.c.id == bindparam("root_id", type_=Integer))
         .outerjoin(_att_t, on_attendee)
         .outerjoin(_part_t, and_(_part_t.c.site_id == _scan_t.c.id,
-                                 _part_t.c.conference_id == _att_t.c.conference_id))
+                                 _part_t.c.conference_id == conference))
         .outerjoin(_home_t, _home_t.c.id == _att_t.c.site_id)
         .outerjoin(_home_part_t, and_(_home_part_t.c.site_id == _att_t.c.site_id,
                                       _home_part_t.c.conference_id == _att_t.c.conference_id))
