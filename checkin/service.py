@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -34,6 +33,7 @@ from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
 from checkin import errors, events, keys, qr, statements
+from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
 from checkin.roster import (
     normalize_short_code,
@@ -42,7 +42,6 @@ from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.models import Readiness, Site, SiteView
-from sessions.models import ConferenceSession
 
 log = logging.getLogger(__name__)
 
@@ -289,28 +288,15 @@ def _record(
     return result
 
 
-def _failure_conference(db: Session, scan: _Scan, claims: qr.PassClaims | None) -> int | None:
-    """The conference a refused scan is counted in: the pass's, else the session's, else
-    the one current at the scanning site."""
-    if claims is not None:
-        return claims.conference_id
-    if scan.session_id is not None:
-        found = db.execute(
-            sa_select(col(ConferenceSession.conference_id))
-            .where(col(ConferenceSession.id) == scan.session_id)
-        ).scalar()
-        if found is not None:
-            return int(found)
-    return endpoints_service.current_conference_id(db, site_id=scan.site_id)
-
-
 def _note_failure(
     db: Session, scan: _Scan, reason: str, claims: qr.PassClaims | None = None
 ) -> None:
     """Keep a refused scan (who, where, what, why) in its own short transaction."""
     db.rollback()
     try:
-        conference_id = _failure_conference(db, scan, claims)
+        # Counted in the pass's conference, else the session's, else the site's current.
+        conference_id = claims.conference_id if claims is not None else (
+            checkin_sites.known_conference(db, site_id=scan.site_id, session_id=scan.session_id))
         db.add(
             ScanFailure(
                 conference_id=conference_id,
@@ -418,17 +404,6 @@ def site_qr_info(site_id: int, settings: Settings, now: float | None = None) -> 
     )
 
 
-def current_view(db: Session, *, site: Site, live_only: bool = False) -> SiteView:
-    """A site with its participation in the conference current there (live first), if any:
-    the conference its self check-in QR is for."""
-    assert site.id is not None
-    conference_id = endpoints_service.current_conference_id(db, site_id=site.id,
-                                                            live_only=live_only)
-    part = (endpoints_service.participation_of(db, conference_id=conference_id, site_id=site.id)
-            if conference_id is not None else None)
-    return SiteView(site, part)
-
-
 def self_checkin_site(
     db: Session, *, site_token: str, settings: Settings, now: float | None = None
 ) -> SiteView:
@@ -439,7 +414,7 @@ def self_checkin_site(
     site = db.get(Site, site_id)
     if site is None:
         raise errors.SiteQrInvalid()
-    return current_view(db, site=site)
+    return checkin_sites.current_view(db, site=site)
 
 
 def self_check_in(

@@ -12,6 +12,7 @@ from app.deps import BearerToken, SettingsDep, find_user
 from app.errors import NotAuthenticated
 from app.qrimage import qr_svg
 from checkin import errors, service
+from checkin import sites as checkin_sites
 from endpoints import service as endpoints_service
 
 router = APIRouter(prefix="/api/v1")
@@ -50,7 +51,7 @@ def _site_qr(
 ) -> SiteQrPublic:
     site = service.authorize_site_screen(db, site_id=site_id,
                                          screen_token=_screen_token(request), actor=user)
-    live = service.current_view(db, site=site, live_only=True)
+    live = checkin_sites.current_view(db, site=site, live_only=True)
     info = service.site_qr_info(site_id, settings)
     base = str(request.base_url).rstrip("/")
     return SiteQrPublic(token=info.token, url=f"{base}/c/{info.token}", step=info.step,

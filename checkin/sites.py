@@ -19,6 +19,18 @@ from endpoints.models import Participation, Site, SiteView
 from sessions.models import ConferenceSession
 
 
+def known_conference(db: Session, *, site_id: int, session_id: int | None) -> int | None:
+    """The session's conference, else the one current at the site, else None."""
+    if session_id is not None:
+        found = db.execute(
+            sa_select(col(ConferenceSession.conference_id))
+            .where(col(ConferenceSession.id) == session_id)
+        ).scalar()
+        if found is not None:
+            return int(found)
+    return endpoints_service.current_conference_id(db, site_id=site_id)
+
+
 def conference_for_site(
     db: Session, *, site_id: int, conference_id: int | None = None,
     session_id: int | None = None,
@@ -27,17 +39,21 @@ def conference_for_site(
     else the one current at the site; 404 site_not_in_conference when it has none."""
     if conference_id is not None:
         return conference_id
-    if session_id is not None:
-        found = db.execute(
-            sa_select(col(ConferenceSession.conference_id))
-            .where(col(ConferenceSession.id) == session_id)
-        ).scalar()
-        if found is not None:
-            return int(found)
-    current = endpoints_service.current_conference_id(db, site_id=site_id)
+    current = known_conference(db, site_id=site_id, session_id=session_id)
     if current is None:
         raise endpoints_errors.SiteNotInConference()
     return current
+
+
+def current_view(db: Session, *, site: Site, live_only: bool = False) -> SiteView:
+    """A site with its participation in the conference current there (live first), if any:
+    the conference its self check-in QR is for."""
+    assert site.id is not None
+    conference_id = endpoints_service.current_conference_id(db, site_id=site.id,
+                                                            live_only=live_only)
+    part = (endpoints_service.participation_of(db, conference_id=conference_id, site_id=site.id)
+            if conference_id is not None else None)
+    return SiteView(site, part)
 
 
 def site_in(

@@ -119,7 +119,7 @@ def deep_site(db: Session, admin: User, tree: Tree) -> int:
         actor=admin,
     )
     assert site.id is not None
-    return site.id
+    return int(site.id)
 
 
 def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> dict[str, Any]:
