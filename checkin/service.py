@@ -1,9 +1,10 @@
 """Check-in: one function behind every way in (staff scan, name search, self check-in).
 
-The hot path is three statements on the write connection — one SELECT that joins
-the scanning site, the attendee (by pass id or short code), their home site, the
-actor's root site and the session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`;
-the COMMIT — and no read-then-write: the unique constraints on (attendee, session) and
+The hot path is three statements on the write connection — one SELECT that joins the
+scanning site, its participation in the attendee's conference (outside it: refused),
+the attendee (by pass id or short code), their home site, the actor's root site and the
+session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`; the COMMIT — and no
+read-then-write: the unique constraints on (attendee, session) and
 (conference, nonce) decide who was first, however many devices scan at once. Only a
 repeat reads the earlier row. Pass signatures are checked against keys held in
 memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
