@@ -28,6 +28,7 @@ from checkin import dashboard_ws as checkin_dashboard_ws
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
+from checkin import participation_routes as checkin_participation_routes
 from checkin import report_routes as checkin_report_routes
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
@@ -199,6 +200,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_report_routes.router)
     app.include_router(checkin_site_qr_routes.router)
     app.include_router(checkin_headcount_routes.router)
+    app.include_router(checkin_participation_routes.router)
     app.include_router(checkin_dashboard_pages.router)
     app.include_router(checkin_dashboard_routes.router)
     app.include_router(checkin_dashboard_ws.router)

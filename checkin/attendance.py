@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Integer, cast, func
+from sqlalchemy import Integer, and_, cast, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -34,7 +34,7 @@ from checkin.models import (
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.events import incident_view
-from endpoints.models import Incident, Site
+from endpoints.models import Incident, Participation, Site
 from sessions.models import ConferenceSession
 
 #: Check-ins committed this close before a load may still have their message in flight.
@@ -94,16 +94,20 @@ def headcount_totals(db: Session, *, conference_id: int, session_key: int) -> di
 def load_sites(
     db: Session, *, conference_id: int, session_key: int, path: str | None = None
 ) -> list[SiteState]:
-    """Every site of a conference (or of the subtree at `path`) with its counts, in tree order."""
-    conds: list[Any] = [col(Site.conference_id) == conference_id]
+    """Every site taking part in a conference (or in the subtree at `path`) with its counts,
+    in tree order; names, readiness and expected counts are the participation's."""
+    conds: list[Any] = [col(Participation.conference_id) == conference_id]
     if path is not None:
         conds.append(col(Site.path).startswith(path))
     sites = db.execute(
         sa_select(
-            col(Site.id), col(Site.parent_id), col(Site.path), col(Site.depth), col(Site.name),
-            col(Site.name_key), col(Site.kind), col(Site.readiness),
-            col(Site.expected_attendees), col(Site.code),
-        ).where(*conds).order_by(col(Site.path))
+            col(Site.id), col(Site.parent_id), col(Site.path), col(Site.depth),
+            col(Participation.name), col(Site.name_key), col(Site.kind),
+            col(Participation.readiness), col(Participation.expected_attendees),
+            col(Participation.code),
+        )
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .where(*conds).order_by(col(Site.path))
     ).all()
     checked = checked_in_counts(db, conference_id=conference_id, session_key=session_key)
     heads = headcount_totals(db, conference_id=conference_id, session_key=session_key)
@@ -136,8 +140,10 @@ def _recent_attendees(db: Session, conference_id: int, session_key: int) -> set[
 
 def _recent_incidents(db: Session, conference_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
-        sa_select(Incident, col(Site.name))
+        sa_select(Incident, func.coalesce(col(Participation.name), col(Site.name)))
         .join(Site, col(Site.id) == col(Incident.site_id))
+        .outerjoin(Participation, and_(col(Participation.site_id) == col(Incident.site_id),
+                                       col(Participation.conference_id) == conference_id))
         .where(col(Incident.conference_id) == conference_id)
         .order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
         .limit(KEPT_INCIDENTS)
@@ -219,10 +225,10 @@ def scoped_sites(
     session_key = session_key_for(db, conference_id=conference_id, session_id=session_id)
     path: str | None = None
     if site_id is not None:
-        site = endpoints_service.get_site(db, site_id=site_id, actor=actor)
-        if site.conference_id != conference_id:
-            raise endpoints_errors.SiteNotFound()
-        path = site.path
+        site = endpoints_service.get_site_in(
+            db, conference_id=conference_id, site_id=site_id, actor=actor
+        )
+        path = str(site.path)
     elif not accounts_service.is_admin(actor):
         path = site_path(db, actor.site_id)
         if path is None:

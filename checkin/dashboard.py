@@ -37,15 +37,16 @@ def resolve_scope(
             raise CheckinSessionNotFound()
     root: int | None = None
     if under_id is not None:
-        site = endpoints_service.get_site(db, site_id=under_id, actor=actor)
-        if site.conference_id != conference_id:
-            raise endpoints_errors.SiteNotFound()
+        # The board holds the conference's participants only: a root must be one.
+        endpoints_service.get_site_in(db, conference_id=conference_id, site_id=under_id,
+                                      actor=actor)
         root = under_id
     elif not accounts_service.is_admin(actor):
         if actor.site_id is None:
             raise endpoints_errors.SiteOutOfScope()
-        site = endpoints_service.get_site(db, site_id=actor.site_id, actor=actor)
-        root = site.id
+        endpoints_service.get_site_in(db, conference_id=conference_id, site_id=actor.site_id,
+                                      actor=actor)
+        root = actor.site_id
     db.rollback()
     return Scope(conference_id=conference_id, session_id=session_id, root=root)
 

@@ -97,7 +97,8 @@ def dashboard_page(
         session_id=_id(session_id), under_id=_id(under_id),
     )
     root = (
-        endpoints_service.get_site(db, site_id=scope.root, actor=user)
+        endpoints_service.get_site_in(db, conference_id=conference_id, site_id=scope.root,
+                                      actor=user)
         if scope.root is not None else None
     )
     config = {

@@ -44,6 +44,7 @@ def report_headcount(
         counts={str(k): v for k, v in data.counts.items()},
         actor=user,
         publish=hub.publish,
+        conference_id=data.conference_id,
     )
     return _headcount(report)
 
@@ -52,12 +53,15 @@ def report_headcount(
     "/sites/{site_id}/headcounts", response_model=list[HeadcountPublic], tags=["headcounts"]
 )
 def list_headcounts(
-    site_id: int, db: ReadDbSession, user: CurrentUser, session_id: int | None = None
+    site_id: int, db: ReadDbSession, user: CurrentUser, session_id: int | None = None,
+    conference_id: int | None = None,
 ) -> list[HeadcountPublic]:
-    """Reports of a site, newest first; the first not superseded is the current one."""
+    """Reports of a site in a conference (default: the session's, else the site's current),
+    newest first; the first not superseded is the current one."""
     return [
         _headcount(h)
-        for h in headcounts.list_headcounts(db, site_id=site_id, actor=user, session_id=session_id)
+        for h in headcounts.list_headcounts(db, site_id=site_id, actor=user, session_id=session_id,
+                                            conference_id=conference_id)
     ]
 
 

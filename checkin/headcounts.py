@@ -2,7 +2,8 @@
 
 A new report replaces the site's current one for that session: the old row is marked
 superseded in the same transaction (history is kept), and a partial unique index
-allows one current report per (site, session) whatever the race.
+allows one current report per (conference, site, session) whatever the race. A report
+is for one conference the site takes part in (see checkin.sites.conference_for_site).
 """
 
 from collections.abc import Sequence
@@ -16,8 +17,8 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.realtime import Publish
 from checkin import attendance, errors, events
+from checkin import sites as checkin_sites
 from checkin.models import HEADCOUNT_CATEGORIES, Headcount
-from endpoints import service as endpoints_service
 from endpoints.models import Readiness, Site
 
 
@@ -29,14 +30,15 @@ def report_headcount(
     counts: dict[str, int],
     actor: User,
     publish: Publish | None = None,
+    conference_id: int | None = None,
 ) -> Headcount:
     """Report how many are present at a site (by category); replaces the earlier report."""
-    site = endpoints_service.get_site(db, site_id=site_id, actor=actor)
+    site = checkin_sites.site_in(db, site_id=site_id, actor=actor, conference_id=conference_id,
+                                 session_id=session_id)
     if site.readiness == Readiness.not_participating:
         raise errors.SiteNotParticipating()
-    session_key = attendance.session_key_for(
-        db, conference_id=site.conference_id, session_id=session_id
-    )
+    cid: int = site.conference_id
+    session_key = attendance.session_key_for(db, conference_id=cid, session_id=session_id)
     clean = {str(k): int(v) for k, v in counts.items()}
     if not clean or any(
         k not in HEADCOUNT_CATEGORIES or not 0 <= v <= 100_000 for k, v in clean.items()
@@ -49,6 +51,7 @@ def report_headcount(
     db.execute(
         update(Headcount)
         .where(
+            col(Headcount.conference_id) == cid,
             col(Headcount.site_id) == site_id,
             col(Headcount.session_key) == session_key,
             col(Headcount.superseded).is_(False),
@@ -56,7 +59,7 @@ def report_headcount(
         .values(superseded=True)
     )
     report = Headcount(
-        conference_id=site.conference_id,
+        conference_id=cid,
         site_id=site_id,
         session_key=session_key,
         counts=clean,
@@ -72,9 +75,9 @@ def report_headcount(
         raise errors.HeadcountConflict() from exc
     if publish is not None:
         publish(
-            events.attendance_channel(site.conference_id),
+            events.attendance_channel(cid),
             events.encode_headcount(
-                conference_id=site.conference_id, site_id=site_id, session_id=session_id,
+                conference_id=cid, site_id=site_id, session_id=session_id,
                 total=report.total, at=now,
             ),
         )
@@ -82,16 +85,19 @@ def report_headcount(
 
 
 def list_headcounts(
-    db: Session, *, site_id: int, actor: User, session_id: int | None = None, limit: int = 50
+    db: Session, *, site_id: int, actor: User, session_id: int | None = None, limit: int = 50,
+    conference_id: int | None = None,
 ) -> Sequence[Headcount]:
-    """Reports of a site for a session, newest first (the first is the current one)."""
-    site = endpoints_service.get_site(db, site_id=site_id, actor=actor)
-    session_key = attendance.session_key_for(
-        db, conference_id=site.conference_id, session_id=session_id
-    )
+    """Reports of a site in a conference for a session, newest first (the first is the
+    current one)."""
+    site = checkin_sites.site_in(db, site_id=site_id, actor=actor, conference_id=conference_id,
+                                 session_id=session_id)
+    cid: int = site.conference_id
+    session_key = attendance.session_key_for(db, conference_id=cid, session_id=session_id)
     return db.exec(
         select(Headcount)
-        .where(Headcount.site_id == site_id, Headcount.session_key == session_key)
+        .where(Headcount.conference_id == cid, Headcount.site_id == site_id,
+               Headcount.session_key == session_key)
         .order_by(col(Headcount.id).desc())
         .limit(max(1, min(limit, 500)))
     ).all()

@@ -219,9 +219,10 @@ class CheckinPublic(SQLModel):
 
 class Headcount(SQLModel, table=True):
     __table_args__ = (
-        # At most one current report per site and session, whatever the race.
+        # At most one current report per site, conference and session, whatever the race.
         Index(
             "uq_headcount_current",
+            "conference_id",
             "site_id",
             "session_key",
             unique=True,
@@ -245,6 +246,8 @@ class Headcount(SQLModel, table=True):
 class HeadcountCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
+    # The conference the report is for (default: the session's, else the site's current).
+    conference_id: int | None = None
     session_id: int | None = None
     counts: dict[HeadcountCategory, Count]
 

@@ -22,9 +22,10 @@ from app.qrimage import qr_svg_inline
 from app.templating import LOCAL_TZ
 from app.templating import render_page as _page
 from checkin import errors, headcounts, roster, service
+from checkin import sites as checkin_sites
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
 from endpoints import service as endpoints_service
-from endpoints.models import Site
+from endpoints.models import SiteView
 from sessions import service as sessions_service
 
 router = APIRouter(include_in_schema=False)
@@ -52,15 +53,29 @@ def _sessions(db: Session, conference_id: int, user: User) -> list[Any]:
     return list(sessions_service.list_sessions(db, conference_id=conference_id, actor=user))
 
 
-def _site_and_conference(db: Session, site_id: int, user: User) -> tuple[Site, Any]:
-    site = endpoints_service.get_site(db, site_id=site_id, actor=user)
+def _conference_id(raw: str | None) -> int | None:
+    # `?conference_id=` picks the conference of a site page; junk means the current one.
+    value = (raw or "").strip()
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+def _site_and_conference(
+    db: Session, site_id: int, user: User, conference_id: int | None = None
+) -> tuple[SiteView, Any]:
+    """A site as one conference sees it: the one asked for, else the site's current one."""
+    site = checkin_sites.site_in(db, site_id=site_id, actor=user, conference_id=conference_id)
     conference = endpoints_service.get_conference(
         db, conference_id=site.conference_id, actor=user
     )
     return site, conference
 
 
-def _badge(db: Session, attendee: Attendee, site: Site, settings: Settings) -> dict[str, Any]:
+ConferenceQuery = Annotated[str, Query(max_length=20)]
+
+
+def _badge(
+    db: Session, attendee: Attendee, site: SiteView, settings: Settings
+) -> dict[str, Any]:
     try:
         qr: Markup | None = qr_svg_inline(
             roster.issue_pass(db, attendee=attendee, settings=settings)
@@ -84,7 +99,7 @@ def pass_page(
 ) -> Response:
     """An attendee's pass: name, unit, site, the QR and the short code (prints on A6/phone)."""
     attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
-    site, conference = _site_and_conference(db, attendee.site_id, user)
+    site, conference = _site_and_conference(db, attendee.site_id, user, attendee.conference_id)
     return _page(
         request,
         user,
@@ -101,10 +116,12 @@ def badges_page(
     user: CurrentUser,
     settings: SettingsDep,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    conference_id: ConferenceQuery = "",
 ) -> Response:
     """Printable A4 sheets, 8 badges each, of the attendees whose home is this site."""
-    site, conference = _site_and_conference(db, site_id, user)
-    attendees = roster.list_site_attendees(db, site_id=site_id, actor=user)
+    site, conference = _site_and_conference(db, site_id, user, _conference_id(conference_id))
+    attendees = roster.list_site_attendees(db, conference_id=site.conference_id,
+                                           site_id=site_id, actor=user)
     pages = max(1, -(-len(attendees) // BADGES_PER_PRINT))
     start = (page - 1) * BADGES_PER_PRINT
     chunk = attendees[start : start + BADGES_PER_PRINT]
@@ -133,10 +150,11 @@ def _checkin_page(
     site_id: int,
     *,
     session_id: int | None = None,
+    conference_id: int | None = None,
     result: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    site, conference = _site_and_conference(db, site_id, user)
+    site, conference = _site_and_conference(db, site_id, user, conference_id)
     return _page(
         request,
         user,
@@ -181,9 +199,12 @@ def _refusal(exc: AppError) -> dict[str, Any]:
 
 
 @router.get("/sites/{site_id}/checkin", response_class=HTMLResponse)
-def checkin_page(request: Request, site_id: int, db: ReadDbSession, user: CurrentUser) -> Response:
+def checkin_page(
+    request: Request, site_id: int, db: ReadDbSession, user: CurrentUser,
+    conference_id: ConferenceQuery = "",
+) -> Response:
     """The coordinator's check-in desk: scanner input, camera, name search, live count."""
-    return _checkin_page(request, db, user, site_id)
+    return _checkin_page(request, db, user, site_id, conference_id=_conference_id(conference_id))
 
 
 @router.post("/sites/{site_id}/checkin", dependencies=[CsrfChecked])
@@ -197,9 +218,11 @@ def checkin_submit(
     gate: WriteGateDep,
     code: FormText = "",
     session_id: FormText = "",
+    conference_id: FormText = "",
 ) -> Response:
     """Check a pass in from the page's form (the no-script path of the scanner page)."""
     chosen = _session_id(session_id)
+    cid = _conference_id(conference_id)
     endpoints_service.get_site(db, site_id=site_id, actor=user)
     db.rollback()  # free SQLite's write lock: the gate's thread may be waiting for it
     try:
@@ -209,10 +232,10 @@ def checkin_submit(
         ))
     except AppError as exc:
         db.rollback()
-        return _checkin_page(request, db, user, site_id, session_id=chosen,
+        return _checkin_page(request, db, user, site_id, session_id=chosen, conference_id=cid,
                              result=_refusal(exc), status=exc.status_code)
     return _checkin_page(request, db, user, site_id, session_id=chosen,
-                         result=result_view(outcome),
+                         conference_id=outcome.conference_id, result=result_view(outcome),
                          status=201 if outcome.status == "checked_in" else 200)
 
 
@@ -225,7 +248,7 @@ _EXPIRED = "Mã QR đã hết hạn, hãy quét lại mã trên màn hình."
 def _self_page(
     request: Request,
     site_token: str,
-    site: Site | None,
+    site: Any,
     *,
     result: dict[str, Any] | None = None,
     error: AppError | None = None,
@@ -301,13 +324,15 @@ def _headcount_page(
     site_id: int,
     *,
     session_id: int | None,
+    conference_id: int | None = None,
     values: Mapping[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    site, conference = _site_and_conference(db, site_id, user)
+    site, conference = _site_and_conference(db, site_id, user, conference_id)
     history: Sequence[Any] = headcounts.list_headcounts(
-        db, site_id=site_id, session_id=session_id, actor=user
+        db, site_id=site_id, session_id=session_id, actor=user,
+        conference_id=site.conference_id,
     )
     current = next((h for h in history if not h.superseded), None)
     return _page(
@@ -351,9 +376,11 @@ def headcount_page(
     db: ReadDbSession,
     user: CurrentUser,
     session_id: Annotated[str, Query(max_length=20)] = "",
+    conference_id: ConferenceQuery = "",
 ) -> Response:
     """The number present at a site (by category), with every earlier report."""
-    return _headcount_page(request, db, user, site_id, session_id=_session_id(session_id))
+    return _headcount_page(request, db, user, site_id, session_id=_session_id(session_id),
+                           conference_id=_conference_id(conference_id))
 
 
 @router.post("/sites/{site_id}/headcount", dependencies=[CsrfChecked])
@@ -368,24 +395,29 @@ def headcount_submit(
     khach_moi: FormText = "",
     phong_vien: FormText = "",
     khac: FormText = "",
+    conference_id: FormText = "",
 ) -> Response:
     """Report the headcount; it replaces the site's earlier report for that session."""
     chosen = _session_id(session_id)
     values = {"dai_bieu": dai_bieu, "khach_moi": khach_moi, "phong_vien": phong_vien,
               "khac": khac}
-    endpoints_service.get_site(db, site_id=site_id, actor=user)
+    cid = checkin_sites.site_in(db, site_id=site_id, actor=user,
+                                conference_id=_conference_id(conference_id),
+                                session_id=chosen).conference_id
     try:
         counts = parse_counts(values)
         headcounts.report_headcount(
             db, site_id=site_id, session_id=chosen, counts=counts, actor=user,
-            publish=hub.publish,
+            publish=hub.publish, conference_id=cid,
         )
     except ValueError as exc:
-        return _headcount_page(request, db, user, site_id, session_id=chosen, values=values,
-                               error=str(exc), status=422)
+        return _headcount_page(request, db, user, site_id, session_id=chosen, conference_id=cid,
+                               values=values, error=str(exc), status=422)
     except AppError as exc:
         db.rollback()
-        return _headcount_page(request, db, user, site_id, session_id=chosen, values=values,
-                               error=exc.detail, status=exc.status_code)
-    query = f"?session_id={chosen}&msg=headcount_saved" if chosen else "?msg=headcount_saved"
+        return _headcount_page(request, db, user, site_id, session_id=chosen, conference_id=cid,
+                               values=values, error=exc.detail, status=exc.status_code)
+    query = f"?conference_id={cid}&msg=headcount_saved"
+    if chosen:
+        query += f"&session_id={chosen}"
     return RedirectResponse(f"/sites/{site_id}/headcount{query}", status_code=303)

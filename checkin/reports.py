@@ -264,9 +264,8 @@ def attendance_report(
     session_title: str | None = None
     if session_id is not None:
         session_title = sessions_service.get_session(db, session_id=session_id, actor=actor).title
-    under_name: str | None = None
-    if under_id is not None:
-        under_name = endpoints_service.get_site(db, site_id=under_id, actor=actor).name
+    # scoped_sites checked `under_id` takes part; its row carries the name the conference knew.
+    under_name = next((s.name for s in scoped.sites if s.site_id == under_id), None)
     db.rollback()
     rows: list[SiteRow] = []
     for s in scoped.sites:

@@ -11,14 +11,12 @@ and the whole batch is retried with fresh codes — never checked first.
 import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, update
-from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -29,6 +27,7 @@ from app.db import utcnow
 from app.tabular import errors as tabular_errors
 from app.text import search_key, vi_sort_key
 from checkin import errors, keys, qr
+from checkin import sites as checkin_sites
 from checkin.models import (
     SHORT_CODE_ALPHABET,
     SHORT_CODE_LENGTH,
@@ -132,30 +131,11 @@ def issue_pass(db: Session, *, attendee: Attendee, settings: Settings) -> str:
 # ------------------------------------------------------------ write path
 
 
-@dataclass(frozen=True)
-class _SiteRef:
-    id: int
-    conference_id: int
-    path: str
-
-
-def _sites(db: Session, ids: Sequence[int]) -> dict[int, _SiteRef]:
-    found: dict[int, _SiteRef] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        rows = db.execute(
-            sa_select(col(Site.id), col(Site.conference_id), col(Site.path)).where(
-                col(Site.id).in_(unique[start : start + 500])
-            )
-        ).all()
-        found.update({r[0]: _SiteRef(r[0], r[1], r[2]) for r in rows})
-    return found
-
-
 def _check_sites(
     db: Session, *, conference_id: int, site_ids: Sequence[int], actor: User
 ) -> None:
-    sites = _sites(db, site_ids)
+    """Every site must take part in the conference and be in the actor's scope."""
+    paths = checkin_sites.participants(db, conference_id=conference_id, site_ids=site_ids)
     root_path = None
     if not accounts_service.is_admin(actor):
         root = db.get(Site, actor.site_id) if actor.site_id else None
@@ -163,12 +143,12 @@ def _check_sites(
             raise endpoints_errors.SiteOutOfScope()
         root_path = root.path
     for site_id in set(site_ids):
-        site = sites.get(site_id)
-        if site is None or site.conference_id != conference_id:
+        path = paths.get(site_id)
+        if path is None:
             raise endpoints_errors.SiteNotFound(
                 f"Không có điểm cầu #{site_id} trong hội nghị này."
             )
-        if root_path is not None and not site.path.startswith(root_path):
+        if root_path is not None and not path.startswith(root_path):
             raise endpoints_errors.SiteOutOfScope()
 
 
@@ -308,14 +288,16 @@ def get_attendee(db: Session, *, attendee_id: int, actor: User) -> Attendee:
 
 
 def list_site_attendees(
-    db: Session, *, site_id: int, actor: User, limit: int = 20_000
+    db: Session, *, conference_id: int, site_id: int, actor: User, limit: int = 20_000
 ) -> list[Attendee]:
-    """The attendees whose home is this site, in Vietnamese order (badge sheets)."""
+    """The attendees of a conference whose home is this site, in Vietnamese order (badge
+    sheets)."""
     endpoints_service.get_site(db, site_id=site_id, actor=actor)
     return list(
         db.exec(
             select(Attendee)
-            .where(Attendee.site_id == site_id, col(Attendee.deleted_at).is_(None))
+            .where(Attendee.site_id == site_id, Attendee.conference_id == conference_id,
+                   col(Attendee.deleted_at).is_(None))
             .order_by(col(Attendee.sort_key), col(Attendee.id))
             .limit(max(1, limit))
         ).all()
@@ -360,10 +342,10 @@ def scope_path(
 ) -> str | None:
     """The site path an actor's roster query is limited to (None: the whole conference)."""
     if site_id is not None:
-        site = endpoints_service.get_site(db, site_id=site_id, actor=actor)
-        if site.conference_id != conference_id:
-            raise endpoints_errors.SiteNotFound()
-        return site.path
+        site = endpoints_service.get_site_in(
+            db, conference_id=conference_id, site_id=site_id, actor=actor
+        )
+        return str(site.path)
     if accounts_service.is_admin(actor):
         return None
     root = db.get(Site, actor.site_id) if actor.site_id else None
@@ -372,13 +354,6 @@ def scope_path(
     return root.path
 
 
-def site_names(db: Session, *, site_ids: Sequence[int]) -> dict[int, str]:
-    """Names of sites by id (for showing search results and passes)."""
-    out: dict[int, str] = {}
-    unique = sorted(set(site_ids))
-    for chunk in chunks(unique, 500):
-        rows = db.execute(
-            sa_select(col(Site.id), col(Site.name)).where(col(Site.id).in_(chunk))
-        ).all()
-        out.update({r[0]: r[1] for r in rows})
-    return out
+def site_names(db: Session, *, conference_id: int, site_ids: Sequence[int]) -> dict[int, str]:
+    """Names of sites by id as the conference knew them (search results and passes)."""
+    return checkin_sites.names_in(db, conference_id=conference_id, site_ids=site_ids)

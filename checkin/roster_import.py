@@ -25,7 +25,7 @@ from app.text import TextError, clean_text, format_number, restore_phone_zero
 from checkin import roster
 from checkin.models import AttendeeCreate
 from endpoints import service as endpoints_service
-from endpoints.models import Site
+from endpoints.models import Participation, Site
 
 Progress = Callable[[int, int], None]
 MAX_ROSTER_ROWS = 300_000
@@ -132,8 +132,12 @@ def _check_row(
 
 
 def _site_codes(db: Session, conference_id: int, path: str | None) -> dict[str, int]:
-    query = sa_select(col(Site.code), col(Site.id)).where(
-        col(Site.conference_id) == conference_id, col(Site.code).is_not(None)
+    """Site ids by the code the conference knows them by (its participants only)."""
+    query = (
+        sa_select(col(Participation.code), col(Site.id))
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .where(col(Participation.conference_id) == conference_id,
+               col(Participation.code).is_not(None))
     )
     if path is not None:
         query = query.where(col(Site.path).startswith(path))

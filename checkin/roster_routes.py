@@ -132,7 +132,8 @@ def search_attendees(
     found = search.search_attendees(
         db, conference_id=conference_id, q=q, actor=user, site_id=site_id, limit=limit
     )
-    names = roster.site_names(db, site_ids=[a.site_id for a in found])
+    names = roster.site_names(db, conference_id=conference_id,
+                              site_ids=[a.site_id for a in found])
     return [
         AttendeeListItem(
             id=a.id or 0, full_name=a.full_name, unit=a.unit, position=a.position,

@@ -1,9 +1,10 @@
 """Check-in: one function behind every way in (staff scan, name search, self check-in).
 
-The hot path is three statements on the write connection — one SELECT that joins
-the scanning site, the attendee (by pass id or short code), their home site, the
-actor's root site and the session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`;
-the COMMIT — and no read-then-write: the unique constraints on (attendee, session) and
+The hot path is three statements on the write connection — one SELECT that joins the
+scanning site, its participation in the attendee's conference (outside it: refused),
+the attendee (by pass id or short code), their home site, the actor's root site and the
+session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`; the COMMIT — and no
+read-then-write: the unique constraints on (attendee, session) and
 (conference, nonce) decide who was first, however many devices scan at once. Only a
 repeat reads the earlier row. Pass signatures are checked against keys held in
 memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -34,6 +34,7 @@ from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
 from checkin import errors, events, keys, qr, statements
+from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
 from checkin.roster import (
     normalize_short_code,
@@ -41,7 +42,7 @@ from checkin.roster import (
 from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, Site
+from endpoints.models import Readiness, Site, SiteView
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,6 @@ def _check_scope(ctx: ScanContext, actor: User | None) -> None:
         actor.role != Role.coordinator
         or actor.status != AccountStatus.active
         or ctx.root_path is None
-        or ctx.root_conference_id != ctx.scan_conference_id
         or not ctx.scan_path.startswith(ctx.root_path)
     ):
         raise endpoints_errors.SiteOutOfScope()
@@ -153,24 +153,31 @@ def _check_scope(ctx: ScanContext, actor: User | None) -> None:
 
 def _check_pass(
     ctx: ScanContext, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
-) -> bool:
-    """Refuse what cannot be checked in; True when the attendee belongs to another site."""
-    if ctx.scan_readiness == Readiness.not_participating:
-        raise errors.SiteNotParticipating()
-    if scan.session_id is not None and ctx.session_conference_id != ctx.scan_conference_id:
-        raise errors.CheckinSessionNotFound()
-    if claims is not None and claims.conference_id != ctx.scan_conference_id:
-        raise errors.PassOtherConference()
+) -> int:
+    """Refuse what cannot be checked in; the conference of the check-in when accepted."""
     if ctx.attendee_id is None:
         if claims is None:
             raise errors.ShortCodeNotFound()
         raise errors.AttendeeNotFound()
-    if ctx.attendee_conference_id != ctx.scan_conference_id:
+    conference_id = ctx.attendee_conference_id
+    if claims is not None and claims.conference_id != conference_id:
         raise errors.PassOtherConference()
+    # The scanning site must take part in the attendee's conference.
+    if ctx.scan_conference_id is None:
+        raise errors.PassOtherConference()
+    if ctx.scan_readiness == Readiness.not_participating:
+        raise errors.SiteNotParticipating()
+    if scan.session_id is not None and ctx.session_conference_id != conference_id:
+        raise errors.CheckinSessionNotFound()
     if ctx.deleted_at is not None:
         raise errors.AttendeeNotFound()
     if ctx.revoked or (claims is not None and claims.version != ctx.pass_version):
         raise errors.PassRevoked()
+    return ctx.scan_conference_id
+
+
+def _foreign(ctx: ScanContext, scan: _Scan, settings: Settings) -> bool:
+    """True when the attendee belongs to another site (refused if the policy says so)."""
     foreign = ctx.home_site_id != scan.site_id
     if foreign and settings.foreign_site_policy == "refuse":
         raise errors.PassWrongSite()
@@ -184,6 +191,7 @@ def _result(
     ctx: ScanContext,
     scan: _Scan,
     *,
+    conference_id: int,
     status: Status,
     at: datetime,
     site_id: int,
@@ -205,7 +213,7 @@ def _result(
         checked_in_at=at,
         site_id=site_id,
         site_name=site_name,
-        conference_id=ctx.scan_conference_id,
+        conference_id=conference_id,
         session_id=scan.session_id,
         foreign_site=foreign,
         first=first,
@@ -213,12 +221,14 @@ def _result(
     )
 
 
-def _earlier(db: Session, ctx: ScanContext, scan: _Scan, session_key: int) -> CheckinResult:
+def _earlier(
+    db: Session, ctx: ScanContext, scan: _Scan, session_key: int, conference_id: int
+) -> CheckinResult:
     """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
     assert ctx.attendee_id is not None
     rows = statements.earlier_checkins(
         db, attendee_id=ctx.attendee_id, session_key=session_key,
-        conference_id=ctx.scan_conference_id, nonce=scan.nonce,
+        conference_id=conference_id, nonce=scan.nonce,
     )
     mine = [r for r in rows if r.attendee_id == ctx.attendee_id]
     if not mine:
@@ -228,6 +238,7 @@ def _earlier(db: Session, ctx: ScanContext, scan: _Scan, session_key: int) -> Ch
     return _result(
         ctx,
         scan,
+        conference_id=conference_id,
         status="checked_in" if replayed else "already_checked_in",
         at=earlier.checked_in_at,
         site_id=earlier.site_id,
@@ -244,16 +255,17 @@ def _record(
     claims: qr.PassClaims | None,
     short_code: str | None,
     settings: Settings,
-) -> tuple[CheckinResult, ScanContext]:
+) -> CheckinResult:
     ctx = _load_context(db, scan, claims.attendee_id if claims else None, short_code)
     _check_scope(ctx, scan.actor)
-    foreign = _check_pass(ctx, scan, claims, settings)
+    conference_id = _check_pass(ctx, scan, claims, settings)
+    foreign = _foreign(ctx, scan, settings)
     session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
     now = utcnow()
     first = statements.insert_checkin(
         db,
         {
-            "conference_id": ctx.scan_conference_id,
+            "conference_id": conference_id,
             "attendee_id": ctx.attendee_id,
             "session_key": session_key,
             "site_id": scan.site_id,
@@ -268,22 +280,24 @@ def _record(
     )
     if first:
         result = _result(
-            ctx, scan, status="checked_in", at=now, site_id=scan.site_id,
-            site_name=ctx.scan_name, foreign=foreign, first=True,
+            ctx, scan, conference_id=conference_id, status="checked_in", at=now,
+            site_id=scan.site_id, site_name=ctx.scan_name, foreign=foreign, first=True,
         )
     else:
-        result = _earlier(db, ctx, scan, session_key)
+        result = _earlier(db, ctx, scan, session_key, conference_id)
     db.commit()
-    return result, ctx
+    return result
 
 
-def _note_failure(db: Session, scan: _Scan, reason: str) -> None:
+def _note_failure(
+    db: Session, scan: _Scan, reason: str, claims: qr.PassClaims | None = None
+) -> None:
     """Keep a refused scan (who, where, what, why) in its own short transaction."""
     db.rollback()
     try:
-        conference_id = db.execute(
-            sa_select(col(Site.conference_id)).where(col(Site.id) == scan.site_id)
-        ).scalar()
+        # Counted in the pass's conference, else the session's, else the site's current.
+        conference_id = claims.conference_id if claims is not None else (
+            checkin_sites.known_conference(db, site_id=scan.site_id, session_id=scan.session_id))
         db.add(
             ScanFailure(
                 conference_id=conference_id,
@@ -330,8 +344,8 @@ def check_in(
     """
     scan = _Scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
                  device=_device(device), method=method, actor=actor)
+    claims: qr.PassClaims | None = None
     try:
-        claims: qr.PassClaims | None = None
         short_code: str | None = None
         if qr.looks_like_pass(code) or len(code) > qr.MAX_CODE_CHARS:
             claims = _claims(db, code, settings)
@@ -339,15 +353,15 @@ def check_in(
             short_code = normalize_short_code(code)
             if short_code is None:
                 raise errors.PassMalformed()
-        result, ctx = _record(db, scan, claims, short_code, settings)
+        result = _record(db, scan, claims, short_code, settings)
     except AppError as exc:
-        _note_failure(db, scan, exc.code)
+        _note_failure(db, scan, exc.code, claims)
         raise
     if publish is not None and result.first and not result.replayed:
         publish(
-            events.attendance_channel(ctx.scan_conference_id),
+            events.attendance_channel(result.conference_id),
             events.encode_checkin(
-                conference_id=ctx.scan_conference_id,
+                conference_id=result.conference_id,
                 site_id=site_id,
                 session_id=session_id,
                 attendee_id=result.attendee.id,
@@ -393,14 +407,15 @@ def site_qr_info(site_id: int, settings: Settings, now: float | None = None) -> 
 
 def self_checkin_site(
     db: Session, *, site_token: str, settings: Settings, now: float | None = None
-) -> Site:
-    """The site a screen's rotating QR names, if genuine and current (no login needed)."""
+) -> SiteView:
+    """The site a screen's rotating QR names, if genuine and current (no login needed), as
+    the conference current there sees it."""
     moment = time.time() if now is None else now
     site_id = qr.verify_site_step(site_token, site_qr_secret(settings), moment)
     site = db.get(Site, site_id)
     if site is None:
         raise errors.SiteQrInvalid()
-    return site
+    return checkin_sites.current_view(db, site=site)
 
 
 def self_check_in(

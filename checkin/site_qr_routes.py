@@ -12,6 +12,7 @@ from app.deps import BearerToken, SettingsDep, find_user
 from app.errors import NotAuthenticated
 from app.qrimage import qr_svg
 from checkin import errors, service
+from checkin import sites as checkin_sites
 from endpoints import service as endpoints_service
 
 router = APIRouter(prefix="/api/v1")
@@ -23,6 +24,9 @@ class SiteQrPublic(BaseModel):
     url: str
     step: int
     expires_in: float
+    # The conference live at the site, which a self check-in there counts in (None
+    # between conferences).
+    conference_id: int | None = None
 
 
 def _screen_token(request: Request) -> str | None:
@@ -45,12 +49,13 @@ def _site_qr(
     request: Request, site_id: int, db: ReadDbSession, settings: SettingsDep,
     user: Annotated[User | None, Depends(_optional_user)],
 ) -> SiteQrPublic:
-    service.authorize_site_screen(db, site_id=site_id, screen_token=_screen_token(request),
-                                  actor=user)
+    site = service.authorize_site_screen(db, site_id=site_id,
+                                         screen_token=_screen_token(request), actor=user)
+    live = checkin_sites.current_view(db, site=site, live_only=True)
     info = service.site_qr_info(site_id, settings)
     base = str(request.base_url).rstrip("/")
     return SiteQrPublic(token=info.token, url=f"{base}/c/{info.token}", step=info.step,
-                        expires_in=info.expires_in)
+                        expires_in=info.expires_in, conference_id=live.conference_id)
 
 
 SiteQrDep = Annotated[SiteQrPublic, Depends(_site_qr)]
@@ -99,11 +104,17 @@ def screen_self_checkin_qr(
     screen = endpoints_service.screen_for_token(db, token=_screen_token(request) or "")
     if screen is None:
         raise errors.ScreenTokenInvalid()
+    name = screen.site_name
+    if screen.conference_id is not None:
+        part = endpoints_service.participation_of(db, conference_id=screen.conference_id,
+                                                  site_id=screen.site_id)
+        name = part.name if part is not None else name
     info = service.site_qr_info(screen.site_id, settings)
     url = f"{str(request.base_url).rstrip('/')}/c/{info.token}"
     return ScreenQrPublic(
-        site_id=screen.site_id, site_name=screen.site_name, token=info.token, url=url,
+        site_id=screen.site_id, site_name=name, token=info.token, url=url,
         step=info.step, expires_in=info.expires_in, svg=_qr_svg_text(url),
+        conference_id=screen.conference_id,
     )
 
 

@@ -2,20 +2,26 @@
 
 SQLAlchemy Core with bind parameters on the session's connection: the compiled forms
 are cached after the first use and no ORM unit of work runs per scan.
+
+Sites are registry sites: the conference of a scan is the attendee's, and the scanning
+site takes part in it through its participation (readiness, the name that conference
+knew). A short code names an attendee of the session's conference, else of the
+conference current at the scanning site (live, else the next, else the last).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, or_
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from app.db import local_today
 from checkin.models import Attendance, Attendee
-from endpoints.models import Site
+from endpoints.models import Conference, Participation, Site
 from sessions.models import ConferenceSession
 
 
@@ -23,10 +29,10 @@ from sessions.models import ConferenceSession
 class ScanContext:
     """Everything a scan is judged on, read in one joined SELECT."""
 
-    scan_conference_id: int
+    scan_conference_id: int | None  # None: the site does not take part in it
     scan_path: str
     scan_name: str
-    scan_readiness: str
+    scan_readiness: str | None
     attendee_id: int | None
     attendee_conference_id: int | None
     home_site_id: int | None
@@ -37,7 +43,6 @@ class ScanContext:
     deleted_at: datetime | None
     home_name: str | None
     root_path: str | None
-    root_conference_id: int | None
     session_conference_id: int | None
 
 
@@ -55,6 +60,11 @@ class EarlierCheckin:
 
 _scan_t = Site.__table__.alias("scan")  # type: ignore[attr-defined]
 _home_t = Site.__table__.alias("home")  # type: ignore[attr-defined]
+_part_t = Participation.__table__.alias("part")  # type: ignore[attr-defined]
+_home_part_t = Participation.__table__.alias("home_part")  # type: ignore[attr-defined]
+_any_part_t = Participation.__table__.alias("any_part")  # type: ignore[attr-defined]
+_conf_t = Conference.__table__  # type: ignore[attr-defined]
+_parts_t = Participation.__table__  # type: ignore[attr-defined]
 _root_t = Site.__table__.alias("root")  # type: ignore[attr-defined]
 _att_t = Attendee.__table__  # type: ignore[attr-defined]
 _sess_t = ConferenceSession.__table__  # type: ignore[attr-defined]
@@ -62,10 +72,10 @@ _site_t = Site.__table__  # type: ignore[attr-defined]
 _checkin_t = Attendance.__table__  # type: ignore[attr-defined]
 # Each column labelled with its ScanContext field: rows are mapped by name.
 _CONTEXT_COLUMNS = (
-    _scan_t.c.id.label("scan_conference_id"),
+    _part_t.c.conference_id.label("scan_conference_id"),
     _scan_t.c.path.label("scan_path"),
-    _scan_t.c.name.label("scan_name"),
-    _scan_t.c.name.label("scan_readiness"),
+    func.coalesce(_part_t.c.name, _scan_t.c.name).label("scan_name"),
+    _part_t.c.readiness.label("scan_readiness"),
     _att_t.c.id.label("attendee_id"),
     _att_t.c.conference_id.label("attendee_conference_id"),
     _att_t.c.site_id.label("home_site_id"),
@@ -74,26 +84,52 @@ _CONTEXT_COLUMNS = (
     _att_t.c.pass_version.label("pass_version"),
     _att_t.c.revoked.label("revoked"),
     _att_t.c.deleted_at.label("deleted_at"),
-    _home_t.c.name.label("home_name"),
+    func.coalesce(_home_part_t.c.name, _home_t.c.name).label("home_name"),
     _root_t.c.path.label("root_path"),
-    _root_t.c.id.label("root_conference_id"),
     _sess_t.c.conference_id.label("session_conference_id"),
 )
 
 
+def _current_conference() -> Any:
+    """The conference current at the scanning site: live (latest start), else the next,
+    else the last (as endpoints.service.current_conference_id orders them)."""
+    today = bindparam("today", type_=Date)
+    live = and_(_conf_t.c.starts_on <= today, _conf_t.c.ends_on >= today)
+    upcoming = _conf_t.c.starts_on > today
+    return (
+        sa_select(_conf_t.c.id)
+        .join(_any_part_t, _any_part_t.c.conference_id == _conf_t.c.id)
+        .where(_any_part_t.c.site_id == bindparam("site_id", type_=Integer))
+        .order_by(case((live, 0), (upcoming, 1), else_=2),
+                  case((upcoming, _conf_t.c.starts_on), else_=None),
+                  _conf_t.c.starts_on.desc(), _conf_t.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _context_query(by_short_code: bool) -> Any:
+    conference: Any
     if by_short_code:
+        # The conference is known before the attendee: the site's view of it is kept
+        # even when the code names nobody.
+        conference = func.coalesce(_sess_t.c.conference_id, _current_conference())
         on_attendee = and_(
-            _att_t.c.conference_id == _scan_t.c.id,
+            _att_t.c.conference_id == conference,
             _att_t.c.short_code == bindparam("short_code"),
         )
     else:
+        conference = _att_t.c.conference_id
         on_attendee = _att_t.c.id == bindparam("attendee_id", type_=Integer)
     joined = (
-        _scan_t.outerjoin(_att_t, on_attendee)
-        .outerjoin(_home_t, _home_t.c.id == _att_t.c.site_id)
+        _scan_t.outerjoin(_sess_t, _sess_t.c.id == bindparam("session_id", type_=Integer))
         .outerjoin(_root_t, _root_t.c.id == bindparam("root_id", type_=Integer))
-        .outerjoin(_sess_t, _sess_t.c.id == bindparam("session_id", type_=Integer))
+        .outerjoin(_att_t, on_attendee)
+        .outerjoin(_part_t, and_(_part_t.c.site_id == _scan_t.c.id,
+                                 _part_t.c.conference_id == conference))
+        .outerjoin(_home_t, _home_t.c.id == _att_t.c.site_id)
+        .outerjoin(_home_part_t, and_(_home_part_t.c.site_id == _att_t.c.site_id,
+                                      _home_part_t.c.conference_id == _att_t.c.conference_id))
     )
     return sa_select(*_CONTEXT_COLUMNS).select_from(joined).where(
         _scan_t.c.id == bindparam("site_id", type_=Integer)
@@ -118,6 +154,7 @@ def load_context(
     params: dict[str, Any] = {"site_id": site_id, "root_id": root_id, "session_id": session_id}
     if short_code is not None:
         params["short_code"] = short_code
+        params["today"] = local_today()
         stmt = _BY_SHORT_CODE
     else:
         params["attendee_id"] = attendee_id
@@ -160,9 +197,11 @@ def _earlier_query(with_nonce: bool) -> Any:
             _checkin_t.c.site_id,
             _checkin_t.c.foreign_site,
             _checkin_t.c.nonce,
-            _site_t.c.name.label("site_name"),
+            func.coalesce(_parts_t.c.name, _site_t.c.name).label("site_name"),
         )
         .join(_site_t, _site_t.c.id == _checkin_t.c.site_id)
+        .outerjoin(_parts_t, and_(_parts_t.c.site_id == _checkin_t.c.site_id,
+                                  _parts_t.c.conference_id == _checkin_t.c.conference_id))
         .where(match)
     )
 

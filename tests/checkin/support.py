@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,13 +13,13 @@ from sqlmodel import Session, func, select
 
 from app.accounts.models import User
 from app.config import Settings
-from app.db import utcnow
+from app.db import local_today, utcnow
 from checkin import headcounts, keys, qr, service
 from checkin import roster as checkin_roster
 from checkin.models import Attendee, AttendeeCreate
-from endpoints import presence
+from endpoints import presence, site_changes
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, SiteCreate, SiteKind, SiteUpdate
+from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate
 from endpoints.screen_models import ScreenDevice
 from tests.conftest import Tree
 
@@ -118,7 +119,7 @@ def deep_site(db: Session, admin: User, tree: Tree) -> int:
         actor=admin,
     )
     assert site.id is not None
-    return site.id
+    return int(site.id)
 
 
 def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> 
     deep = deep_site(wdb, admin, tree)
     for site_id, expected in ((tree.ward_a1, 10), (tree.ward_a2, 6), (tree.ward_b1, 8),
                               (tree.hub_a, 4)):
-        endpoints_service.update_site(wdb, site_id=site_id,
+        site_changes.update_site(wdb, site_id=site_id,
                                       data=SiteUpdate(expected_attendees=expected), actor=admin)
     people = checkin_roster.create_attendees(
         wdb, conference_id=tree.cid,
@@ -139,13 +140,32 @@ def arrange_board(wdb: Session, admin: User, tree: Tree, settings: Settings) -> 
                          settings=settings)
     headcounts.report_headcount(wdb, site_id=tree.ward_a2, session_id=None,
                                 counts={"dai_bieu": 5}, actor=admin)
-    wdb.add(ScreenDevice(site_id=tree.ward_a1, conference_id=tree.cid, name="Máy chiếu",
+    wdb.add(ScreenDevice(site_id=tree.ward_a1, name="Máy chiếu",
                          enrolled_at=utcnow(), last_seen_at=utcnow()))
     wdb.commit()
     presence.record_transitions(wdb, timeout_seconds=45)
-    endpoints_service.update_site(wdb, site_id=tree.ward_a1,
+    site_changes.update_site(wdb, site_id=tree.ward_a1,
                                   data=SiteUpdate(readiness=Readiness.ready), actor=admin)
     return {"deep": deep}
+
+
+def second_conference(
+    db: Session, admin: User, tree: Tree, site_ids: list[int], *, today: bool = True
+) -> int:
+    """A second conference (running today, or next year) inviting registry sites of the
+    test tree (and the sites above them, as every invite does)."""
+    starts = local_today() if today else local_today() + timedelta(days=365)
+    conference = endpoints_service.create_conference(
+        db, data=ConferenceCreate(title="Hội nghị lần hai", starts_on=starts, ends_on=starts),
+        actor=admin,
+    )
+    assert conference.id is not None
+    for site_id in site_ids:
+        site = endpoints_service.load_site(db, site_id)
+        endpoints_service.invite_ancestors(db, conference_id=conference.id, site=site)
+        endpoints_service.invite_site(db, conference_id=conference.id, site=site)
+    db.commit()
+    return conference.id
 
 
 def count_rows(db: Session, model: type, **where: object) -> int:

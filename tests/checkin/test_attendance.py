@@ -13,20 +13,21 @@ from app.config import Settings
 from app.db import utcnow
 from checkin import attendance, dashboard, errors, headcounts, reports, service
 from checkin.board import Board, local_minute
-from endpoints import presence
+from endpoints import errors as endpoints_errors
+from endpoints import presence, site_changes
 from endpoints import service as endpoints_service
-from endpoints.models import SiteUpdate
+from endpoints.models import Readiness, SiteUpdate
 from endpoints.screen_models import ScreenDevice
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
-from tests.checkin.support import Roster, arrange_board
+from tests.checkin.support import Roster, arrange_board, second_conference
 from tests.conftest import Tree
 
 
 def _online_by_presence_only(wdb: Session, tree: Tree) -> None:
     """Ward B1's screen was seen 60 s ago: online under a 90 s presence timeout, which the
     old 45 s screen window of the summary would have called offline."""
-    wdb.add(ScreenDevice(site_id=tree.ward_b1, conference_id=tree.cid, name="Tivi",
+    wdb.add(ScreenDevice(site_id=tree.ward_b1, name="Tivi",
                          enrolled_at=utcnow(), last_seen_at=utcnow() - timedelta(seconds=60)))
     wdb.commit()
     presence.record_transitions(wdb, timeout_seconds=90)
@@ -85,7 +86,7 @@ def test_coordinator_scope_agrees_between_dashboard_summary_and_report(
 def test_attendance_summary_totals_and_per_site(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb, site_id=tree.ward_a1, actor=admin, data=SiteUpdate(expected_attendees=60)
     )
     for a in (roster.an, roster.cuong):
@@ -155,3 +156,30 @@ def test_arrivals_are_counted_per_local_minute(
     now_local = local_minute(utcnow())
     earlier = local_minute(utcnow() - timedelta(minutes=1))
     assert set(counts) <= {now_local, earlier}
+
+
+def test_load_sites_are_the_participants_with_the_participations_fields(
+    wdb: Session, tree: Tree, admin: User
+) -> None:
+    second = second_conference(wdb, admin, tree, [tree.ward_a1])
+    site_changes.update_site(wdb, site_id=tree.ward_a1, conference_id=second, actor=admin,
+                             data=SiteUpdate(expected_attendees=25, readiness=Readiness.ready))
+    # Renamed while the second conference runs: it follows; the first (ended) keeps its name.
+    site_changes.update_site(wdb, site_id=tree.ward_a1, data=SiteUpdate(name="Phường Sài Gòn"),
+                             actor=admin)
+    now = {s.site_id: s for s in attendance.load_sites(wdb, conference_id=second,
+                                                       session_key=0)}
+    then = {s.site_id: s for s in attendance.load_sites(wdb, conference_id=tree.cid,
+                                                        session_key=0)}
+    assert set(now) == {tree.central, tree.hub_a, tree.ward_a1}  # invited with its ancestors
+    assert len(then) == 6
+    assert (now[tree.ward_a1].name, now[tree.ward_a1].expected, now[tree.ward_a1].readiness) == (
+        "Phường Sài Gòn", 25, "ready")
+    assert (then[tree.ward_a1].name, then[tree.ward_a1].expected,
+            then[tree.ward_a1].readiness) == ("Đảng ủy phường Bến Nghé", 0, "not_connected")
+    hub = endpoints_service.load_site(wdb, tree.hub_a)
+    below = attendance.load_sites(wdb, conference_id=second, session_key=0, path=hub.path)
+    assert [s.site_id for s in below] == [tree.hub_a, tree.ward_a1]
+    with pytest.raises(endpoints_errors.SiteNotInConference):
+        attendance.attendance_summary(wdb, conference_id=second, actor=admin,
+                                      site_id=tree.ward_b1)

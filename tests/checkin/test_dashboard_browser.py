@@ -11,6 +11,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from app.config import PROJECT_ROOT
+from app.db import local_today
 from app.main import create_app
 from tests.browser import LiveServer, _free_port, _wait_healthy
 from tests.conftest import ADMIN_PASSWORD, make_settings
@@ -55,11 +56,14 @@ def _login(page: Page, base: str) -> None:
 
 
 def _arrange(http: httpx.Client) -> tuple[int, int, int, list[dict[str, Any]]]:
-    """A conference with a hub, a ward of two attendees and an island site (admin login)."""
+    """A conference running today with a hub, a ward of two attendees and an island site
+    (admin login)."""
     r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
     http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    # Live today: a screen's presence reaches the conference live at its site.
+    today = local_today().isoformat()
     cid = http.post("/api/v1/conferences", json={
-        "title": "Hội nghị tập huấn AI", "starts_on": "2025-09-09", "ends_on": "2025-09-09",
+        "title": "Hội nghị tập huấn AI", "starts_on": today, "ends_on": today,
     }).json()["id"]
 
     def site(name: str, kind: str, parent: int | None, expected: int) -> int:

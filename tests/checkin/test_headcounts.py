@@ -10,9 +10,9 @@ from checkin import errors
 from checkin import headcounts as checkin_headcounts
 from checkin.models import Headcount
 from endpoints import errors as endpoints_errors
-from endpoints import service as endpoints_service
+from endpoints import site_changes
 from endpoints.models import Readiness, SiteUpdate
-from tests.checkin.support import count_rows
+from tests.checkin.support import count_rows, second_conference
 from tests.conftest import Tree
 
 # ---------------------------------------------------------------- headcounts
@@ -56,7 +56,7 @@ def test_report_headcount_refusals(
         checkin_headcounts.report_headcount(
             wdb, site_id=tree.ward_a1, session_id=None, counts={"robots": 1}, actor=coordinator_a
         )
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb,
         site_id=tree.ward_a1,
         actor=admin,
@@ -69,3 +69,29 @@ def test_report_headcount_refusals(
     assert exc.value.status_code == 409
 
 
+
+
+def test_report_headcount_is_per_conference_of_the_site(
+    wdb: Session, tree: Tree, admin: User
+) -> None:
+    second = second_conference(wdb, admin, tree, [tree.ward_a2])  # live: the site's current
+    now = checkin_headcounts.report_headcount(
+        wdb, site_id=tree.ward_a2, session_id=None, counts={"dai_bieu": 7}, actor=admin
+    )
+    then = checkin_headcounts.report_headcount(
+        wdb, site_id=tree.ward_a2, session_id=None, counts={"dai_bieu": 40}, actor=admin,
+        conference_id=tree.cid,
+    )
+    assert (now.conference_id, then.conference_id) == (second, tree.cid)
+    # Neither replaced the other: each conference has its current report.
+    assert count_rows(wdb, Headcount, superseded=False) == 2
+    assert [h.total for h in checkin_headcounts.list_headcounts(
+        wdb, site_id=tree.ward_a2, actor=admin)] == [7]
+    assert [h.total for h in checkin_headcounts.list_headcounts(
+        wdb, site_id=tree.ward_a2, actor=admin, conference_id=tree.cid)] == [40]
+    with pytest.raises(endpoints_errors.SiteNotInConference):
+        checkin_headcounts.report_headcount(
+            wdb, site_id=tree.ward_b1, session_id=None, counts={"dai_bieu": 1}, actor=admin,
+            conference_id=second,
+        )
+    assert count_rows(wdb, Headcount) == 2

@@ -12,6 +12,7 @@ from app.accounts.models import User
 from app.config import Settings
 from checkin import qr, service
 from checkin.models import Attendance, Headcount
+from tests.checkin.support import second_conference
 from tests.conftest import ADMIN_PASSWORD, Tree
 from tests.endpoints.support import csrf, login
 
@@ -326,3 +327,58 @@ def test_headcount_page_of_another_subtree_is_forbidden(
     login(client, "hcm", "hcm-password")
     assert client.get(f"/sites/{tree.ward_b1}/headcount").status_code == 403
     assert post(client, f"/sites/{tree.ward_b1}/headcount", {"dai_bieu": "1"}).status_code == 403
+
+
+# ------------------------------------------------------------ the registry
+
+
+def test_site_pages_take_the_conference_from_the_query_else_the_current(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session, admin: User
+) -> None:
+    add_attendees(client, admin_headers, tree, ("Đại biểu lần một", tree.ward_a1))
+    second = second_conference(db, admin, tree, [tree.ward_a1])  # live today: the current one
+    r = client.post(f"/api/v1/conferences/{second}/attendees",
+                    json=[{"full_name": "Đại biểu lần hai", "site_id": tree.ward_a1}],
+                    headers=admin_headers)
+    assert r.status_code == 201, r.text
+    login(client, "admin", ADMIN_PASSWORD)
+    now = client.get(f"/sites/{tree.ward_a1}/badges")
+    then = client.get(f"/sites/{tree.ward_a1}/badges?conference_id={tree.cid}")
+    assert now.status_code == then.status_code == 200
+    assert "Đại biểu lần hai" in now.text and "Đại biểu lần một" not in now.text
+    assert "Đại biểu lần một" in then.text and "Hội nghị tập huấn AI" in then.text
+    desk = client.get(f"/sites/{tree.ward_a1}/checkin?conference_id={tree.cid}")
+    assert f'data-conference-id="{tree.cid}"' in desk.text
+    assert client.get(f"/sites/{tree.ward_b1}/checkin?conference_id={second}").status_code == 404
+
+
+def test_headcount_form_reports_to_the_conference_of_the_page(
+    client: TestClient, tree: Tree, db: Session, admin: User
+) -> None:
+    second_conference(db, admin, tree, [tree.ward_a2])
+    login(client, "admin", ADMIN_PASSWORD)
+    page = client.get(f"/sites/{tree.ward_a2}/headcount?conference_id={tree.cid}")
+    assert f'name="conference_id" value="{tree.cid}"' in page.text
+    r = post(client, f"/sites/{tree.ward_a2}/headcount",
+             {"dai_bieu": "12", "conference_id": str(tree.cid)})
+    assert r.status_code == 303
+    assert f"conference_id={tree.cid}" in r.headers["location"]
+    db.rollback()
+    assert [h.conference_id for h in db.exec(select(Headcount)).all()] == [tree.cid]
+
+
+def test_self_checkin_qr_is_for_the_live_conference(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session, admin: User
+) -> None:
+    url = f"/api/v1/sites/{tree.ward_a1}/self-checkin-qr"
+    screen = client.post(f"/api/v1/sites/{tree.ward_a1}/screen-token", headers=admin_headers)
+    assert screen.status_code == 201, screen.text
+    by_screen = {"Authorization": f"Screen {screen.json()['token']}"}
+    # The test conference has ended: between conferences the QR names none.
+    assert client.get(url, headers=admin_headers).json()["conference_id"] is None
+    assert client.get("/api/v1/screen/self-checkin-qr",
+                      headers=by_screen).json()["conference_id"] is None
+    second = second_conference(db, admin, tree, [tree.ward_a1])
+    assert client.get(url, headers=admin_headers).json()["conference_id"] == second
+    body = client.get("/api/v1/screen/self-checkin-qr", headers=by_screen).json()
+    assert (body["conference_id"], body["site_name"]) == (second, "Đảng ủy phường Bến Nghé")

@@ -21,7 +21,8 @@ from checkin import keys, reports, service
 from checkin.models import Attendance
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
-from endpoints.models import Readiness, Site, SiteCreate, SiteKind, SiteUpdate
+from endpoints import site_changes
+from endpoints.models import Participation, Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
 from tests.checkin.support import Roster, code_for, make_roster
@@ -46,7 +47,7 @@ XLSX_URL = "/api/v1/conferences/{cid}/reports/attendance.xlsx"
 
 
 def _expect(db: Session, admin: User, site_id: int, expected: int) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         db, site_id=site_id, data=SiteUpdate(expected_attendees=expected), actor=admin
     )
 
@@ -161,7 +162,7 @@ def test_attendance_report_under_site_narrows_to_subtree(
 def test_attendance_report_not_participating_site_not_counted_as_site(
     wdb: Session, admin: User, tree: Tree
 ) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb, site_id=tree.ward_a2, actor=admin,
         data=SiteUpdate(readiness=Readiness.not_participating),
     )
@@ -384,30 +385,31 @@ def test_report_page_without_login_goes_to_login(client: TestClient, tree: Tree)
 
 
 def _bulk_tree(db: Session, conference_id: int, hubs: int, per_hub: int) -> int:
-    """A central site, `hubs` hubs and `per_hub` communes each, inserted in bulk."""
+    """A central site, `hubs` hubs and `per_hub` communes each, inserted in bulk into the
+    registry and invited to the conference."""
     db.commit()
     base = 1_000_000
-    rows = [dict(id=base, conference_id=conference_id, name="Trung ương", name_key="trung uong",
-                 kind="central", parent_id=None, path=f"/{base}/", depth=0,
-                 expected_attendees=0, readiness="ready", approval="approved")]
+    rows = [dict(id=base, name="Trung ương", name_key="trung uong", kind="central",
+                 parent_id=None, path=f"/{base}/", depth=0, expected=0)]
     next_id = base + 1
     for h in range(hubs):
         hub_id = next_id
         next_id += 1
-        rows.append(dict(id=hub_id, conference_id=conference_id, name=f"Tỉnh {h:02d}",
-                         name_key=f"tinh {h:02d}", kind="hub", parent_id=base,
-                         path=f"/{base}/{hub_id}/", depth=1, expected_attendees=100,
-                         readiness="ready", approval="approved"))
+        rows.append(dict(id=hub_id, name=f"Tỉnh {h:02d}", name_key=f"tinh {h:02d}", kind="hub",
+                         parent_id=base, path=f"/{base}/{hub_id}/", depth=1, expected=100))
         for c in range(per_hub):
-            rows.append(dict(id=next_id, conference_id=conference_id, name=f"Xã {h}-{c}",
-                             name_key=f"xa {h}-{c}", kind="commune", parent_id=hub_id,
-                             path=f"/{base}/{hub_id}/{next_id}/", depth=2,
-                             expected_attendees=62, readiness="ready", approval="approved"))
+            rows.append(dict(id=next_id, name=f"Xã {h}-{c}", name_key=f"xa {h}-{c}",
+                             kind="commune", parent_id=hub_id,
+                             path=f"/{base}/{hub_id}/{next_id}/", depth=2, expected=62))
             next_id += 1
     now = datetime.now(UTC)
+    parts = [dict(conference_id=conference_id, site_id=row["id"], name=row["name"],
+                  expected_attendees=row.pop("expected"), readiness="ready",
+                  approval="approved", invited_at=now, updated_at=now) for row in rows]
     for row in rows:
-        row["created_at"] = row["updated_at"] = now
+        row.update(status="active", approval="approved", created_at=now, updated_at=now)
     db.execute(insert(Site), rows)
+    db.execute(insert(Participation), parts)
     db.commit()
     return len(rows)
 

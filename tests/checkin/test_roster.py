@@ -9,7 +9,7 @@ from app.accounts.models import User
 from checkin import roster as checkin_roster
 from checkin.models import Attendee, AttendeeCreate
 from endpoints import errors as endpoints_errors
-from tests.checkin.support import count_rows
+from tests.checkin.support import count_rows, second_conference
 from tests.conftest import Tree
 
 # ------------------------------------------------------------------ roster
@@ -63,3 +63,22 @@ def test_create_attendees_site_of_other_conference_refused(
     assert count_rows(wdb, Attendee) == 0
 
 
+
+
+def test_create_attendees_on_a_registry_site_not_invited_refused(
+    wdb: Session, tree: Tree, admin: User
+) -> None:
+    second = second_conference(wdb, admin, tree, [tree.ward_a1])
+    with pytest.raises(endpoints_errors.SiteNotFound):
+        checkin_roster.create_attendees(
+            wdb, conference_id=second,
+            items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=tree.ward_a1),
+                   AttendeeCreate(full_name="Lê Văn Em", site_id=tree.ward_b1)],
+            actor=admin,
+        )
+    assert count_rows(wdb, Attendee) == 0
+    made = checkin_roster.create_attendees(
+        wdb, conference_id=second,
+        items=[AttendeeCreate(full_name="Phạm Văn Dũng", site_id=tree.ward_a1)], actor=admin,
+    )
+    assert [(a.conference_id, a.site_id) for a in made] == [(second, tree.ward_a1)]

@@ -15,6 +15,7 @@ from checkin import roster as checkin_roster
 from checkin.models import Attendance, Attendee, ScanFailure
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
+from endpoints import site_changes
 from endpoints.models import ConferenceCreate, Readiness, SiteCreate, SiteKind, SiteUpdate
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
@@ -466,7 +467,7 @@ def test_self_check_in_forged_token_invalid(
 def test_check_in_at_site_not_participating_is_refused_and_recorded(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    endpoints_service.update_site(
+    site_changes.update_site(
         wdb,
         site_id=tree.ward_a1,
         data=SiteUpdate(readiness=Readiness.not_participating),
@@ -483,3 +484,4 @@ def test_check_in_at_site_not_participating_is_refused_and_recorded(
     assert wdb.exec(select(func.count()).select_from(Attendance)).one() == 0
     failure = wdb.exec(select(ScanFailure)).one()
     assert failure.reason == "site_not_participating"
+

@@ -1,11 +1,18 @@
 """The check-in hot path's statements: one joined context row, the insert, the earlier row."""
 
+from datetime import UTC, datetime
+
 from sqlmodel import Session
 
+from app.accounts.models import User
 from app.db import utcnow
+from checkin import roster as checkin_roster
 from checkin import statements
-from checkin.models import CONFERENCE_LEVEL
-from tests.checkin.support import Roster
+from checkin.models import CONFERENCE_LEVEL, Attendee, AttendeeCreate
+from endpoints import service as endpoints_service
+from sessions import service as sessions_service
+from sessions.models import SessionCreate
+from tests.checkin.support import Roster, second_conference
 from tests.conftest import Tree
 
 
@@ -58,3 +65,59 @@ def test_insert_checkin_once_then_earlier_row_by_name(
     assert [(e.attendee_id, e.site_id, e.nonce, e.foreign_site) for e in earlier] == [
         (roster.an.id, tree.ward_a1, "n-1", False)]
     assert earlier[0].site_name == "Đảng ủy phường Bến Nghé"
+
+
+# ------------------------------------------------------------ the registry
+
+
+def _attendee_of(wdb: Session, admin: User, conference_id: int, site_id: int) -> Attendee:
+    return checkin_roster.create_attendees(
+        wdb, conference_id=conference_id,
+        items=[AttendeeCreate(full_name="Phạm Thị Dung", site_id=site_id)], actor=admin,
+    )[0]
+
+
+def test_load_context_joins_the_participation_of_the_attendees_conference(
+    wdb: Session, roster: Roster, tree: Tree, admin: User
+) -> None:
+    second = second_conference(wdb, admin, tree, [tree.ward_a1])
+    dung = _attendee_of(wdb, admin, second, tree.ward_a1)
+    part = endpoints_service.participation_of(wdb, conference_id=second, site_id=tree.ward_a1)
+    assert part is not None
+    part.name = "Phường Sài Gòn"
+    wdb.add(part)
+    wdb.commit()
+    mine = _context(wdb, tree.ward_a1, attendee_id=dung.id)
+    theirs = _context(wdb, tree.ward_a1, attendee_id=roster.an.id)
+    assert mine is not None and theirs is not None
+    assert (mine.scan_conference_id, mine.scan_name, mine.home_name) == (
+        second, "Phường Sài Gòn", "Phường Sài Gòn")
+    assert (theirs.scan_conference_id, theirs.scan_name) == (tree.cid, "Đảng ủy phường Bến Nghé")
+    # Ward B1 was not invited to the second conference: no participation joined.
+    outside = _context(wdb, tree.ward_b1, attendee_id=dung.id)
+    assert outside is not None and outside.attendee_id == dung.id
+    assert outside.scan_conference_id is None and outside.scan_readiness is None
+
+
+def test_load_context_short_code_is_of_the_conference_current_at_the_site(
+    wdb: Session, roster: Roster, tree: Tree, admin: User
+) -> None:
+    second = second_conference(wdb, admin, tree, [tree.ward_a1])  # live today
+    dung = _attendee_of(wdb, admin, second, tree.ward_a1)
+    live = _context(wdb, tree.ward_a1, short_code=dung.short_code)
+    past = _context(wdb, tree.ward_a1, short_code=roster.an.short_code)
+    assert live is not None and live.attendee_id == dung.id and live.scan_conference_id == second
+    assert past is not None and past.attendee_id is None and past.scan_conference_id == second
+    # A session names its conference: the short code is looked up there.
+    session = sessions_service.create_session(
+        wdb, conference_id=tree.cid,
+        data=SessionCreate(title="Phiên 1", starts_at=datetime(2025, 9, 9, 1, tzinfo=UTC),
+                           ends_at=datetime(2025, 9, 9, 3, tzinfo=UTC)),
+        actor=admin,
+    )
+    in_session = statements.load_context(
+        wdb, site_id=tree.ward_a1, root_id=None, session_id=session.id, attendee_id=None,
+        short_code=roster.an.short_code,
+    )
+    assert in_session is not None and in_session.attendee_id == roster.an.id
+    assert in_session.scan_conference_id == tree.cid
