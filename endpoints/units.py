@@ -75,9 +75,17 @@ def unit_code(province: int, unit: int) -> str:
     return f"{hub_code(province)}-{unit:05d}"
 
 
+def province_name(province: Province) -> str:
+    """The full official name: the package writes "Cao Bằng" for "Tỉnh Cao Bằng" (cities
+    already read "Thành phố Hà Nội")."""
+    if province.division_type == VietNamDivisionType.TINH and not province.name.startswith("Tỉnh"):
+        return f"Tỉnh {province.name}"
+    return province.name
+
+
 def province_choices() -> list[tuple[int, str]]:
     """(code, name) of the 34 provinces, in official order (for the page's select)."""
-    return [(int(p.code), p.name) for p in Province.iter_all()]
+    return [(int(p.code), province_name(p)) for p in Province.iter_all()]
 
 
 def official_units(province_code: int | None = None) -> list[_Unit]:
@@ -87,7 +95,7 @@ def official_units(province_code: int | None = None) -> list[_Unit]:
         raise errors.UnknownProvince()
     wanted = valid if province_code is None else {province_code}
     units = [
-        _Unit(hub_code(int(p.code)), p.name, SiteKind.hub, None)
+        _Unit(hub_code(int(p.code)), province_name(p), SiteKind.hub, None)
         for p in Province.iter_all() if int(p.code) in wanted
     ]
     units += [
