@@ -4,6 +4,7 @@ idempotence, renames by a later load, refusals."""
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -30,7 +31,7 @@ from tests.conftest import ADMIN_PASSWORD, Tree
 from tests.endpoints.registry_support import conference, invite
 
 
-def _count(db: Session, *conds: object) -> int:
+def _count(db: Session, *conds: Any) -> int:
     db.rollback()
     return int(db.exec(select(func.count()).select_from(Site).where(*conds)).one())
 
