@@ -1,5 +1,5 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
-rotate-pass-key, migrate."""
+load-units, rotate-pass-key, migrate."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -257,6 +257,43 @@ def _print_line_errors(console: "Console", exc: "ImportRejected", *, title: str)
     for e in exc.extra.get("errors", []):
         table.add_row(str(e["line"]), e["header"] or e["column"], e["message"], e["value"])
     console.print(table)
+
+
+@cli.command("load-units")
+def load_units(
+    province: Annotated[
+        int | None, typer.Option("--province", help="Mã tỉnh/thành (mặc định: toàn quốc)")
+    ] = None,
+    user: UserOption = None,
+) -> None:
+    """Create or update hub and commune sites from the official list of administrative units."""
+    from app.errors import AppError
+    from app.migrate import upgrade
+    from app.text import format_number as number
+    from endpoints import imports, units
+
+    upgrade(get_settings().database_url)
+    engine = _engine()
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            report = units.load_units(
+                db, actor=imports.admin_account(db, username=user), province_code=province
+            )
+    except AppError as exc:
+        typer.echo(f"{exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    where = f"tỉnh/thành mã {province:02d}" if province is not None else "toàn quốc"
+    typer.echo(
+        f"Đã nạp danh mục đơn vị hành chính {where} trong {report.seconds:.2f} giây: "
+        f"tạo mới {number(report.created)}, cập nhật {number(report.updated)}, "
+        f"không đổi {number(report.unchanged)}"
+        + (f", đã sáp nhập/giải thể {number(report.inactive)}" if report.inactive else "")
+        + "."
+    )
+    for code, old, new in report.renamed:
+        typer.echo(f"Đổi tên {code}: {old} → {new}")
 
 
 @cli.command("rotate-pass-key")

@@ -43,10 +43,12 @@ from endpoints import invite_routes as endpoints_invite_routes
 from endpoints import login_pages as endpoints_login_pages
 from endpoints import presence_routes as endpoints_presence_routes
 from endpoints import registration_pages as endpoints_registration_pages
+from endpoints import registry_routes as endpoints_registry_routes
 from endpoints import routes as endpoints_routes
 from endpoints import screen_pages as endpoints_screen_pages
 from endpoints import screen_routes as endpoints_screen_routes
 from endpoints import site_pages as endpoints_site_pages
+from endpoints import units_pages as endpoints_units_pages
 from endpoints.presence import Presence, PresenceTicker
 from sessions import deps as sessions_deps
 from sessions import follow_ws as sessions_follow_ws
@@ -181,6 +183,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_screen_routes.router)
     app.include_router(endpoints_import_routes.router)
     app.include_router(endpoints_presence_routes.router)
+    app.include_router(endpoints_registry_routes.router)
     app.include_router(endpoints_login_pages.router)
     app.include_router(endpoints_conference_pages.router)
     app.include_router(endpoints_site_pages.router)
@@ -188,6 +191,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_registration_pages.router)
     app.include_router(endpoints_import_pages.router)
     app.include_router(endpoints_screen_pages.router)
+    app.include_router(endpoints_units_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_follow_ws.router)
     app.include_router(sessions_screen_pages.router)

@@ -127,3 +127,9 @@ class UnknownProvince(AppError):
     status_code = 422
     code = "unknown_province"
     detail = "Mã tỉnh/thành không có trong danh mục đơn vị hành chính."
+
+
+class SiteActive(AppError):
+    status_code = 409
+    code = "site_active"
+    detail = "Điểm cầu đang hoạt động, không cần khôi phục."
