@@ -1,5 +1,7 @@
 """JSON API of a conference's participants: inviting registry sites."""
 
+from typing import Annotated
+
 from fastapi import APIRouter
 
 from app.db import DbSession
@@ -14,7 +16,6 @@ router = APIRouter(prefix="/api/v1")
     "/conferences/{conference_id}/participants",
     response_model=InviteReport,
     tags=["participants"],
-    dependencies=[CookieCsrf],
     responses={
         403: {"description": "admin_only"},
         404: {"description": "conference_not_found, site_not_found (with `site_ids`)"},
@@ -23,7 +24,12 @@ router = APIRouter(prefix="/api/v1")
     },
 )
 def invite_sites(
-    conference_id: int, selection: InviteSelection, db: DbSession, user: AdminUser
+    conference_id: int,
+    selection: InviteSelection,
+    db: DbSession,
+    user: AdminUser,
+    # After the user: an anonymous call is told to log in (401), not about CSRF.
+    _csrf: Annotated[None, CookieCsrf],
 ) -> InviteReport:
     """Invite registry sites, with the sites above them (central office): `all`, a
     branch (`under_id`), a `kind` (optionally under `under_id`) or up to 5,000 `site_ids`.
