@@ -17,9 +17,8 @@ from app.config import Settings
 from app.db import create_db_engine, read_only
 from app.deps import TokenCache
 from app.errors import install_error_handlers
-from endpoints import coordinators, login_pages, participation_pages, participation_routes
+from endpoints import coordinators, login_pages, participation_pages, participation_routes, service
 from endpoints import routes as endpoints_routes
-from endpoints import service
 from endpoints.models import (
     Approval,
     ConferenceCreate,

@@ -26,9 +26,10 @@ def reg(db: Session, admin: User) -> Registry:
     return Registry(db, admin)
 
 
-def invite(reg: Registry, conference_id: int | None = None, **selection: object) -> tuple[
-    int, int, int
-]:
+def invite(
+    reg: Registry, conference_id: int | None = None, /, **selection: object
+) -> tuple[int, int, int]:
+    """(invited, already_in, total_in_conference) of one invite by the central office."""
     report = participations.invite_sites(
         reg.db, conference_id=conference_id or reg.cid, actor=reg.admin,
         selection=InviteSelection.model_validate(selection))
