@@ -41,6 +41,8 @@ from endpoints import import_routes as endpoints_import_routes
 from endpoints import invite_pages as endpoints_invite_pages
 from endpoints import invite_routes as endpoints_invite_routes
 from endpoints import login_pages as endpoints_login_pages
+from endpoints import participation_pages as endpoints_participation_pages
+from endpoints import participation_routes as endpoints_participation_routes
 from endpoints import presence_routes as endpoints_presence_routes
 from endpoints import registration_pages as endpoints_registration_pages
 from endpoints import registry_routes as endpoints_registry_routes
@@ -184,12 +186,14 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_import_routes.router)
     app.include_router(endpoints_presence_routes.router)
     app.include_router(endpoints_registry_routes.router)
+    app.include_router(endpoints_participation_routes.router)
     app.include_router(endpoints_login_pages.router)
     app.include_router(endpoints_conference_pages.router)
     app.include_router(endpoints_site_pages.router)
     app.include_router(endpoints_invite_pages.router)
     app.include_router(endpoints_registration_pages.router)
     app.include_router(endpoints_import_pages.router)
+    app.include_router(endpoints_participation_pages.router)
     app.include_router(endpoints_screen_pages.router)
     app.include_router(endpoints_units_pages.router)
     app.include_router(sessions_ws.router)
