@@ -34,6 +34,14 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_db_engine(_url(), pool_size=1)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode drops and recreates tables that others point at; with foreign
+            # keys enforced, SQLite refuses the DROP of a table that has rows. The PRAGMA
+            # only takes effect outside a transaction, so it goes to the driver directly
+            # (through SQLAlchemy it would follow the engine's BEGIN IMMEDIATE).
+            connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA foreign_keys=OFF"
+            )
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

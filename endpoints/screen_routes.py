@@ -1,16 +1,18 @@
 """JSON API of site screens: enrolment, pairing codes, revoking, who is online."""
 
 from fastapi import APIRouter, Request
+from sqlmodel import Session
 
 from app.db import DbSession, ReadDbSession
 from app.deps import CurrentUser
-from endpoints import screens
+from endpoints import screens, service
 from endpoints.deps import PairingLimiterDep
 from endpoints.errors import PairingCodeInvalid
 from endpoints.screen_models import (
     PairingCode,
     PairRequest,
     ScreenCreate,
+    ScreenDevice,
     ScreenPublic,
     ScreensOnline,
     ScreenToken,
@@ -19,8 +21,12 @@ from endpoints.screen_models import (
 router = APIRouter(prefix="/api/v1")
 
 
-def _screen(screen: object) -> ScreenPublic:
-    return ScreenPublic.model_validate(screen, from_attributes=True)
+def _screen(db: Session, screen: ScreenDevice) -> ScreenPublic:
+    # Screens belong to their site; older clients read the conference they show now.
+    conference_id = service.current_conference_id(db, site_id=screen.site_id)
+    return ScreenPublic.model_validate(screen, from_attributes=True).model_copy(
+        update={"conference_id": conference_id}
+    )
 
 
 @router.post(
@@ -74,14 +80,14 @@ def pair_screen(
 @router.get("/sites/{site_id}/screens", response_model=list[ScreenPublic], tags=["screens"])
 def list_screens(site_id: int, db: ReadDbSession, user: CurrentUser) -> list[ScreenPublic]:
     """Screens of a site."""
-    return [_screen(s) for s in screens.list_screens(db, site_id=site_id, actor=user)]
+    return [_screen(db, s) for s in screens.list_screens(db, site_id=site_id, actor=user)]
 
 
 @router.delete("/screens/{screen_id}", response_model=ScreenPublic, tags=["screens"])
 def revoke_screen(screen_id: int, db: DbSession, user: CurrentUser) -> ScreenPublic:
     """Revoke a screen: its token stops working and its open connection is closed."""
     screen = screens.revoke_screen(db, screen_id=screen_id, actor=user)
-    return _screen(screen)
+    return _screen(db, screen)
 
 
 @router.get(
