@@ -48,6 +48,17 @@ CASES: list[Case] = [
     ),
     ("POST", "/api/v1/sites/{site}/incidents", lambda t: {"reason": "Mất tiếng"}),
     ("GET", "/api/v1/conferences/{conference}/dashboard/sites?under_id={site}", None),
+    # The registry: a coordinator keeps their subtree across conferences.
+    ("GET", "/api/v1/registry/sites/{site}", None),
+    ("POST", "/api/v1/registry/sites", lambda t: {**_WARD, "parent_id": "{site}"}),
+    ("GET", "/api/v1/registry/sites?under_id={site}", None),
+    ("GET", "/api/v1/sites/{site}/history", None),
+    ("POST", "/api/v1/sites/{site}/rename", lambda t: {"name": "Tên mới theo nghị quyết"}),
+    # Central office only: refused whatever the site.
+    ("POST", "/api/v1/sites/{site}/merge", lambda t: {"into_id": t.central}),
+    ("POST", "/api/v1/sites/{site}/retire", lambda t: {}),
+    ("POST", "/api/v1/sites/{site}/restore", lambda t: {}),
+    ("DELETE", "/api/v1/conferences/{conference}/sites/{site}", None),
 ]
 # Routes that name sites but are admin-only as a whole (no site in the path to scope by).
 ADMIN_ONLY = {
@@ -130,6 +141,11 @@ READS_AND_CHANGES = [
         "/api/v1/sites/{site}/connection-test",
         "/api/v1/sites/{site}/incidents",
         "/api/v1/conferences/{conference}/dashboard/sites?under_id={site}",
+        "/api/v1/registry/sites/{site}",
+        "/api/v1/registry/sites",
+        "/api/v1/registry/sites?under_id={site}",
+        "/api/v1/sites/{site}/history",
+        "/api/v1/sites/{site}/rename",
     }
     and c[0] != "DELETE"
 ]
