@@ -52,7 +52,7 @@ from checkin.board import COUNTERS
 from checkin.models import AttendeeCreate
 from endpoints import imports
 from endpoints import service as endpoints_service
-from endpoints.models import ConferenceCreate, Site, SiteKind
+from endpoints.models import ConferenceCreate, Participation, Site, SiteKind
 
 ADMIN_PASSWORD = "bench-admin-password"
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,9 @@ def _import_tree(db: Session, admin: Any, cid: int, rows: list[list[str]]) -> li
     assert report.created == len(rows), report
     from sqlmodel import select
 
-    return list(db.exec(select(Site).where(Site.conference_id == cid)).all())
+    return list(db.exec(
+        select(Site).join(Participation).where(Participation.conference_id == cid)
+    ).all())
 
 
 def load_checkin_fixture(url: str, *, communes: int, wards: int, attendees: int) -> Loaded:
