@@ -155,6 +155,21 @@
   }
   connect();
 
+  // Conferences start and end on dates: just after midnight in Vietnam (spread over five
+  // minutes) a following screen reconnects, resuming if its conference is still live, else
+  // getting the waiting screen or the conference that begins today.
+  var DAY_MS = 86400000, VN_OFFSET_MS = 7 * 3600000;
+  function reconnectAtMidnight() {
+    var intoDay = (Date.now() + clockOffset + VN_OFFSET_MS) % DAY_MS;
+    setTimeout(function () {
+      if (conferenceId !== null && socket && socket.readyState === WebSocket.OPEN) {
+        socket.close(1000, "new_day");
+      }
+      reconnectAtMidnight();
+    }, DAY_MS - intoDay + Math.random() * 300000);
+  }
+  reconnectAtMidnight();
+
   // Self check-in QR: a new signed site code every 20 s. Screens refresh at a random
   // moment after the step turns (the previous code stays valid one more step), so
   // thousands of screens do not ask at the same instant.
