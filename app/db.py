@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 from typing import Annotated, Any, TypeVar, TypeVarTuple
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, event
