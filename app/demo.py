@@ -2,12 +2,13 @@
 """The demo conference behind `diemcau demo` and `diemcau serve --demo`.
 
 The data lives in `app/demo_data/` (sites.csv: the site tree; demo.json: the
-conference, the hub coordinator, the session, its agenda and slides). The sites go
-through the site import use case and everything else through the domains' service
-functions, as the central office would through the API, so the demo exercises the
-same rules users meet. Loading is idempotent: the conference is found by its title
-and each site by its code, so a second run (or a run after an interrupted one) adds
-only what is missing.
+conference, the hub coordinator, the session, its agenda and slides). The sites are
+registry sites: those sites.csv names that the registry lacks are added to it, then
+every one is invited to the demo conference; everything goes through the domains'
+service functions, as the central office would through the API, so the demo
+exercises the same rules users meet. Loading is idempotent: the conference is found
+by its title and each site by its registry code, so a second run (or a run after an
+interrupted one) adds only what is missing.
 
 Each step function in `STEPS` receives the `Demo` built so far and returns its
 summary lines.
@@ -35,8 +36,8 @@ from app.config import DEV_ADMIN_PASSWORD, get_settings
 from app.templating import LOCAL_TZ, local_date
 from app.text import format_number
 from endpoints import coordinators as endpoints_coordinators
-from endpoints import imports
 from endpoints import service as endpoints_service
+from endpoints import site_changes, site_lists
 from endpoints.models import (
     READINESS_LABELS,
     SITE_KIND_LABELS,
@@ -44,8 +45,10 @@ from endpoints.models import (
     ConferenceCreate,
     Readiness,
     Site,
+    SiteCreate,
     SiteKind,
     SiteUpdate,
+    SiteView,
 )
 
 DATA_DIR = Path(__file__).parent / "demo_data"
@@ -143,8 +146,8 @@ def _conference(db: Session, actor: User) -> Conference:
     )
 
 
-def _sites(demo: Demo) -> Sequence[Site]:
-    return endpoints_service.list_sites(
+def _sites(demo: Demo) -> Sequence[SiteView]:
+    return site_lists.list_sites(
         demo.db,
         conference_id=demo.conference_id,
         actor=demo.actor,
@@ -152,34 +155,58 @@ def _sites(demo: Demo) -> Sequence[Site]:
     ).items
 
 
-def _import_file(codes: set[str]) -> bytes:
-    """The rows of sites.csv whose code is not yet in the conference, as an import file."""
-    header, rows = _read_sites()
-    columns = [c for c in header if c != "readiness"]  # set afterwards, as a user would
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows([row[c] for c in columns] for row in rows if row["code"] not in codes)
-    return out.getvalue().encode("utf-8")
+def _registry(db: Session) -> dict[str, Site]:
+    """The registry sites sites.csv names, by code."""
+    codes = [spec.code for spec in SITES]
+    found = db.exec(select(Site).where(col(Site.code).in_(codes))).all()
+    return {site.code: site for site in found if site.code}
+
+
+def _register(demo: Demo, registry: dict[str, Site]) -> None:
+    """Add the sites the registry lacks (sites.csv lists parents before children)."""
+    for spec in SITES:
+        if spec.code in registry:
+            continue
+        parent = registry[spec.parent].id if spec.parent else None
+        contact_name, contact_phone = spec.contact or (None, None)
+        data = SiteCreate.model_validate({
+            "name": spec.name, "kind": spec.kind, "parent_id": parent, "code": spec.code,
+            "room": spec.room, "contact_name": contact_name, "contact_phone": contact_phone,
+        })
+        registry[spec.code] = endpoints_service.new_registry_site(
+            demo.db, data=data, actor=demo.actor
+        )
+
+
+def _invite(demo: Demo, registry: dict[str, Site]) -> list[DemoSite]:
+    """Invite every demo site to the conference; the ones newly invited."""
+    invited = []
+    for spec in SITES:
+        site = registry[spec.code]
+        assert site.id is not None
+        if endpoints_service.participation_of(
+            demo.db, conference_id=demo.conference_id, site_id=site.id
+        ) is None:
+            endpoints_service.invite_site(
+                demo.db, conference_id=demo.conference_id, site=site, expected=spec.expected
+            )
+            invited.append(spec)
+    demo.db.commit()
+    return invited
 
 
 def add_sites(demo: Demo) -> list[str]:
     """The site tree: central venue, two hubs, wards, communes, departments, organisations."""
-    before = {s.code for s in _sites(demo) if s.code}
-    if any(spec.code not in before for spec in SITES):
-        imports.import_sites(
-            demo.db, conference_id=demo.conference_id, filename="diem-cau-mau.csv",
-            data=_import_file(before), actor=demo.actor,
-        )
-    sites = _sites(demo)
-    readiness = {spec.code: spec.readiness for spec in SITES}
-    for site in sites:
-        wanted = readiness.get(site.code or "", Readiness.not_connected)
-        if site.code not in before and site.id and wanted != Readiness.not_connected:
-            endpoints_service.update_site(
-                demo.db, site_id=site.id, data=SiteUpdate(readiness=wanted), actor=demo.actor
+    registry = _registry(demo.db)
+    _register(demo, registry)
+    for spec in _invite(demo, registry):
+        site_id = registry[spec.code].id
+        if site_id and spec.readiness != Readiness.not_connected:
+            site_changes.update_site(
+                demo.db, site_id=site_id, data=SiteUpdate(readiness=spec.readiness),
+                actor=demo.actor, conference_id=demo.conference_id,
             )
-    demo.site_ids = {s.code: s.id for s in sites if s.code and s.id}
+    demo.site_ids = {code: site.id for code, site in registry.items() if site.id}
     sites = _sites(demo)
     kinds = Counter(s.kind for s in sites)
     states = Counter(s.readiness for s in sites)

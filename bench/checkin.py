@@ -157,7 +157,7 @@ def load(db_url: str, attendees: int, wards: int, rng: random.Random) -> Loaded:
         def site(name: str, kind: SiteKind, parent: int | None) -> int:
             made = endpoints_service.create_site(
                 db, conference_id=cid, data=SiteCreate(name=name, kind=kind, parent_id=parent),
-                actor=admin)
+                actor=admin).site  # a registry site, invited to the conference
             assert made.id is not None
             return made.id
 

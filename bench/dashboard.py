@@ -43,7 +43,7 @@ import websockets
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
-from app.db import create_db_engine
+from app.db import create_db_engine, local_today
 from app.migrate import upgrade
 from bench.import_sites import national_tree, to_csv
 from bench.procs import RssSampler, free_port, pct, process, wait_http
@@ -52,7 +52,7 @@ from checkin.board import COUNTERS
 from checkin.models import AttendeeCreate
 from endpoints import imports
 from endpoints import service as endpoints_service
-from endpoints.models import ConferenceCreate, Site, SiteKind
+from endpoints.models import ConferenceCreate, Participation, Site, SiteKind
 
 ADMIN_PASSWORD = "bench-admin-password"
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,10 +67,9 @@ class Loaded:
     sites: int = 0
 
 
-def _conference(db: Session, admin: Any, title: str) -> int:
+def _conference(db: Session, admin: Any, title: str, day: date) -> int:
     c = endpoints_service.create_conference(
-        db, data=ConferenceCreate(title=title, starts_on=date(2025, 9, 9),
-                                  ends_on=date(2025, 9, 9)), actor=admin)
+        db, data=ConferenceCreate(title=title, starts_on=day, ends_on=day), actor=admin)
     assert c.id is not None
     return c.id
 
@@ -81,7 +80,9 @@ def _import_tree(db: Session, admin: Any, cid: int, rows: list[list[str]]) -> li
     assert report.created == len(rows), report
     from sqlmodel import select
 
-    return list(db.exec(select(Site).where(Site.conference_id == cid)).all())
+    return list(db.exec(
+        select(Site).join(Participation).where(Participation.conference_id == cid)
+    ).all())
 
 
 def load_checkin_fixture(url: str, *, communes: int, wards: int, attendees: int) -> Loaded:
@@ -91,7 +92,9 @@ def load_checkin_fixture(url: str, *, communes: int, wards: int, attendees: int)
     with Session(engine, expire_on_commit=False) as db:
         admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
         assert admin is not None
-        cid = _conference(db, admin, "Hội nghị toàn quốc (điểm danh)")
+        # Live today: the registry sites are shared with the headcount conference, and a
+        # scan at a site goes to the conference current there.
+        cid = _conference(db, admin, "Hội nghị toàn quốc (điểm danh)", local_today())
         sites = [s for s in _import_tree(db, admin, cid, national_tree(communes=communes,
                                                                         wards=wards))
                  if s.kind != SiteKind.central]
@@ -117,7 +120,7 @@ def load_headcount_fixture(url: str, *, sites: int) -> Loaded:
         admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
         admin = admin or accounts_service.authenticate(db, username="admin",
                                                         password=ADMIN_PASSWORD)
-        cid = _conference(db, admin, "Hội nghị toàn quốc (báo số lượng)")
+        cid = _conference(db, admin, "Hội nghị toàn quốc (báo số lượng)", date(2025, 9, 9))
         rows = national_tree(communes=below * 3 // 4, wards=below - below * 3 // 4)
         found = _import_tree(db, admin, cid, rows)
         loaded = Loaded(conference_id=cid, site_ids=[s.id or 0 for s in found])
@@ -379,7 +382,8 @@ async def headcount_scenario(args: Any, base: str, token: str, loaded: Loaded, u
     results = []
     for round_ in (0, 1):
         def make(i: int, r: int = round_) -> tuple[str, dict[str, Any]]:
-            return f"/api/v1/sites/{sites[i]}/headcounts", {"counts": {"dai_bieu": value(i, r)}}
+            body = {"conference_id": loaded.conference_id, "counts": {"dai_bieu": value(i, r)}}
+            return f"/api/v1/sites/{sites[i]}/headcounts", body
 
         results.append(await drive(args.headcount_rate, n, make, http))
     end = time.perf_counter()

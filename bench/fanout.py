@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect as ws_connect
 
+from app.db import local_today
 from bench.fanout_client import FanoutConfig, FanoutResult, percentile, run_fanout
 from bench.procs import ROOT, free_port, process, rss_kb, wait_http
 
@@ -58,6 +59,7 @@ class Stage:
 
 def prepare_diemcau(base: str, slides: int) -> Stage:
     """Conference, site, session, one agenda item with a deck, and a screen token."""
+    today = local_today().isoformat()
     with httpx.Client(base_url=base, timeout=60) as http:
         r = http.post(
             "/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
@@ -67,7 +69,8 @@ def prepare_diemcau(base: str, slides: int) -> Stage:
         http.headers.update(headers)
         cid = http.post(
             "/api/v1/conferences",
-            json={"title": "Bench", "starts_on": "2025-09-09", "ends_on": "2025-09-09"},
+            # Today: a screen follows the conference live at its site (else it waits).
+            json={"title": "Bench", "starts_on": today, "ends_on": today},
         ).json()["id"]
         site = http.post(
             f"/api/v1/conferences/{cid}/sites", json={"name": "Điểm cầu bench", "kind": "hub"}

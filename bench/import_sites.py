@@ -33,7 +33,7 @@ from app.db import create_db_engine
 from app.migrate import upgrade
 from app.text import search_key
 from endpoints import imports, service
-from endpoints.models import ConferenceCreate, Site
+from endpoints.models import ConferenceCreate, Participation, Site
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "diemcau_bench_import"
@@ -130,8 +130,11 @@ def _arrange(engine: Engine) -> tuple[User, int]:
         return admin, conference.id
 
 
-def _baseline_rows(rows: list[list[str]], conference_id: int) -> list[tuple[Any, ...]]:
-    """The same rows as plain tuples with ids and paths computed in the simplest way."""
+def _baseline_rows(
+    rows: list[list[str]], conference_id: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The same rows as plain tuples with ids and paths computed in the simplest way: the
+    registry sites, and their participations in the conference."""
     now = datetime.now(UTC).replace(tzinfo=None)
     kinds = {"trung tâm": "central", "tỉnh": "hub", "xã": "commune", "phường": "ward",
              "đặc khu": "special_zone"}
@@ -146,30 +149,40 @@ def _baseline_rows(rows: list[list[str]], conference_id: int) -> list[tuple[Any,
         return paths[code]
 
     ordered = sorted(rows, key=lambda r: path(r[0]).count("/"))
-    return [
-        (ids[r[0]], conference_id, ids.get(r[3]), r[1], search_key(r[1]), kinds[r[2]], r[0],
-         r[4], r[5], r[6], int(r[7]), None, path(r[0]), path(r[0]).count("/") - 2,
-         "not_connected", None, "approved", now, now)
+    sites = [
+        (ids[r[0]], ids.get(r[3]), r[1], search_key(r[1]), kinds[r[2]], r[0], r[4], r[5], r[6],
+         None, path(r[0]), path(r[0]).count("/") - 2, "active", None, "approved", now, now)
         for r in ordered
     ]
+    parts = [
+        (conference_id, ids[r[0]], int(r[7]), "not_connected", None, "approved", r[1], r[0],
+         now, now)
+        for r in ordered
+    ]
+    return sites, parts
 
 
-_INSERT = (
-    "INSERT INTO site (id, conference_id, parent_id, name, name_key, kind, code, room, "
-    "contact_name, contact_phone, expected_attendees, connection_link, path, depth, readiness, "
-    "readiness_note, approval, created_at, updated_at) VALUES ({})"
+_INSERT_SITE = (
+    "INSERT INTO site (id, parent_id, name, name_key, kind, code, room, contact_name, "
+    "contact_phone, connection_link, path, depth, status, merged_into_id, approval, "
+    "created_at, updated_at) VALUES ({})"
+)
+_INSERT_PART = (
+    "INSERT INTO participation (conference_id, site_id, expected_attendees, readiness, "
+    "readiness_note, approval, name, code, invited_at, updated_at) VALUES ({})"
 )
 
 
 def _baseline_sqlite(path: Path, rows: list[list[str]], conference_id: int) -> float:
-    values = _baseline_rows(rows, conference_id)
+    sites, parts = _baseline_rows(rows, conference_id)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(_INSERT.format(", ".join("?" * 19)), values)
+    conn.executemany(_INSERT_SITE.format(", ".join("?" * 17)), sites)
+    conn.executemany(_INSERT_PART.format(", ".join("?" * 10)), parts)
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
@@ -177,12 +190,13 @@ def _baseline_sqlite(path: Path, rows: list[list[str]], conference_id: int) -> f
 
 
 def _baseline_pg(engine: Engine, rows: list[list[str]], conference_id: int) -> float:
-    values = _baseline_rows(rows, conference_id)
+    sites, parts = _baseline_rows(rows, conference_id)
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         started = time.perf_counter()
-        cur.executemany(_INSERT.format(", ".join(["%s"] * 19)), values)
+        cur.executemany(_INSERT_SITE.format(", ".join(["%s"] * 17)), sites)
+        cur.executemany(_INSERT_PART.format(", ".join(["%s"] * 10)), parts)
         raw.commit()
         return time.perf_counter() - started
     finally:
@@ -197,7 +211,9 @@ def _import(engine: Engine, data: bytes, admin: User, conference_id: int) -> dic
         )
         wall = time.perf_counter() - started
         count = db.exec(
-            select(func.count()).select_from(Site).where(Site.conference_id == conference_id)
+            select(func.count())
+            .select_from(Participation)
+            .where(Participation.conference_id == conference_id)
         ).one()
         deepest = db.exec(select(func.max(Site.depth))).one()
     assert report.created == count, (report.created, count)

@@ -183,6 +183,19 @@ def current_conference_id(
     return int(row[0]) if row is not None else None
 
 
+def next_conference(db: Session, *, site_id: int, today: date | None = None) -> Conference | None:
+    """The nearest conference a site takes part in that starts after today (a waiting
+    screen's "next"), or None."""
+    today = today or local_today()
+    return db.exec(
+        select(Conference)
+        .join(Participation, col(Participation.conference_id) == col(Conference.id))
+        .where(col(Participation.site_id) == site_id, col(Conference.starts_on) > today)
+        .order_by(col(Conference.starts_on), col(Conference.id))
+        .limit(1)
+    ).first()
+
+
 def site_view(
     db: Session, *, site_id: int, actor: User, conference_id: int | None = None
 ) -> SiteView:

@@ -10,6 +10,7 @@ from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
 from sessions.stream import StageCache
+from sessions.waiting import RECHECK_SECONDS
 
 
 class Closable(Protocol):
@@ -28,10 +29,15 @@ class ScreenPresence(Protocol):
     def disconnected(self, screen_id: int, socket: Closable) -> None: ...
 
 
-def provide(state: State, *, stage_cache: StageCache, presence: ScreenPresence) -> None:
-    """Keep the stage cache and the presence recorder for the handlers of this app."""
+def provide(
+    state: State, *, stage_cache: StageCache, presence: ScreenPresence,
+    recheck_seconds: float = RECHECK_SECONDS,
+) -> None:
+    """Keep the stage cache, the presence recorder and how often a waiting screen looks
+    for a live conference (tests shorten it) for the handlers of this app."""
     state.stage_cache = stage_cache
     state.screen_presence = presence
+    state.screen_recheck_seconds = recheck_seconds
 
 
 def stage_cache(connection: HTTPConnection) -> StageCache:
@@ -44,3 +50,9 @@ def screen_presence(connection: HTTPConnection) -> ScreenPresence:
     """The recorder the screen socket reports connects, heartbeats and disconnects to."""
     presence: ScreenPresence = connection.app.state.screen_presence
     return presence
+
+
+def recheck_seconds(connection: HTTPConnection) -> float:
+    """Seconds between a waiting screen's looks for a conference gone live."""
+    seconds: float = connection.app.state.screen_recheck_seconds
+    return seconds

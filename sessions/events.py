@@ -3,11 +3,12 @@
 A stage message carries the whole stage (not a diff), so the newest message of a
 channel is also a complete snapshot for a screen that joins late. `type` is always
 the first key: the stream cache relabels a "state" as a "snapshot" by its prefix.
+A screen whose site has no conference live today gets a "waiting" message instead.
 """
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 
@@ -180,3 +181,62 @@ def is_heartbeat(text: str) -> bool:
     except (ValueError, AttributeError):
         return False
     return bool(kind == "heartbeat")
+
+
+# ------------------------------------------------------------- waiting screen
+
+
+@dataclass(frozen=True, slots=True)
+class NextConference:
+    """The next conference a site takes part in, as a waiting screen announces it."""
+
+    conference_id: int
+    title: str
+    starts_on: date
+    starts_at: datetime | None  # its first session's start, when it has sessions
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingView:
+    """What a screen shows between conferences."""
+
+    site_name: str
+    next: NextConference | None
+    now: datetime
+
+
+def encode_waiting(view: WaitingView) -> str:
+    """`{"type": "waiting", "site_name", "next": {...} | null, "now"}`."""
+    upcoming = view.next
+    body = {
+        "type": "waiting",
+        "site_name": view.site_name,
+        "next": None
+        if upcoming is None
+        else {
+            "conference_id": upcoming.conference_id,
+            "title": upcoming.title,
+            "starts_on": upcoming.starts_on.isoformat(),
+            "starts_at": None if upcoming.starts_at is None else upcoming.starts_at.isoformat(),
+        },
+        "now": view.now.isoformat(),
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_waiting(message: str | bytes) -> WaitingView:
+    """The inverse of :func:`encode_waiting`."""
+    body = json.loads(message)
+    raw = body["next"]
+    upcoming = None
+    if raw is not None:
+        starts_at = raw["starts_at"]
+        upcoming = NextConference(
+            conference_id=raw["conference_id"],
+            title=raw["title"],
+            starts_on=date.fromisoformat(raw["starts_on"]),
+            starts_at=None if starts_at is None else datetime.fromisoformat(starts_at),
+        )
+    return WaitingView(
+        site_name=body["site_name"], next=upcoming, now=datetime.fromisoformat(body["now"])
+    )

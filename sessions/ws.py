@@ -3,8 +3,19 @@
 Close codes are app.ws's: 4400 malformed message, bad or future `since`; 4401 bad
 or revoked token; 4403 foreign Origin (refused before accepting); 4408 too slow;
 4429 too many messages. Commands never come this way: they are HTTP requests.
+
+A screen belongs to its site and follows whatever conference is live there today.
+Between conferences it gets a "waiting" message (site, next conference, time) and
+the socket stays open: every few seconds (sessions.waiting.RECHECK_SECONDS) the
+server looks again, and once a conference is live it sends that conference's
+snapshot and follows it on the same socket, as if the screen had just connected.
+A screen resuming with `since=` names the conference of that version with
+`conference=`; a version of another conference is ignored (a snapshot is sent).
 """
 
+import asyncio
+import contextlib
+from collections.abc import Callable
 from functools import partial
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -20,8 +31,8 @@ from app.realtime import Attachment
 from app.wsfast import DirectSocket
 from endpoints import models as endpoints_models
 from endpoints import service as endpoints_service
-from sessions import events
-from sessions.deps import ScreenPresence, screen_presence, stage_cache
+from sessions import events, waiting
+from sessions.deps import ScreenPresence, recheck_seconds, screen_presence, stage_cache
 from sessions.stream import Forwarder
 
 # Plain Starlette routes, not FastAPI's: the dependency machinery (exit stacks,
@@ -75,10 +86,14 @@ class _Screen(StageFollower):
 
     def heartbeat(self, text: str) -> bool:
         """Take a client message: a heartbeat is noted, anything else refused."""
-        if not events.is_heartbeat(text):
-            return False
-        self.presence.seen(self.screen_id)
-        return True
+        return _heartbeat(self.presence, self.screen_id, text)
+
+
+def _heartbeat(presence: ScreenPresence, screen_id: int, text: str) -> bool:
+    if not events.is_heartbeat(text):
+        return False
+    presence.seen(screen_id)
+    return True
 
 
 async def open_stage(follower: StageFollower, since: int | None) -> Attachment | None:
@@ -138,13 +153,22 @@ class ScreenSocket:
         if since == ws.BAD:
             await websocket.close(code=ws.CLOSE_BAD_REQUEST, reason="bad_since")
             return
+        resume = _since_for(since, ws.query_int(query, "conference"), context.conference_id)
         presence = screen_presence(websocket)
-        screen_id = context.screen_id
-        screen = _Screen(websocket, context.conference_id, presence, screen_id)
-        del allowed, query, token, context
+        screen_id, conference_id = context.screen_id, context.conference_id
+        del allowed, query, token, since
         presence.connected(screen_id, websocket)
         try:
-            attachment = await open_stage(screen, since if isinstance(since, int) else None)
+            if conference_id is None:
+                conference_id = await wait_until_live(
+                    websocket, context, partial(_heartbeat, presence, screen_id)
+                )
+                if conference_id is None:
+                    return
+            del context
+            # Read in this frame, not a helper's: each open socket keeps its frames alive.
+            screen = _Screen(websocket, conference_id, presence, screen_id)
+            attachment = await open_stage(screen, resume)
             if attachment is not None:
                 try:
                     await ws.receive_loop(
@@ -158,9 +182,67 @@ class ScreenSocket:
             presence.disconnected(screen_id, websocket)
 
 
+def _since_for(since: ws.QueryInt, conference: ws.QueryInt, live: int | None) -> int | None:
+    """The version to resume from: none when it belongs to another conference (or none
+    is live: a screen coming out of waiting always gets a snapshot). A bad `since` was
+    refused before; a bad `conference` makes the version unusable too."""
+    if not isinstance(since, int) or live is None:
+        return None
+    if conference is not None and conference != live:
+        return None
+    return since
+
+
+async def wait_until_live(
+    websocket: WebSocket,
+    context: endpoints_models.ScreenContext,
+    heartbeat: Callable[[str], bool],
+) -> int | None:
+    """Show the waiting screen until a conference is live at the screen's site; its id,
+    or None when the socket ended meanwhile. Heartbeats are read (and rate-limited) as
+    on a following socket; the waiting message is sent again only when it changes."""
+    engine = connection_read_engine(websocket)
+    interval = recheck_seconds(websocket)
+    reader = asyncio.ensure_future(
+        ws.receive_loop(websocket, per_minute=MAX_MESSAGES_PER_MINUTE, accept=heartbeat)
+    )
+    shown: tuple[str, events.NextConference | None] | None = None
+    try:
+        while True:
+            live, view = await run_in_threadpool(_waiting, engine, context)
+            if live is not None:
+                return live
+            assert view is not None
+            if (view.site_name, view.next) != shown:
+                await websocket.send_text(events.encode_waiting(view))
+                shown = (view.site_name, view.next)
+            done, _ = await asyncio.wait({reader}, timeout=interval)
+            if done:
+                reader.result()  # a disconnect raised while reading goes to the caller
+                return None
+    finally:
+        if not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
 router.routes.append(WebSocketRoute("/ws/screen", ScreenSocket(), name="screen_socket"))
 
 
 def _screen_for(engine: Engine, token: str) -> endpoints_models.ScreenContext | None:
     with Session(engine) as db:
         return endpoints_service.screen_for_token(db, token=token)
+
+
+def _waiting(
+    engine: Engine, context: endpoints_models.ScreenContext
+) -> tuple[int | None, events.WaitingView | None]:
+    """The conference live at the screen's site now, else what its waiting screen shows."""
+    with Session(engine) as db:
+        live = waiting.live_conference(db, site_id=context.site_id)
+        if live is not None:
+            return live, None
+        return None, waiting.waiting_view(
+            db, site_id=context.site_id, site_name=context.site_name
+        )

@@ -1,5 +1,7 @@
 // Site screen: follows the stage over /ws/screen. Snapshot first, then versioned changes;
 // reconnects by itself with backoff and resumes with since=<last version>; never reloads.
+// Between conferences the server sends "waiting" (site, next conference, its time) and
+// keeps the socket open; when a conference goes live there, its snapshot follows.
 (function () {
   "use strict";
   var KEY = "diemcau.screen.token";
@@ -11,6 +13,8 @@
   }
   var token = localStorage.getItem(KEY);
   var version = null;
+  var conferenceId = null;  // the conference `version` belongs to
+  var clockOffset = 0;  // server time minus this PC's: a projector's clock is often wrong
   var attempt = 0;
   var socket = null;
   var heartbeat = null;
@@ -19,7 +23,21 @@
   var clockFmt = new Intl.DateTimeFormat("vi-VN", {
     timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
   });
-  function tick() { el("clock").textContent = clockFmt.format(new Date()); }
+  var dateFmt = new Intl.DateTimeFormat("vi-VN", {
+    timeZone: "Asia/Ho_Chi_Minh", weekday: "long", day: "2-digit", month: "2-digit", year: "numeric"
+  });
+  var dayFmt = new Intl.DateTimeFormat("vi-VN", {
+    timeZone: "UTC", weekday: "long", day: "2-digit", month: "2-digit", year: "numeric"
+  });
+  var timeFmt = new Intl.DateTimeFormat("vi-VN", {
+    timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false
+  });
+  function tick() {
+    var now = new Date(Date.now() + clockOffset);
+    el("clock").textContent = clockFmt.format(now);
+    el("waiting-clock").textContent = clockFmt.format(now);
+    el("waiting-date").textContent = dateFmt.format(now);
+  }
   tick();
   setInterval(tick, 1000);
 
@@ -29,8 +47,43 @@
     s.textContent = online ? "Đã kết nối" : "Mất kết nối, đang thử lại…";
   }
 
+  function showWaiting(waiting) {
+    el("waiting").hidden = !waiting;
+    el("stage").hidden = waiting;
+    if (waiting) { el("notice").hidden = true; }
+    document.body.dataset.mode = waiting ? "waiting" : "stage";
+  }
+
+  // "YYYY-MM-DD" as a day, without shifting it through this PC's time zone.
+  function dayText(iso) {
+    var p = iso.split("-");
+    return dayFmt.format(new Date(Date.UTC(+p[0], +p[1] - 1, +p[2])));
+  }
+
+  function renderWaiting(msg) {
+    version = null;  // the next conference's versions are its own
+    conferenceId = null;
+    var now = Date.parse(msg.now);
+    if (!isNaN(now)) { clockOffset = now - Date.now(); tick(); }
+    el("conference").textContent = "";
+    el("site").textContent = msg.site_name || "";
+    el("waiting-site").textContent = msg.site_name || "";
+    var next = msg.next;
+    el("waiting-next").hidden = !next;
+    el("waiting-none").hidden = !!next;
+    if (next) {
+      el("waiting-title").textContent = next.title;
+      el("waiting-when").textContent = next.starts_at
+        ? timeFmt.format(new Date(next.starts_at)) + " · " + dateFmt.format(new Date(next.starts_at))
+        : dayText(next.starts_on);
+    }
+    showWaiting(true);
+  }
+
   function render(msg) {
     version = msg.version;
+    conferenceId = msg.conference_id;
+    showWaiting(false);
     window.diemcauScreenVersion = version;  // read by the browser tests
     el("conference").textContent = msg.conference_title || "";
     var session = msg.session;
@@ -75,7 +128,7 @@
     if (!token) { showUnpaired(); return; }
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     var url = proto + "//" + location.host + "/ws/screen?token=" + encodeURIComponent(token);
-    if (version !== null) { url += "&since=" + version; }
+    if (version !== null) { url += "&since=" + version + "&conference=" + conferenceId; }
     socket = new WebSocket(url);
     socket.onopen = function () {
       attempt = 0;
@@ -87,6 +140,7 @@
     socket.onmessage = function (event) {
       var msg = JSON.parse(event.data);
       if (msg.type === "snapshot") { render(msg); }
+      else if (msg.type === "waiting") { renderWaiting(msg); }
       else if (msg.type === "state" && (version === null || msg.version > version)) { render(msg); }
     };
     socket.onclose = function (event) {
@@ -100,6 +154,21 @@
     };
   }
   connect();
+
+  // Conferences start and end on dates: just after midnight in Vietnam (spread over five
+  // minutes) a following screen reconnects, resuming if its conference is still live, else
+  // getting the waiting screen or the conference that begins today.
+  var DAY_MS = 86400000, VN_OFFSET_MS = 7 * 3600000;
+  function reconnectAtMidnight() {
+    var intoDay = (Date.now() + clockOffset + VN_OFFSET_MS) % DAY_MS;
+    setTimeout(function () {
+      if (conferenceId !== null && socket && socket.readyState === WebSocket.OPEN) {
+        socket.close(1000, "new_day");
+      }
+      reconnectAtMidnight();
+    }, DAY_MS - intoDay + Math.random() * 300000);
+  }
+  reconnectAtMidnight();
 
   // Self check-in QR: a new signed site code every 20 s. Screens refresh at a random
   // moment after the step turns (the previous code stays valid one more step), so

@@ -215,7 +215,7 @@ def test_cli_import_sites_succeeds(cli_db: tuple[str, int], tmp_path: Path) -> N
 def test_cli_import_sites_bad_file_exits_1(cli_db: tuple[str, int], tmp_path: Path) -> None:
     _, cid = cli_db
     path = tmp_path / "sai.csv"
-    path.write_bytes(csv_bytes([["HCM-BN", "Trùng", "ward", "HCM"], ["Q", "Xã Q", "xã", "ZZ"]]))
+    path.write_bytes(csv_bytes([["R", "Xã R", "loại lạ", "HCM"], ["Q", "Xã Q", "xã", "ZZ"]]))
     result = CliRunner().invoke(cli, ["import-sites", str(path), "--conference", str(cid)])
     assert result.exit_code == 1
     assert "Các dòng cần sửa" in result.output and "Tệp có 2 lỗi ở 2 dòng" in result.output

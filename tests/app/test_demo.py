@@ -8,7 +8,8 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.demo import HUB_PASSWORD, HUB_USERNAME, SITES, TITLE, load_demo
 from endpoints import service as endpoints_service
-from endpoints.models import Conference, Readiness, Site, SiteKind
+from endpoints import site_lists
+from endpoints.models import Conference, Participation, Readiness, Site, SiteKind, SiteView
 
 
 def _load(engine: Engine, username: str = "admin", password: str = "admin") -> str:
@@ -23,7 +24,12 @@ def test_load_demo_builds_the_site_tree(engine: Engine) -> None:
     assert "admin / admin" in summary
     with Session(engine) as db:
         conference = db.exec(select(Conference).where(Conference.title == TITLE)).one()
-        sites = db.exec(select(Site).where(Site.conference_id == conference.id)).all()
+        rows = db.exec(
+            select(Site, Participation)
+            .join(Participation)
+            .where(Participation.conference_id == conference.id)
+        ).all()
+    sites = [SiteView(site, part) for site, part in rows]
     by_id = {s.id: s for s in sites}
     roots = [s for s in sites if s.parent_id is None]
     assert [(s.kind, s.name) for s in roots] == [
@@ -50,6 +56,7 @@ def test_load_demo_twice_adds_nothing(engine: Engine) -> None:
     with Session(engine) as db:
         assert db.exec(select(func.count()).select_from(Conference)).one() == 1
         assert db.exec(select(func.count()).select_from(Site)).one() == len(SITES)
+        assert db.exec(select(func.count()).select_from(Participation)).one() == len(SITES)
         assert db.exec(select(func.count()).select_from(User)).one() == 2
 
 
@@ -60,7 +67,7 @@ def test_load_demo_hub_coordinator_sees_only_the_city(engine: Engine) -> None:
         user = accounts_service.authenticate(db, username=HUB_USERNAME, password=HUB_PASSWORD)
         conference = db.exec(select(Conference)).one()
         assert conference.id is not None
-        page = endpoints_service.list_sites(
+        page = site_lists.list_sites(
             db, conference_id=conference.id, actor=user, limit=endpoints_service.MAX_PAGE
         )
     assert {s.code for s in page.items} == hcm_codes
@@ -78,5 +85,5 @@ def test_load_demo_with_other_accounts_creates_the_named_admin(
         )
         conference = db.exec(select(Conference)).one()
         assert conference.id is not None
-        sites = endpoints_service.list_sites(db, conference_id=conference.id, actor=user)
+        sites = site_lists.list_sites(db, conference_id=conference.id, actor=user)
     assert sites.total == len(SITES)

@@ -3,7 +3,7 @@
 import hashlib
 import io
 import struct
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.db import local_today
 from app.errors import AppError
+from endpoints.models import Conference
 from sessions import service
 from sessions.models import AgendaItemCreate, SessionCreate, StateUpdate
 from tests.conftest import Tree
@@ -173,3 +175,17 @@ def error_code(exc: pytest.ExceptionInfo[AppError]) -> tuple[int, str]:
 def state_update(**fields: Any) -> StateUpdate:
     """A stage command with only these fields set."""
     return StateUpdate.model_validate(fields)
+
+
+def run_on(db: Session, conference_id: int, starts_on: date, ends_on: date | None = None) -> None:
+    """Move a conference to these dates (a screen follows only the conference live today)."""
+    conference = db.get(Conference, conference_id)
+    assert conference is not None
+    conference.starts_on, conference.ends_on = starts_on, ends_on or starts_on
+    db.add(conference)
+    db.commit()
+
+
+def make_live(db: Session, conference_id: int) -> None:
+    """Let a conference run today, so its sites' screens follow it."""
+    run_on(db, conference_id, local_today())

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlmodel import Session
 from starlette.requests import Request
 
 from app.config import Settings
@@ -15,7 +16,14 @@ from app.errors import AppError
 from app.main import create_app
 from sessions import decks
 from tests.conftest import Tree, make_settings
-from tests.sessions.support import add_item, create_session, make_encrypted_pdf, make_pdf, upload
+from tests.sessions.support import (
+    add_item,
+    create_session,
+    make_encrypted_pdf,
+    make_live,
+    make_pdf,
+    upload,
+)
 
 
 @pytest.fixture
@@ -204,8 +212,10 @@ def test_replacing_deck_swaps_images_and_updates_stage(
 
 
 def test_deck_upload_publishes_new_slide_url_to_screens(
-    client: TestClient, item: dict[str, Any], admin_headers: dict[str, str], tree: Tree
+    client: TestClient, db: Session, item: dict[str, Any], admin_headers: dict[str, str],
+    tree: Tree,
 ) -> None:
+    make_live(db, tree.cid)
     client.put(f"/api/v1/sessions/{item['session_id']}/state",
                json={"agenda_item_id": item["id"]}, headers=admin_headers)
     r = client.post(f"/api/v1/sites/{tree.ward_a1}/screen-token", headers=admin_headers)

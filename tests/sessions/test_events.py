@@ -1,7 +1,7 @@
 """Stage messages: what the encoder writes, the decoder reads back."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -59,3 +59,30 @@ def test_encoded_message_puts_type_first() -> None:
 )
 def test_is_heartbeat_takes_only_heartbeats(text: str, expected: bool) -> None:
     assert events.is_heartbeat(text) is expected
+
+
+NEXT = events.NextConference(
+    conference_id=9, title="Hội nghị quý I", starts_on=date(2026, 1, 5), starts_at=WHEN
+)
+
+
+@pytest.mark.parametrize(
+    "upcoming", [NEXT, None, events.NextConference(9, "X", date(2026, 1, 5), None)]
+)
+def test_decode_waiting_reads_back_what_encode_waiting_wrote(
+    upcoming: events.NextConference | None,
+) -> None:
+    view = events.WaitingView(site_name="Phường Bến Nghé", next=upcoming, now=WHEN)
+    assert events.decode_waiting(events.encode_waiting(view)) == view
+
+
+def test_waiting_message_shape() -> None:
+    message = events.encode_waiting(events.WaitingView(site_name="Xã Cần Giờ", next=NEXT, now=WHEN))
+    assert message.startswith('{"type":"waiting"')
+    assert json.loads(message) == {
+        "type": "waiting",
+        "site_name": "Xã Cần Giờ",
+        "next": {"conference_id": 9, "title": "Hội nghị quý I", "starts_on": "2026-01-05",
+                 "starts_at": "2025-09-09T08:30:00+00:00"},
+        "now": "2025-09-09T08:30:00+00:00",
+    }

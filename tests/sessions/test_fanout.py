@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 
+from app.db import local_today
 from app.main import create_app
 from app.realtime import MemoryHub
 from app.wsfast import DirectSocket, SlowClient, text_frame
@@ -192,13 +193,14 @@ def served(sqlite_url: str) -> Iterator[Served]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     base = f"http://127.0.0.1:{port}"
+    today = local_today().isoformat()
     with httpx.Client(base_url=base, timeout=10) as http:
         r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
         http.headers.update(headers)
         cid = http.post(
             "/api/v1/conferences",
-            json={"title": "Fan-out", "starts_on": "2025-09-09", "ends_on": "2025-09-09"},
+            json={"title": "Fan-out", "starts_on": today, "ends_on": today},  # live: followed
         ).json()["id"]
         site = http.post(
             f"/api/v1/conferences/{cid}/sites", json={"name": "Điểm cầu 1", "kind": "hub"}

@@ -4,6 +4,7 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -11,12 +12,17 @@ import pypdfium2 as pdfium
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect
+from sqlmodel import Session
 
+from app.db import create_db_engine, local_today
 from app.main import create_app
+from endpoints import service as endpoints_service
+from endpoints.models import Conference
 from tests.browser import _free_port, _wait_healthy
 from tests.conftest import ADMIN_PASSWORD, make_settings
 
 pytestmark = pytest.mark.browser
+TODAY = local_today().isoformat()
 
 
 class RestartableServer:
@@ -27,11 +33,13 @@ class RestartableServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = make_settings(database_url, data_dir=data_dir)
         self._server: uvicorn.Server | None = None
+        self.app: Any = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.app = create_app(self.settings)
         config = uvicorn.Config(
-            create_app(self.settings),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -71,7 +79,8 @@ def _prepare(base: str) -> tuple[httpx.Client, int, int, str]:
     http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
     cid = http.post(
         "/api/v1/conferences",
-        json={"title": "Hội nghị tập huấn AI", "starts_on": "2025-09-09", "ends_on": "2025-09-09"},
+        # Today: a screen follows the conference live at its site.
+        json={"title": "Hội nghị tập huấn AI", "starts_on": TODAY, "ends_on": TODAY},
     ).json()["id"]
     site = http.post(
         f"/api/v1/conferences/{cid}/sites", json={"name": "Phường Bến Nghé", "kind": "ward"}
@@ -200,4 +209,65 @@ def test_projector_pairs_with_code_from_coordinator_phone(
     finally:
         phone.close()
         projector.close()
+        http.close()
+
+
+def _next_conference(server: RestartableServer, http: httpx.Client) -> int:
+    """Conference A is over; B, in five days, invites the same site (no new pairing)."""
+    today = local_today()
+    cid = http.get("/api/v1/conferences").json()[0]["id"]
+    site = http.get(f"/api/v1/conferences/{cid}/sites").json()[0]["id"]
+    day = (today + timedelta(days=5)).isoformat()
+    b = http.post(
+        "/api/v1/conferences", json={"title": "Hội nghị quý I", "starts_on": day, "ends_on": day}
+    ).json()["id"]
+    r = http.post(f"/api/v1/conferences/{b}/sessions", json={
+        "title": "Khai mạc", "starts_at": f"{day}T01:30:00Z", "ends_at": f"{day}T04:00:00Z"})
+    assert r.status_code == 201, r.text
+    _set_dates(server, cid, today - timedelta(days=1))
+    engine = create_db_engine(server.settings.database_url)
+    with Session(engine) as db:
+        site_row = endpoints_service.load_site(db, site)
+        endpoints_service.invite_site(db, conference_id=b, site=site_row)
+        db.commit()
+    engine.dispose()
+    return int(b)
+
+
+def _set_dates(server: RestartableServer, conference_id: int, day: date) -> None:
+    engine = create_db_engine(server.settings.database_url)
+    with Session(engine) as db:
+        conference = db.get(Conference, conference_id)
+        assert conference is not None
+        conference.starts_on = conference.ends_on = day
+        db.add(conference)
+        db.commit()
+    engine.dispose()
+
+
+def test_screen_waits_between_conferences_then_follows_the_next(
+    server: RestartableServer,
+    browser: Browser,
+) -> None:
+    server.app.state.screen_recheck_seconds = 0.2
+    http, _, _, token = _prepare(server.url)
+    b = _next_conference(server, http)
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/screen#token={token}")
+        expect(page.locator("body")).to_have_attribute("data-mode", "waiting", timeout=5_000)
+        expect(page.locator("#waiting-site")).to_have_text("Phường Bến Nghé")
+        expect(page.locator("#waiting-title")).to_have_text("Hội nghị quý I")
+        expect(page.locator("#waiting-when")).to_contain_text("08:30")
+        expect(page.locator("#stage")).to_be_hidden()
+        shown = page.locator("#waiting-clock").inner_text()
+        expect(page.locator("#waiting-clock")).not_to_have_text(shown, timeout=3_000)  # it ticks
+
+        _set_dates(server, b, local_today())  # B begins: the same pairing follows it
+        expect(page.locator("body")).to_have_attribute("data-mode", "stage", timeout=5_000)
+        expect(page.locator("#conference")).to_have_text("Hội nghị quý I")
+        expect(page.locator("#waiting")).to_be_hidden()
+    finally:
+        context.close()
         http.close()

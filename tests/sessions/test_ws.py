@@ -13,11 +13,15 @@ from app.accounts.models import User
 from endpoints import screens
 from endpoints import service as endpoints_service
 from tests.conftest import Tree
+from tests.sessions.support import make_live
 
 
 @pytest.fixture
-def stage(client: TestClient, tree: Tree, admin_headers: dict[str, str]) -> dict[str, Any]:
-    """A conference with one session of three agenda items, and a screen token."""
+def stage(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> dict[str, Any]:
+    """A conference live today with one session of three agenda items, and a screen token."""
+    make_live(db, tree.cid)
     r = client.post(
         f"/api/v1/conferences/{tree.cid}/sessions",
         json={
