@@ -191,8 +191,8 @@ class Tree:
                 data=SiteCreate(name=name, kind=kind, parent_id=parent_id, code=code),
                 actor=actor,
             )
-            assert site.id is not None
-            return site.id
+            assert site.site.id is not None
+            return site.site.id
 
         self.central = add("Hội trường Trung ương", SiteKind.central, None, "TW")
         self.hub_a = add("Trung tâm Hội nghị 272", SiteKind.hub, self.central, "HCM")
