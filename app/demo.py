@@ -1,12 +1,14 @@
 
 """The demo conference behind `diemcau demo` and `diemcau serve --demo`.
 
-The data lives in `app/demo_data/` (sites.csv: the site tree; demo.json: the
-conference, the hub coordinator, the session, its agenda and slides). The sites are
-registry sites: those sites.csv names that the registry lacks are added to it, then
-every one is invited to the demo conference; everything goes through the domains'
-service functions, as the central office would through the API, so the demo
-exercises the same rules users meet. Loading is idempotent: the conference is found
+The data lives in `app/demo_data/` (sites.csv: the sites invited, with their rooms,
+contacts and expected numbers; demo.json: the conference, the hub coordinator, the
+session, its agenda and slides). The tree comes from the official list of
+administrative units (endpoints.units: the hubs of TP Hồ Chí Minh and Hà Nội with all
+their wards and communes, under the central venue); departments and organisations
+are added by hand from sites.csv, then the sites of sites.csv are invited; everything
+goes through the domains' service functions, as the central office would through the
+API, so the demo exercises the same rules users meet. Loading is idempotent: the conference is found
 by its title and each site by its registry code, so a second run (or a run after an
 interrupted one) adds only what is missing.
 
@@ -37,7 +39,7 @@ from app.templating import LOCAL_TZ, local_date
 from app.text import format_number
 from endpoints import coordinators as endpoints_coordinators
 from endpoints import service as endpoints_service
-from endpoints import site_changes, site_lists
+from endpoints import site_changes, site_lists, units
 from endpoints.models import (
     READINESS_LABELS,
     SITE_KIND_LABELS,
@@ -162,10 +164,10 @@ def _registry(db: Session) -> dict[str, Site]:
     return {site.code: site for site in found if site.code}
 
 
-def _register(demo: Demo, registry: dict[str, Site]) -> None:
+def _register(demo: Demo, registry: dict[str, Site], *, roots_only: bool = False) -> None:
     """Add the sites the registry lacks (sites.csv lists parents before children)."""
     for spec in SITES:
-        if spec.code in registry:
+        if spec.code in registry or (roots_only and spec.parent is not None):
             continue
         parent = registry[spec.parent].id if spec.parent else None
         contact_name, contact_phone = spec.contact or (None, None)
@@ -195,10 +197,41 @@ def _invite(demo: Demo, registry: dict[str, Site]) -> list[DemoSite]:
     return invited
 
 
+#: Provinces whose hubs and communes come from the official list (vietnam-provinces).
+UNIT_PROVINCES = (79, 1)  # TP Hồ Chí Minh, Hà Nội
+
+
+def _load_units(demo: Demo) -> int:
+    """The city hubs with every ward, commune and special zone of theirs, from the
+    official list of administrative units, under the central venue; returns how many."""
+    return sum(
+        units.load_units(demo.db, actor=demo.actor, province_code=code).total
+        for code in UNIT_PROVINCES
+    )
+
+
+def _furnish(demo: Demo, registry: dict[str, Site]) -> None:
+    """Give the official units sites.csv names their room and contact (once)."""
+    for spec in SITES:
+        site = registry[spec.code]
+        if site.room is None and spec.room is not None and site.id is not None:
+            contact_name, contact_phone = spec.contact or (None, None)
+            site_changes.update_site(
+                demo.db, site_id=site.id, actor=demo.actor,
+                data=SiteUpdate(room=spec.room, contact_name=contact_name,
+                                contact_phone=contact_phone),
+            )
+
+
 def add_sites(demo: Demo) -> list[str]:
-    """The site tree: central venue, two hubs, wards, communes, departments, organisations."""
+    """The site tree: central venue, the official units of two cities (the registry),
+    departments and organisations; the sites of sites.csv are invited."""
+    registry = _registry(demo.db)
+    _register(demo, registry, roots_only=True)
+    in_registry = _load_units(demo)
     registry = _registry(demo.db)
     _register(demo, registry)
+    _furnish(demo, registry)
     for spec in _invite(demo, registry):
         site_id = registry[spec.code].id
         if site_id and spec.readiness != Readiness.not_connected:
@@ -214,7 +247,9 @@ def add_sites(demo: Demo) -> list[str]:
     by_state = "; ".join(f"{READINESS_LABELS[r]} {states[r]}" for r in Readiness if states[r])
     expected = sum(s.expected_attendees for s in sites)
     return [
-        f"- {format_number(len(sites))} điểm cầu: {by_kind}.",
+        f"- Danh mục: {format_number(in_registry)} đơn vị hành chính của TP Hồ Chí Minh và"
+        " Hà Nội (danh mục chính thức).",
+        f"- {format_number(len(sites))} điểm cầu được mời: {by_kind}.",
         f"- Tình trạng: {by_state}.",
         f"- {format_number(expected)} đại biểu dự kiến.",
     ]

@@ -3,6 +3,7 @@
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from vietnam_provinces import Ward
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
@@ -10,6 +11,12 @@ from app.demo import HUB_PASSWORD, HUB_USERNAME, SITES, TITLE, load_demo
 from endpoints import service as endpoints_service
 from endpoints import site_lists
 from endpoints.models import Conference, Participation, Readiness, Site, SiteKind, SiteView
+
+# The registry: the central venue, both city hubs with all their official units, and the
+# departments and organisations of sites.csv.
+SITES_IN_REGISTRY = 1 + 2 + 168 + 126 + sum(
+    1 for s in SITES if s.kind in (SiteKind.department, SiteKind.organization)
+)
 
 
 def _load(engine: Engine, username: str = "admin", password: str = "admin") -> str:
@@ -35,8 +42,10 @@ def test_load_demo_builds_the_site_tree(engine: Engine) -> None:
     assert [(s.kind, s.name) for s in roots] == [
         (SiteKind.central, "Hội trường Văn phòng Trung ương")
     ]
-    hubs = {s.name for s in sites if s.kind == SiteKind.hub}
-    assert "Trung tâm Hội nghị 272 (TP Hồ Chí Minh)" in hubs and len(hubs) == 2
+    hubs = {s.code: s for s in sites if s.kind == SiteKind.hub}
+    assert set(hubs) == {"VN79", "VN01"}
+    assert hubs["VN79"].name == "Thành phố Hồ Chí Minh"
+    assert hubs["VN79"].room.startswith("Trung tâm Hội nghị 272")
     below_hubs = [s for s in sites if s.kind not in (SiteKind.central, SiteKind.hub)]
     assert len(below_hubs) >= 30
     assert all(by_id[s.parent_id].kind == SiteKind.hub for s in below_hubs if s.parent_id)
@@ -49,20 +58,36 @@ def test_load_demo_builds_the_site_tree(engine: Engine) -> None:
     assert all(s.contact_name and s.contact_phone for s in sites)
 
 
+def test_load_demo_takes_its_tree_from_the_official_units(engine: Engine) -> None:
+    _load(engine)
+    official = {int(w.code): w for w in Ward.iter_all() if int(w.province_code) in (79, 1)}
+    with Session(engine) as db:
+        registry = {s.code: s for s in db.exec(select(Site)).all()}
+    units = {c: s for c, s in registry.items() if c and c[:4] in ("VN79", "VN01") and "-" in c}
+    # Every ward, commune and special zone of both cities is in the registry, with its
+    # official name; the demo invites some of them, by their official codes.
+    assert {int(c.split("-")[1]) for c in units} == set(official)
+    assert all(units[c].name == official[int(c.split("-")[1])].name for c in units)
+    assert units["VN79-26740"].name == "Phường Sài Gòn"
+    invited_units = [s for s in SITES if s.code in units]
+    assert len(invited_units) >= 20
+    assert len(units) > 4 * len(invited_units)
+
+
 def test_load_demo_twice_adds_nothing(engine: Engine) -> None:
     first = _load(engine)
     second = _load(engine)
     assert second == first
     with Session(engine) as db:
         assert db.exec(select(func.count()).select_from(Conference)).one() == 1
-        assert db.exec(select(func.count()).select_from(Site)).one() == len(SITES)
+        assert db.exec(select(func.count()).select_from(Site)).one() == SITES_IN_REGISTRY
         assert db.exec(select(func.count()).select_from(Participation)).one() == len(SITES)
         assert db.exec(select(func.count()).select_from(User)).one() == 2
 
 
 def test_load_demo_hub_coordinator_sees_only_the_city(engine: Engine) -> None:
     _load(engine)
-    hcm_codes = {s.code for s in SITES if s.parent == "HCM"} | {"HCM"}
+    hcm_codes = {s.code for s in SITES if s.parent == "VN79"} | {"VN79"}
     with Session(engine) as db:
         user = accounts_service.authenticate(db, username=HUB_USERNAME, password=HUB_PASSWORD)
         conference = db.exec(select(Conference)).one()
