@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,10 +32,12 @@ PHONE = ViewportSize(width=390, height=844)
 
 @dataclass(frozen=True)
 class LiveServer:
-    """A running app: its base URL and the settings (and so the database) it uses."""
+    """A running app: its base URL, the settings (and so the database) it uses, and the
+    app itself (tests tune `app.state` after start-up, e.g. how often screens recheck)."""
 
     url: str
     settings: Settings
+    app: Any = None
 
 
 def _free_port() -> int:
@@ -63,16 +66,15 @@ def live_server(sqlite_url: str) -> Iterator[LiveServer]:
     """`create_app` under uvicorn in a background thread on a free 127.0.0.1 port."""
     settings = make_settings(sqlite_url)
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, thread)
-        yield LiveServer(url=url, settings=settings)
+        yield LiveServer(url=url, settings=settings, app=app)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

@@ -185,8 +185,9 @@ def test_site_page_links_to_checkin_pages(
 ) -> None:
     login(client, "hcm", "hcm-password")
     r = client.get(f"/sites/{tree.ward_a1}")
+    # The links name the conference the page shows (here the site's current one).
     for path in ("checkin", "badges", "headcount"):
-        assert f'href="/sites/{tree.ward_a1}/{path}"' in r.text
+        assert f'href="/sites/{tree.ward_a1}/{path}?conference_id={tree.cid}"' in r.text
 
 
 # ------------------------------------------------------------ self check-in

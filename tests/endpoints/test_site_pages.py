@@ -210,6 +210,9 @@ def test_site_page_shows_the_chosen_conference_or_the_registry_alone(
     # The page links the other conference the site takes part in.
     assert f'href="/sites/{tree.ward_a1}?conference_id={later.id}"' in page
     assert f'action="/sites/{tree.ward_a1}?conference_id={tree.cid}"' in page
+    # Check-in, badges and headcount open for that conference, not the current one.
+    for desk in ("checkin", "badges", "headcount"):
+        assert f'href="/sites/{tree.ward_a1}/{desk}?conference_id={tree.cid}"' in page
     r = client.get(f"/sites/{tree.ward_b1}?conference_id={later.id}")
     assert r.status_code == 404 and "site_not_in_conference" in r.text
     # A registry site no conference invited: its own fields, no readiness to edit.
