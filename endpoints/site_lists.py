@@ -84,23 +84,39 @@ def list_sites(
     """Sites of a conference visible to the user, in tree order, filtered and paginated."""
     get_conference(db, conference_id=conference_id, actor=actor)
     f = filters or SiteFilter()
-    conds = [col(Participation.conference_id) == conference_id, *_filter_conds(db, actor, f)]
+    part_conds: list[Any] = [col(Participation.conference_id) == conference_id]
     if f.readiness is not None:
-        conds.append(col(Participation.readiness) == f.readiness)
+        part_conds.append(col(Participation.readiness) == f.readiness)
     if f.approval is not None:
-        conds.append(col(Participation.approval) == f.approval)
-    joined = sa_select(Site, Participation).join(
-        Participation, col(Participation.site_id) == col(Site.id)
+        part_conds.append(col(Participation.approval) == f.approval)
+    site_conds = _filter_conds(db, actor, f)
+    # Sites are read in path order through the site table's path index, keeping those
+    # the conference invited; joining first would sort every participant of a
+    # 31,000-site conference for each page. "+ 0" keeps SQLite from driving the query
+    # by the id list instead (it would then sort: 47 ms instead of 4 ms a page).
+    taking_part = (col(Site.id) + 0).in_(
+        sa_select(col(Participation.site_id)).where(*part_conds)
     )
-    total = db.execute(
-        sa_select(func.count()).select_from(Site)
-        .join(Participation, col(Participation.site_id) == col(Site.id)).where(*conds)
-    ).scalar_one()
-    rows = db.execute(
-        joined.where(*conds).order_by(col(Site.path))
+    if site_conds:
+        total = db.execute(
+            sa_select(func.count()).select_from(Site).where(taking_part, *site_conds)
+        ).scalar_one()
+    else:
+        total = db.execute(
+            sa_select(func.count()).select_from(Participation).where(*part_conds)
+        ).scalar_one()
+    sites = db.exec(
+        select(Site).where(taking_part, *site_conds).order_by(col(Site.path))
         .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
     ).all()
-    return SitePage(items=[SiteView(s, p) for s, p in rows], total=int(total))
+    parts = {
+        p.site_id: p
+        for p in db.exec(select(Participation).where(
+            col(Participation.conference_id) == conference_id,
+            col(Participation.site_id).in_([s.id for s in sites]),
+        )).all()
+    }
+    return SitePage(items=[SiteView(s, parts[s.id or 0]) for s in sites], total=int(total))
 
 
 def sites_by_ids(
