@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.config import PROJECT_ROOT
+from app.db import local_today
 from checkin import qr, service
 from tests.browser import PHONE, LiveServer
 from tests.conftest import ADMIN_PASSWORD
@@ -32,9 +33,11 @@ def _setup(server: LiveServer, *names: str) -> Setup:
     http = httpx.Client(base_url=server.url, timeout=30)
     r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
     http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    today = local_today().isoformat()
     cid = http.post(
         "/api/v1/conferences",
-        json={"title": "Hội nghị tập huấn AI", "starts_on": "2025-09-09", "ends_on": "2025-09-09"},
+        # Today: a screen follows the conference live at its site (else it waits).
+        json={"title": "Hội nghị tập huấn AI", "starts_on": today, "ends_on": today},
     ).json()["id"]
     site = http.post(
         f"/api/v1/conferences/{cid}/sites",
