@@ -14,7 +14,6 @@ import argparse
 import csv
 import io
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -23,7 +22,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -32,10 +30,10 @@ from app.accounts.models import User
 from app.db import create_db_engine
 from app.migrate import upgrade
 from app.text import search_key
+from bench.procs import fresh_pg, timed_sqlite_inserts
 from endpoints import imports, service
 from endpoints.models import ConferenceCreate, Participation, Site
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "diemcau_bench_import"
 TARGET_SECONDS = 10.0
 
@@ -175,18 +173,10 @@ _INSERT_PART = (
 
 def _baseline_sqlite(path: Path, rows: list[list[str]], conference_id: int) -> float:
     sites, parts = _baseline_rows(rows, conference_id)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    started = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(_INSERT_SITE.format(", ".join("?" * 17)), sites)
-    conn.executemany(_INSERT_PART.format(", ".join("?" * 10)), parts)
-    conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return elapsed
+    return timed_sqlite_inserts(path, [
+        (_INSERT_SITE.format(", ".join("?" * 17)), sites),
+        (_INSERT_PART.format(", ".join("?" * 10)), parts),
+    ])
 
 
 def _baseline_pg(engine: Engine, rows: list[list[str]], conference_id: int) -> float:
@@ -236,26 +226,14 @@ def run_sqlite(rows: list[list[str]], data: bytes, folder: Path) -> Result:
     return Result("SQLite", len(rows), seconds, _baseline_sqlite(reference, rows, ref_conference))
 
 
-def _fresh_pg(name: str) -> str:
-    admin = create_db_engine(PG_ADMIN_URL, pool_size=1).execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    return url
-
 
 def run_pg(rows: list[list[str]], data: bytes) -> Result:
     """Import into a fresh PostgreSQL database, then the baseline into another."""
-    engine = create_db_engine(_fresh_pg(PG_BENCH_DB), pool_size=2)
+    engine = create_db_engine(fresh_pg(PG_BENCH_DB), pool_size=2)
     admin, conference_id = _arrange(engine)
     seconds = _import(engine, data, admin, conference_id)
     engine.dispose()
-    ref_engine = create_db_engine(_fresh_pg(PG_BENCH_DB + "_ref"), pool_size=2)
+    ref_engine = create_db_engine(fresh_pg(PG_BENCH_DB + "_ref"), pool_size=2)
     _, ref_conference = _arrange(ref_engine)
     baseline = _baseline_pg(ref_engine, rows, ref_conference)
     ref_engine.dispose()

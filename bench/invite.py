@@ -30,11 +30,11 @@ from app.accounts.models import User
 from app.db import create_db_engine, utcnow
 from app.migrate import upgrade
 from app.text import search_key
+from bench.procs import fresh_pg
 from endpoints import participations, service
 from endpoints.models import ConferenceCreate, Site
 from endpoints.participation_models import InviteSelection
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "diemcau_bench_invite"
 TARGET_SECONDS = 2.0
 NATIONAL = 3_356
@@ -139,18 +139,6 @@ def measure(engine: Engine, backend: str, size: int) -> Result:
     return Result(backend, size, report.invited, seconds, again_seconds, baseline)
 
 
-def _fresh_pg(name: str) -> str:
-    admin = create_db_engine(PG_ADMIN_URL, pool_size=1).execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    return url
-
 
 def run(backend: str, size: int, folder: Path) -> Result:
     """One measurement in a fresh database of `backend`."""
@@ -158,7 +146,7 @@ def run(backend: str, size: int, folder: Path) -> Result:
         url = f"sqlite:///{folder / f'invite-{size}.db'}"
         upgrade(url)
     else:
-        url = _fresh_pg(PG_BENCH_DB)
+        url = fresh_pg(PG_BENCH_DB)
     engine = create_db_engine(url, pool_size=2)
     try:
         return measure(engine, backend, size)

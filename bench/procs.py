@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,3 +96,46 @@ class RssSampler:
     def between(self, start: float, end: float) -> list[int]:
         """The samples (KiB) taken between two `time.perf_counter()` moments."""
         return [kb for t, kb in self.samples if start <= t <= end]
+
+
+# ------------------------------------------------------------------ databases
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def fresh_pg(name: str) -> str:
+    """An empty PostgreSQL database `name` on 127.0.0.1, migrated to head; its URL."""
+    from sqlalchemy import text
+
+    from app.db import create_db_engine
+    from app.migrate import upgrade
+
+    admin = create_db_engine(PG_ADMIN_URL, pool_size=1).execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    upgrade(url)
+    return url
+
+
+def timed_sqlite_inserts(path: Path, batches: list[tuple[str, list[Any]]]) -> float:
+    """Seconds to executemany each (statement, rows) in one write transaction with the
+    service's own PRAGMAs: the bare baseline of a bulk load."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for statement, rows in batches:
+        conn.executemany(statement, rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed

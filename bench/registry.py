@@ -11,7 +11,6 @@ and paths precomputed) in one transaction, on the same backend.
 """
 
 import argparse
-import sqlite3
 import sys
 import tempfile
 import time
@@ -20,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -29,10 +27,10 @@ from app.accounts.models import User
 from app.db import create_db_engine
 from app.migrate import upgrade
 from app.text import search_key
+from bench.procs import fresh_pg, timed_sqlite_inserts
 from endpoints import service, units
 from endpoints.models import Site, SiteCreate, SiteKind
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "diemcau_bench_registry"
 TARGET_SECONDS = 5.0
 SMOKE_PROVINCE = 22  # Quảng Ninh: 54 units, communes, wards and two special zones
@@ -97,18 +95,10 @@ _HISTORY = ("INSERT INTO site_history (site_id, change, new_name, new_code, new_
 
 def _baseline_sqlite(path: Path, province: int | None) -> float:
     sites, history = _baseline_rows(province)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    started = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(_SITE.format(", ".join("?" * 12)), sites)
-    conn.executemany(_HISTORY.format(", ".join("?" * 6)), history)
-    conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return elapsed
+    return timed_sqlite_inserts(path, [
+        (_SITE.format(", ".join("?" * 12)), sites),
+        (_HISTORY.format(", ".join("?" * 6)), history),
+    ])
 
 
 def _baseline_pg(engine: Engine, province: int | None) -> float:
@@ -139,25 +129,13 @@ def run_sqlite(folder: Path, province: int | None) -> Result:
     return Result("SQLite", sites, first, second, _baseline_sqlite(reference, province))
 
 
-def _fresh_pg(name: str) -> str:
-    admin = create_db_engine(PG_ADMIN_URL, pool_size=1).execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    return url
-
 
 def run_pg(province: int | None) -> Result:
     """Load into a fresh PostgreSQL database, then the baseline into another."""
-    engine = create_db_engine(_fresh_pg(PG_BENCH_DB), pool_size=2)
+    engine = create_db_engine(fresh_pg(PG_BENCH_DB), pool_size=2)
     first, second, sites = _load(engine, _arrange(engine), province)
     engine.dispose()
-    ref_engine = create_db_engine(_fresh_pg(PG_BENCH_DB + "_ref"), pool_size=2)
+    ref_engine = create_db_engine(fresh_pg(PG_BENCH_DB + "_ref"), pool_size=2)
     _arrange(ref_engine)
     baseline = _baseline_pg(ref_engine, province)
     ref_engine.dispose()
