@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -90,12 +90,14 @@ def list_sites(
     if f.approval is not None:
         part_conds.append(col(Participation.approval) == f.approval)
     site_conds = _filter_conds(db, actor, f)
-    # Sites are read in path order through the site table's path index, keeping those
-    # the conference invited; joining first would sort every participant of a
-    # 31,000-site conference for each page. "+ 0" keeps SQLite from driving the query
-    # by the id list instead (it would then sort: 47 ms instead of 4 ms a page).
-    taking_part = (col(Site.id) + 0).in_(
-        sa_select(col(Participation.site_id)).where(*part_conds)
+    # Sites are read in path order through the site table's path index, each checked
+    # against the conference's participations by the unique (conference, site) index:
+    # a page costs its own rows. Joining first would sort every participant of a
+    # 31,000-site conference for each page (47 ms instead of 0.3 ms on SQLite).
+    taking_part = (
+        sa_select(literal(1))
+        .where(col(Participation.site_id) == col(Site.id), *part_conds)
+        .exists()
     )
     if site_conds:
         total = db.execute(
