@@ -154,7 +154,7 @@ def _baseline_rows(
     ]
     parts = [
         (conference_id, ids[r[0]], int(r[7]), "not_connected", None, "approved", r[1], r[0],
-         now, now)
+         path(r[0]), now, now)
         for r in ordered
     ]
     return sites, parts
@@ -167,7 +167,7 @@ _INSERT_SITE = (
 )
 _INSERT_PART = (
     "INSERT INTO participation (conference_id, site_id, expected_attendees, readiness, "
-    "readiness_note, approval, name, code, invited_at, updated_at) VALUES ({})"
+    "readiness_note, approval, name, code, path, invited_at, updated_at) VALUES ({})"
 )
 
 
@@ -175,7 +175,7 @@ def _baseline_sqlite(path: Path, rows: list[list[str]], conference_id: int) -> f
     sites, parts = _baseline_rows(rows, conference_id)
     return timed_sqlite_inserts(path, [
         (_INSERT_SITE.format(", ".join("?" * 17)), sites),
-        (_INSERT_PART.format(", ".join("?" * 10)), parts),
+        (_INSERT_PART.format(", ".join("?" * 11)), parts),
     ])
 
 
@@ -186,7 +186,7 @@ def _baseline_pg(engine: Engine, rows: list[list[str]], conference_id: int) -> f
         cur = raw.cursor()
         started = time.perf_counter()
         cur.executemany(_INSERT_SITE.format(", ".join(["%s"] * 17)), sites)
-        cur.executemany(_INSERT_PART.format(", ".join(["%s"] * 10)), parts)
+        cur.executemany(_INSERT_PART.format(", ".join(["%s"] * 11)), parts)
         raw.commit()
         return time.perf_counter() - started
     finally:

@@ -96,8 +96,8 @@ def _conference(db: Session, admin: User, title: str) -> int:
 
 _BASELINE = (
     "INSERT INTO participation (conference_id, site_id, expected_attendees, readiness,"
-    " approval, name, code, invited_at, updated_at)"
-    " SELECT :cid, id, 0, 'not_connected', 'approved', name, code, :now, :now FROM site"
+    " approval, name, code, path, invited_at, updated_at)"
+    " SELECT :cid, id, 0, 'not_connected', 'approved', name, code, path, :now, :now FROM site"
     " WHERE status = 'active' AND approval = 'approved'"
 )
 

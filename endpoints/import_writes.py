@@ -207,14 +207,16 @@ def invite_all(db: Session, plan: Plan, conference_id: int) -> None:
     table: Table = SQLModel.metadata.tables["participation"]
     for chunk in _chunks(missing, INSERT_CHUNK):
         names = db.execute(
-            sa_select(col(Site.id), col(Site.name), col(Site.code)).where(col(Site.id).in_(chunk))
+            sa_select(col(Site.id), col(Site.name), col(Site.code), col(Site.path))
+            .where(col(Site.id).in_(chunk))
         ).all()
         db.execute(insert(table), [
             {"conference_id": conference_id, "site_id": int(i), "name": name, "code": code,
+             "path": path,
              "expected_attendees": plan.expected.get(int(i), 0),
              "readiness": Readiness.not_connected.value, "readiness_note": None,
              "approval": Approval.approved.value, "invited_at": now, "updated_at": now}
-            for i, name, code in names
+            for i, name, code, path in names
         ])
     changed = [{"b_site": i, "b_expected": n} for i, n in plan.expected.items() if i in already]
     if changed:

@@ -186,6 +186,8 @@ class Participation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("conference_id", "site_id", name="uq_participation_conference_site"),
         Index("ix_participation_site", "site_id"),
+        # Covering: a page of a conference's sites in tree order is read from it alone.
+        Index("ix_participation_conference_path", "conference_id", "path", "site_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -203,6 +205,9 @@ class Participation(SQLModel, table=True):
     # conference ended leaves its reports as they were.
     name: str = Field(max_length=200)
     code: str | None = Field(default=None, max_length=50)
+    # The site's tree path, copied: a conference's sites are read in tree order through
+    # (conference_id, path) alone (site_changes.move rewrites both copies).
+    path: str = Field(default="", max_length=1000)
     invited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

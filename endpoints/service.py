@@ -278,7 +278,7 @@ def invite_site(
         assert site.id is not None
         part = Participation(conference_id=conference_id, site_id=site.id,
                              expected_attendees=expected, approval=approval,
-                             name=site.name, code=site.code)
+                             name=site.name, code=site.code, path=site.path)
         db.add(part)
         db.flush()
     return part

@@ -71,6 +71,16 @@ def move(db: Session, *, site: Site, new_parent: Site | None) -> None:
         )
         .execution_options(synchronize_session=False)
     )
+    # The participations' copy of the path, in every conference (past ones too: their
+    # tree is the registry's as it is now).
+    db.execute(
+        update(Participation)
+        .where(col(Participation.path).startswith(old_path))
+        .values(path=literal(new_path, String).concat(
+            func.substr(Participation.path, len(old_path) + 1)
+        ))
+        .execution_options(synchronize_session=False)
+    )
     site.parent_id = new_parent.id if new_parent else None
     db.refresh(site, ["path", "depth"])
 

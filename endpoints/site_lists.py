@@ -90,35 +90,52 @@ def list_sites(
     if f.approval is not None:
         part_conds.append(col(Participation.approval) == f.approval)
     site_conds = _filter_conds(db, actor, f)
-    # Sites are read in path order through the site table's path index, each checked
-    # against the conference's participations by the unique (conference, site) index:
-    # a page costs its own rows. Joining first would sort every participant of a
-    # 31,000-site conference for each page (47 ms instead of 0.3 ms on SQLite).
+    page = (max(1, min(limit, MAX_PAGE)), max(0, offset))
+    if site_conds:
+        return _filtered_page(db, conference_id, part_conds, site_conds, page)
+    # Unfiltered: the page's site ids in tree order come from the participation's
+    # covering (conference_id, path, site_id) index alone, however deep the page.
+    total = db.execute(
+        sa_select(func.count()).select_from(Participation).where(*part_conds)
+    ).scalar_one()
+    ids = [int(r[0]) for r in db.execute(
+        sa_select(col(Participation.site_id)).where(*part_conds)
+        .order_by(col(Participation.path)).limit(page[0]).offset(page[1])
+    ).all()]
+    return SitePage(items=_views(db, conference_id, ids), total=int(total))
+
+
+def _views(db: Session, conference_id: int, ids: list[int]) -> list[SiteView]:
+    """The sites of `ids` with their participation, in the order of `ids`."""
+    rows = db.execute(
+        sa_select(Site, Participation)
+        .join(Participation, col(Participation.site_id) == col(Site.id))
+        .where(col(Participation.conference_id) == conference_id, col(Site.id).in_(ids))
+    ).all()
+    found = {s.id: SiteView(s, p) for s, p in rows}
+    return [found[i] for i in ids if i in found]
+
+
+def _filtered_page(
+    db: Session, conference_id: int, part_conds: list[Any], site_conds: list[Any],
+    page: tuple[int, int],
+) -> SitePage:
+    """A filtered page: sites in path order through the site table's path index, each
+    checked against the conference by the unique (conference, site) index."""
     taking_part = (
         sa_select(literal(1))
         .where(col(Participation.site_id) == col(Site.id), *part_conds)
         .exists()
     )
-    if site_conds:
-        total = db.execute(
-            sa_select(func.count()).select_from(Site).where(taking_part, *site_conds)
-        ).scalar_one()
-    else:
-        total = db.execute(
-            sa_select(func.count()).select_from(Participation).where(*part_conds)
-        ).scalar_one()
+    total = db.execute(
+        sa_select(func.count()).select_from(Site).where(taking_part, *site_conds)
+    ).scalar_one()
     sites = db.exec(
-        select(Site).where(taking_part, *site_conds).order_by(col(Site.path))
-        .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
+        select(Site).where(taking_part, *site_conds)
+        .order_by(col(Site.path)).limit(page[0]).offset(page[1])
     ).all()
-    parts = {
-        p.site_id: p
-        for p in db.exec(select(Participation).where(
-            col(Participation.conference_id) == conference_id,
-            col(Participation.site_id).in_([s.id for s in sites]),
-        )).all()
-    }
-    return SitePage(items=[SiteView(s, parts[s.id or 0]) for s in sites], total=int(total))
+    return SitePage(items=_views(db, conference_id, [s.id for s in sites if s.id]),
+                    total=int(total))
 
 
 def sites_by_ids(

@@ -38,6 +38,7 @@ def _create_tables() -> None:
     sa.Column('approval', sa.String(length=20), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
+    sa.Column('path', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('invited_at', app.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', app.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conference.id'], ),
@@ -47,6 +48,8 @@ def _create_tables() -> None:
     )
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.create_index('ix_participation_site', ['site_id'], unique=False)
+        batch_op.create_index('ix_participation_conference_path',
+                              ['conference_id', 'path', 'site_id'], unique=False)
     op.create_table('site_history',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('site_id', sa.Integer(), nullable=False),
@@ -73,9 +76,9 @@ def _create_tables() -> None:
 def _copy_rows() -> None:
     op.execute(
         "INSERT INTO participation (conference_id, site_id, expected_attendees, readiness,"
-        " readiness_note, approval, name, code, invited_at, updated_at)"
+        " readiness_note, approval, name, code, path, invited_at, updated_at)"
         " SELECT conference_id, id, expected_attendees, readiness, readiness_note, approval,"
-        " name, code, created_at, updated_at FROM site"
+        " name, code, path, created_at, updated_at FROM site"
     )
     op.execute(
         "INSERT INTO site_history (site_id, change, new_name, new_code, new_parent_id, at)"
@@ -170,5 +173,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_site_history_site_at')
     op.drop_table('site_history')
     with op.batch_alter_table('participation', schema=None) as batch_op:
+        batch_op.drop_index('ix_participation_conference_path')
         batch_op.drop_index('ix_participation_site')
     op.drop_table('participation')

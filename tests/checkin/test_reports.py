@@ -404,7 +404,7 @@ def _bulk_tree(db: Session, conference_id: int, hubs: int, per_hub: int) -> int:
             next_id += 1
     now = datetime.now(UTC)
     parts = [dict(conference_id=conference_id, site_id=row["id"], name=row["name"],
-                  expected_attendees=row.pop("expected"), readiness="ready",
+                  path=row["path"], expected_attendees=row.pop("expected"), readiness="ready",
                   approval="approved", invited_at=now, updated_at=now) for row in rows]
     for row in rows:
         row.update(status="active", approval="approved", created_at=now, updated_at=now)

@@ -50,6 +50,8 @@ def test_import_csv_builds_tree_with_children_before_parents(
     assert bt.name_key == "dang uy phuong ben thanh" and bt.kind == SiteKind.ward
     dn = site(db, tree.cid, "DN")
     assert dn.path == f"/{tree.central}/{dn.id}/" and dn.depth == 1
+    # The conference's copy of each path (its tree order) matches the registry's.
+    assert all(v.part is not None and v.part.path == v.site.path for v in (q1, bt, dn))
 
 
 def test_import_xlsx_reads_numbers_and_vietnamese_headers(

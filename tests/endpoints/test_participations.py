@@ -46,6 +46,9 @@ def test_all_invites_every_active_approved_site_with_its_snapshot(reg: Registry)
     part = reg.db.exec(select(Participation).where(
         Participation.conference_id == reg.cid, Participation.site_id == reg.hn_ward)).one()
     assert (part.name, part.code) == ("Đảng ủy phường Hoàn Kiếm", "HN-HK")
+    # Each participation carries its site's tree path (the conference's tree order).
+    site = reg.db.get(Site, reg.hn_ward)
+    assert site is not None and part.path == site.path != ""
     assert (part.readiness, part.approval, part.expected_attendees) == (
         Readiness.not_connected, "approved", 0)
 

@@ -91,6 +91,14 @@ def test_move_site_rewrites_subtree_paths(db: Session, admin: User, tree: Tree) 
     assert ward is not None
     assert ward.path == f"/{tree.central}/{tree.hub_b}/{tree.hub_a}/{tree.ward_a1}/"
     assert ward.depth == 3
+    # The conference's copy of the paths moves too: its list is in the new tree order,
+    # the moved hub's wards right after it, under the other hub.
+    page = site_lists.list_sites(db, conference_id=tree.cid, actor=admin)
+    assert [s.path for s in page.items] == sorted(s.path for s in page.items)
+    ids = [s.id for s in page.items]
+    assert ids.index(tree.hub_b) < ids.index(tree.hub_a) < ids.index(tree.ward_a1)
+    part = service.participation_of(db, conference_id=tree.cid, site_id=tree.ward_a1)
+    assert part is not None and part.path == ward.path
 
 
 def test_list_sites_search_ignores_diacritics_and_d_stroke(
