@@ -202,9 +202,15 @@ def site_view(
     """A site with its participation in `conference_id` (default: the current one)."""
     site = get_site(db, site_id=site_id, actor=actor)
     if conference_id is None:
-        conference_id = current_conference_id(db, site_id=site_id)
-    if conference_id is None:
-        return SiteView(site, None)
+        # The current participation in one query (the same order as current_conference_id).
+        current = db.exec(
+            select(Participation)
+            .join(Conference, col(Conference.id) == col(Participation.conference_id))
+            .where(Participation.site_id == site_id)
+            .order_by(*_conference_order(local_today()))
+            .limit(1)
+        ).first()
+        return SiteView(site, current)
     part = participation_of(db, conference_id=conference_id, site_id=site_id)
     if part is None:
         raise errors.SiteNotInConference()

@@ -1,12 +1,13 @@
 """Registry use cases, on SQLite and PostgreSQL."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.db import local_today
 from endpoints import errors, service, site_changes, site_lists
 from endpoints.models import ConferenceCreate, Readiness, Site, SiteCreate, SiteKind, SiteUpdate
 from tests.conftest import Tree
@@ -193,3 +194,32 @@ def test_delete_site_with_children_is_refused(db: Session, admin: User, tree: Tr
         site_changes.delete_site(db, site_id=tree.hub_a, actor=admin)
     site_changes.delete_site(db, site_id=tree.ward_a1, actor=admin)
     assert db.get(Site, tree.ward_a1) is None
+
+
+def test_a_site_is_about_the_live_conference_else_the_next_else_the_last(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    today = local_today()
+
+    def conference(title: str, day: date) -> int:
+        made = service.create_conference(
+            db, data=ConferenceCreate(title=title, starts_on=day, ends_on=day), actor=admin
+        )
+        assert made.id is not None
+        return made.id
+
+    past = conference("Đã qua", today - timedelta(days=30))
+    soon = conference("Sắp tới", today + timedelta(days=3))
+    later = conference("Sau nữa", today + timedelta(days=60))
+    live = conference("Hôm nay", today)
+    site = db.get(Site, tree.ward_b1)
+    assert site is not None and site.id is not None
+    # The Tree fixture's conference (09/09/2025) is the only one so far: the last one.
+    assert service.site_view(db, site_id=site.id, actor=admin).conference_id == tree.cid
+    for invited, expected in [(past, past), (later, later), (soon, soon), (live, live),
+                              (conference("Đã qua nữa", today - timedelta(days=1)), live)]:
+        service.invite_site(db, conference_id=invited, site=site)
+        db.commit()
+        view = service.site_view(db, site_id=site.id, actor=admin)
+        assert service.current_conference_id(db, site_id=site.id) == view.conference_id
+        assert view.conference_id == expected, invited
