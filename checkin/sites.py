@@ -49,11 +49,9 @@ def current_view(db: Session, *, site: Site, live_only: bool = False) -> SiteVie
     """A site with its participation in the conference current there (live first), if any:
     the conference its self check-in QR is for."""
     assert site.id is not None
-    conference_id = endpoints_service.current_conference_id(db, site_id=site.id,
-                                                            live_only=live_only)
-    part = (endpoints_service.participation_of(db, conference_id=conference_id, site_id=site.id)
-            if conference_id is not None else None)
-    return SiteView(site, part)
+    return SiteView(site, endpoints_service.current_participation(
+        db, site_id=site.id, live_only=live_only
+    ))
 
 
 def site_in(

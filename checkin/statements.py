@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, func, or_
+from sqlalchemy import Date, Integer, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from app.db import local_today
 from checkin.models import Attendance, Attendee
+from endpoints import service as endpoints_service
 from endpoints.models import Conference, Participation, Site
 from sessions.models import ConferenceSession
 
@@ -92,17 +93,15 @@ _CONTEXT_COLUMNS = (
 
 def _current_conference() -> Any:
     """The conference current at the scanning site: live (latest start), else the next,
-    else the last (as endpoints.service.current_conference_id orders them)."""
+    else the last (endpoints.service.conference_order, the one definition)."""
     today = bindparam("today", type_=Date)
-    live = and_(_conf_t.c.starts_on <= today, _conf_t.c.ends_on >= today)
-    upcoming = _conf_t.c.starts_on > today
     return (
         sa_select(_conf_t.c.id)
         .join(_any_part_t, _any_part_t.c.conference_id == _conf_t.c.id)
         .where(_any_part_t.c.site_id == bindparam("site_id", type_=Integer))
-        .order_by(case((live, 0), (upcoming, 1), else_=2),
-                  case((upcoming, _conf_t.c.starts_on), else_=None),
-                  _conf_t.c.starts_on.desc(), _conf_t.c.id.desc())
+        .order_by(*endpoints_service.conference_order(
+            _conf_t.c.starts_on, _conf_t.c.ends_on, _conf_t.c.id, today
+        ))
         .limit(1)
         .scalar_subquery()
     )

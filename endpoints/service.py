@@ -158,29 +158,39 @@ def get_site_in(db: Session, *, conference_id: int, site_id: int, actor: User) -
     return SiteView(site, part)
 
 
-def _conference_order(today: date) -> list[Any]:
-    """Live conferences first (latest start), then upcoming (soonest), then past (latest)."""
-    live = and_(col(Conference.starts_on) <= today, col(Conference.ends_on) >= today)
-    upcoming = col(Conference.starts_on) > today
-    rank = case((live, 0), (upcoming, 1), else_=2)
-    return [rank, case((upcoming, col(Conference.starts_on)), else_=None),
-            col(Conference.starts_on).desc(), col(Conference.id).desc()]
+def conference_order(starts_on: Any, ends_on: Any, conference_id: Any, today: Any) -> list[Any]:
+    """ORDER BY terms over a conference's columns (or an alias's): live ones first (latest
+    start), then upcoming (soonest), then past (latest). `today` may be a bind parameter."""
+    live = and_(starts_on <= today, ends_on >= today)
+    upcoming = starts_on > today
+    return [case((live, 0), (upcoming, 1), else_=2), case((upcoming, starts_on), else_=None),
+            starts_on.desc(), conference_id.desc()]
+
+
+def current_participation(
+    db: Session, *, site_id: int, today: date | None = None, live_only: bool = False
+) -> Participation | None:
+    """A site's participation in the conference it is about now: the live one, else the
+    next, else the last (with `live_only`, only a live one)."""
+    today = today or local_today()
+    query = (
+        select(Participation)
+        .join(Conference, col(Conference.id) == col(Participation.conference_id))
+        .where(col(Participation.site_id) == site_id)
+    )
+    if live_only:
+        query = query.where(col(Conference.starts_on) <= today, col(Conference.ends_on) >= today)
+    return db.exec(query.order_by(*conference_order(
+        col(Conference.starts_on), col(Conference.ends_on), col(Conference.id), today
+    )).limit(1)).first()
 
 
 def current_conference_id(
     db: Session, *, site_id: int, today: date | None = None, live_only: bool = False
 ) -> int | None:
-    """The conference a site is about now: the live one, else the next, else the last."""
-    today = today or local_today()
-    query = (
-        sa_select(col(Conference.id))
-        .join(Participation, col(Participation.conference_id) == col(Conference.id))
-        .where(col(Participation.site_id) == site_id)
-    )
-    if live_only:
-        query = query.where(col(Conference.starts_on) <= today, col(Conference.ends_on) >= today)
-    row = db.execute(query.order_by(*_conference_order(today)).limit(1)).first()
-    return int(row[0]) if row is not None else None
+    """The conference a site is about now (see current_participation)."""
+    part = current_participation(db, site_id=site_id, today=today, live_only=live_only)
+    return part.conference_id if part is not None else None
 
 
 def next_conference(db: Session, *, site_id: int, today: date | None = None) -> Conference | None:
@@ -202,15 +212,7 @@ def site_view(
     """A site with its participation in `conference_id` (default: the current one)."""
     site = get_site(db, site_id=site_id, actor=actor)
     if conference_id is None:
-        # The current participation in one query (the same order as current_conference_id).
-        current = db.exec(
-            select(Participation)
-            .join(Conference, col(Conference.id) == col(Participation.conference_id))
-            .where(Participation.site_id == site_id)
-            .order_by(*_conference_order(local_today()))
-            .limit(1)
-        ).first()
-        return SiteView(site, current)
+        return SiteView(site, current_participation(db, site_id=site_id))
     part = participation_of(db, conference_id=conference_id, site_id=site_id)
     if part is None:
         raise errors.SiteNotInConference()

@@ -8,17 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.config import Settings
-from app.db import create_db_engine, read_only
-from app.deps import TokenCache
-from app.errors import install_error_handlers
-from endpoints import coordinators, login_pages, participation_pages, participation_routes, service
-from endpoints import routes as endpoints_routes
+from app.main import create_app
+from endpoints import coordinators, service
 from endpoints.models import (
     Approval,
     ConferenceCreate,
@@ -114,18 +110,6 @@ def registry_sites(db: Session) -> int:
 
 @contextmanager
 def invite_client(settings: Settings) -> Iterator[TestClient]:
-    """A TestClient on the invite routes and page, plus login and the token route."""
-    engine = create_db_engine(settings.database_url, pool_size=5)
-    app = FastAPI()
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.read_engine = read_only(engine)
-    app.state.token_cache = TokenCache()
-    install_error_handlers(app)
-    for module in (endpoints_routes, login_pages, participation_routes, participation_pages):
-        app.include_router(module.router)
-    try:
-        with TestClient(app) as client:
-            yield client
-    finally:
-        engine.dispose()
+    """A TestClient on the whole app (the invite routes and page among them)."""
+    with TestClient(create_app(settings)) as client:
+        yield client

@@ -11,10 +11,10 @@ from sqlmodel import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import Settings
-from app.db import create_db_engine, local_today, read_only, utcnow
-from app.errors import install_error_handlers
+from app.db import local_today, utcnow
+from app.main import create_app
 from app.security import hash_token
-from endpoints import login_pages, registry_routes, service, units_pages
+from endpoints import service
 from endpoints.invite_models import Invite
 from endpoints.models import Conference, ConferenceCreate, Site
 from endpoints.screen_models import ScreenDevice
@@ -22,23 +22,13 @@ from tests.conftest import SECRET
 
 
 def registry_app(settings: Settings) -> FastAPI:
-    """The registry routers on their own, with the app's error renderers and state."""
-    app = FastAPI()
-    app.state.settings = settings
-    engine = create_db_engine(settings.database_url, pool_size=2)
-    app.state.engine = engine
-    app.state.read_engine = read_only(engine)
-    install_error_handlers(app)
-    for module in (login_pages, registry_routes, units_pages):
-        app.include_router(module.router)
-    return app
+    """The whole app (the registry routes and pages among them)."""
+    return create_app(settings)
 
 
 def registry_client(settings: Settings) -> Iterator[TestClient]:
-    app = registry_app(settings)
-    with TestClient(app) as client:
+    with TestClient(registry_app(settings)) as client:
         yield client
-    app.state.engine.dispose()
 
 
 def bearer(user: User) -> dict[str, str]:
