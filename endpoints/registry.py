@@ -10,17 +10,15 @@ the names they had; see endpoints.site_changes.follow_rename).
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-from sqlalchemy import and_, func, or_, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.accounts.service import require_admin
 from app.db import local_today, utcnow
 from app.text import search_key
-from endpoints import errors
+from endpoints import errors, site_lists
 from endpoints.invite_models import Invite
 from endpoints.models import (
     Conference,
@@ -34,13 +32,10 @@ from endpoints.models import (
 from endpoints.screen_models import ScreenDevice
 from endpoints.screens import ONLINE_SECONDS
 from endpoints.service import (
-    MAX_PAGE,
-    check_scope,
     get_site,
     invite_ancestors,
     invite_site,
     load_site,
-    scope_conds,
 )
 from endpoints.site_changes import follow_rename, move, record
 
@@ -220,37 +215,14 @@ def site_history(db: Session, *, site_id: int, actor: User) -> Sequence[SiteHist
     ).all()
 
 
-def _list_conds(db: Session, actor: User, q: str | None, kind: SiteKind | None,
-                status: SiteStatus | None, under_id: int | None) -> list[Any]:
-    conds: list[Any] = scope_conds(db, actor)
-    if under_id is not None:
-        under = load_site(db, under_id)
-        check_scope(db, actor, under)
-        conds.append(col(Site.path).startswith(under.path))
-    words = search_key(q or "").split()[:8]
-    if words:
-        # Every word anywhere in the name ("dang uy ben nghe"), or part of the code.
-        conds.append(or_(
-            and_(*[col(Site.name_key).contains(w, autoescape=True) for w in words]),
-            col(Site.code).contains((q or "").strip(), autoescape=True),
-        ))
-    if kind is not None:
-        conds.append(col(Site.kind) == kind)
-    if status is not None:
-        conds.append(col(Site.status) == status)
-    return conds
-
-
 def list_registry_sites(
     db: Session, *, actor: User, q: str | None = None, kind: SiteKind | None = None,
     status: SiteStatus | None = None, under_id: int | None = None, limit: int = 100,
     offset: int = 0,
 ) -> RegistryPage:
     """Registry sites the user may see (a coordinator: their subtree), in tree order."""
-    conds = _list_conds(db, actor, q, kind, status, under_id)
-    total = db.execute(sa_select(func.count()).select_from(Site).where(*conds)).scalar_one()
-    items = db.exec(
-        select(Site).where(*conds).order_by(col(Site.path))
-        .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
-    ).all()
-    return RegistryPage(items=items, total=int(total))
+    page = site_lists.registry_sites(
+        db, actor=actor, limit=limit, offset=offset,
+        filters=site_lists.SiteFilter(q=q, kind=kind, status=status, under_id=under_id),
+    )
+    return RegistryPage(items=[view.site for view in page.items], total=page.total)

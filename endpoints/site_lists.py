@@ -40,6 +40,8 @@ class SiteFilter:
     approval: Approval | None = None
     parent_id: int | None = None
     under_id: int | None = None
+    # The registry list only: active, merged or retired.
+    status: SiteStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ def registry_sites(
     conds = _filter_conds(db, actor, f)
     if f.approval is not None:
         conds.append(col(Site.approval) == f.approval)
+    if f.status is not None:
+        conds.append(col(Site.status) == f.status)
     total = db.execute(sa_select(func.count()).select_from(Site).where(*conds)).scalar_one()
     rows = db.exec(
         select(Site).where(*conds).order_by(col(Site.path))
