@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=12 * 60, ge=5, le=7 * 24 * 60)
     invite_days: int = Field(default=14, ge=1, le=90)
+    # Secure cookies (and `__Host-` cookie names); always on when env is production.
     cookie_secure: bool = False
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_rows: int = Field(default=40_000, ge=1)
@@ -83,6 +84,12 @@ class Settings(BaseSettings):
             if self.admin_password == DEV_ADMIN_PASSWORD:
                 raise ValueError("DIEMCAU_ADMIN_PASSWORD must be changed outside development")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """True when cookies must be Secure: set, or forced in production (plain-http
+        development and tests keep working without it)."""
+        return self.cookie_secure or self.env == "production"
 
     @property
     def is_sqlite(self) -> bool:

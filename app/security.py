@@ -1,5 +1,6 @@
-"""Passwords (argon2), signed login tokens and CSRF tokens."""
+"""Passwords (argon2), signed login tokens, cookie names and login-bound CSRF tokens."""
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -15,9 +16,16 @@ _hasher = PasswordHasher()
 # so a login for an unknown user takes as long as one for a known user.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
+# Base cookie names; read and write them through `cookie_name` (production prefixes `__Host-`).
 SESSION_COOKIE = "diemcau_session"
-CSRF_COOKIE = "diemcau_csrf"
+# A random value for visitors without a login: it binds the CSRF token of the anonymous
+# forms (login, registration, self check-in), so login CSRF needs it too.
+ANON_COOKIE = "diemcau_anon"
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+# `__Host-` cookies are only accepted with Secure, path / and no Domain: a sibling
+# subdomain (or a plain-http man in the middle) cannot plant or overwrite them.
+HOST_PREFIX = "__Host-"
 
 
 def hash_password(password: str) -> str:
@@ -62,16 +70,29 @@ def read_access_token(*, secret: str, token: str, max_age_seconds: int) -> Token
     return TokenClaims(user_id=uid, version=ver)
 
 
-def new_csrf_token() -> str:
-    """A random value for the double-submit CSRF cookie."""
+def cookie_name(base: str, *, secure: bool) -> str:
+    """The name a cookie is set and read under: `__Host-`-prefixed when Secure."""
+    return HOST_PREFIX + base if secure else base
+
+
+def new_anon_value() -> str:
+    """A random value for the anonymous visitor cookie."""
     return secrets.token_urlsafe(32)
 
 
-def csrf_matches(cookie_value: str | None, form_value: str | None) -> bool:
-    """Double-submit check: the form carries the same random value as the cookie."""
-    if not cookie_value or not form_value:
+def csrf_token_for(*, secret: str, binding: str) -> str:
+    """The CSRF token bound to `binding` (the login cookie's token, else the anonymous
+    cookie): an HMAC, so it cannot be derived without the secret and changes with every
+    login; it is never itself a cookie."""
+    mac = hmac.new(secret.encode(), b"diemcau.csrf\x00" + binding.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def csrf_matches(expected: str | None, submitted: str | None) -> bool:
+    """True when a token was expected and the submitted one equals it (constant time)."""
+    if not expected or not submitted:
         return False
-    return hmac.compare_digest(cookie_value, form_value)
+    return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
 def new_invite_token() -> tuple[str, str]:

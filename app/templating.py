@@ -11,8 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.accounts.models import User
 from app.config import PROJECT_ROOT
-from app.deps import connection_settings
-from app.security import CSRF_COOKIE, new_csrf_token
+from app.deps import connection_settings, page_csrf_token, set_anon_cookie
 from app.text import format_number
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -52,18 +51,13 @@ def add_globals(**values: Any) -> None:
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
-    """Render a page, giving it a CSRF token (and the cookie that carries it)."""
-    token = request.cookies.get(CSRF_COOKIE)
-    fresh = not token
-    if fresh:
-        token = new_csrf_token()
+    """Render a page, giving it the CSRF token bound to the visitor's login (or, for a
+    visitor without one, to a new anonymous cookie set here)."""
+    token, anon = page_csrf_token(request)
     ctx = {"csrf_token": token, "user": getattr(request.state, "user", None), **(context or {})}
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
-    if fresh:
-        settings = connection_settings(request)
-        response.set_cookie(
-            CSRF_COOKIE, token or "", httponly=True, samesite="lax", secure=settings.cookie_secure
-        )
+    if anon is not None:
+        set_anon_cookie(response, value=anon, settings=connection_settings(request))
     return response
 
 

@@ -13,9 +13,9 @@ from app.tabular.report import ImportReport
 
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
+# Not text/plain: a cross-site HTML form can send it without a CORS preflight.
 _RAW_TYPES = {
     "text/csv": "upload.csv",
-    "text/plain": "upload.csv",
     "application/csv": "upload.csv",
     "application/vnd.ms-excel": "upload.csv",  # what Windows browsers send for .csv
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "upload.xlsx",

@@ -20,9 +20,8 @@ from starlette.websockets import WebSocketState
 from app import ws
 from app.accounts import service as accounts_service
 from app.config import Settings
-from app.deps import connection_read_engine, connection_settings
+from app.deps import connection_read_engine, connection_settings, login_cookie
 from app.errors import AppError
-from app.security import SESSION_COOKIE
 from checkin.board import Scope
 from checkin.coalescer import Sink
 from checkin.dashboard import resolve_scope
@@ -77,7 +76,7 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     if await ws.refuse_foreign_origin(websocket, settings.allowed_origins):
         return
     query = ws.query_of(websocket)
-    token = ws.query_token(query, fallback=websocket.cookies.get(SESSION_COOKIE))
+    token = ws.query_token(query, fallback=login_cookie(websocket))
     conference_id = ws.query_int(query, "conference_id", max_digits=12)
     session_id = ws.query_int(query, "session_id", max_digits=12)
     under_id = ws.query_int(query, "under_id", max_digits=12)

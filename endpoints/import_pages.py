@@ -10,9 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from app import uploads
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, SettingsDep, connection_settings
+from app.deps import (
+    AdminUser,
+    SettingsDep,
+    StreamedCsrf,
+    check_streamed_csrf,
+    connection_settings,
+)
 from app.errors import AppError, CsrfFailed
-from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from app.tabular.report import ImportReport
 from app.templating import render_page
 from endpoints import errors, import_columns, imports, service
@@ -75,7 +80,10 @@ def import_template(conference_id: int, db: ReadDbSession, user: AdminUser) -> R
     )
 
 
-@router.post("/conferences/{conference_id}/sites/import", response_class=HTMLResponse)
+@router.post(
+    "/conferences/{conference_id}/sites/import", response_class=HTMLResponse,
+    dependencies=[StreamedCsrf],
+)
 async def import_submit(
     request: Request,
     conference_id: int,
@@ -87,8 +95,7 @@ async def import_submit(
     """Import the uploaded file; show the result or every bad line."""
     try:
         upload = await uploads.read_upload(request, max_bytes=settings.max_import_bytes)
-        if not csrf_matches(request.cookies.get(CSRF_COOKIE), upload.fields.get(CSRF_FIELD)):
-            raise CsrfFailed()
+        check_streamed_csrf(request, upload.fields)
         report = await run_in_threadpool(
             imports.import_sites,
             db,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from app import uploads
 from app.db import DbSession
-from app.deps import AdminUser, SettingsDep
+from app.deps import AdminUser, CookieCsrf, SettingsDep
 from endpoints import imports
 
 router = APIRouter(prefix="/api/v1")
@@ -56,6 +56,7 @@ _IMPORT_BODY = {
         415: {"description": "unsupported_file, encoding_unsupported"},
         422: {"description": "import_invalid (with per-line `errors`), missing_columns"},
     },
+    dependencies=[CookieCsrf],
 )
 async def import_sites(
     conference_id: int,

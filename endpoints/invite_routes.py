@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from app.accounts.models import Password, Username, UserPublic
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CurrentUser, SettingsDep
+from app.deps import AdminUser, CookieCsrf, CurrentUser, SettingsDep
 from app.text import Name
 from endpoints import coordinators, invites, registrations
 from endpoints.invite_models import (
@@ -34,7 +34,8 @@ def _site(site: object) -> SitePublic:
 
 
 @router.post(
-    "/sites/{site_id}/coordinators", response_model=UserPublic, status_code=201, tags=["sites"]
+    "/sites/{site_id}/coordinators", response_model=UserPublic, status_code=201, tags=["sites"],
+    dependencies=[CookieCsrf],
 )
 def create_coordinator(
     site_id: int, data: CoordinatorCreate, db: DbSession, user: AdminUser
@@ -57,6 +58,7 @@ def create_coordinator(
     response_model=InviteCreated,
     status_code=201,
     tags=["invites"],
+    dependencies=[CookieCsrf],
 )
 def create_invite(
     conference_id: int,
@@ -89,7 +91,10 @@ def list_invites(conference_id: int, db: ReadDbSession, user: AdminUser) -> list
     ]
 
 
-@router.post("/invites/{invite_id}/revoke", response_model=InvitePublic, tags=["invites"])
+@router.post(
+    "/invites/{invite_id}/revoke", response_model=InvitePublic, tags=["invites"],
+    dependencies=[CookieCsrf],
+)
 def revoke_invite(invite_id: int, db: DbSession, user: AdminUser) -> InvitePublic:
     """Stop an invite link from working."""
     invite = invites.revoke_invite(db, invite_id=invite_id, actor=user)
@@ -133,13 +138,19 @@ def list_registrations(
     ]
 
 
-@router.post("/sites/{site_id}/approve", response_model=SitePublic, tags=["invites"])
+@router.post(
+    "/sites/{site_id}/approve", response_model=SitePublic, tags=["invites"],
+    dependencies=[CookieCsrf],
+)
 def approve(site_id: int, db: DbSession, user: AdminUser) -> SitePublic:
     """Approve a registered site and activate its coordinator."""
     return _site(registrations.approve_registration(db, site_id=site_id, actor=user))
 
 
-@router.post("/sites/{site_id}/reject", response_model=SitePublic, tags=["invites"])
+@router.post(
+    "/sites/{site_id}/reject", response_model=SitePublic, tags=["invites"],
+    dependencies=[CookieCsrf],
+)
 def reject(site_id: int, db: DbSession, user: AdminUser) -> SitePublic:
     """Reject a registered site."""
     return _site(registrations.reject_registration(db, site_id=site_id, actor=user))

@@ -10,9 +10,15 @@ from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import CsrfChecked, CurrentUser, OptionalUser, SettingsDep
+from app.deps import (
+    CsrfChecked,
+    CurrentUser,
+    OptionalUser,
+    SettingsDep,
+    clear_login_cookie,
+    set_login_cookie,
+)
 from app.errors import AppError
-from app.security import SESSION_COOKIE
 from app.templating import render
 from endpoints import service
 
@@ -78,21 +84,18 @@ def login_submit(
             status=exc.status_code,
         )
     response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        accounts_service.issue_token(user=user, secret=settings.secret_key),
-        max_age=settings.access_token_minutes * 60,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
+    set_login_cookie(
+        response,
+        token=accounts_service.issue_token(user=user, secret=settings.secret_key),
+        settings=settings,
     )
     return response
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout_submit(db: DbSession, user: CurrentUser) -> Response:
+def logout_submit(db: DbSession, user: CurrentUser, settings: SettingsDep) -> Response:
     """End every session of the user and drop the cookie."""
     accounts_service.logout(db, user=user)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    clear_login_cookie(response, settings=settings)
     return response

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from app.accounts import service as accounts_service
 from app.accounts.models import UserPublic
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CurrentUser, HubDep, SettingsDep
+from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, SettingsDep
 from endpoints import service, site_changes, site_lists
 from endpoints.models import (
     Approval,
@@ -40,7 +40,10 @@ def login_for_token(
     return Token(access_token=accounts_service.issue_token(user=user, secret=settings.secret_key))
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+@router.post(
+    "/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"],
+    dependencies=[CookieCsrf],
+)
 def logout(db: DbSession, user: CurrentUser) -> None:
     """Invalidate every token of the current user."""
     accounts_service.logout(db, user=user)
@@ -53,7 +56,8 @@ def me(user: CurrentUser) -> UserPublic:
 
 
 @router.post(
-    "/conferences", response_model=ConferencePublic, status_code=201, tags=["conferences"]
+    "/conferences", response_model=ConferencePublic, status_code=201, tags=["conferences"],
+    dependencies=[CookieCsrf],
 )
 def create_conference(data: ConferenceCreate, db: DbSession, user: AdminUser) -> ConferencePublic:
     """Create a conference (central office)."""
@@ -88,6 +92,7 @@ def _site(view: SiteView) -> SitePublic:
     response_model=SitePublic,
     status_code=201,
     tags=["sites"],
+    dependencies=[CookieCsrf],
 )
 def create_site(
     conference_id: int, data: SiteCreate, db: DbSession, user: CurrentUser
@@ -143,7 +148,9 @@ def get_site(
     return _site(service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id))
 
 
-@router.patch("/sites/{site_id}", response_model=SitePublic, tags=["sites"])
+@router.patch(
+    "/sites/{site_id}", response_model=SitePublic, tags=["sites"], dependencies=[CookieCsrf]
+)
 def update_site(
     site_id: int,
     data: SiteUpdate,
@@ -162,7 +169,7 @@ def update_site(
     )
 
 
-@router.delete("/sites/{site_id}", status_code=204, tags=["sites"])
+@router.delete("/sites/{site_id}", status_code=204, tags=["sites"], dependencies=[CookieCsrf])
 def delete_site(site_id: int, db: DbSession, user: AdminUser) -> None:
     """Remove a site with no sites below it (central office)."""
     site_changes.delete_site(db, site_id=site_id, actor=user)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from sqlmodel import Session
 
 from app.db import DbSession, ReadDbSession
-from app.deps import CurrentUser
+from app.deps import CookieCsrf, CurrentUser
 from endpoints import screens, service
 from endpoints.deps import PairingLimiterDep
 from endpoints.errors import PairingCodeInvalid
@@ -30,7 +30,8 @@ def _screen(db: Session, screen: ScreenDevice) -> ScreenPublic:
 
 
 @router.post(
-    "/sites/{site_id}/screen-token", response_model=ScreenToken, status_code=201, tags=["screens"]
+    "/sites/{site_id}/screen-token", response_model=ScreenToken, status_code=201, tags=["screens"],
+    dependencies=[CookieCsrf],
 )
 def enroll_screen(
     site_id: int, db: DbSession, user: CurrentUser, data: ScreenCreate | None = None
@@ -46,7 +47,8 @@ def enroll_screen(
 
 
 @router.post(
-    "/sites/{site_id}/pairing-code", response_model=PairingCode, status_code=201, tags=["screens"]
+    "/sites/{site_id}/pairing-code", response_model=PairingCode, status_code=201, tags=["screens"],
+    dependencies=[CookieCsrf],
 )
 def create_pairing_code(
     site_id: int, db: DbSession, user: CurrentUser, data: ScreenCreate | None = None
@@ -83,7 +85,10 @@ def list_screens(site_id: int, db: ReadDbSession, user: CurrentUser) -> list[Scr
     return [_screen(db, s) for s in screens.list_screens(db, site_id=site_id, actor=user)]
 
 
-@router.delete("/screens/{screen_id}", response_model=ScreenPublic, tags=["screens"])
+@router.delete(
+    "/screens/{screen_id}", response_model=ScreenPublic, tags=["screens"],
+    dependencies=[CookieCsrf],
+)
 def revoke_screen(screen_id: int, db: DbSession, user: CurrentUser) -> ScreenPublic:
     """Revoke a screen: its token stops working and its open connection is closed."""
     screen = screens.revoke_screen(db, screen_id=screen_id, actor=user)

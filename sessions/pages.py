@@ -17,10 +17,18 @@ from sqlmodel import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep, connection_settings
+from app.deps import (
+    AdminUser,
+    CsrfChecked,
+    CurrentUser,
+    HubDep,
+    SettingsDep,
+    StreamedCsrf,
+    check_streamed_csrf,
+    connection_settings,
+)
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.qrimage import qr_svg_inline
-from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from app.templating import render, render_page
 from endpoints import service as endpoints_service
 from sessions import events, service
@@ -367,7 +375,7 @@ def move_item_submit(
     )
 
 
-@router.post("/agenda-items/{agenda_item_id}/deck")
+@router.post("/agenda-items/{agenda_item_id}/deck", dependencies=[StreamedCsrf])
 async def upload_deck_submit(
     agenda_item_id: int,
     request: Request,
@@ -389,7 +397,7 @@ async def upload_deck_submit(
             user=user,
             hub=hub,
             settings=settings,
-            check_fields=lambda fields: _check_csrf(request, fields),
+            check_fields=lambda fields: check_streamed_csrf(request, fields),
         )
     except AppError as exc:
         if isinstance(exc, CsrfFailed):
@@ -398,11 +406,6 @@ async def upload_deck_submit(
     return RedirectResponse(
         f"/sessions/{session_id}?msg=deck_uploaded#item-{agenda_item_id}", status_code=303
     )
-
-
-def _check_csrf(request: Request, fields: dict[str, str]) -> None:
-    if not csrf_matches(request.cookies.get(CSRF_COOKIE), fields.get(CSRF_FIELD)):
-        raise CsrfFailed()
 
 
 # --------------------------------------------------------- presenter console

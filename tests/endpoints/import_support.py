@@ -19,7 +19,6 @@ from tests.conftest import Tree
 
 HEADER = ["code", "name", "kind", "parent_code"]
 TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
-CSRF_COOKIE = "diemcau_csrf"
 
 
 # ------------------------------------------------------------------ helpers

@@ -4,9 +4,12 @@ and reading a site's participation in a conference."""
 import re
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.config import Settings
+from app.deps import csrf_token_from
 from endpoints.invite_models import Registration
 from endpoints.models import Participation
 
@@ -27,7 +30,6 @@ def registration(**over: object) -> Registration:
     return Registration.model_validate(data)
 
 
-CSRF_COOKIE = "diemcau_csrf"
 INVITE_LINK = re.compile(r"http://testserver/invite/([A-Za-z0-9_-]+)")
 REGISTRATION = {
     "site_name": "Đảng ủy phường Sài Gòn",
@@ -43,11 +45,24 @@ REGISTRATION = {
 }
 
 
+def client_settings(client: TestClient) -> Settings:
+    """The settings of the app a test client talks to."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    settings: Settings = app.state.settings
+    return settings
+
+
 def csrf(client: TestClient) -> str:
-    """The CSRF cookie value, obtained the way a browser gets it: by opening the login page."""
-    if CSRF_COOKIE not in client.cookies:
+    """The CSRF token the app's pages give this client: bound to its login cookie, else to
+    its anonymous cookie (obtained the way a browser gets it: by opening the login page)."""
+    settings = client_settings(client)
+    token = csrf_token_from(dict(client.cookies), settings)
+    if token is None:
         client.get("/login")
-    return str(client.cookies[CSRF_COOKIE])
+        token = csrf_token_from(dict(client.cookies), settings)
+    assert token is not None, "the login page sets the anonymous cookie"
+    return token
 
 
 def login(client: TestClient, username: str, password: str) -> str:

@@ -14,18 +14,16 @@ from bench.import_sites import national_tree, to_csv
 from endpoints import import_columns, imports
 from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD, Tree
-from tests.endpoints.import_support import CSRF_COOKIE, count, csv_bytes, new_conference, site
+from tests.endpoints.import_support import count, csv_bytes, new_conference, site
+from tests.endpoints.support import csrf, login
 
 # -------------------------------------------------------------------- pages
 
 
 def page_login(client: TestClient) -> str:
-    client.get("/login")
-    token = str(client.cookies[CSRF_COOKIE])
-    r = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
-                                     "csrf_token": token}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return token
+    """Log in as the central office; returns the CSRF token of the new login."""
+    login(client, "admin", ADMIN_PASSWORD)
+    return csrf(client)
 
 
 def test_import_page_shows_form_and_template_imports_cleanly(
@@ -76,8 +74,7 @@ def test_import_page_post_without_csrf_or_by_coordinator_refused(
     assert r.status_code == 403
     assert count(db, tree.cid) == before
     client.cookies.clear()
-    client.get("/login")
-    token = str(client.cookies[CSRF_COOKIE])
+    token = csrf(client)
     client.post("/login", data={"username": "hcm", "password": "hcm-password",
                                 "csrf_token": token})
     assert client.get(form_url).status_code == 403

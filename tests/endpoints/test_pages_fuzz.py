@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import ADMIN_PASSWORD, Tree, token_for
+from tests.endpoints.support import csrf
 
-CSRF_COOKIE = "diemcau_csrf"
 NFD_NAMES = [unicodedata.normalize("NFD", s) for s in ("Nguyễn Thị Ánh", "Đảng ủy xã Cần Giờ")]
 
 # Text a browser can send (no surrogates): any code point, control characters included.
@@ -82,7 +82,7 @@ def app_client(settings: Settings, tree: Tree) -> Iterator[TestClient]:
 
 
 def _post(client: TestClient, path: str, data: dict[str, str]) -> int:
-    data = {**data, "csrf_token": client.cookies[CSRF_COOKIE]}
+    data = {**data, "csrf_token": csrf(client)}
     status: int = client.post(path, data=data, follow_redirects=False).status_code
     assert status < 500, (path, data)
     return status
@@ -125,7 +125,7 @@ def test_site_edit_form_never_fails_on_random_input(app_client: TestClient, tree
     r = app_client.post(
         "/login",
         data={"username": "admin", "password": ADMIN_PASSWORD,
-              "csrf_token": app_client.cookies[CSRF_COOKIE]},
+              "csrf_token": csrf(app_client)},
         follow_redirects=False,
     )
     assert r.status_code == 303
