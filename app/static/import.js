@@ -62,6 +62,9 @@
     say("Đang tải lên…", 0);
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
+    // The token in a header too: the server checks it before reading the upload.
+    var token = form.querySelector("input[name=csrf_token]");
+    if (token) xhr.setRequestHeader("X-CSRF-Token", token.value);
     xhr.upload.addEventListener("progress", function (e) {
       if (!e.lengthComputable) { say("Đang tải lên…", null); return; }
       var pct = Math.round((e.loaded / e.total) * 100);

@@ -39,7 +39,9 @@ def _token(admin: User, settings: Settings) -> str:
 def test_find_user_by_bearer_or_cookie(db: Session, admin: User, settings: Settings) -> None:
     token = _token(admin, settings)
     by_bearer = find_user(_request(settings), db=db, settings=settings, bearer=token)
-    by_cookie = find_user(_request(settings, cookie=token), db=db, settings=settings, bearer=None)
+    by_cookie = find_user(
+        _request(settings, cookie=token), db=db, settings=settings, bearer=None
+    )
     assert by_bearer.id == by_cookie.id == admin.id
 
 
@@ -50,7 +52,9 @@ def test_find_user_bad_bearer_never_falls_back_to_cookie(
     # which needs no CSRF token.
     token = _token(admin, settings)
     with pytest.raises(NotAuthenticated):
-        find_user(_request(settings, cookie=token), db=db, settings=settings, bearer="not-a-token")
+        find_user(
+            _request(settings, cookie=token), db=db, settings=settings, bearer="not-a-token"
+        )
 
 
 def test_find_user_without_token_not_authenticated(db: Session, settings: Settings) -> None:
@@ -68,7 +72,9 @@ def test_find_user_with_cache_skips_the_lookup_on_a_hit(
     first = find_user(_request(settings), db=db, settings=settings, bearer=token, cache=cache)
     assert cache.get(token) is first
     db.close()  # a hit must not need the database at all
-    again = find_user(_request(settings), db=Session(), settings=settings, bearer=token, cache=cache)
+    again = find_user(
+        _request(settings), db=Session(), settings=settings, bearer=token, cache=cache
+    )
     assert again is first and again.id == admin.id
 
 
@@ -84,7 +90,9 @@ def test_find_user_session_factory_opened_only_on_a_miss(
         return opened[-1]
 
     for _ in range(3):
-        user = find_user(_request(settings), db=factory, settings=settings, bearer=token, cache=cache)
+        user = find_user(
+            _request(settings), db=factory, settings=settings, bearer=token, cache=cache
+        )
         assert user.id == admin.id
     assert len(opened) == 1
 

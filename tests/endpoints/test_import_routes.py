@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.main import create_app
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 from tests.endpoints.import_support import count, csv_bytes, site
+from tests.endpoints.support import login
 
 # ---------------------------------------------------------------------- API
 
@@ -157,3 +158,19 @@ def test_api_import_without_file_or_with_json_refused(
     assert r.status_code == 404 and r.json()["code"] == "conference_not_found"
 
 
+
+
+def test_api_import_cookie_needs_csrf_and_text_plain_is_refused(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
+) -> None:
+    # text/plain is what a cross-site HTML form can send without a preflight: refused even
+    # with a bearer token, so the import never reads a body another site could forge.
+    data = csv_bytes([["HCM-X", "Xã X", "ward", "HCM"]])
+    before = count(db, tree.cid)
+    plain = {**admin_headers, "Content-Type": "text/plain"}
+    r = client.post(url(tree), headers=plain, content=data)
+    assert r.status_code == 415 and r.json()["code"] == "unsupported_file"
+    login(client, "admin", ADMIN_PASSWORD)  # the login cookie, as a browser holds it
+    r = client.post(url(tree), headers={"Content-Type": "text/csv"}, content=data)
+    assert (r.status_code, r.json()["code"]) == (403, "csrf_failed")
+    assert count(db, tree.cid) == before
