@@ -276,12 +276,10 @@ CookieCsrf = Depends(verify_cookie_csrf)
 async def precheck_streamed_csrf(request: Request) -> None:
     """For routes that stream a multipart upload and read `csrf_token` from it themselves
     (`check_streamed_csrf`): a token in X-CSRF-Token is checked now, before any byte of
-    the body is read; a body that is not multipart cannot carry the field, so without
-    the header it is refused now too."""
-    submitted = request.headers.get(CSRF_HEADER)
+    the body is read; any other body is checked now too (a plain form by its field)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if submitted is not None or content_type != "multipart/form-data":
-        check_csrf(request, submitted)
+    if CSRF_HEADER in request.headers or content_type != "multipart/form-data":
+        await verify_csrf(request)
         request.state.csrf_checked = True
 
 

@@ -53,7 +53,8 @@ def _csrf_refused(r: httpx.Response) -> bool:
 
 
 def _logged_in(client: TestClient) -> bool:
-    return client.get("/api/v1/auth/me").status_code == 200
+    status: int = client.get("/api/v1/auth/me").status_code
+    return status == 200
 
 
 @pytest.fixture
