@@ -28,6 +28,7 @@ a request's p50 after/before exceeds 1.5×.
 import argparse
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ import httpx
 import websockets
 
 from app.db import local_today
+from app.security import SESSION_COOKIE
 from bench.import_sites import PROVINCES, SYLLABLES, to_csv
 from bench.procs import ROOT, RssSampler, free_port, pct, process, rss_kb, wait_http
 
@@ -151,11 +153,15 @@ def serve(build: Build, tmp: Path) -> Iterator[Build]:
 
 
 def _page_login(pages: httpx.Client) -> None:
-    """The browser's way in: the login form sets the CSRF cookie, the post the session."""
-    pages.get("/login").raise_for_status()
+    """The browser's way in: the login form carries its CSRF token (bound to the
+    anonymous cookie the page sets), the post sets the session cookie."""
+    form = pages.get("/login")
+    form.raise_for_status()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, "the login form carries its CSRF token"
     r = pages.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
-                                   "csrf_token": pages.cookies.get("diemcau_csrf") or ""})
-    assert r.status_code == 303 and "diemcau_session" in pages.cookies, r.text[:300]
+                                   "csrf_token": token.group(1)})
+    assert r.status_code == 303 and SESSION_COOKIE in pages.cookies, r.text[:300]
 
 
 # ------------------------------------------------------------------ loading
