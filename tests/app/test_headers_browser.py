@@ -36,7 +36,10 @@ PROBE = """
       + " at " + e.sourceFile + ":" + e.lineNumber);
   });
   window.__scriptsRan = new Set();
-  const mark = () => { const s = document.currentScript; if (s && s.src) window.__scriptsRan.add(s.src); };
+  const mark = () => {
+    const s = document.currentScript;
+    if (s && s.src) window.__scriptsRan.add(s.src);
+  };
   for (const [proto, name] of [[Document.prototype, "getElementById"],
       [Document.prototype, "querySelector"], [EventTarget.prototype, "addEventListener"]]) {
     const original = proto[name];
@@ -62,7 +65,7 @@ def page_routes(app: FastAPI) -> set[str]:
     paths = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if not isinstance(route, APIRoute) or "GET" not in route.methods:
+        if not isinstance(route, APIRoute) or "GET" not in (route.methods or ()):
             continue
         response_class = getattr(route.response_class, "value", route.response_class)
         returns = route.endpoint.__annotations__.get("return")
@@ -112,7 +115,8 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     invite = http.post(f"/api/v1/conferences/{cid}/invites", json={}).json()["url"]
     session = http.post(
         f"/api/v1/conferences/{cid}/sessions",
-        json={"title": "Phiên khai mạc", "starts_at": f"{today}T08:00", "ends_at": f"{today}T23:59"},
+        json={"title": "Phiên khai mạc", "starts_at": f"{today}T08:00",
+              "ends_at": f"{today}T23:59"},
     ).json()["id"]
     follow = httpx.URL(http.get(f"/api/v1/conferences/{cid}/follow-link").json()["url"]).path
     site_token = http.get(f"/api/v1/sites/{site}/self-checkin-qr").json()["token"]
