@@ -119,3 +119,16 @@ def test_the_template_check_finds_inline_code(snippet: str) -> None:
     assert any(p.search(snippet) for p in INLINE)
     allowed = '<script src="/static/a.js"></script><meta content="x">'
     assert not any(p.search(allowed) for p in INLINE)
+
+
+def test_the_proxy_sets_hsts_and_leaves_the_page_headers_to_the_app() -> None:
+    """deploy/Caddyfile ends TLS, so it sends HSTS; a second copy of the app's headers
+    there would replace the scanner page's own Permissions-Policy."""
+    caddyfile = (PROJECT_ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    lines = [line.split("#")[0].strip() for line in caddyfile.splitlines()]
+    hsts = [line for line in lines if line.startswith("Strict-Transport-Security")]
+    assert len(hsts) == 1
+    max_age = re.search(r"max-age=(\d+)", hsts[0])
+    assert max_age and int(max_age.group(1)) >= 180 * 24 * 3600
+    names = {line.split()[0].lower() for line in lines if line}
+    assert names.isdisjoint(EXPECTED)
