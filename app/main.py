@@ -19,6 +19,7 @@ from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
 from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
+from app.logs import install_log_filters
 from app.realtime import create_hub
 from app.security import AttemptLimiter
 from app.templating import LOCAL_TZ
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    install_log_filters()
     install_error_handlers(app)
     # Added first, so DirectWebsockets stays outermost: screen sockets skip this frame too.
     app.add_middleware(SecurityHeaders)
