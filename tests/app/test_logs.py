@@ -154,12 +154,13 @@ def _scenario(server: Server) -> list[str]:
             site_token, screen, invite]
 
 
-def _sql_error(server: Server, *, conference_id: int, site_id: int, like: dict) -> None:
-    """A constraint violation (a second attendee with the same pass codes), logged the
+def _sql_error(server: Server, *, conference_id: int, site_id: int, like: dict[str, str]) -> None:
+    """A constraint violation (a second attendee with the same short code), logged the
     way the app's error handler logs an unexpected error: with its traceback."""
     with Session(server.app.state.engine) as db:  # type: ignore[attr-defined]
         db.add(Attendee(conference_id=conference_id, site_id=site_id, full_name=NAMES[0],
-                        phone=PHONES[0], code=like["code"], short_code=like["short_code"]))
+                        name_key=NAMES[0], sort_key="00", phone=PHONES[0],
+                        short_code=like["short_code"]))
         with pytest.raises(IntegrityError):
             try:
                 db.commit()
@@ -175,7 +176,7 @@ def test_nothing_personal_or_secret_is_logged(server: Server, captured: Capture)
     assert '"POST /api/v1/checkins HTTP/1.1" 201' in logged
     assert "WebSocket /ws/screen" in logged
     assert "INSERT INTO attendee" in logged
-    assert "IntegrityError" in logged
+    assert "IntegrityError" in logged and "short_code" in logged
     for value in [*NAMES, *PHONES, *secrets]:
         for form in {value, quote(value), quote(value, safe="")}:
             assert form not in logged, value
