@@ -18,8 +18,14 @@ Logger filters apply to records logged on that very logger, so each is named her
 import logging
 import re
 
-# Path segments that are secrets: the one after these prefixes (numeric ids are kept).
-_SECRET_SEGMENT = re.compile(r"(/(?:c|invite|invites|follow)/)(?!\d+(?:[/?#\s\"']|$))[^/?#\s\"']+")
+#: Paths whose rest is a secret link: self check-in, invites, follow links, one-time
+#: password links. A numeric id right after the prefix is kept (/invites/12/revoke);
+#: otherwise the whole rest of the path goes, so a longer token path hides too.
+SECRET_PATH_PREFIXES = ("c", "invite", "invites", "follow", "reset", "password-reset")
+_SECRET_SEGMENT = re.compile(
+    rf"(/(?:{'|'.join(map(re.escape, SECRET_PATH_PREFIXES))})/)"
+    r"(?!\d+(?:[/?#\s\"']|$))[^?#\s\"']+"
+)
 # Query values that are secrets or personal: tokens and the name search.
 _SECRET_QUERY = re.compile(r"([?&](?:token|screen_token|q|code)=)[^&#\s\"']*", re.I)
 HIDDEN = "***"

@@ -184,7 +184,8 @@ def test_nothing_personal_or_secret_is_logged(server: Server, captured: Capture)
 
 def test_redact_hides_link_secrets_and_searches_but_keeps_ids() -> None:
     assert redact('"GET /c/AbC123 HTTP/1.1" 200') == f'"GET /c/{HIDDEN} HTTP/1.1" 200'
-    assert redact("/api/v1/invites/tok-xyz/register") == f"/api/v1/invites/{HIDDEN}/register"
+    assert redact("/api/v1/invites/tok-xyz/register") == f"/api/v1/invites/{HIDDEN}"
+    assert redact("/follow/s/abc?x=1") == f"/follow/{HIDDEN}?x=1"
     assert redact("/invites/12/revoke") == "/invites/12/revoke"
     assert redact("/ws/screen?token=scr_x&since=3") == f"/ws/screen?token={HIDDEN}&since=3"
     assert redact("/api/v1/conferences/1/attendees?q=Nguy%E1%BB%85n") == (
