@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -46,20 +46,45 @@ def _tune_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _terse_errors(engine: Engine) -> None:
+    """PostgreSQL's errors carry a DETAIL with the values (`Key (code)=(…)`, `Failing
+    row contains (Nguyễn Văn An, 0912…)`), which hide_parameters does not touch and
+    tracebacks print. Keep only the primary message, in the driver's error and ours."""
+
+    @event.listens_for(engine, "handle_error")
+    def _primary_only(context: ExceptionContext) -> None:
+        orig = context.original_exception
+        primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+        if not primary:
+            return
+        orig.args = (primary,)
+        if context.sqlalchemy_exception is not None:
+            kind = type(orig)
+            context.sqlalchemy_exception.args = (f"({kind.__module__}.{kind.__name__}) {primary}",)
+
+
 def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
-    """An engine for `url`, tuned for the backend it names."""
+    """An engine for `url`, tuned for the backend it names.
+
+    Its errors (and SQL echo, if ever switched on) never show bound parameters: they
+    carry attendees' names, phones and pass codes, and error text reaches the logs.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        hide_parameters=True,
     )
+    _terse_errors(engine)
+    return engine
 
 
 def read_only(engine: Engine) -> Engine:

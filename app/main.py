@@ -8,7 +8,6 @@ from datetime import datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
@@ -19,6 +18,8 @@ from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
 from app.errors import install_error_handlers
+from app.headers import SecurityHeaders
+from app.logs import install_log_filters
 from app.realtime import create_hub
 from app.security import AttemptLimiter
 from app.templating import LOCAL_TZ
@@ -81,6 +82,26 @@ class DirectWebsockets:
                 await handler(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# The stock Swagger UI page starts the UI with an inline script, which the
+# Content-Security-Policy refuses; this one starts it from a file.
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css">
+<link rel="icon" href="/static/swagger/favicon-32x32.png">
+<title>diemcau API</title>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 @asynccontextmanager
@@ -151,7 +172,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    install_log_filters()
     install_error_handlers(app)
+    # Added first, so DirectWebsockets stays outermost: screen sockets skip this frame too.
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()})
 
     swagger = StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
@@ -160,13 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="diemcau API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
-        )
+        return HTMLResponse(_DOCS_PAGE)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

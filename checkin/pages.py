@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db import DbSession, ReadDbSession, WriteGateDep
 from app.deps import CsrfChecked, CurrentUser, HubDep, SettingsDep
 from app.errors import AppError
+from app.headers import allow_camera
 from app.qrimage import qr_svg_inline
 from app.templating import LOCAL_TZ
 from app.templating import render_page as _page
@@ -155,7 +156,7 @@ def _checkin_page(
     status: int = 200,
 ) -> HTMLResponse:
     site, conference = _site_and_conference(db, site_id, user, conference_id)
-    return _page(
+    page = _page(
         request,
         user,
         "checkin/checkin.html",
@@ -168,6 +169,8 @@ def _checkin_page(
         },
         status=status,
     )
+    # The desk reads QR codes with the camera; every other page is refused it.
+    return allow_camera(page)
 
 
 def result_view(outcome: Any) -> dict[str, Any]:
