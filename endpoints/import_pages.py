@@ -11,6 +11,7 @@ from app import uploads
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, SettingsDep, connection_settings
+from app.disposition import attachment
 from app.errors import AppError, CsrfFailed
 from app.security import CSRF_COOKIE, CSRF_FIELD, csrf_matches
 from app.tabular.report import ImportReport
@@ -71,7 +72,7 @@ def import_template(conference_id: int, db: ReadDbSession, user: AdminUser) -> R
     return Response(
         import_columns.sample_csv(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="mau-cay-diem-cau.csv"'},
+        headers=attachment("mau-cay-diem-cau.csv"),
     )
 
 
