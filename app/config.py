@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     max_deck_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     max_deck_pages: int = Field(default=300, ge=1, le=5000)
+    # Time budget to render an uploaded PDF deck to slide images; a longer render is
+    # stopped (its process killed) and the deck refused with deck_render_timeout.
+    deck_render_seconds: float = Field(default=120.0, gt=0, le=3600)
     # Check-in: a pass works until this many days after the conference's last day.
     pass_valid_days: int = Field(default=30, ge=1, le=3650)
     # A pass of another site: "flag" accepts it and marks it, "refuse" answers pass_wrong_site.

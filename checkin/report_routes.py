@@ -7,6 +7,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.db import ReadDbSession
 from app.deps import CurrentUser
+from app.disposition import attachment
 from checkin import reports
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -18,10 +19,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 SessionId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 UnderId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 Level = Annotated[Literal["site", "hub"], Query()]
-
-
-def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
 @router.get(
@@ -47,7 +44,7 @@ def attendance_csv(
     return StreamingResponse(
         reports.csv_chunks(rows),
         media_type="text/csv; charset=utf-8",
-        headers=_attachment(f"{reports.file_stem(report)}{suffix}.csv"),
+        headers=attachment(f"{reports.file_stem(report)}{suffix}.csv"),
     )
 
 
@@ -70,5 +67,5 @@ def attendance_xlsx(
     return Response(
         reports.xlsx_bytes(report),
         media_type=XLSX_TYPE,
-        headers=_attachment(f"{reports.file_stem(report)}.xlsx"),
+        headers=attachment(f"{reports.file_stem(report)}.xlsx"),
     )

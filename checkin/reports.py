@@ -7,8 +7,6 @@ queries; the files are written row by row (the CSV is streamed, the XLSX uses
 openpyxl's write-only mode) so memory stays bounded.
 """
 
-import csv
-import io
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -26,8 +23,9 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.db import utcnow
+from app.tabular import export
 from app.templating import LOCAL_TZ, local_datetime
-from app.text import format_number, search_key
+from app.text import format_number
 from checkin import attendance
 from checkin.board import SiteState
 from checkin.models import CONFERENCE_LEVEL, Attendance, Headcount
@@ -35,7 +33,6 @@ from endpoints import service as endpoints_service
 from endpoints.models import READINESS_LABELS, SITE_KIND_LABELS, Readiness, SiteKind
 from sessions import service as sessions_service
 
-CSV_BOM = "\ufeff"  # Excel reads a CSV without it as the legacy code page and garbles Vietnamese
 OTHER_GROUP = "Các điểm cầu khác"
 
 
@@ -327,46 +324,35 @@ def _csv_rate(rate: float | None) -> str:
     return "" if rate is None else format_number(rate * 100, 1)
 
 
-def site_csv_rows(report: AttendanceReport) -> Iterator[list[str]]:
+def site_csv_rows(report: AttendanceReport) -> Iterator[Sequence[export.CsvValue]]:
     """The rows of the per-site CSV (header first, a total row last)."""
     yield SITE_HEADERS
     for r in report.rows:
         c = r.own
         yield [
             r.code or "", r.name, r.kind_label, "" if r.group == OTHER_GROUP else r.group,
-            r.readiness_label, str(c.expected), str(c.checked_in),
-            "" if r.headcount_at is None else str(c.headcount), str(c.present),
+            r.readiness_label, c.expected, c.checked_in,
+            None if r.headcount_at is None else c.headcount, c.present,
             _csv_rate(c.rate), _local(r.first_checkin_at), _local(r.last_checkin_at),
             _local(r.headcount_at),
         ]
     t = report.totals
-    yield ["", TOTAL_LABEL, "", "", "", str(t.expected), str(t.checked_in), str(t.headcount),
-           str(t.present), _csv_rate(t.rate), "", "", ""]
+    yield ["", TOTAL_LABEL, "", "", "", t.expected, t.checked_in, t.headcount,
+           t.present, _csv_rate(t.rate), "", "", ""]
 
 
-def group_csv_rows(report: AttendanceReport) -> Iterator[list[str]]:
+def group_csv_rows(report: AttendanceReport) -> Iterator[Sequence[export.CsvValue]]:
     """The rows of the per-hub CSV (header first, a total row last)."""
     yield GROUP_HEADERS
     for g in [*report.groups, GroupReport(None, TOTAL_LABEL, [], report.totals)]:
         t = g.totals
-        yield [g.name, str(t.sites), str(t.participating), str(t.expected), str(t.checked_in),
-               str(t.headcount), str(t.present), _csv_rate(t.rate)]
+        yield [g.name, t.sites, t.participating, t.expected, t.checked_in,
+               t.headcount, t.present, _csv_rate(t.rate)]
 
 
-def csv_chunks(rows: Iterable[list[str]], *, batch: int = 500) -> Iterator[bytes]:
-    """UTF-8 CSV with a BOM, comma-separated and quoted where needed, in chunks of rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write(CSV_BOM)
-    for i, row in enumerate(rows, start=1):
-        writer.writerow(row)
-        if i % batch == 0:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    tail = buffer.getvalue()
-    if tail:
-        yield tail.encode("utf-8")
+def csv_chunks(rows: Iterable[Sequence[export.CsvValue]], *, batch: int = 500) -> Iterator[bytes]:
+    """UTF-8 CSV with a BOM, every text field neutralised against formulas (export.csv_chunks)."""
+    return export.csv_chunks(rows, batch=batch)
 
 
 _BOLD = Font(bold=True)
@@ -382,7 +368,7 @@ def _header(ws: WriteOnlyWorksheet, titles: Sequence[str], widths: Sequence[floa
     ws.freeze_panes = "A2"
     cells = []
     for title in titles:
-        cell = WriteOnlyCell(ws, value=title)
+        cell = export.xlsx_cell(ws, title)
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -396,7 +382,7 @@ def _letter(index: int) -> str:
 
 
 def _cell(ws: WriteOnlyWorksheet, value: Any, fmt: str | None = None, bold: bool = False) -> Any:
-    cell = WriteOnlyCell(ws, value=value)
+    cell = export.xlsx_cell(ws, value)
     if fmt is not None:
         cell.number_format = fmt
     if bold:
@@ -425,7 +411,7 @@ def _site_sheet(ws: WriteOnlyWorksheet, report: AttendanceReport) -> None:
     _header(ws, SITE_HEADERS, [14, 40, 22, 30, 14, 10, 12, 14, 10, 10, 18, 18, 18])
     for r in report.rows:
         c = r.own
-        ws.append([
+        ws.append(export.xlsx_row(ws, [
             r.code or "", r.name, r.kind_label, "" if r.group == OTHER_GROUP else r.group,
             r.readiness_label,
             _cell(ws, c.expected, _INT), _cell(ws, c.checked_in, _INT),
@@ -434,15 +420,16 @@ def _site_sheet(ws: WriteOnlyWorksheet, report: AttendanceReport) -> None:
             _cell(ws, _naive_local(r.first_checkin_at), _TIME),
             _cell(ws, _naive_local(r.last_checkin_at), _TIME),
             _cell(ws, _naive_local(r.headcount_at), _TIME),
-        ])
-    ws.append(["", _cell(ws, TOTAL_LABEL, bold=True), "", "", "",
-               *_counts_cells(ws, report.totals, True, with_sites=False)])
+        ]))
+    ws.append(export.xlsx_row(ws, ["", _cell(ws, TOTAL_LABEL, bold=True), "", "", "",
+                                   *_counts_cells(ws, report.totals, True, with_sites=False)]))
 
 
 def _group_sheet(ws: WriteOnlyWorksheet, report: AttendanceReport) -> None:
     _header(ws, GROUP_HEADERS, [40, 12, 14, 12, 14, 16, 12, 10])
     for g in report.groups:
-        ws.append([g.name, *_counts_cells(ws, g.totals, False, with_sites=True)])
+        cells = _counts_cells(ws, g.totals, False, with_sites=True)
+        ws.append(export.xlsx_row(ws, [g.name, *cells]))
     ws.append([_cell(ws, TOTAL_LABEL, bold=True),
                *_counts_cells(ws, report.totals, True, with_sites=True)])
 
@@ -451,9 +438,10 @@ def _session_sheet(ws: WriteOnlyWorksheet, report: AttendanceReport) -> None:
     _header(ws, SESSION_HEADERS, [40, 18, 14, 16, 12])
     for s in report.sessions:
         t = s.totals
-        ws.append([s.title, _cell(ws, _naive_local(s.starts_at), _TIME),
-                   _cell(ws, t.checked_in, _INT), _cell(ws, t.headcount, _INT),
-                   _cell(ws, t.present, _INT)])
+        ws.append(export.xlsx_row(ws, [
+            s.title, _cell(ws, _naive_local(s.starts_at), _TIME),
+            _cell(ws, t.checked_in, _INT), _cell(ws, t.headcount, _INT), _cell(ws, t.present, _INT),
+        ]))
 
 
 def xlsx_bytes(report: AttendanceReport) -> bytes:
@@ -471,10 +459,14 @@ def xlsx_bytes(report: AttendanceReport) -> bytes:
 
 
 def file_stem(report: AttendanceReport) -> str:
-    """An ASCII file name for downloads: bao-cao-diem-danh-<conference>[-<session>]."""
+    """The download's name: bao-cao-diem-danh-<conference>[-phien-<session>][-<site name>].
+
+    The site name is kept as typed (Vietnamese letters and all); `app.disposition` makes
+    the header safe and gives browsers an ASCII fallback.
+    """
     stem = f"bao-cao-diem-danh-{report.conference_id}"
     if report.session_id is not None:
         stem += f"-phien-{report.session_id}"
     if report.under_name:
-        stem += "-" + "-".join(search_key(report.under_name).split())[:40]
+        stem += "-" + report.under_name[:60]
     return stem

@@ -24,9 +24,8 @@ works); unknown columns are ignored with a warning. Encodings, delimiters and
 XLSX sheets are read as `app/tabular/reader.py` describes.
 """
 
-import csv
-import io
 
+from app.tabular import export
 from app.tabular.header import Columns, header_key
 from endpoints.models import SITE_KIND_LABELS, SiteKind
 
@@ -122,6 +121,4 @@ SAMPLE_ROWS: tuple[tuple[str, ...], ...] = (
 
 def sample_csv() -> bytes:
     """A small example file (UTF-8 with BOM, so Excel opens the accents right)."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(SAMPLE_ROWS)
-    return out.getvalue().encode("utf-8-sig")
+    return export.csv_bytes(SAMPLE_ROWS)

@@ -17,6 +17,7 @@ from app.deps import (
     check_streamed_csrf,
     connection_settings,
 )
+from app.disposition import attachment
 from app.errors import AppError, CsrfFailed
 from app.tabular.report import ImportReport
 from app.templating import render_page
@@ -76,7 +77,7 @@ def import_template(conference_id: int, db: ReadDbSession, user: AdminUser) -> R
     return Response(
         import_columns.sample_csv(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="mau-cay-diem-cau.csv"'},
+        headers=attachment("mau-cay-diem-cau.csv"),
     )
 
 

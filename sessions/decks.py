@@ -9,23 +9,28 @@ removed only after the database points at the new one.
 
 import contextlib
 import hashlib
+import json
+import os
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from app.errors import AppError
 from sessions import errors
+from sessions.render_worker import RENDER_WIDTH as RENDER_WIDTH  # the width pages get
 
-RENDER_WIDTH = 1600  # px; a 1080p/WUXGA projector shows this without visible scaling
+DEFAULT_RENDER_SECONDS = 120.0  # settings.deck_render_seconds overrides it
 MAGIC_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the first KiB
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the CSRF field
 CHUNK = 1024 * 1024
@@ -151,65 +156,72 @@ def check_magic(path: Path) -> None:
         raise errors.DeckNotPdf()
 
 
-def _open(path: Path) -> pdfium.PdfDocument:
-    try:
-        return pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
-            raise errors.DeckEncrypted() from exc
-        raise errors.DeckBroken() from exc
+# The child's answer codes, and what the server answers for each.
+_ERRORS: dict[str, type[AppError]] = {
+    "deck_broken": errors.DeckBroken,
+    "deck_encrypted": errors.DeckEncrypted,
+    "deck_too_many_pages": errors.DeckTooManyPages,
+}
 
 
-def render_pdf(source: Path, *, data_dir: Path, max_pages: int) -> RenderedDeck:
-    """Render every page of `source` to PNG in a new scratch folder, one page at a time."""
+def render_pdf(
+    source: Path, *, data_dir: Path, max_pages: int,
+    render_seconds: float = DEFAULT_RENDER_SECONDS,
+) -> RenderedDeck:
+    """Render every page of `source` to PNG in a new scratch folder, within a time budget.
+
+    The render runs in a child process (sessions.render_worker): past `render_seconds` it
+    is killed, the scratch folder removed and the deck refused with `deck_render_timeout`.
+    """
     check_magic(source)
-    pdf = _open(source)
     folder = Path(tempfile.mkdtemp(prefix="render-", dir=_scratch_dir(data_dir)))
     try:
-        count = len(pdf)
-        if count == 0:
-            raise errors.DeckBroken()
-        if count > max_pages:
-            raise errors.DeckTooManyPages(
-                f"Tệp PDF có {count} trang, tối đa {max_pages} trang."
-            )
-        width = height = 0
-        for index in range(count):
-            w, h = _render_page(pdf, index, folder / f"{index + 1}.png")
-            if index == 0:
-                width, height = w, h
-        return RenderedDeck(folder, count, width, height)
+        answer = _run_worker(source, folder, max_pages, render_seconds)
+        if "error" in answer:
+            error = _ERRORS.get(str(answer["error"]), errors.DeckBroken)
+            raise error(str(answer.get("detail") or "") or None)
+        return RenderedDeck(
+            folder, int(answer["pages"]), int(answer["width"]), int(answer["height"])
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    finally:
-        pdf.close()
 
 
-def _render_page(pdf: pdfium.PdfDocument, index: int, target: Path) -> tuple[int, int]:
-    try:
-        page = pdf[index]
-    except pdfium.PdfiumError as exc:
-        raise errors.DeckBroken() from exc
-    try:
-        page_width, page_height = page.get_size()
-        if page_width <= 0 or page_height <= 0:
-            raise errors.DeckBroken()
-        scale = RENDER_WIDTH / page_width
-        # Absurd page shapes would make huge bitmaps: cap the height too.
-        scale = min(scale, 4 * RENDER_WIDTH / page_height)
-        bitmap = page.render(scale=scale)
+def _worker_env() -> dict[str, str]:
+    # The child imports `sessions` from wherever this server imported it.
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _run_worker(
+    source: Path, folder: Path, max_pages: int, render_seconds: float
+) -> dict[str, Any]:
+    command = [sys.executable, "-m", "sessions.render_worker", str(source), str(folder),
+               str(max_pages)]
+    with subprocess.Popen(  # noqa: S603 - our interpreter, our module, our paths; no shell
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=_worker_env(), start_new_session=True,
+    ) as child:
         try:
-            image = bitmap.to_pil()
-            image.save(target, format="PNG", optimize=False, compress_level=6)
-            size: tuple[int, int] = image.size
-            return size
-        finally:
-            bitmap.close()
-    except pdfium.PdfiumError as exc:
-        raise errors.DeckBroken() from exc
-    finally:
-        page.close()
+            out, _err = child.communicate(timeout=render_seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()  # SIGKILL: pdfium in a C loop does not check for signals it could catch
+            child.communicate()
+            raise errors.DeckRenderTimeout(
+                f"Tệp PDF cần hơn {render_seconds:g} giây để dựng trang; "
+                "hãy giảm số trang hoặc xuất lại tệp PDF nhẹ hơn.",
+                seconds=render_seconds,
+            ) from None
+    try:
+        answer = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        answer = None
+    if child.returncode != 0 or not isinstance(answer, dict):
+        raise errors.DeckBroken()  # the renderer crashed (a damaged file can do that to pdfium)
+    return answer
 
 
 def install(rendered: RenderedDeck, *, data_dir: Path, deck_id: int, key: str) -> Path:

@@ -77,6 +77,12 @@ class DeckTooManyPages(AppError):
     detail = "Tệp PDF có quá nhiều trang."
 
 
+class DeckRenderTimeout(AppError):
+    status_code = 422
+    code = "deck_render_timeout"
+    detail = "Tệp PDF dựng trang quá lâu; hãy giảm số trang hoặc xuất lại tệp PDF nhẹ hơn."
+
+
 class DeckTooLarge(AppError):
     status_code = 413
     code = "deck_too_large"

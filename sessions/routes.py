@@ -278,6 +278,7 @@ async def receive_and_render(
                 data_dir=settings.data_dir,
                 max_pages=settings.max_deck_pages,
                 publish=hub.publish,
+                render_seconds=settings.deck_render_seconds,
             )
         )
     finally:

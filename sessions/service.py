@@ -309,13 +309,15 @@ def upload_deck(
     data_dir: Path,
     max_pages: int,
     publish: Publish,
+    render_seconds: float = decks.DEFAULT_RENDER_SECONDS,
 ) -> SlideDeck:
-    """Render a PDF into slide images and attach it to an agenda item (replacing any deck)."""
+    """Render a PDF into slide images (within `render_seconds`) and attach it to an item."""
     accounts_service.require_admin(actor)
     load_item(db, agenda_item_id)
     # Rendering takes seconds: hold no transaction (no SQLite write lock) meanwhile.
     db.rollback()
-    rendered = decks.render_pdf(source, data_dir=data_dir, max_pages=max_pages)
+    rendered = decks.render_pdf(source, data_dir=data_dir, max_pages=max_pages,
+                                render_seconds=render_seconds)
     installed: Path | None = None
     try:
         item = load_item(db, agenda_item_id)

@@ -18,6 +18,14 @@ class FileTooLarge(AppError):
     detail = "Tệp quá lớn."
 
 
+class WorkbookTooLarge(AppError):
+    """An XLSX that unpacks to more than an import may cost (a zip bomb, or just too big)."""
+
+    status_code = 413
+    code = "workbook_too_large"
+    detail = "Tệp Excel giải nén ra quá lớn; hãy chia tệp hoặc lưu thành CSV UTF-8."
+
+
 class TooManyRows(AppError):
     status_code = 413
     code = "too_many_rows"

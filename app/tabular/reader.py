@@ -11,13 +11,12 @@ are the file's own (Excel's row numbers for XLSX).
 import codecs
 import csv
 import io
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-from app.tabular import errors
+from app.tabular import errors, xlsx
 from app.tabular.report import LineError
 from app.text import nfc
 
@@ -26,8 +25,6 @@ SAVE_AS_HINT = 'Hãy mở tệp bằng Excel và chọn Lưu thành (Save As) �
 # The default size limit of an uploaded file (settings may set another).
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_COLUMNS = 60
-# Uncompressed size an XLSX may expand to: a small zip must not become gigabytes of XML.
-MAX_XLSX_UNPACKED = 400 * 1024 * 1024
 # Blank rows a file may hold beyond the row limit (Excel keeps formatted empty rows).
 MAX_BLANK_ROWS = 10_000
 
@@ -224,16 +221,6 @@ def cell_text(value: Any) -> str:
     return nfc(str(value))
 
 
-def _check_zip(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise errors.UnsupportedFile("Tệp Excel bị hỏng (không mở được tệp nén .xlsx).") from exc
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise errors.FileTooLarge("Tệp Excel giải nén ra quá lớn; hãy lưu thành CSV UTF-8.")
-
-
 def _trim(cells: Iterable[Any]) -> list[str]:
     out = [cell_text(v) for v in cells]
     while out and not out[-1].strip():
@@ -242,14 +229,11 @@ def _trim(cells: Iterable[Any]) -> list[str]:
 
 
 def _read_xlsx(data: bytes, *, max_rows: int) -> Table:
-    # Imported here: openpyxl takes ~0.2 s to import and only this path needs it.
-    from openpyxl import load_workbook
-
-    _check_zip(data)
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged package
-        raise errors.UnsupportedFile("Tệp Excel bị hỏng hoặc không đọc được.") from exc
+    # The sizes a zip declares are not trusted: xlsx.scan streams it once with bounded
+    # memory and refuses a bomb before openpyxl builds anything (see app/tabular/xlsx.py).
+    limits = xlsx.Limits.for_rows(max_rows)
+    xlsx.scan(data, limits)
+    book = xlsx.load(data, limits)
     try:
         return _sheet_rows(book, max_rows=max_rows)
     finally:
@@ -282,7 +266,7 @@ def _sheet_rows(book: Any, *, max_rows: int) -> Table:
                 raise errors.too_many_rows(max_rows)
             else:
                 rows.append((number, cells))
-    except (errors.TooManyRows, errors.FileTooLarge):
+    except (errors.TooManyRows, errors.FileTooLarge, errors.WorkbookTooLarge):
         raise
     except Exception as exc:  # a damaged sheet XML
         raise errors.UnsupportedFile("Trang tính trong tệp Excel bị hỏng.") from exc

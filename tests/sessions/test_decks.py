@@ -2,6 +2,9 @@
 
 import asyncio
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +280,43 @@ def test_coordinator_cannot_upload(
     headers = token_for(client, "hcm", "hcm-password")
     r = upload(client, item["id"], headers, make_pdf(1))
     assert (r.status_code, r.json()["code"]) == (403, "admin_only")
+
+
+# ------------------------------------------------------------ time budget
+
+
+def test_render_over_its_time_budget_is_killed_and_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    children: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        child = real_popen(*args, **kwargs)
+        children.append(child)
+        return child
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    source = tmp_path / "in.pdf"
+    source.write_bytes(make_pdf(3))
+    started = time.monotonic()
+    with pytest.raises(AppError) as exc:
+        decks.render_pdf(source, data_dir=tmp_path, max_pages=10, render_seconds=0.05)
+    assert (exc.value.status_code, exc.value.code) == (422, "deck_render_timeout")
+    assert time.monotonic() - started < 5
+    [child] = children
+    assert child.returncode == -signal.SIGKILL  # stopped, not left running in the background
+    assert list((tmp_path / "decks" / ".tmp").iterdir()) == []
+
+
+def test_upload_over_the_render_budget_is_refused_with_its_code(
+    item: dict[str, Any], admin_headers: dict[str, str], settings: Settings
+) -> None:
+    tight = settings.model_copy(update={"deck_render_seconds": 0.05})
+    with TestClient(create_app(tight)) as client:
+        r = upload(client, item["id"], admin_headers, make_pdf(3))
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "deck_render_timeout"
+        deck = client.get(f"/api/v1/agenda-items/{item['id']}/deck", headers=admin_headers)
+        assert deck.status_code == 404
+    assert _pngs(settings) == [] and _scratch(settings) == []
