@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
+from app.accounts.revocations import SocketRevocations
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
@@ -101,6 +103,10 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     hub = create_hub(settings.broker_url)
     await hub.start()
     app.state.hub = hub
+    revocations = app.state.revocations = SocketRevocations(
+        hub=hub, find_stale=functools.partial(_stale_sessions, read_engine)
+    )
+    await revocations.start()
     presence = Presence(engine, interval=settings.presence_flush_seconds)
     await presence.start()
     # The screen socket reports to endpoints' presence without importing it.
@@ -132,9 +138,15 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         await dashboards.stop()
         await presence_ticker.stop()
         await presence.stop()
+        await revocations.stop()
         await hub.stop()
         write_gate.close()
         engine.dispose()
+
+
+def _stale_sessions(engine: Engine, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    with Session(engine) as db:
+        return accounts_service.stale_sessions(db, pairs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
