@@ -37,6 +37,8 @@ from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
+from endpoints import account_pages as endpoints_account_pages
+from endpoints import account_routes as endpoints_account_routes
 from endpoints import conference_pages as endpoints_conference_pages
 from endpoints import import_pages as endpoints_import_pages
 from endpoints import import_routes as endpoints_import_routes
@@ -199,6 +201,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_presence_routes.router)
     app.include_router(endpoints_registry_routes.router)
     app.include_router(endpoints_participation_routes.router)
+    app.include_router(endpoints_account_routes.router)
     app.include_router(endpoints_login_pages.router)
     app.include_router(endpoints_conference_pages.router)
     app.include_router(endpoints_site_pages.router)
@@ -208,6 +211,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_participation_pages.router)
     app.include_router(endpoints_screen_pages.router)
     app.include_router(endpoints_units_pages.router)
+    app.include_router(endpoints_account_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_follow_ws.router)
     app.include_router(sessions_screen_pages.router)

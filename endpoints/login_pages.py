@@ -10,7 +10,7 @@ from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
-from app.deps import CsrfChecked, CurrentUser, OptionalUser, SettingsDep
+from app.deps import CsrfChecked, CurrentUser, HubDep, OptionalUser, SettingsDep
 from app.errors import AppError
 from app.security import SESSION_COOKIE
 from app.templating import render
@@ -90,9 +90,9 @@ def login_submit(
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout_submit(db: DbSession, user: CurrentUser) -> Response:
-    """End every session of the user and drop the cookie."""
-    accounts_service.logout(db, user=user)
+def logout_submit(db: DbSession, user: CurrentUser, hub: HubDep) -> Response:
+    """End every session of the user (open sockets too) and drop the cookie."""
+    accounts_service.logout(db, user=user, publish=hub.publish)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

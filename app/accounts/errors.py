@@ -84,3 +84,9 @@ class PasswordTooLong(AppError):
     status_code = 422
     code = "password_too_long"
     detail = "Mật khẩu dài tối đa 200 ký tự."
+
+
+class PasswordMismatch(AppError):
+    status_code = 422
+    code = "password_mismatch"
+    detail = "Hai lần nhập mật khẩu mới không khớp."

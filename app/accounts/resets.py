@@ -16,7 +16,7 @@ from app.accounts.passwords import check_new_password
 from app.accounts.service import set_password
 from app.db import utcnow
 from app.realtime import Publish
-from app.security import hash_token, new_invite_token
+from app.security import hash_password, hash_token, new_invite_token
 
 
 def issue_reset(db: Session, *, user_id: int, actor: User, valid_hours: int) -> str:
@@ -61,6 +61,8 @@ def redeem_reset(db: Session, *, token: str, password: str, publish: Publish) ->
     reset = _live_reset(db, token)
     user = reset_account(db, token=token)
     check_new_password(password, username=user.username)
+    db.commit()  # end the lookup's transaction: argon2 must not run holding the write lock
+    password_hash = hash_password(password)
     # Claimed by a conditional update: two submissions of one link cannot both win.
     claimed = db.execute(
         update(PasswordReset)
@@ -70,4 +72,4 @@ def redeem_reset(db: Session, *, token: str, password: str, publish: Publish) ->
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
         raise errors.ResetLinkInvalid()
-    return set_password(db, user_id=user.id, password=password, publish=publish)
+    return set_password(db, user_id=user.id, password_hash=password_hash, publish=publish)

@@ -78,18 +78,21 @@ def change_password(
 
     Returns the account as saved (issue the caller a fresh token from it).
     """
+    # Both argon2 runs happen before `db` opens its (write) transaction.
     if not verify_password(current, user.password_hash):
         raise errors.WrongCurrentPassword()
     check_new_password(new, username=user.username)
-    return set_password(db, user_id=user.id, password=new, publish=publish)
+    return set_password(db, user_id=user.id, password_hash=hash_password(new), publish=publish)
 
 
-def set_password(db: Session, *, user_id: int | None, password: str, publish: Publish) -> User:
-    """Store a new hash (already checked against the policy) and end every session."""
+def set_password(
+    db: Session, *, user_id: int | None, password_hash: str, publish: Publish
+) -> User:
+    """Store a new hash (of a password checked against the policy); end every session."""
     saved = db.get(User, user_id) if user_id is not None else None
     if saved is None:
         raise errors.AccountNotFound()
-    saved.password_hash = hash_password(password)
+    saved.password_hash = password_hash
     saved.token_version += 1
     db.add(saved)
     db.commit()
