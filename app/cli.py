@@ -151,8 +151,13 @@ def create_admin(
     """Create a central-office account."""
     from app.migrate import upgrade
 
-    if len(password) < 8:
-        raise typer.BadParameter("Mật khẩu cần ít nhất 8 ký tự", param_hint="--password")
+    from app.accounts.passwords import check_new_password
+    from app.errors import AppError
+
+    try:
+        check_new_password(password, username=username)
+    except AppError as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--password") from exc
     upgrade(get_settings().database_url)
     engine = _engine()
     with Session(engine) as db:
