@@ -149,10 +149,9 @@ def create_admin(
     full_name: Annotated[str, typer.Option(prompt="Họ và tên")] = "Ban tổ chức",
 ) -> None:
     """Create a central-office account."""
-    from app.migrate import upgrade
-
     from app.accounts.passwords import check_new_password
     from app.errors import AppError
+    from app.migrate import upgrade
 
     try:
         check_new_password(password, username=username)

@@ -18,7 +18,7 @@ NEW = "cau-truyen-hinh-2026"
 
 def _login(client: TestClient, username: str, password: str) -> int:
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
-    return r.status_code
+    return int(r.status_code)
 
 
 def test_disabled_account_cannot_log_in_and_its_tokens_die(
