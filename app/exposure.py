@@ -7,6 +7,9 @@ known secret; `diemcau serve` then refuses to start, whatever DIEMCAU_ENV says.
 """
 
 import ipaddress
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 
@@ -40,3 +43,50 @@ def exposure_problems(settings: Settings, *, host: str, default_admin_works: boo
             "(trước lần chạy đầu) hoặc đổi mật khẩu tài khoản đó."
         )
     return problems
+
+
+class ExposedDefaultsGuard:
+    """ASGI backstop for servers started without `diemcau serve` (plain uvicorn, gunicorn).
+
+    While `app.state.published_defaults` is true (set at start-up), a request or socket
+    that reached the server on a non-loopback address gets 503 with the code
+    `published_defaults_exposed`; loopback (a local reverse proxy, the developer) works.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._exposed: dict[str, bool] = {}
+
+    def _is_exposed(self, scope: Scope) -> bool:
+        server = scope.get("server")
+        if not server:
+            return False  # a unix socket: only local processes reach it
+        host = str(server[0])
+        exposed = self._exposed.get(host)
+        if exposed is None:
+            exposed = self._exposed[host] = not is_loopback(host)
+        return exposed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and getattr(
+            scope["app"].state, "published_defaults", False
+        ) and self._is_exposed(scope):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1013})
+                return
+            body = json.dumps(
+                {"code": "published_defaults_exposed", "detail": REFUSED_DETAIL}
+            ).encode()
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+REFUSED_DETAIL = (
+    "Máy chủ đang dùng khoá bí mật hoặc mật khẩu ban tổ chức mặc định nên chỉ phục vụ trên "
+    "127.0.0.1. Đặt DIEMCAU_SECRET_KEY và DIEMCAU_ADMIN_PASSWORD rồi khởi động lại."
+)

@@ -17,10 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
 from app.errors import install_error_handlers
+from app.exposure import ExposedDefaultsGuard
 from app.realtime import create_hub
 from app.security import AttemptLimiter
 from app.templating import LOCAL_TZ
@@ -100,6 +101,14 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         accounts_service.ensure_admin(
             db, username=settings.admin_username, password=settings.admin_password
         )
+        # Read by ExposedDefaultsGuard; the full check (any account still on the default
+        # password, one argon2 run) is `diemcau serve`'s, this one costs nothing otherwise.
+        app.state.published_defaults = settings.uses_default_secret or (
+            settings.admin_password == DEV_ADMIN_PASSWORD
+            and accounts_service.default_admin_works(
+                db, username=settings.admin_username, password=settings.admin_password
+            )
+        )
     # Made (or loaded) now, so no request ever waits to create the pass-signing key.
     checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
     hub = create_hub(settings.broker_url)
@@ -167,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()})
+    # Outermost, so that /ws/screen (handled by DirectWebsockets) is covered too.
+    app.add_middleware(ExposedDefaultsGuard)
 
     swagger = StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
     app.mount("/static/swagger", swagger, name="swagger")

@@ -2,8 +2,11 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from app.config import DEV_SECRET, Settings
 from app.exposure import exposure_problems, is_loopback
@@ -54,3 +57,38 @@ def test_generated_secret_is_accepted_off_loopback(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     assert not settings.uses_default_secret
     assert exposure_problems(settings, host="0.0.0.0", default_admin_works=False) == []
+
+
+# -- the backstop for servers started without `diemcau serve` --------------------------
+
+
+def _app_with(database_url: str, **values: object) -> Any:
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url).model_copy(update=values)
+    return create_app(settings)
+
+
+@pytest.mark.parametrize("values", [{"secret_key": DEV_SECRET}, {"admin_password": "admin"}])
+def test_published_defaults_answer_503_off_loopback(
+    database_url: str, values: dict[str, object]
+) -> None:
+    app = _app_with(database_url, **values)
+    with TestClient(app, base_url="http://192.168.1.20:8000") as exposed:
+        r = exposed.get("/healthz")
+        assert (r.status_code, r.json()["code"]) == (503, "published_defaults_exposed")
+        assert exposed.post("/api/v1/auth/token",
+                            data={"username": "admin", "password": "admin"}).status_code == 503
+        with pytest.raises(WebSocketDisconnect) as info, exposed.websocket_connect(
+            "/ws/screen?token=scr_x"
+        ) as ws:
+            ws.receive_text()
+        assert info.value.code == 1013
+    with TestClient(app, base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/healthz").status_code == 200
+
+
+def test_own_secret_and_password_serve_any_address(database_url: str) -> None:
+    with TestClient(_app_with(database_url), base_url="http://192.168.1.20:8000") as exposed:
+        assert exposed.get("/healthz").status_code == 200
