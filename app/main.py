@@ -97,18 +97,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     write_gate = WriteGate(engine)
     app.state.write_gate = write_gate
     app.state.token_cache = TokenCache()
-    with Session(engine) as db:
-        accounts_service.ensure_admin(
-            db, username=settings.admin_username, password=settings.admin_password
-        )
-        # Read by ExposedDefaultsGuard; the full check (any account still on the default
-        # password, one argon2 run) is `diemcau serve`'s, this one costs nothing otherwise.
-        app.state.published_defaults = settings.uses_default_secret or (
-            settings.admin_password == DEV_ADMIN_PASSWORD
-            and accounts_service.default_admin_works(
-                db, username=settings.admin_username, password=settings.admin_password
-            )
-        )
+    app.state.published_defaults = _first_admin(engine, settings)
     # Made (or loaded) now, so no request ever waits to create the pass-signing key.
     checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
     hub = create_hub(settings.broker_url)
@@ -153,6 +142,24 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         await hub.stop()
         write_gate.close()
         engine.dispose()
+
+
+def _first_admin(engine: Engine, settings: Settings) -> bool:
+    """Create the first account if none exists; True while published defaults are in force.
+
+    Read by ExposedDefaultsGuard. The full check (an account still on the default
+    password, one argon2 run) is `diemcau serve`'s; this one costs nothing otherwise.
+    """
+    with Session(engine) as db:
+        accounts_service.ensure_admin(
+            db, username=settings.admin_username, password=settings.admin_password
+        )
+        return settings.uses_default_secret or (
+            settings.admin_password == DEV_ADMIN_PASSWORD
+            and accounts_service.default_admin_works(
+                db, username=settings.admin_username, password=settings.admin_password
+            )
+        )
 
 
 def _stale_sessions(engine: Engine, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
