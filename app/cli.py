@@ -64,6 +64,7 @@ def serve(
             "--workers > 1 cần DIEMCAU_BROKER_URL=redis://…", param_hint="--workers"
         )
     upgrade(settings.database_url)
+    _refuse_exposed_defaults(host)
     if demo:
         _load_demo()
     typer.echo(f"diemcau đang chạy tại http://{host}:{port}")
@@ -89,18 +90,47 @@ def serve(
     )
 
 
+def _refuse_exposed_defaults(host: str) -> None:
+    """Exit before serving on a reachable address with a published secret or password."""
+    from app.exposure import exposure_problems, is_loopback
+
+    if is_loopback(host):
+        return
+    settings = get_settings()
+    engine = _engine()
+    try:
+        with Session(engine) as db:
+            default_admin = accounts_service.default_admin_works(
+                db, username=settings.admin_username, password=settings.admin_password
+            )
+    finally:
+        engine.dispose()
+    problems = exposure_problems(settings, host=host, default_admin_works=default_admin)
+    if problems:
+        typer.echo(f"Từ chối chạy trên {host}: máy khác truy cập được địa chỉ này.", err=True)
+        for problem in problems:
+            typer.echo(f"- {problem}", err=True)
+        raise typer.Exit(2)
+
+
 def _load_demo() -> None:
-    from app.demo import load_demo
+    from app.demo import DemoRefused, load_demo, refuse_real_database
     from app.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
     engine = _engine()
-    with Session(engine) as db:
-        summary = load_demo(
-            db, admin_username=settings.admin_username, admin_password=settings.admin_password
-        )
-    engine.dispose()
+    try:
+        with Session(engine) as db:
+            refuse_real_database(db, env=settings.env)
+            summary = load_demo(
+                db, admin_username=settings.admin_username, admin_password=settings.admin_password
+            )
+    except DemoRefused as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
     typer.echo(summary)
 
 
@@ -119,10 +149,14 @@ def create_admin(
     full_name: Annotated[str, typer.Option(prompt="Họ và tên")] = "Ban tổ chức",
 ) -> None:
     """Create a central-office account."""
+    from app.accounts.passwords import check_new_password
+    from app.errors import AppError
     from app.migrate import upgrade
 
-    if len(password) < 8:
-        raise typer.BadParameter("Mật khẩu cần ít nhất 8 ký tự", param_hint="--password")
+    try:
+        check_new_password(password, username=username)
+    except AppError as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--password") from exc
     upgrade(get_settings().database_url)
     engine = _engine()
     with Session(engine) as db:

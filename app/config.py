@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.secret_file import MIN_SECRET_CHARS, load_or_create_secret
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused outside development
-DEV_ADMIN_PASSWORD = "admin"  # noqa: S105 - refused outside development
+# The secret of old .env files: refused in production and whenever the server is reachable.
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - refused, never used by default
+DEV_ADMIN_PASSWORD = "admin"  # noqa: S105 - refused outside development and off loopback
 
 
 class Settings(BaseSettings):
@@ -22,12 +25,16 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./diemcau.db"
     broker_url: str = "memory://"
-    secret_key: str = DEV_SECRET
+    # Empty: generated at first start and kept in `data_dir`/secret_key (mode 0600),
+    # outside production (several hosts must share one, so production needs it set).
+    secret_key: str = ""
     admin_username: str = "admin"
     admin_password: str = DEV_ADMIN_PASSWORD
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=12 * 60, ge=5, le=7 * 24 * 60)
     invite_days: int = Field(default=14, ge=1, le=90)
+    # A password reset link issued by the central office works once, for this many hours.
+    reset_link_hours: int = Field(default=24, ge=1, le=168)
     # Secure cookies (and `__Host-` cookie names); always on when env is production.
     cookie_secure: bool = False
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
@@ -75,11 +82,22 @@ class Settings(BaseSettings):
             raise ValueError("DIEMCAU_BROKER_URL must be memory:// or redis://")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _generated_secret(cls, data: object) -> object:
+        # No secret set: use (or make) the one in the data folder, never a known default.
+        if not isinstance(data, dict) or data.get("secret_key"):
+            return data
+        if data.get("env", "development") == "production":
+            return data  # refused below: every host of a deployment needs the same secret
+        data_dir = Path(data.get("data_dir") or "var")
+        return {**data, "secret_key": load_or_create_secret(data_dir)}
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "Settings":
         # A default secret in production would let anyone mint login tokens and passes.
         if self.env == "production":
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            if self.uses_default_secret:
                 raise ValueError(
                     "DIEMCAU_SECRET_KEY must be set to a random value of 32+ characters "
                     "outside development"
@@ -93,6 +111,11 @@ class Settings(BaseSettings):
         """True when cookies must be Secure: set, or forced in production (plain-http
         development and tests keep working without it)."""
         return self.cookie_secure or self.env == "production"
+
+    @property
+    def uses_default_secret(self) -> bool:
+        """The secret is the published development one (or too short to be random)."""
+        return self.secret_key == DEV_SECRET or len(self.secret_key) < MIN_SECRET_CHARS
 
     @property
     def is_sqlite(self) -> bool:

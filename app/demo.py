@@ -35,6 +35,7 @@ from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import DEV_ADMIN_PASSWORD, get_settings
+from app.errors import AppError
 from app.templating import LOCAL_TZ, local_date
 from app.text import format_number
 from endpoints import coordinators as endpoints_coordinators
@@ -269,6 +270,31 @@ def add_hub_coordinator(demo: Demo) -> list[str]:
             actor=demo.actor,
         )
     return [f"- Cán bộ phụ trách điểm cầu TP Hồ Chí Minh: {HUB_USERNAME} / {HUB_PASSWORD}"]
+
+
+class DemoRefused(AppError):
+    status_code = 409
+    code = "demo_refused"
+    detail = "Không nạp hội nghị mẫu vào cơ sở dữ liệu thật."
+
+
+def refuse_real_database(db: Session, *, env: str) -> None:
+    """Refuse a production database: the demo adds a published hub login and sample data.
+
+    Production is DIEMCAU_ENV=production, or any database that already holds a
+    conference other than the demo's (someone's real work).
+    """
+    if env == "production":
+        raise DemoRefused(
+            "DIEMCAU_ENV=production: không nạp hội nghị mẫu (có tài khoản mật khẩu công khai) "
+            "vào cơ sở dữ liệu thật."
+        )
+    other = db.exec(select(Conference.id).where(Conference.title != TITLE).limit(1)).first()
+    if other is not None:
+        raise DemoRefused(
+            "Cơ sở dữ liệu đã có hội nghị khác hội nghị mẫu: không nạp dữ liệu mẫu vào đây. "
+            "Dùng một cơ sở dữ liệu riêng (DIEMCAU_DATABASE_URL) để thử."
+        )
 
 
 def load_demo(

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from app.accounts import service as accounts_service
 from app.accounts.errors import AdminOnly
 from app.accounts.models import User
+from app.accounts.revocations import SocketRevocations
 from app.config import Settings
 from app.db import ReadDbSession
 from app.errors import CsrfFailed, NotAuthenticated
@@ -320,3 +321,9 @@ def connection_read_engine(connection: HTTPConnection) -> Engine:
     """The engine for sessions that only read."""
     engine: Engine = connection.app.state.read_engine
     return engine
+
+
+def connection_revocations(connection: HTTPConnection) -> SocketRevocations:
+    """Where sockets authenticated by a login token register, to be closed on revocation."""
+    revocations: SocketRevocations = connection.app.state.revocations
+    return revocations

@@ -10,14 +10,17 @@ import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.accounts.revocations import SocketRevocations
+from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
 from app.errors import install_error_handlers
+from app.exposure import ExposedDefaultsGuard
 from app.headers import SecurityHeaders
 from app.logs import install_log_filters
 from app.realtime import create_hub
@@ -36,6 +39,8 @@ from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
+from endpoints import account_pages as endpoints_account_pages
+from endpoints import account_routes as endpoints_account_routes
 from endpoints import conference_pages as endpoints_conference_pages
 from endpoints import import_pages as endpoints_import_pages
 from endpoints import import_routes as endpoints_import_routes
@@ -113,15 +118,16 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     write_gate = WriteGate(engine)
     app.state.write_gate = write_gate
     app.state.token_cache = TokenCache()
-    with Session(engine) as db:
-        accounts_service.ensure_admin(
-            db, username=settings.admin_username, password=settings.admin_password
-        )
+    app.state.published_defaults = _first_admin(engine, settings)
     # Made (or loaded) now, so no request ever waits to create the pass-signing key.
     checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
     hub = create_hub(settings.broker_url)
     await hub.start()
     app.state.hub = hub
+    revocations = app.state.revocations = SocketRevocations(
+        hub=hub, find_stale=functools.partial(_stale_sessions, read_engine)
+    )
+    await revocations.start()
     presence = Presence(engine, interval=settings.presence_flush_seconds)
     await presence.start()
     # The screen socket reports to endpoints' presence without importing it.
@@ -153,9 +159,33 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         await dashboards.stop()
         await presence_ticker.stop()
         await presence.stop()
+        await revocations.stop()
         await hub.stop()
         write_gate.close()
         engine.dispose()
+
+
+def _first_admin(engine: Engine, settings: Settings) -> bool:
+    """Create the first account if none exists; True while published defaults are in force.
+
+    Read by ExposedDefaultsGuard. The full check (an account still on the default
+    password, one argon2 run) is `diemcau serve`'s; this one costs nothing otherwise.
+    """
+    with Session(engine) as db:
+        accounts_service.ensure_admin(
+            db, username=settings.admin_username, password=settings.admin_password
+        )
+        return settings.uses_default_secret or (
+            settings.admin_password == DEV_ADMIN_PASSWORD
+            and accounts_service.default_admin_works(
+                db, username=settings.admin_username, password=settings.admin_password
+            )
+        )
+
+
+def _stale_sessions(engine: Engine, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    with Session(engine) as db:
+        return accounts_service.stale_sessions(db, pairs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -177,6 +207,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added first, so DirectWebsockets stays outermost: screen sockets skip this frame too.
     app.add_middleware(SecurityHeaders)
     app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()})
+    # Outermost, so that /ws/screen (handled by DirectWebsockets) is covered too.
+    app.add_middleware(ExposedDefaultsGuard)
 
     swagger = StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
     app.mount("/static/swagger", swagger, name="swagger")
@@ -205,6 +237,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_presence_routes.router)
     app.include_router(endpoints_registry_routes.router)
     app.include_router(endpoints_participation_routes.router)
+    app.include_router(endpoints_account_routes.router)
     app.include_router(endpoints_login_pages.router)
     app.include_router(endpoints_conference_pages.router)
     app.include_router(endpoints_site_pages.router)
@@ -214,6 +247,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_participation_pages.router)
     app.include_router(endpoints_screen_pages.router)
     app.include_router(endpoints_units_pages.router)
+    app.include_router(endpoints_account_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_follow_ws.router)
     app.include_router(sessions_screen_pages.router)

@@ -1,6 +1,6 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
-from app.accounts.models import User
+from app.accounts.models import PasswordReset, User
 from checkin.models import (
     Attendance,
     Attendee,
@@ -34,6 +34,7 @@ __all__ = [
     "Invite",
     "Participation",
     "PassKey",
+    "PasswordReset",
     "ScanFailure",
     "ScreenDevice",
     "Site",

@@ -20,8 +20,14 @@ from starlette.websockets import WebSocketState
 from app import ws
 from app.accounts import service as accounts_service
 from app.config import Settings
-from app.deps import connection_read_engine, connection_settings, login_cookie
+from app.deps import (
+    connection_read_engine,
+    connection_revocations,
+    connection_settings,
+    login_cookie,
+)
 from app.errors import AppError
+from app.security import read_access_token
 from checkin.board import Scope
 from checkin.coalescer import Sink
 from checkin.dashboard import resolve_scope
@@ -32,7 +38,7 @@ router = APIRouter()
 
 MAX_MESSAGES_PER_MINUTE = 60
 _REASONS = {
-    ws.CLOSE_UNAUTHORIZED: "invalid_token",
+    ws.CLOSE_UNAUTHORIZED: "invalid_token",  # "account_revoked" when closed later
     ws.CLOSE_FORBIDDEN: "site_out_of_scope",
     ws.CLOSE_NOT_FOUND: "not_found",
 }
@@ -85,14 +91,34 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     if not isinstance(conference_id, int) or ws.BAD in (session_id, under_id, since):
         await websocket.close(code=ws.CLOSE_BAD_REQUEST, reason="bad_request")
         return
-    scope = await run_in_threadpool(
-        _authorize, connection_read_engine(websocket), settings, token, conference_id,
-        session_id if isinstance(session_id, int) else None,
-        under_id if isinstance(under_id, int) else None,
-    )
-    if isinstance(scope, int):
-        await websocket.close(code=scope, reason=_REASONS.get(scope, "bad_request"))
-        return
+    # Registered before the account is checked: a disable committed after the check
+    # still reaches this socket, one committed before fails the check.
+    claims = read_access_token(
+        secret=settings.secret_key, token=token,
+        max_age_seconds=settings.access_token_minutes * 60,
+    ) if token else None
+    revocations = connection_revocations(websocket)
+    handle = revocations.register(
+        user_id=claims.user_id, version=claims.version,
+        close=partial(_close, websocket, ws.CLOSE_UNAUTHORIZED, "account_revoked"),
+    ) if claims is not None else None
+    try:
+        scope = await run_in_threadpool(
+            _authorize, connection_read_engine(websocket), settings, token, conference_id,
+            session_id if isinstance(session_id, int) else None,
+            under_id if isinstance(under_id, int) else None,
+        )
+        if isinstance(scope, int):
+            await websocket.close(code=scope, reason=_REASONS.get(scope, "bad_request"))
+            return
+        await _watch(websocket, scope, since if isinstance(since, int) else None)
+    finally:
+        if handle is not None:
+            revocations.unregister(handle)
+
+
+async def _watch(websocket: WebSocket, scope: Scope, since: int | None) -> None:
+    """Join the scope's coalescer and forward its messages until the client leaves."""
     dashboards: Dashboards = dashboards_of(websocket)
     coalescer = await dashboards.get(scope.conference_id, scope.session_key)
     loop = asyncio.get_running_loop()

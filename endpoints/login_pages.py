@@ -13,6 +13,7 @@ from app.db import DbSession, ReadDbSession
 from app.deps import (
     CsrfChecked,
     CurrentUser,
+    HubDep,
     OptionalUser,
     SettingsDep,
     clear_login_cookie,
@@ -93,9 +94,11 @@ def login_submit(
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout_submit(db: DbSession, user: CurrentUser, settings: SettingsDep) -> Response:
-    """End every session of the user and drop the cookie."""
-    accounts_service.logout(db, user=user)
+def logout_submit(
+    db: DbSession, user: CurrentUser, settings: SettingsDep, hub: HubDep
+) -> Response:
+    """End every session of the user (open sockets too) and drop the cookie."""
+    accounts_service.logout(db, user=user, publish=hub.publish)
     response = RedirectResponse("/login", status_code=303)
     clear_login_cookie(response, settings=settings)
     return response

@@ -44,9 +44,9 @@ def login_for_token(
     "/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"],
     dependencies=[CookieCsrf],
 )
-def logout(db: DbSession, user: CurrentUser) -> None:
-    """Invalidate every token of the current user."""
-    accounts_service.logout(db, user=user)
+def logout(db: DbSession, user: CurrentUser, hub: HubDep) -> None:
+    """Invalidate every token of the current user (their open sockets close too)."""
+    accounts_service.logout(db, user=user, publish=hub.publish)
 
 
 @router.get("/auth/me", response_model=UserPublic, tags=["auth"])

@@ -30,3 +30,63 @@ class TooManyAttempts(AppError):
     status_code = 429
     code = "too_many_attempts"
     detail = "Thử sai quá nhiều lần, vui lòng đợi một phút rồi thử lại."
+
+
+class PasswordTooShort(AppError):
+    status_code = 422
+    code = "password_too_short"
+    detail = "Mật khẩu cần ít nhất 10 ký tự."
+
+
+class PasswordIsUsername(AppError):
+    status_code = 422
+    code = "password_is_username"
+    detail = "Mật khẩu không được trùng với tên đăng nhập."
+
+
+class PasswordTooCommon(AppError):
+    status_code = 422
+    code = "password_too_common"
+    detail = "Mật khẩu này quá phổ biến, dễ bị đoán; vui lòng chọn mật khẩu khác."
+
+
+class WrongCurrentPassword(AppError):
+    status_code = 403
+    code = "wrong_current_password"
+    detail = "Mật khẩu hiện tại không đúng."
+
+
+class ResetLinkInvalid(AppError):
+    status_code = 410
+    code = "reset_link_invalid"
+    detail = "Liên kết đặt lại mật khẩu không hợp lệ, đã dùng hoặc đã hết hạn."
+
+
+class AccountNotFound(AppError):
+    status_code = 404
+    code = "account_not_found"
+    detail = "Không tìm thấy tài khoản."
+
+
+class CannotChangeOwnAccount(AppError):
+    status_code = 409
+    code = "cannot_change_own_account"
+    detail = "Không thể tự khoá hoặc tự đăng xuất bắt buộc tài khoản của chính mình."
+
+
+class AccountNotDisabled(AppError):
+    status_code = 409
+    code = "account_not_disabled"
+    detail = "Chỉ mở khoá được tài khoản đang bị khoá."
+
+
+class PasswordTooLong(AppError):
+    status_code = 422
+    code = "password_too_long"
+    detail = "Mật khẩu dài tối đa 200 ký tự."
+
+
+class PasswordMismatch(AppError):
+    status_code = 422
+    code = "password_mismatch"
+    detail = "Hai lần nhập mật khẩu mới không khớp."

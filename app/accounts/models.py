@@ -27,7 +27,6 @@ class AccountStatus(StrEnum):
     disabled = "disabled"
 
 
-
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 
@@ -43,6 +42,21 @@ class User(SQLModel, table=True):
     )
     # Bumped on logout or password change: every token issued before dies.
     token_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time reset link issued by the central office; only its hash is stored."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    # Set when redeemed, or when a newer link for the same account replaced it.
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
 from app.cli import cli
-from app.config import get_settings
+from app.config import DEV_ADMIN_PASSWORD, DEV_SECRET, get_settings
 from app.db import create_db_engine
 from app.demo import SITES
 from endpoints.models import Participation, Site
@@ -173,7 +174,116 @@ def test_create_admin_with_short_password_is_refused(
         cli, ["create-admin", "--username", "btc", "--password", "ngan", "--full-name", "A"]
     )
     assert result.exit_code == 2
-    assert "ít nhất 8 ký tự" in result.output
+    assert "ít nhất 10 ký tự" in result.output
+
+
+# ------------------------------------------------------- published defaults refused
+
+
+@pytest.fixture
+def no_uvicorn(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Records uvicorn.run calls instead of serving (a refusal never gets there)."""
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    return calls
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_serve_on_all_addresses_with_default_secret_is_refused(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, no_uvicorn: list[dict[str, Any]],
+    sqlite_url: str, env: str,
+) -> None:
+    monkeypatch.setenv("DIEMCAU_ENV", env)
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DIEMCAU_SECRET_KEY", DEV_SECRET)
+    monkeypatch.setenv("DIEMCAU_ADMIN_PASSWORD", "mat-khau-rieng-123")
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2, result.output
+    assert "DIEMCAU_SECRET_KEY" in result.output and no_uvicorn == []
+
+
+def test_serve_on_all_addresses_with_default_admin_password_is_refused(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, no_uvicorn: list[dict[str, Any]],
+    sqlite_url: str,
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2, result.output
+    assert "DIEMCAU_ADMIN_PASSWORD" in result.output and no_uvicorn == []
+
+
+def test_serve_refuses_an_existing_admin_still_on_the_default_password(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, no_uvicorn: list[dict[str, Any]],
+    sqlite_url: str,
+) -> None:
+    # Setting DIEMCAU_ADMIN_PASSWORD later does not change an account made with "admin".
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine) as db:
+        accounts_service.ensure_admin(db, username="admin", password=DEV_ADMIN_PASSWORD)
+    engine.dispose()
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DIEMCAU_ADMIN_PASSWORD", "mat-khau-rieng-123")
+    result = CliRunner().invoke(cli, ["serve", "--host", "192.168.1.20"])
+    assert result.exit_code == 2, result.output
+    assert no_uvicorn == []
+
+
+def test_serve_with_generated_secret_and_own_password_starts_on_all_addresses(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, no_uvicorn: list[dict[str, Any]],
+    sqlite_url: str, tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DIEMCAU_ADMIN_PASSWORD", "mat-khau-rieng-123")
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 0, result.output
+    assert len(no_uvicorn) == 1 and no_uvicorn[0]["host"] == "0.0.0.0"
+    assert (tmp_path / "var" / "secret_key").is_file()  # made before the workers start
+
+
+def test_serve_on_loopback_keeps_the_development_defaults(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, no_uvicorn: list[dict[str, Any]],
+    sqlite_url: str,
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert len(no_uvicorn) == 1
+
+
+def test_demo_refuses_a_production_database(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("DIEMCAU_ENV", "production")
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DIEMCAU_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("DIEMCAU_ADMIN_PASSWORD", "mat-khau-rieng-123")
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 2, result.output
+    assert "DIEMCAU_ENV=production" in result.output
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine) as db:
+        assert db.exec(select(func.count()).select_from(User)).one() == 0
+    engine.dispose()
+
+
+def test_demo_refuses_a_database_with_real_conferences(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine) as db:
+        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+        assert admin is not None
+        Tree(db, admin)
+        sites_before = db.exec(select(func.count()).select_from(Site)).one()
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 2, result.output
+    assert "hội nghị khác" in result.output
+    with Session(engine) as db:
+        assert db.exec(select(func.count()).select_from(Site)).one() == sites_before
+    engine.dispose()
 
 
 def test_production_with_default_secrets_exits_with_a_message(tmp_path: Path) -> None:

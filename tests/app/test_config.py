@@ -1,7 +1,9 @@
 """Settings: defaults for development, refusals outside it, values read from DIEMCAU_*."""
 
 import os
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +15,13 @@ STRONG_SECRET = "s" * 48
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No DIEMCAU_* value of the developer's leaks into these tests."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No DIEMCAU_* value of the developer's leaks into these tests; a generated secret
+    lands in a temporary working folder."""
     for key in list(os.environ):
         if key.startswith("DIEMCAU_"):
             monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
     yield
 
 
@@ -25,12 +29,33 @@ def _settings(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def test_settings_default_to_embedded_development() -> None:
-    s = _settings()
+def test_settings_default_to_embedded_development(tmp_path: Path) -> None:
+    s = _settings(data_dir=tmp_path)
     assert s.env == "development"
     assert s.database_url == "sqlite:///./diemcau.db" and s.is_sqlite
     assert s.broker_url == "memory://"
-    assert (s.secret_key, s.admin_username, s.admin_password) == (DEV_SECRET, "admin", "admin")
+    assert (s.admin_username, s.admin_password) == ("admin", "admin")
+
+
+def test_unset_secret_is_generated_in_the_data_folder_0600_and_reused(tmp_path: Path) -> None:
+    first = _settings(data_dir=tmp_path)
+    assert first.secret_key != DEV_SECRET and not first.uses_default_secret
+    path = tmp_path / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().strip() == first.secret_key
+    assert _settings(data_dir=tmp_path).secret_key == first.secret_key  # the next start
+
+
+def test_set_secret_writes_no_file(tmp_path: Path) -> None:
+    assert _settings(data_dir=tmp_path, secret_key=STRONG_SECRET).secret_key == STRONG_SECRET
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_does_not_generate_a_secret(tmp_path: Path) -> None:
+    # Several hosts must share one secret: production needs it set explicitly.
+    with pytest.raises(ValidationError, match="DIEMCAU_SECRET_KEY"):
+        _settings(env="production", data_dir=tmp_path, admin_password="mat-khau-rieng-123")
+    assert not (tmp_path / "secret_key").exists()
 
 
 def test_production_refuses_default_secret_key() -> None:

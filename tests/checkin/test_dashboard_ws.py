@@ -193,3 +193,67 @@ def test_http_snapshot_and_site_pages(
     r = client.get(f"/api/v1/conferences/{tree.cid}/dashboard/sites",
                    params={"filter": "bogus"}, headers=admin_headers)
     assert r.status_code == 422
+
+
+# -- revocation: a socket checked at connect still closes when its account dies ----------
+
+
+def _watching(client: TestClient, tree: Tree) -> Any:
+    """A coordinator's dashboard socket, past its snapshot."""
+    token = _token(client, "hcm", "hcm-password")
+    ws = client.websocket_connect(f"/ws/dashboard?conference_id={tree.cid}&token={token}")
+    ws.__enter__()
+    assert json.loads(ws.receive_text())["type"] == "snapshot"
+    return ws
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("action", ["disable", "logout"])
+def test_disabled_or_logged_out_account_socket_closes_within_5_s(
+    client: TestClient, tree: Tree, coordinator_a: Any, admin_headers: dict[str, str],
+    action: str,
+) -> None:
+    ws = _watching(client, tree)
+    try:
+        start = time.monotonic()
+        r = client.post(f"/api/v1/accounts/{coordinator_a.id}/{action}", headers=admin_headers)
+        assert r.status_code in (200, 204), r.text
+        assert _close_code(ws) == 4401
+        assert time.monotonic() - start < 5
+    finally:
+        ws.__exit__(None, None, None)
+
+
+@pytest.mark.timeout(30)
+def test_own_logout_closes_own_sockets(
+    client: TestClient, tree: Tree, coordinator_a: Any
+) -> None:
+    ws = _watching(client, tree)
+    try:
+        headers = token_for(client, "hcm", "hcm-password")
+        assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+        assert _close_code(ws) == 4401
+    finally:
+        ws.__exit__(None, None, None)
+
+
+@pytest.mark.timeout(60)
+def test_disable_in_one_worker_closes_socket_in_another(
+    settings: Any, tree: Tree, coordinator_a: Any
+) -> None:
+    from app.main import create_app
+    from tests.app.test_realtime import redis_url
+    from tests.conftest import make_settings
+
+    several = make_settings(settings.database_url, broker_url=redis_url())
+    with TestClient(create_app(several)) as one, TestClient(create_app(several)) as other:
+        ws = _watching(other, tree)
+        try:
+            start = time.monotonic()
+            r = one.post(f"/api/v1/accounts/{coordinator_a.id}/disable",
+                         headers=token_for(one, "admin", ADMIN_PASSWORD))
+            assert r.status_code == 200, r.text
+            assert _close_code(ws) == 4401
+            assert time.monotonic() - start < 5
+        finally:
+            ws.__exit__(None, None, None)
