@@ -26,9 +26,13 @@ NO_COOKIE = {
     ("POST", "/api/v1/checkins/self"): "anonymous self check-in (site token in the body)",
     ("POST", "/api/v1/invites/{token}/register"): "anonymous, carries the invite token",
     ("POST", "/api/v1/screens/pair"): "a screen device pairs with a one-time code",
+    ("POST", "/api/v1/auth/password-reset"): "anonymous, carries the one-time reset token",
 }
 # Anonymous forms: they need the CSRF token too (login CSRF), but no login.
-ANONYMOUS_FORMS = {("POST", "/login"), ("POST", "/invite/{token}"), ("POST", "/c/{site_token}")}
+ANONYMOUS_FORMS = {
+    ("POST", "/login"), ("POST", "/invite/{token}"), ("POST", "/c/{site_token}"),
+    ("POST", "/password-reset/{token}"),
+}
 # A valid body for routes that authenticate only after reading it (the scan hot path).
 BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/checkins"): {"code": "ABCD1234", "site_id": 999999},
