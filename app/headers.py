@@ -10,7 +10,7 @@ response (the scanner page allows the camera: `allow_camera`); the middleware ke
 any such header the response already carries.
 """
 
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, MutableMapping
 from typing import Any, TypeVar
 
 from fastapi import Response
@@ -81,11 +81,14 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a websocket gets the inner app's coroutine as it is, so
+        # thousands of open sockets keep no frame of this middleware alive.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
 
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 start: MutableMapping[str, Any] = message

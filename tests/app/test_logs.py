@@ -51,26 +51,28 @@ class Capture(logging.Handler):
 
 @pytest.fixture
 def captured() -> Iterator[Capture]:
-    """The root logger and every logger known so far at DEBUG, into one handler."""
+    """The root logger and every logger known so far at DEBUG, into one handler (an
+    earlier uvicorn in this process may have set its loggers not to propagate)."""
     capture = Capture()
     root = logging.getLogger()
-    saved = {name: lg.level for name, lg in logging.Logger.manager.loggerDict.items()
-             if isinstance(lg, logging.Logger)}
-    saved_root = root.level
+    for name in ("sqlalchemy.engine", "uvicorn", "uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name)
+    loggers = [root, *(lg for lg in logging.Logger.manager.loggerDict.values()
+                       if isinstance(lg, logging.Logger))]
+    saved = [(lg, lg.level, lg.propagate, lg.disabled) for lg in loggers]
     root.addHandler(capture)
-    root.setLevel(logging.DEBUG)
-    for name in (*saved, "sqlalchemy.engine", "uvicorn.access", "uvicorn.error"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.propagate = True
+        lg.disabled = False
     try:
         yield capture
     finally:
         root.removeHandler(capture)
-        root.setLevel(saved_root)
-        for name, level in saved.items():
-            logging.getLogger(name).setLevel(level)
-        for name in ("sqlalchemy.engine", "uvicorn.access", "uvicorn.error"):
-            if name not in saved:
-                logging.getLogger(name).setLevel(logging.NOTSET)
+        for lg, level, propagate, disabled in saved:
+            lg.setLevel(level)
+            lg.propagate = propagate
+            lg.disabled = disabled
 
 
 @dataclass
