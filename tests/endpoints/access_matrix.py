@@ -112,7 +112,10 @@ _ATTENDEE = [{"full_name": "Phạm Văn Dũng", "site_id": "{site_id}"}]
 _SCAN = {"code": "{pass_code}", "site_id": "{site_id}"}
 _SELF = {"site_token": "{site_token}", "code": "{short_code}"}
 _LOGIN = {"username": "admin", "password": "admin-test-password"}
-_SITE_FORM = {"name": "Đảng ủy phường Bến Nghé", "kind": "ward", "code": "HCM-BN"}
+_SITE_FORM = {"name": "Đảng ủy phường Tân Định", "kind": "ward", "code": "HCM-TD"}
+# "{serial}" is new on every request: each role registers its own account.
+_REGISTRATION = {"site_name": "Phường Sài Gòn", "kind": "ward", "full_name": "Trần Văn Bình",
+                 "phone": "0912345678", "username": "sg{serial}", "password": "sg-password-1"}
 _TEST = {"picture": True, "sound": True, "link": True}
 
 Route = tuple[str, str]
@@ -142,7 +145,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/conferences/{conference_id}/invites"): ADMIN,
     ("POST", "/api/v1/invites/{invite_id}/revoke"): ADMIN(fresh=("invite_id",)),
     ("POST", "/api/v1/invites/{token}/register"): PUBLIC(
-        use={"token": "invite_token"}, fresh=("invite_token",), ok=422),
+        body=_REGISTRATION, use={"token": "invite_token"}, fresh=("invite_token",)),
     ("GET", "/api/v1/conferences/{conference_id}/registrations"): ADMIN,
     ("POST", "/api/v1/sites/{site_id}/approve"): ADMIN(ok=409),
     ("POST", "/api/v1/sites/{site_id}/reject"): ADMIN(ok=409),
@@ -168,7 +171,7 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/registry/sites"): SCOPED(body=_SITE),
     ("GET", "/api/v1/registry/sites/{site_id}"): SCOPED,
     ("GET", "/api/v1/sites/{site_id}/history"): SCOPED,
-    ("POST", "/api/v1/sites/{site_id}/rename"): SCOPED(body={"name": "Phường Bến Nghé mới"}),
+    ("POST", "/api/v1/sites/{site_id}/rename"): SCOPED(body={"name": "Phường Tân Định mới"}),
     ("POST", "/api/v1/sites/{site_id}/merge"): ADMIN(body={"into_id": "{spare_site_id}"},
                                                      fresh=("site_id",)),
     ("POST", "/api/v1/sites/{site_id}/retire"): ADMIN(body={}, fresh=("site_id",)),
@@ -192,8 +195,9 @@ MATRIX: dict[Route, Rule] = {
         body={"parent_site_id": "{site_id}"}),
     ("POST", "/invites/{invite_id}/revoke"): ADMIN(fresh=("invite_id",)),
     ("GET", "/invite/{token}"): PUBLIC(use={"token": "invite_token"}),
-    ("POST", "/invite/{token}"): PUBLIC(use={"token": "invite_token"},
-                                        fresh=("invite_token",), ok=422),
+    ("POST", "/invite/{token}"): PUBLIC(
+        body={**_REGISTRATION, "password_confirm": "sg-password-1"},
+        use={"token": "invite_token"}, fresh=("invite_token",)),
     ("GET", "/conferences/{conference_id}/registrations"): ADMIN,
     ("POST", "/sites/{site_id}/approve"): ADMIN(ok=409),
     ("POST", "/sites/{site_id}/reject"): ADMIN(ok=409),

@@ -6,6 +6,7 @@ Everything is made through the API as the central office, the way a real event i
 """
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,10 +27,15 @@ from tests.endpoints import support
 from tests.endpoints.access_matrix import Route, Rule
 from tests.sessions.support import make_pdf
 
+# Words only one subtree holds (its hub's and wards' names and codes, an attendee): what
+# a coordinator may call shows none of another subtree's (lists are filtered to theirs).
+_A = ("Hội nghị 272", "Tân Định", "HCM-TD", "Nguyễn Văn Kín", "Cần Giờ")
+_B = ("Long Biên", "Hoàn Kiếm", "HN-HK", "Trần Thị Kín")
+SECRETS = {"hub": _B, "other": _A, "stranger": _A + _B}
 USERS = {"admin": ("admin", ADMIN_PASSWORD), "hub": ("hcm", "hcm-password-1"),
          "other": ("hanoi", "hanoi-password-1"), "stranger": ("danang", "danang-password-1")}
 _CSV = b"code,name,kind,parent_code\nX1,Xa moi,commune,HCM\n"
-_ROSTER = "họ và tên,mã điểm cầu\nĐỗ Văn Em,HCM-BN\n".encode()
+_ROSTER = "họ và tên,mã điểm cầu\nĐỗ Văn Em,HCM-TD\n".encode()
 _ERROR_CODE = re.compile(r"<code>([a-z_]+)</code>")
 
 
@@ -107,10 +113,12 @@ def _seed(w: World) -> None:
 
     central = site("Hội trường Trung ương", "central", None, "TW")
     hub_a = v["hub_a"] = site("Trung tâm Hội nghị 272", "hub", central, "HCM")
-    v["site_id"] = site("Đảng ủy phường Bến Nghé", "ward", hub_a, "HCM-BN")
+    v["site_id"] = site("Đảng ủy phường Tân Định", "ward", hub_a, "HCM-TD")
     v["spare_site_id"] = site("Đảng ủy xã Cần Giờ", "commune", hub_a, "HCM-CG")
-    hub_b = site("Điểm cầu Hà Nội", "hub", central, "HN")
-    site("Đảng ủy phường Hoàn Kiếm", "ward", hub_b, "HN-HK")
+    hub_b = site("Điểm cầu Long Biên", "hub", central, "HN")
+    ward_b = site("Đảng ủy phường Hoàn Kiếm", "ward", hub_b, "HN-HK")
+    w.api("POST", f"/api/v1/conferences/{cid}/attendees",
+          json=[{"full_name": "Trần Thị Kín", "site_id": ward_b}])
     # Hub C's subtree takes part in another conference only.
     hub_c = _registry_site(w, "Điểm cầu Đà Nẵng", "hub", central, "DN")
     elsewhere = w.api("POST", "/api/v1/conferences", json={
@@ -155,10 +163,11 @@ def _seed_programme(w: World, cid: int, today: str) -> None:
 
 def _seed_site_things(w: World, cid: int) -> None:
     v, site_id = w.values, w.values["site_id"]
+    serials = itertools.count(1)
 
     def attendee() -> int:
         made = w.api("POST", f"/api/v1/conferences/{cid}/attendees",
-                     json=[{"full_name": "Nguyễn Văn An", "site_id": site_id}])[0]
+                     json=[{"full_name": "Nguyễn Văn Kín", "site_id": site_id}])[0]
         v.setdefault("pass_code", made["code"])
         v.setdefault("short_code", made["short_code"])
         return int(made["id"])
@@ -181,6 +190,7 @@ def _seed_site_things(w: World, cid: int) -> None:
         site_token=lambda: w.api("GET", f"/api/v1/sites/{site_id}/self-checkin-qr")["token"],
         site_id=spare_site,
         login=lambda: None,
+        serial=lambda: next(serials),
     )
     v["attendee_id"] = attendee()
     screen = w.api("POST", f"/api/v1/sites/{site_id}/screen-token")
@@ -197,6 +207,7 @@ class Outcome:
     status: int
     code: str | None = None
     where: str = ""
+    text: str = ""  # the body
 
     def __str__(self) -> str:
         return f"{self.status} {self.code or ''} {self.where}".strip()
@@ -310,7 +321,7 @@ def _outcome(response: httpx.Response) -> Outcome:
             code, detail = response.json().get("code"), str(response.json().get("detail"))
         else:
             code = _page_code(response.text)
-    return Outcome(response.status_code, code, detail[:120])
+    return Outcome(response.status_code, code, detail[:120], response.text)
 
 
 def world(client: TestClient) -> Iterator[World]:

@@ -22,7 +22,7 @@ from app.accounts.models import User
 from app.main import create_app
 from tests.conftest import Tree, make_settings, token_for
 from tests.endpoints.access_matrix import MATRIX, ROLES, Route, Rule
-from tests.endpoints.matrix_world import World, app_routes, call, world
+from tests.endpoints.matrix_world import SECRETS, World, app_routes, call, world
 
 Case = tuple[str, str, Callable[[Tree], dict[str, Any]] | None]
 
@@ -105,6 +105,12 @@ def _allowed(rule: Rule, status: int) -> bool:
     return status not in (401, 403) and (status < 400 or status in rule.ok)
 
 
+def _leaked(rule: Rule, role: str, text: str) -> list[str]:
+    """What of hub A's subtree an answer to another subtree shows (lists are filtered)."""
+    filtered = rule.cells["anon"] is not None  # a public answer is the same for all
+    return [s for s in SECRETS.get(role, ()) if s in text] if filtered else []
+
+
 @pytest.mark.parametrize("route", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
 def test_route_answers_each_role(matrix: World, route: Route) -> None:
     rule = MATRIX[route]
@@ -114,6 +120,8 @@ def test_route_answers_each_role(matrix: World, route: Route) -> None:
         got = call(matrix, route, rule, role)
         if expected is None and not _allowed(rule, got.status):
             wrong.append(f"{role}: expected to be let in, got {got}")
+        elif expected is None and _leaked(rule, role, got.text):
+            wrong.append(f"{role}: let in, but shown {_leaked(rule, role, got.text)}")
         elif expected is not None and not expected.matches(got.status, got.code):
             wrong.append(f"{role}: expected {expected.status} {expected.code}, got {got}")
     assert not wrong, f"{route[0]} {route[1]}: " + "; ".join(wrong)
