@@ -37,6 +37,9 @@ class Refused:
     # Other (status, code) answers that mean the same refusal.
     also: tuple[tuple[int, str], ...] = ()
 
+    def __str__(self) -> str:
+        return " or ".join(f"{s} {c}" for s, c in ((self.status, self.code), *self.also))
+
     def matches(self, status: int, code: str | None) -> bool:
         return any(status == s and fnmatchcase(code or "", c)
                    for s, c in ((self.status, self.code), *self.also))

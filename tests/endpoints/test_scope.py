@@ -123,7 +123,7 @@ def test_route_answers_each_role(matrix: World, route: Route) -> None:
         elif expected is None and _leaked(rule, role, got.text):
             wrong.append(f"{role}: let in, but shown {_leaked(rule, role, got.text)}")
         elif expected is not None and not expected.matches(got.status, got.code):
-            wrong.append(f"{role}: expected {expected.status} {expected.code}, got {got}")
+            wrong.append(f"{role}: expected {expected}, got {got}")
     assert not wrong, f"{route[0]} {route[1]}: " + "; ".join(wrong)
 
 
