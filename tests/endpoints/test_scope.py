@@ -1,10 +1,18 @@
-"""A coordinator reads and changes only their own subtree, on every site route.
+"""Who may call what, on every route of the app (HTTP and websocket), for every role.
 
-`test_every_site_route_is_covered` fails when a route that names a site is added
-without a case here, so the scope rule cannot be forgotten on a new route.
+The matrix (tests/endpoints/access_matrix.py, one line a route) is checked against the
+app's route table: a route without a line, or a line without a route, fails
+`test_every_route_has_a_line`. `test_route_answers_each_role` then calls every route as
+the central office, the hub coordinator whose subtree holds the target site, the
+coordinator of another subtree, a paired screen and nobody, on one seeded world per
+module (SQLite only; the queries behind each check run on both backends in their own
+tests). Below it, the site routes' scope is checked against several sites outside the
+subtree and for the sites inside it.
 """
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +21,8 @@ from fastapi.testclient import TestClient
 from app.accounts.models import User
 from app.main import create_app
 from tests.conftest import Tree, make_settings, token_for
+from tests.endpoints.access_matrix import MATRIX, ROLES, Route, Rule
+from tests.endpoints.matrix_world import SECRETS, World, app_routes, call, world
 
 Case = tuple[str, str, Callable[[Tree], dict[str, Any]] | None]
 
@@ -61,6 +71,7 @@ CASES: list[Case] = [
     ("DELETE", "/api/v1/conferences/{conference}/sites/{site}", None),
 ]
 # Routes that name sites but are admin-only as a whole (no site in the path to scope by).
+# The matrix holds every route; these lists give the site routes' deeper scope checks.
 ADMIN_ONLY = {
     ("GET", "/api/v1/conferences/{conference_id}/registrations"),
     ("GET", "/api/v1/conferences/{conference_id}/invites"),
@@ -68,6 +79,52 @@ ADMIN_ONLY = {
 }
 # The site list itself is scoped by filtering (tested in test_service); listed so it is covered.
 FILTERED = {("GET", "/api/v1/conferences/{conference_id}/sites")}
+
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[World]:
+    """One seeded world for every line of the matrix (each line costs a few requests)."""
+    folder = tmp_path_factory.mktemp("matrix")
+    shutil.copy(sqlite_template, folder / "matrix.db")
+    settings = make_settings(f"sqlite:///{folder / 'matrix.db'}", data_dir=folder / "var")
+    with TestClient(create_app(settings)) as client:
+        yield from world(client)
+
+
+def test_every_route_has_a_line(matrix: World) -> None:
+    routes = app_routes(matrix.client.app)
+    assert len(routes) > 100  # the walk itself works (routers nested, websockets found)
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, f"routes without a line in tests/endpoints/access_matrix.py: {missing}"
+    stale = sorted(MATRIX.keys() - routes)
+    assert not stale, f"lines of tests/endpoints/access_matrix.py without a route: {stale}"
+
+
+def _allowed(rule: Rule, status: int) -> bool:
+    return status not in (401, 403) and (status < 400 or status in rule.ok)
+
+
+def _leaked(rule: Rule, role: str, text: str) -> list[str]:
+    """What of hub A's subtree an answer to another subtree shows (lists are filtered)."""
+    filtered = rule.cells["anon"] is not None  # a public answer is the same for all
+    return [s for s in SECRETS.get(role, ()) if s in text] if filtered else []
+
+
+@pytest.mark.parametrize("route", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+def test_route_answers_each_role(matrix: World, route: Route) -> None:
+    rule = MATRIX[route]
+    wrong = []
+    for role in ROLES:
+        expected = rule.cells[role]
+        got = call(matrix, route, rule, role)
+        if expected is None and not _allowed(rule, got.status):
+            wrong.append(f"{role}: expected to be let in, got {got}")
+        elif expected is None and _leaked(rule, role, got.text):
+            wrong.append(f"{role}: let in, but shown {_leaked(rule, role, got.text)}")
+        elif expected is not None and not expected.matches(got.status, got.code):
+            wrong.append(f"{role}: expected {expected}, got {got}")
+    assert not wrong, f"{route[0]} {route[1]}: " + "; ".join(wrong)
 
 
 def _fill(value: Any, site: int, conference: int) -> Any:
@@ -90,21 +147,6 @@ def _normalise(path: str) -> str:
     return (
         path.split("?")[0].replace("{site}", "{site_id}").replace("{conference}", "{conference_id}")
     )
-
-
-def test_every_site_route_is_covered(sqlite_url: str) -> None:
-    app = create_app(make_settings(sqlite_url))
-    covered = {(m, _normalise(p)) for m, p, _ in CASES} | ADMIN_ONLY | FILTERED
-    # The OpenAPI document lists every API route, however routers are nested.
-    site_routes = {
-        (method.upper(), path)
-        for path, operations in app.openapi()["paths"].items()
-        if "site" in path
-        for method in operations
-    }
-    assert len(site_routes) >= 10  # the scan itself works
-    missing = site_routes - covered
-    assert not missing, f"site routes without a scope test: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{m} {p}" for m, p, _ in CASES])

@@ -1,0 +1,305 @@
+"""Who may call what: the expected answer of every route to every role, one line a route.
+
+`tests/endpoints/test_scope.py` walks the app's route table (HTTP and websocket,
+including the routes DirectWebsockets serves before the router) and calls each route
+listed here as each role, on one seeded world (tests/endpoints/matrix_world.py).
+A route of the app without a line here fails the test, and so does a line without a
+route: adding a route means adding its line.
+
+Roles: `admin` (central office), `hub` (coordinator of hub A, whose subtree holds the
+target site `site_id` = ward A1), `other` (coordinator of hub B), `screen` (a paired
+screen of ward A1, `Authorization: Screen <token>`; `token=` on a websocket), `anon`
+(nobody). API routes get bearer tokens, pages the login cookie and the CSRF field.
+
+Lines name a site in the query (`under_id=`) to check a scope refusal, or none to check
+the filter: whatever a role is let in to must show nothing of another subtree
+(matrix_world.SECRETS).
+
+A cell is `OK` (any 1xx-3xx answer, a websocket accepted, or one of the statuses the
+line lists as `ok=` for a request the role may make but whose body or state it
+refuses, e.g. 409 or 422) or a `Refused(status, code)`: the status and stable code
+(for a page, the code shown on the error page; an anonymous page visit is sent to
+the login page, which counts as 401 not_authenticated; a websocket close 44xx counts
+as xx with its reason as code).
+"""
+
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+ROLES = ("anon", "screen", "stranger", "other", "hub", "admin")  # refused roles run first
+
+
+@dataclass(frozen=True)
+class Refused:
+    status: int
+    code: str  # a shell pattern: "*_not_found"
+    # Other (status, code) answers that mean the same refusal.
+    also: tuple[tuple[int, str], ...] = ()
+
+    def __str__(self) -> str:
+        return " or ".join(f"{s} {c}" for s, c in ((self.status, self.code), *self.also))
+
+    def matches(self, status: int, code: str | None) -> bool:
+        return any(status == s and fnmatchcase(code or "", c)
+                   for s, c in ((self.status, self.code), *self.also))
+
+
+OK = None  # a cell that must pass authorization
+Cell = Refused | None
+
+# A write that checks CSRF before the login refuses a caller without one as csrf_failed.
+LOGIN = Refused(401, "not_authenticated", also=((403, "csrf_failed"),))
+ADMIN_ONLY = Refused(403, "admin_only")
+OUT_OF_SCOPE = Refused(403, "site_out_of_scope")
+WS_LOGIN = Refused(401, "invalid_token")
+WS_SCOPE = Refused(403, "site_out_of_scope")
+# Whatever belongs to a conference the caller takes no part in: not found (or refused).
+HIDDEN = Refused(404, "*_not_found", also=((403, "site_out_of_scope"), (403, "admin_only")))
+WS_HIDDEN = Refused(404, "not_found", also=((403, "site_out_of_scope"),))
+NO_SCREEN = Refused(401, "screen_token_invalid")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What each role gets from one route, and how to call it.
+
+    `body`: JSON (API) or form fields (pages, and API lines with `form=True`); strings
+    "{name}" are world values (ints stay ints). `files`: send a small upload in field
+    `file` ("csv" a site tree, "roster" attendees, "pdf" a deck).
+    `query`: appended to the path, with "{name}" filled the same way. `use`: path
+    parameters filled from another world value (e.g. token=follow_token). `fresh`:
+    world values made anew for each request (destructive routes: each role acts on
+    its own object). `ok`: statuses besides 1xx-3xx that count as allowed.
+    """
+
+    cells: dict[str, Cell]
+    body: Any = None
+    files: str | None = None
+    form: bool = False
+    query: str = ""
+    use: dict[str, str] = field(default_factory=dict)
+    fresh: tuple[str, ...] = ()
+    ok: frozenset[int] = frozenset()
+
+    def __call__(self, **changes: Any) -> "Rule":
+        """A copy with some fields (or cells, by role name) changed; `ok` takes ints."""
+        cells = {r: changes.pop(r) for r in ROLES if r in changes}
+        if "ok" in changes:
+            ok = changes.pop("ok")
+            changes["ok"] = frozenset(ok if isinstance(ok, tuple | set | frozenset) else {ok})
+        return replace(self, cells={**self.cells, **cells}, **changes)
+
+
+def _rule(**cells: Cell) -> Rule:
+    return Rule(cells=cells)
+
+
+PUBLIC = _rule(anon=OK, screen=OK, stranger=OK, other=OK, hub=OK, admin=OK)
+# Any account, whatever its conferences (its own profile, lists filtered to its scope).
+ACCOUNT = _rule(anon=LOGIN, screen=LOGIN, stranger=OK, other=OK, hub=OK, admin=OK)
+# Anyone taking part in the conference (lists filtered to the caller's scope).
+USER = ACCOUNT(stranger=HIDDEN)
+SCOPED = USER(other=OUT_OF_SCOPE)
+ADMIN = USER(stranger=ADMIN_ONLY, other=ADMIN_ONLY, hub=ADMIN_ONLY)
+# An attendee outside the caller's subtree is not found rather than forbidden.
+ATTENDEE = SCOPED(other=Refused(404, "attendee_not_found"))
+# A screen's own routes: a login token is not a screen token.
+SCREEN = _rule(anon=NO_SCREEN, screen=OK, stranger=NO_SCREEN, other=NO_SCREEN, hub=NO_SCREEN,
+               admin=NO_SCREEN)
+# Websockets: the token rides in the query; refusals are close codes.
+WS_PUBLIC = PUBLIC
+WS_USER = USER(anon=WS_LOGIN, screen=WS_LOGIN, stranger=WS_HIDDEN)
+
+_SITE = {"name": "Xã mới", "kind": "commune", "parent_id": "{site_id}"}
+_COORDINATOR = {"username": "newcoord", "password": "password-123", "full_name": "Ngô Văn C"}
+_SESSION = {"title": "Phiên chiều", "starts_at": "{today}T13:00:00+07:00",
+            "ends_at": "{today}T16:00:00+07:00"}
+_ATTENDEE = [{"full_name": "Phạm Văn Dũng", "site_id": "{site_id}"}]
+_SCAN = {"code": "{pass_code}", "site_id": "{site_id}"}
+_SELF = {"site_token": "{site_token}", "code": "{short_code}"}
+_LOGIN = {"username": "admin", "password": "admin-test-password"}
+_SITE_FORM = {"name": "Đảng ủy phường Tân Định", "kind": "ward", "code": "HCM-TD"}
+# "{serial}" is new on every request: each role registers its own account.
+_REGISTRATION = {"site_name": "Phường Sài Gòn", "kind": "ward", "full_name": "Trần Văn Bình",
+                 "phone": "0912345678", "username": "sg{serial}", "password": "sg-password-1"}
+_TEST = {"picture": True, "sound": True, "link": True}
+
+Route = tuple[str, str]
+
+MATRIX: dict[Route, Rule] = {
+    # ---------------------------------------------------------------- app, docs
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    # ------------------------------------------------------------- auth (API)
+    ("POST", "/api/v1/auth/token"): PUBLIC(body=_LOGIN, form=True),
+    ("POST", "/api/v1/auth/logout"): ACCOUNT(fresh=("login",)),
+    ("GET", "/api/v1/auth/me"): ACCOUNT,
+    # ------------------------------------------------------- conferences, sites
+    ("POST", "/api/v1/conferences"): ADMIN(body={"title": "Hội nghị mới",
+                                                  "starts_on": "{today}", "ends_on": "{today}"}),
+    ("GET", "/api/v1/conferences"): ACCOUNT,
+    ("GET", "/api/v1/conferences/{conference_id}"): USER,
+    ("POST", "/api/v1/conferences/{conference_id}/sites"): SCOPED(body=_SITE),
+    ("GET", "/api/v1/conferences/{conference_id}/sites"): USER,
+    ("GET", "/api/v1/sites/{site_id}"): SCOPED,
+    ("PATCH", "/api/v1/sites/{site_id}"): SCOPED(body={"room": "Phòng 1"}),
+    ("DELETE", "/api/v1/sites/{site_id}"): ADMIN(fresh=("site_id",)),
+    ("POST", "/api/v1/sites/{site_id}/coordinators"): ADMIN(body=_COORDINATOR),
+    ("POST", "/api/v1/conferences/{conference_id}/invites"): SCOPED(
+        body={"parent_site_id": "{site_id}"}),
+    ("GET", "/api/v1/conferences/{conference_id}/invites"): ADMIN,
+    ("POST", "/api/v1/invites/{invite_id}/revoke"): ADMIN(fresh=("invite_id",)),
+    ("POST", "/api/v1/invites/{token}/register"): PUBLIC(
+        body=_REGISTRATION, use={"token": "invite_token"}, fresh=("invite_token",)),
+    ("GET", "/api/v1/conferences/{conference_id}/registrations"): ADMIN,
+    ("POST", "/api/v1/sites/{site_id}/approve"): ADMIN(ok=409),
+    ("POST", "/api/v1/sites/{site_id}/reject"): ADMIN(ok=409),
+    ("POST", "/api/v1/conferences/{conference_id}/sites/import"): ADMIN(files="csv", ok=422),
+    ("POST", "/api/v1/conferences/{conference_id}/participants"): ADMIN(
+        body={"site_ids": ["{site_id}"]}, ok=409),
+    # ------------------------------------------------------------------ screens
+    ("POST", "/api/v1/sites/{site_id}/screen-token"): SCOPED,
+    ("POST", "/api/v1/sites/{site_id}/pairing-code"): SCOPED,
+    ("POST", "/api/v1/screens/pair"): PUBLIC(body={"code": "{pairing_code}"},
+                                             fresh=("pairing_code",)),
+    ("GET", "/api/v1/sites/{site_id}/screens"): SCOPED,
+    ("DELETE", "/api/v1/screens/{screen_id}"): SCOPED(fresh=("screen_id",)),
+    ("GET", "/api/v1/conferences/{conference_id}/screens/online"): USER,
+    # -------------------------------------------------------- presence, roll-call
+    ("POST", "/api/v1/sites/{site_id}/connection-test"): SCOPED(body=_TEST),
+    ("POST", "/api/v1/sites/{site_id}/incidents"): SCOPED(body={"reason": "Mất tiếng"}),
+    ("POST", "/api/v1/incidents/{incident_id}/resolve"): SCOPED(fresh=("incident_id",)),
+    ("GET", "/api/v1/conferences/{conference_id}/incidents"): USER,
+    ("GET", "/api/v1/sites/{site_id}/presence"): SCOPED,
+    # ----------------------------------------------------------------- registry
+    ("GET", "/api/v1/registry/sites"): ACCOUNT,
+    ("POST", "/api/v1/registry/sites"): SCOPED(body=_SITE),
+    ("GET", "/api/v1/registry/sites/{site_id}"): SCOPED,
+    ("GET", "/api/v1/sites/{site_id}/history"): SCOPED,
+    ("POST", "/api/v1/sites/{site_id}/rename"): SCOPED(body={"name": "Phường Tân Định mới"}),
+    ("POST", "/api/v1/sites/{site_id}/merge"): ADMIN(body={"into_id": "{spare_site_id}"},
+                                                     fresh=("site_id",)),
+    ("POST", "/api/v1/sites/{site_id}/retire"): ADMIN(body={}, fresh=("site_id",)),
+    ("POST", "/api/v1/sites/{site_id}/restore"): ADMIN(body={}, ok=409),
+    ("POST", "/api/v1/registry/units"): ADMIN(body={"province_code": "x"}, ok=422),
+    # ------------------------------------------------------------------- pages
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC(body=_LOGIN),
+    ("POST", "/logout"): ACCOUNT(fresh=("login",)),
+    ("GET", "/conferences"): ACCOUNT,
+    ("POST", "/conferences"): ADMIN(body={"title": ""}, ok=422),
+    ("GET", "/conferences/{conference_id}/sites"): SCOPED(query="under={site_id}"),
+    ("POST", "/conferences/{conference_id}/sites"): SCOPED(body=_SITE),
+    ("GET", "/sites/{site_id}"): SCOPED,
+    ("POST", "/sites/{site_id}"): SCOPED(body=_SITE_FORM),
+    ("POST", "/sites/{site_id}/delete"): ADMIN(fresh=("site_id",)),
+    ("POST", "/sites/{site_id}/coordinators"): ADMIN(body={"username": ""}, ok=422),
+    ("GET", "/conferences/{conference_id}/invites"): USER,
+    ("POST", "/conferences/{conference_id}/invites"): SCOPED(
+        body={"parent_site_id": "{site_id}"}),
+    ("POST", "/invites/{invite_id}/revoke"): ADMIN(fresh=("invite_id",)),
+    ("GET", "/invite/{token}"): PUBLIC(use={"token": "invite_token"}),
+    ("POST", "/invite/{token}"): PUBLIC(
+        body={**_REGISTRATION, "password_confirm": "sg-password-1"},
+        use={"token": "invite_token"}, fresh=("invite_token",)),
+    ("GET", "/conferences/{conference_id}/registrations"): ADMIN,
+    ("POST", "/sites/{site_id}/approve"): ADMIN(ok=409),
+    ("POST", "/sites/{site_id}/reject"): ADMIN(ok=409),
+    ("GET", "/conferences/{conference_id}/sites/import"): ADMIN,
+    ("GET", "/conferences/{conference_id}/sites/import/mau.csv"): ADMIN,
+    ("POST", "/conferences/{conference_id}/sites/import"): ADMIN(files="csv", ok=422),
+    ("GET", "/conferences/{conference_id}/invite-sites"): ADMIN,
+    ("POST", "/conferences/{conference_id}/invite-sites"): ADMIN(ok=422),
+    ("GET", "/sites/{site_id}/screens"): SCOPED,
+    ("POST", "/sites/{site_id}/screens/pairing"): SCOPED,
+    ("POST", "/sites/{site_id}/screens/link"): SCOPED,
+    ("POST", "/screens/{screen_id}/revoke"): SCOPED(fresh=("screen_id",)),
+    ("GET", "/registry/units"): ADMIN,
+    ("POST", "/registry/units"): ADMIN(body={"province_code": "x"}, ok=422),
+    ("GET", "/registry/sites"): ACCOUNT,
+    ("GET", "/sites/{site_id}/history"): SCOPED,
+    ("GET", "/screen"): PUBLIC,
+    ("GET", "/screen/pair"): PUBLIC,
+    # ---------------------------------------------------------------- sessions
+    ("POST", "/api/v1/conferences/{conference_id}/sessions"): ADMIN(body=_SESSION),
+    ("GET", "/api/v1/conferences/{conference_id}/sessions"): USER,
+    ("GET", "/api/v1/sessions/{session_id}"): USER,
+    ("PATCH", "/api/v1/sessions/{session_id}"): ADMIN(body={"title": "Phiên khai mạc"}),
+    ("POST", "/api/v1/sessions/{session_id}/close"): ADMIN(fresh=("session_id",)),
+    ("GET", "/api/v1/sessions/{session_id}/agenda"): USER,
+    ("POST", "/api/v1/sessions/{session_id}/agenda"): ADMIN(body={"title": "Thảo luận"}),
+    ("PUT", "/api/v1/sessions/{session_id}/agenda/order"): ADMIN(
+        body={"ids": ["{agenda_item_id}"]}, ok=422),
+    ("GET", "/api/v1/agenda-items/{agenda_item_id}"): USER,
+    ("PATCH", "/api/v1/agenda-items/{agenda_item_id}"): ADMIN(body={"speaker": "Đ/c Hùng"}),
+    ("DELETE", "/api/v1/agenda-items/{agenda_item_id}"): ADMIN(fresh=("agenda_item_id",)),
+    ("POST", "/api/v1/agenda-items/{agenda_item_id}/deck"): ADMIN(
+        files="pdf", fresh=("agenda_item_id",)),
+    ("GET", "/api/v1/agenda-items/{agenda_item_id}/deck"): USER,
+    ("PUT", "/api/v1/sessions/{session_id}/state"): ADMIN(
+        body={"agenda_item_id": "{agenda_item_id}"}),
+    ("GET", "/api/v1/conferences/{conference_id}/stage"): USER,
+    ("GET", "/api/v1/conferences/{conference_id}/follow-link"): ADMIN,
+    ("GET", "/api/v1/follow/{token}/agenda"): PUBLIC(use={"token": "follow_token"}),
+    ("GET", "/decks/{deck_id}/{key}/{page}.png"): PUBLIC,
+    ("GET", "/conferences/{conference_id}/sessions"): USER,
+    ("POST", "/conferences/{conference_id}/sessions"): ADMIN(body={"title": ""}, ok=422),
+    ("GET", "/sessions/{session_id}"): USER,
+    ("POST", "/sessions/{session_id}"): ADMIN(body={"title": ""}, ok=422),
+    ("POST", "/sessions/{session_id}/close"): ADMIN(fresh=("session_id",)),
+    ("POST", "/sessions/{session_id}/agenda"): ADMIN(body={"title": ""}, ok=422),
+    ("POST", "/agenda-items/{agenda_item_id}"): ADMIN(body={"title": ""}, ok=422),
+    ("POST", "/agenda-items/{agenda_item_id}/delete"): ADMIN(fresh=("agenda_item_id",)),
+    ("POST", "/agenda-items/{agenda_item_id}/move"): ADMIN(body={"direction": "up"}),
+    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf",
+                                                          fresh=("agenda_item_id",)),
+    ("GET", "/sessions/{session_id}/console"): ADMIN,
+    ("GET", "/follow/{token}"): PUBLIC(use={"token": "follow_token"}),
+    # ----------------------------------------------------------------- check-in
+    ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
+    ("POST", "/api/v1/checkins/self"): PUBLIC(body=_SELF),
+    ("POST", "/api/v1/checkouts"): SCOPED(body={"attendee_id": "{attendee_id}"}, ok=409),
+    ("POST", "/api/v1/conferences/{conference_id}/attendees"): SCOPED(body=_ATTENDEE),
+    ("POST", "/api/v1/conferences/{conference_id}/attendees/import"): SCOPED(
+        files="roster", other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
+    ("GET", "/api/v1/conferences/{conference_id}/attendees"): USER(query="q=kin"),
+    ("GET", "/api/v1/attendees/{attendee_id}"): ATTENDEE,
+    ("DELETE", "/api/v1/attendees/{attendee_id}"): ATTENDEE(fresh=("attendee_id",)),
+    ("POST", "/api/v1/attendees/{attendee_id}/reissue"): ATTENDEE(fresh=("attendee_id",)),
+    ("GET", "/api/v1/attendees/{attendee_id}/pass.png"): ATTENDEE,
+    ("GET", "/api/v1/attendees/{attendee_id}/pass.svg"): ATTENDEE,
+    ("GET", "/api/v1/pass-keys"): PUBLIC,
+    ("GET", "/attendees/{attendee_id}/pass"): ATTENDEE,
+    ("GET", "/sites/{site_id}/badges"): SCOPED,
+    ("GET", "/sites/{site_id}/checkin"): SCOPED,
+    ("POST", "/sites/{site_id}/checkin"): SCOPED(body={"code": "{pass_code}"}),
+    ("GET", "/c/{site_token}"): PUBLIC,
+    ("POST", "/c/{site_token}"): PUBLIC(body={"code": "{short_code}"}),
+    ("GET", "/sites/{site_id}/headcount"): SCOPED,
+    ("POST", "/sites/{site_id}/headcount"): SCOPED(body={"dai_bieu": "5"}),
+    ("GET", "/api/v1/conferences/{conference_id}/reports/attendance.csv"): USER,
+    ("GET", "/api/v1/conferences/{conference_id}/reports/attendance.xlsx"): SCOPED(
+        query="under_id={site_id}"),
+    ("GET", "/api/v1/sites/{site_id}/self-checkin-qr"): SCOPED(screen=OK, anon=NO_SCREEN),
+    ("GET", "/api/v1/sites/{site_id}/self-checkin-qr.svg"): SCOPED(screen=OK, anon=NO_SCREEN),
+    ("GET", "/api/v1/screen/self-checkin-qr"): SCREEN,
+    ("POST", "/api/v1/sites/{site_id}/headcounts"): SCOPED(body={"counts": {"dai_bieu": 5}}),
+    ("GET", "/api/v1/sites/{site_id}/headcounts"): SCOPED,
+    ("GET", "/api/v1/conferences/{conference_id}/attendance"): USER,
+    ("DELETE", "/api/v1/conferences/{conference_id}/sites/{site_id}"): ADMIN(fresh=("site_id",)),
+    ("GET", "/conferences/{conference_id}/report"): USER,
+    ("GET", "/conferences/{conference_id}/dashboard"): SCOPED(query="under_id={site_id}"),
+    ("GET", "/api/v1/conferences/{conference_id}/dashboard"): USER,
+    ("GET", "/api/v1/conferences/{conference_id}/dashboard/sites"): SCOPED(
+        query="under_id={site_id}"),
+    ("GET", "/api/v1/conferences/{conference_id}/missing"): USER,
+    # --------------------------------------------------------------- websockets
+    ("WS", "/ws/screen"): SCREEN(anon=WS_LOGIN, stranger=WS_LOGIN, other=WS_LOGIN, hub=WS_LOGIN,
+                                 admin=WS_LOGIN),
+    ("WS", "/ws/follow"): WS_PUBLIC(query="token={follow_token}"),
+    ("WS", "/ws/dashboard"): WS_USER(other=WS_SCOPE,
+                                     query="conference_id={conference_id}&under_id={site_id}"),
+}
