@@ -214,6 +214,17 @@ class CheckinPublic(SQLModel):
     replayed: bool = False
 
 
+class SelfCheckinPublic(SQLModel):
+    """A self check-in's answer: the attendee's name and this site, nothing more. Whoever
+    holds (or guessed) a code must not learn the unit, the home site, or where and when
+    its owner checked in before."""
+
+    status: Literal["checked_in", "already_checked_in"]
+    full_name: str
+    site_id: int
+    site_name: str
+
+
 # ---------------------------------------------------------------- headcounts
 
 

@@ -14,8 +14,6 @@ check-in in the one thread of `app.db.WriteGate`, so writers never fight for the
 The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts`.
 """
 
-import hashlib
-import hmac
 import logging
 import time
 import unicodedata
@@ -36,9 +34,11 @@ from app.realtime import Publish
 from checkin import errors, events, keys, qr, statements
 from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
-from checkin.roster import (
-    normalize_short_code,
-)
+from checkin.roster import normalize_short_code
+from checkin.site_tokens import SiteQr as SiteQr
+from checkin.site_tokens import site_qr as site_qr
+from checkin.site_tokens import site_qr_info as site_qr_info
+from checkin.site_tokens import site_qr_secret
 from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
@@ -74,6 +74,9 @@ class CheckinResult:
     foreign_site: bool
     first: bool
     replayed: bool = False
+    # The site that scanned (site_id/site_name above are the first check-in's, on a repeat).
+    here_id: int = 0
+    here_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,8 @@ def _result(
         foreign_site=foreign,
         first=first,
         replayed=replayed,
+        here_id=scan.site_id,
+        here_name=ctx.scan_name,
     )
 
 
@@ -373,36 +378,6 @@ def check_in(
 
 
 # ------------------------------------------------------------ self check-in
-
-
-def site_qr_secret(settings: Settings) -> bytes:
-    """The key of the rotating site codes, derived from the secret key."""
-    return hmac.new(settings.secret_key.encode(), b"diemcau.site-qr", hashlib.sha256).digest()
-
-
-@dataclass(frozen=True)
-class SiteQr:
-    """What a site screen shows now for self check-in."""
-
-    token: str
-    step: int
-    expires_in: float
-
-
-def site_qr(site_id: int, settings: Settings, now: float | None = None) -> str:
-    """The current rotating token for a site screen."""
-    return site_qr_info(site_id, settings, now).token
-
-
-def site_qr_info(site_id: int, settings: Settings, now: float | None = None) -> SiteQr:
-    """The current token, its step, and seconds until the screen should show the next."""
-    moment = time.time() if now is None else now
-    step = qr.current_step(moment)
-    return SiteQr(
-        token=qr.sign_site_step(site_id, step, site_qr_secret(settings)),
-        step=step,
-        expires_in=round((step + 1) * qr.STEP_SECONDS - moment, 3),
-    )
 
 
 def self_checkin_site(
