@@ -39,7 +39,7 @@ _CHECKIN_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "attendee_not_found, short_code_not_found, site_not_found, "
                          "session_not_found"},
     409: {"description": "pass_other_conference, pass_wrong_site, nonce_reused"},
-    410: {"description": "pass_expired, pass_revoked"},
+    410: {"description": "pass_expired, pass_revoked, pass_key_revoked"},
 }
 
 
@@ -139,7 +139,8 @@ def _self_check_in(
     tags=["checkins"],
     responses={200: {"description": "already_checked_in", "model": SelfCheckinPublic},
                **_CHECKIN_ERRORS,
-               410: {"description": "site_qr_expired, pass_expired, pass_revoked"}},
+               410: {"description": "site_qr_expired, pass_expired, pass_revoked, "
+                                    "pass_key_revoked"}},
 )
 async def self_check_in(
     data: SelfCheckinRequest, gate: WriteGateDep, settings: SettingsDep, hub: HubDep

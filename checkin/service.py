@@ -108,17 +108,21 @@ def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
     # A repeat scan skips the signature check (~0.1 ms); expiry is still checked.
     known = ring.verified.get(code)
     if known is not None and known.expires_at > now:
-        return known
-    try:
-        claims = qr.verify_pass(code, ring.public, now)
-        ring.remember(code, claims)
-        return claims
-    except errors.PassUnknownKey:
-        # Another process may have rotated keys since this one loaded them.
-        fresh = keys.reload_for_unknown_kid(bind, secret_key=settings.secret_key)
-        if fresh is None:
-            raise
-        return qr.verify_pass(code, fresh.public, now)
+        claims = known
+    else:
+        try:
+            claims = qr.verify_pass(code, ring.public, now)
+            ring.remember(code, claims)
+        except errors.PassUnknownKey:
+            # Another process may have rotated keys since this one loaded them.
+            fresh = keys.reload_for_unknown_kid(bind, secret_key=settings.secret_key)
+            if fresh is None:
+                raise
+            ring = fresh
+            claims = qr.verify_pass(code, ring.public, now)
+    if claims.kid in ring.revoked:
+        raise errors.PassKeyRevoked()
+    return claims
 
 
 # ---------------------------------------------------------------- context
