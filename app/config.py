@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_deck_pages: int = Field(default=300, ge=1, le=5000)
     # Check-in: a pass works until this many days after the conference's last day.
     pass_valid_days: int = Field(default=30, ge=1, le=3650)
+    # Follow-along links stop at the end of the conference's last day plus this many days.
+    follow_grace_days: int = Field(default=0, ge=0, le=365)
     # A pass of another site: "flag" accepts it and marks it, "refuse" answers pass_wrong_site.
     foreign_site_policy: Literal["flag", "refuse"] = "flag"
     max_roster_rows: int = Field(default=300_000, ge=1)

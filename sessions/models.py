@@ -308,3 +308,5 @@ class StagePublic(SQLModel):
 class FollowLink(SQLModel):
     token: str
     url: str
+    # When the link stops working (end of the conference's last day plus the grace).
+    expires_at: datetime | None = None
