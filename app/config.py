@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     presence_timeout_seconds: float = Field(default=45.0, gt=0, le=3600)
     presence_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     presence_flush_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Anonymous refused scans (self check-in) are counted in memory and written this often.
+    miss_flush_seconds: float = Field(default=5.0, gt=0, le=300)
     # Dashboard updates are coalesced: at most one message per scope per interval.
     dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
 

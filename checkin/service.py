@@ -7,7 +7,8 @@ session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`; the COMMIT — and n
 read-then-write: the unique constraints on (attendee, session) and
 (conference, nonce) decide who was first, however many devices scan at once. Only a
 repeat reads the earlier row. Pass signatures are checked against keys held in
-memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
+memory. Failed staff scans are kept in `scan_failure`, each in its own short
+transaction; anonymous ones (self check-in) are counted in memory (`checkin.misses`).
 The statements themselves are in `checkin.statements`; on SQLite the routes run every
 check-in in the one thread of `app.db.WriteGate`, so writers never fight for the lock.
 
@@ -31,7 +32,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
-from checkin import errors, events, keys, qr, statements
+from checkin import errors, events, keys, misses, qr, statements
 from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
 from checkin.roster import normalize_short_code
@@ -301,8 +302,14 @@ def _record(
 def _note_failure(
     db: Session, scan: _Scan, reason: str, claims: qr.PassClaims | None = None
 ) -> None:
-    """Keep a refused scan (who, where, what, why) in its own short transaction."""
+    """Keep a refused scan (who, where, what, why) in its own short transaction; an
+    anonymous one (self check-in) is only counted in memory (`checkin.misses`)."""
     db.rollback()
+    if scan.actor is None:
+        misses.counter_for(db.get_bind()).note(
+            conference_id=claims.conference_id if claims is not None else None,
+            site_id=scan.site_id, session_id=scan.session_id, reason=reason)
+        return
     try:
         # Counted in the pass's conference, else the session's, else the site's current.
         conference_id = claims.conference_id if claims is not None else (
