@@ -56,7 +56,11 @@ _lock = threading.Lock()
 
 
 def _memo(db: Session) -> dict[int, _Known]:
-    pool = db.get_bind().pool  # type: ignore[union-attr]
+    return _memo_of(db.get_bind())
+
+
+def _memo_of(bind: Any) -> dict[int, _Known]:
+    pool = bind.pool
     with _lock:
         memo = _known.get(pool)
         if memo is None:
@@ -105,11 +109,33 @@ def _lookup(db: Session, conference_id: int, grace_days: int) -> _Known | None:
     return known
 
 
-def _current(db: Session, conference_id: int, grace_days: int) -> _Known | None:
-    known = _memo(db).get(conference_id)
+def _fresh(bind: Any, conference_id: int) -> _Known | None:
+    known = _memo_of(bind).get(conference_id)
     if known is not None and time.monotonic() - known.checked_at < CACHE_SECONDS:
         return known
-    return _lookup(db, conference_id, grace_days)
+    return None
+
+
+def _current(db: Session, conference_id: int, grace_days: int) -> _Known | None:
+    known = _fresh(db.get_bind(), conference_id)
+    return known if known is not None else _lookup(db, conference_id, grace_days)
+
+
+def _decide(claims: FollowClaims, known: _Known | None, now: float | None) -> int:
+    if known is None:
+        raise errors.FollowLinkInvalid()
+    if claims.generation != known.generation:
+        raise errors.FollowLinkRevoked()
+    if (time.time() if now is None else now) >= known.expires_at:
+        raise errors.FollowLinkExpired()
+    return claims.conference_id
+
+
+def conference_if_known(bind: Any, *, claims: FollowClaims) -> int | None:
+    """The decision from this process's memory alone (no lookup); None when it has to
+    look (raises like `conference_of` when the remembered state refuses the link)."""
+    known = _fresh(bind, claims.conference_id)
+    return None if known is None else _decide(claims, known, None)
 
 
 def conference_of(
@@ -120,14 +146,7 @@ def conference_of(
     claims = read(token=token, secret=secret)
     if claims is None:
         raise errors.FollowLinkInvalid()
-    known = _current(db, claims.conference_id, grace_days)
-    if known is None:
-        raise errors.FollowLinkInvalid()
-    if claims.generation != known.generation:
-        raise errors.FollowLinkRevoked()
-    if (time.time() if now is None else now) >= known.expires_at:
-        raise errors.FollowLinkExpired()
-    return claims.conference_id
+    return _decide(claims, _current(db, claims.conference_id, grace_days), now)
 
 
 def forget(db: Session) -> None:

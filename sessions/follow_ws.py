@@ -23,10 +23,20 @@ router = APIRouter()
 
 async def _conference(websocket: WebSocket, token: str, settings: Settings) -> int | str:
     """The conference of a follow link, or why not (the close reason). A forged or
-    malformed token is refused by its signature: no lookup, no thread hop."""
-    if follow_links.read(token=token, secret=settings.secret_key) is None:
+    malformed token is refused by its signature: no lookup, no thread hop; a genuine
+    one is decided from memory when the conference's link state was read lately."""
+    claims = follow_links.read(token=token, secret=settings.secret_key)
+    if claims is None:
         return "invalid_token"
-    return await run_in_threadpool(_check, connection_read_engine(websocket), token, settings)
+    engine = connection_read_engine(websocket)
+    try:
+        # Phones reconnecting together (a restart, a Wi-Fi blip) mostly skip the hop.
+        known = follow_links.conference_if_known(engine, claims=claims)
+    except AppError as exc:
+        return exc.code
+    if known is not None:
+        return known
+    return await run_in_threadpool(_check, engine, token, settings)
 
 
 def _check(engine: Engine, token: str, settings: Settings) -> int | str:

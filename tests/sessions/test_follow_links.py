@@ -175,3 +175,19 @@ def test_old_links_cost_one_lookup_per_cache_period(
 def test_errors_have_stable_codes() -> None:
     assert (errors.FollowLinkRevoked.code, errors.FollowLinkExpired.code) == (
         "follow_link_revoked", "follow_link_expired")
+
+
+def test_socket_with_old_link_decides_from_memory(
+    client: TestClient, db: Session, tree: Tree, admin: Any
+) -> None:
+    make_live(db, tree.cid)
+    old = follow_links.current_token(db, conference_id=tree.cid, secret=SECRET)
+    follow_links.rotate(db, conference_id=tree.cid, actor=admin, secret=SECRET)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with StatementCounter(engine) as counter:
+        for _ in range(100):
+            with (client.websocket_connect(f"/ws/follow?token={old}") as ws,
+                  pytest.raises(WebSocketDisconnect) as info):
+                ws.receive_text()
+            assert info.value.reason == "follow_link_revoked"
+    assert len([s for s in counter.statements if "follow_link" in s]) <= 2
