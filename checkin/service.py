@@ -39,7 +39,7 @@ from checkin.roster import normalize_short_code
 from checkin.site_tokens import SiteQr as SiteQr
 from checkin.site_tokens import site_qr as site_qr
 from checkin.site_tokens import site_qr_info as site_qr_info
-from checkin.site_tokens import site_qr_secret
+from checkin.site_tokens import site_qr_secret as site_qr_secret
 from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
