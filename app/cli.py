@@ -1,5 +1,5 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
-load-units, rotate-pass-key, migrate."""
+load-units, rotate-pass-key, revoke-pass-key, migrate."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -346,6 +346,31 @@ def rotate_pass_key() -> None:
     typer.echo(
         f"Đã tạo khoá ký thẻ mới “{key.kid}”. Thẻ mới được ký bằng khoá này; thẻ đã in vẫn "
         "dùng được. Máy chủ đang chạy nhận khoá mới trong vòng vài phút."
+    )
+
+
+@cli.command("revoke-pass-key")
+def revoke_pass_key(
+    kid: Annotated[str, typer.Argument(help="Mã khoá (xem GET /api/v1/pass-keys), vd. k1")],
+) -> None:
+    """Revoke a retired pass-signing key: passes it signed are refused (pass_key_revoked)."""
+    from app.errors import AppError
+    from app.migrate import upgrade
+    from checkin import keys
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = _engine()
+    try:
+        keys.revoke(engine, kid=kid, secret_key=settings.secret_key)
+    except AppError as exc:
+        typer.echo(f"{exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Đã thu hồi khoá ký thẻ “{kid}”. Thẻ ký bằng khoá này bị từ chối (pass_key_revoked); "
+        f"máy chủ đang chạy áp dụng trong vòng {int(keys.REVOCATION_TTL)} giây."
     )
 
 

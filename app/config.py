@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     deck_render_seconds: float = Field(default=120.0, gt=0, le=3600)
     # Check-in: a pass works until this many days after the conference's last day.
     pass_valid_days: int = Field(default=30, ge=1, le=3650)
+    # Follow-along links stop at the end of the conference's last day plus this many days.
+    follow_grace_days: int = Field(default=0, ge=0, le=365)
     # A pass of another site: "flag" accepts it and marks it, "refuse" answers pass_wrong_site.
     foreign_site_policy: Literal["flag", "refuse"] = "flag"
     max_roster_rows: int = Field(default=300_000, ge=1)
@@ -58,6 +60,8 @@ class Settings(BaseSettings):
     presence_timeout_seconds: float = Field(default=45.0, gt=0, le=3600)
     presence_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     presence_flush_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Anonymous refused scans (self check-in) are counted in memory and written this often.
+    miss_flush_seconds: float = Field(default=5.0, gt=0, le=300)
     # Dashboard updates are coalesced: at most one message per scope per interval.
     dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
 

@@ -39,6 +39,7 @@ from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
+from checkin.misses import MissFlusher
 from endpoints import account_pages as endpoints_account_pages
 from endpoints import account_routes as endpoints_account_routes
 from endpoints import conference_pages as endpoints_conference_pages
@@ -149,6 +150,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
     app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
+    miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
+    await miss_flusher.start()
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
     gc.collect()
@@ -156,6 +159,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await miss_flusher.stop()
         await dashboards.stop()
         await presence_ticker.stop()
         await presence.stop()

@@ -8,6 +8,7 @@ from checkin.models import (
     Headcount,
     PassKey,
     ScanFailure,
+    ScanFailureCount,
 )
 from endpoints.invite_models import Invite
 from endpoints.models import (
@@ -19,7 +20,13 @@ from endpoints.models import (
     SiteHistory,
 )
 from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
-from sessions.models import AgendaItem, ConferenceSession, SlideDeck, Stage
+from sessions.models import (
+    AgendaItem,
+    ConferenceSession,
+    FollowLinkGeneration,
+    SlideDeck,
+    Stage,
+)
 
 __all__ = [
     "AgendaItem",
@@ -29,6 +36,7 @@ __all__ = [
     "Conference",
     "ConferenceSession",
     "ConnectionTest",
+    "FollowLinkGeneration",
     "Headcount",
     "Incident",
     "Invite",
@@ -36,6 +44,7 @@ __all__ = [
     "PassKey",
     "PasswordReset",
     "ScanFailure",
+    "ScanFailureCount",
     "ScreenDevice",
     "Site",
     "SiteHistory",

@@ -29,6 +29,7 @@ from checkin.models import (
     Attendee,
     Headcount,
     ScanFailure,
+    ScanFailureCount,
     SiteAttendancePublic,
 )
 from endpoints import errors as endpoints_errors
@@ -255,15 +256,17 @@ def _registered_and_foreign(
 
 
 def _failed_scans(db: Session, conference_id: int, session_key: int, path: str | None) -> int:
-    query = sa_select(func.count()).select_from(ScanFailure).where(
-        col(ScanFailure.conference_id) == conference_id,
-        col(ScanFailure.session_key) == session_key,
-    )
-    if path is not None:
-        query = query.join(Site, col(Site.id) == col(ScanFailure.site_id)).where(
-            col(Site.path).startswith(path)
-        )
-    return int(db.execute(query).scalar_one())
+    """Refused scans: staff ones (one row each) plus the counted anonymous ones."""
+    total = 0
+    for table, amount in ((ScanFailure, func.count()),
+                          (ScanFailureCount, func.coalesce(func.sum(ScanFailureCount.count), 0))):
+        query = sa_select(amount).select_from(table).where(
+            col(table.conference_id) == conference_id, col(table.session_key) == session_key)
+        if path is not None:
+            query = query.join(Site, col(Site.id) == col(table.site_id)).where(
+                col(Site.path).startswith(path))
+        total += int(db.execute(query).scalar_one())
+    return total
 
 
 def attendance_summary(

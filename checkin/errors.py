@@ -31,6 +31,12 @@ class PassExpired(PassError):
     detail = "Thẻ đã hết hạn."
 
 
+class PassKeyRevoked(PassError):
+    status_code = 410
+    code = "pass_key_revoked"
+    detail = "Thẻ được ký bằng khoá đã bị thu hồi; hãy dùng thẻ được cấp lại."
+
+
 class PassRevoked(PassError):
     status_code = 410
     code = "pass_revoked"
@@ -112,3 +118,14 @@ class HeadcountConflict(AppError):
     status_code = 409
     code = "headcount_conflict"
     detail = "Một báo cáo khác của điểm cầu vừa được gửi cùng lúc; vui lòng gửi lại."
+
+
+class PassKeyNotFound(NotFound):
+    code = "pass_key_not_found"
+    detail = "Không có khoá ký thẻ này."
+
+
+class PassKeyActive(AppError):
+    status_code = 409
+    code = "pass_key_active"
+    detail = "Khoá này đang ký thẻ mới; hãy đổi khoá (rotate-pass-key) trước khi thu hồi."

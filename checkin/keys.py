@@ -3,9 +3,11 @@
 Private keys are kept as Fernet tokens under a key derived (HKDF-SHA256) from the
 secret key, so a copied database alone cannot mint passes. The newest unretired key
 signs; every key verifies (a rotation does not void printed passes; reissuing a pass
-does). Each process keeps a key ring per database (per connection pool) and reloads it
-when a pass names a key it does not know (a rotation made by another process, at most
-every few seconds) and every few minutes for signing.
+does) until the central office revokes it (`revoke`: its passes are then refused with
+`pass_key_revoked`). Each process keeps a key ring per database (per connection pool)
+and reloads it when a pass names a key it does not know (a rotation made by another
+process, at most every few seconds), every REVOCATION_TTL seconds (a revocation made
+by another process) and every few minutes for signing.
 
 Key loading and creation use their own short sessions: call `key_ring` before the
 caller's own transaction begins (on SQLite a second writer would wait for the first).
@@ -31,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.db import read_only, utcnow
+from checkin import errors
 from checkin.models import PassKey
 from checkin.qr import PassClaims
 
@@ -38,6 +41,8 @@ from checkin.qr import PassClaims
 SIGNER_TTL = 300.0
 # A flood of passes with made-up key ids reloads the ring at most this often.
 UNKNOWN_KID_RELOAD = 5.0
+# A key revoked by another process is refused here within this many seconds.
+REVOCATION_TTL = 30.0
 VERIFIED_MEMO = 200_000
 
 
@@ -49,6 +54,8 @@ class KeyRing:
     signer_kid: str | None
     signer: Ed25519PrivateKey | None
     loaded_at: float
+    # Revoked keys: passes they signed are refused (their signature is still genuine).
+    revoked: frozenset[str] = frozenset()
     # Codes whose signature this process already checked (repeat scans skip the check).
     verified: dict[str, PassClaims] = field(default_factory=dict)
 
@@ -79,16 +86,17 @@ def public_key_from_text(value: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(base64.b64decode(value))
 
 
-def _load(bind: Any, secret_key: str) -> KeyRing:
+def _load(bind: Any, secret_key: str, verified: dict[str, PassClaims] | None = None) -> KeyRing:
     # Read-only: on SQLite it takes no write lock, so the caller may hold one.
     with Session(read_only(bind)) as db:
         rows = db.exec(select(PassKey).order_by(col(PassKey.created_at), col(PassKey.kid))).all()
     fernet = _fernet(secret_key)
     public = {r.kid: public_key_from_text(r.public_key) for r in rows}
+    revoked = frozenset(r.kid for r in rows if r.revoked_at is not None)
     signer_kid: str | None = None
     signer: Ed25519PrivateKey | None = None
     for row in reversed(rows):
-        if row.retired_at is not None:
+        if row.retired_at is not None or row.revoked_at is not None:
             continue
         try:
             raw = fernet.decrypt(row.private_key.encode())
@@ -96,7 +104,11 @@ def _load(bind: Any, secret_key: str) -> KeyRing:
             continue  # made under another secret key: it still verifies, it cannot sign
         signer_kid, signer = row.kid, Ed25519PrivateKey.from_private_bytes(raw)
         break
-    return KeyRing(public=public, signer_kid=signer_kid, signer=signer, loaded_at=time.monotonic())
+    # Keys are never deleted: signatures checked before stay checked (revocation is
+    # applied after the memo, by kid).
+    return KeyRing(public=public, signer_kid=signer_kid, signer=signer,
+                   loaded_at=time.monotonic(), revoked=revoked,
+                   verified=verified if verified is not None else {})
 
 
 def _next_kid(db: Session) -> str:
@@ -140,14 +152,16 @@ def key_ring(
     reloaded every few minutes and (with `create`) a key is made if none can sign."""
     ring = _rings.get(bind.pool)
     if ring is not None and not need_signer:
-        return ring
+        if time.monotonic() - ring.loaded_at < REVOCATION_TTL:
+            return ring
+        return _store(bind, _load(bind, secret_key, ring.verified))
     if (
         ring is not None
         and ring.signer is not None
         and time.monotonic() - ring.loaded_at < SIGNER_TTL
     ):
         return ring
-    ring = _load(bind, secret_key)
+    ring = _load(bind, secret_key, ring.verified if ring is not None else None)
     if need_signer and create and ring.signer is None:
         with Session(bind) as db:
             _insert_key(db, secret_key)
@@ -161,7 +175,7 @@ def reload_for_unknown_kid(bind: Any, *, secret_key: str) -> KeyRing | None:
     ring = _rings.get(bind.pool)
     if ring is not None and time.monotonic() - ring.loaded_at < UNKNOWN_KID_RELOAD:
         return None
-    return _store(bind, _load(bind, secret_key))
+    return _store(bind, _load(bind, secret_key, ring.verified if ring is not None else None))
 
 
 def forget(bind: Any) -> None:
@@ -181,6 +195,25 @@ def rotate(bind: Any, *, secret_key: str) -> PassKey:
         key = db.get(PassKey, kid)
     assert key is not None
     _store(bind, _load(bind, secret_key))
+    return key
+
+
+def revoke(bind: Any, *, kid: str, secret_key: str) -> PassKey:
+    """Revoke a retired key (e.g. leaked): every pass it signed is refused with
+    `pass_key_revoked`, here at once and in other processes within REVOCATION_TTL.
+    The key that signs new passes cannot be revoked: rotate first."""
+    with Session(bind, expire_on_commit=False) as db:
+        key = db.get(PassKey, kid)
+        if key is None:
+            raise errors.PassKeyNotFound()
+        if key.retired_at is None:
+            raise errors.PassKeyActive()
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            db.add(key)
+            db.commit()
+    old = _rings.get(bind.pool)
+    _store(bind, _load(bind, secret_key, old.verified if old is not None else None))
     return key
 
 

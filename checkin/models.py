@@ -113,6 +113,8 @@ class PassKey(SQLModel, table=True):
     private_key: str = Field(max_length=400)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Revoked (e.g. leaked): passes it signed are refused (`pass_key_revoked`).
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PassKeyPublic(SQLModel):
@@ -121,6 +123,7 @@ class PassKeyPublic(SQLModel):
     algorithm: str = "Ed25519"
     created_at: datetime
     retired_at: datetime | None
+    revoked_at: datetime | None = None
 
 
 # --------------------------------------------------------------- attendance
@@ -164,6 +167,22 @@ class ScanFailure(SQLModel, table=True):
     device: str | None = Field(default=None, max_length=100)
     actor_id: int | None = None
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScanFailureCount(SQLModel, table=True):
+    """Anonymous refused scans (self check-in), counted in memory and written in batches:
+    one row per conference, site, session, reason and minute of one flush."""
+
+    __tablename__ = "scan_failure_count"
+    __table_args__ = (Index("ix_scan_failure_count_conference", "conference_id", "session_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int | None = None
+    site_id: int | None = None
+    session_key: int = CONFERENCE_LEVEL
+    reason: str = Field(max_length=40)
+    minute: datetime = Field(sa_type=UTCDateTime)
+    count: int = 1
 
 
 class CheckinRequest(SQLModel):
@@ -212,6 +231,17 @@ class CheckinPublic(SQLModel):
     foreign_site: bool
     first: bool
     replayed: bool = False
+
+
+class SelfCheckinPublic(SQLModel):
+    """A self check-in's answer: the attendee's name and this site, nothing more. Whoever
+    holds (or guessed) a code must not learn the unit, the home site, or where and when
+    its owner checked in before."""
+
+    status: Literal["checked_in", "already_checked_in"]
+    full_name: str
+    site_id: int
+    site_name: str
 
 
 # ---------------------------------------------------------------- headcounts

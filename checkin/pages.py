@@ -196,6 +196,16 @@ def result_view(outcome: Any) -> dict[str, Any]:
     }
 
 
+def self_result_view(outcome: Any) -> dict[str, Any]:
+    """The self check-in panel: the attendee's name and this site only (no unit, no earlier
+    time or site: whoever typed the code may not be its owner)."""
+    already = outcome.status == "already_checked_in"
+    return {"kind": "warn" if already else "ok",
+            "title": "Bạn đã điểm danh rồi" if already else "Đã điểm danh",
+            "name": outcome.attendee.full_name, "status": outcome.status,
+            "detail": f"Tại {outcome.here_name}" if outcome.here_name else ""}
+
+
 def _refusal(exc: AppError) -> dict[str, Any]:
     return {"kind": "err", "title": "Không điểm danh được", "detail": exc.detail,
             "code": exc.code}
@@ -313,7 +323,7 @@ def self_submit(
             return _self_page(request, site_token, None, error=exc, status=exc.status_code)
         return _self_page(request, site_token, site, result=_refusal(exc),
                           status=exc.status_code)
-    return _self_page(request, site_token, site, result=result_view(outcome),
+    return _self_page(request, site_token, site, result=self_result_view(outcome),
                       status=201 if outcome.status == "checked_in" else 200)
 
 

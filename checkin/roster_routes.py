@@ -4,6 +4,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -11,11 +12,11 @@ from app import uploads
 from app.accounts.models import User
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
-from app.deps import CookieCsrf, CurrentUser, SettingsDep
+from app.deps import AdminUser, CookieCsrf, CurrentUser, SettingsDep
 from app.errors import PayloadTooLarge
 from app.qrimage import qr_png, qr_svg
 from checkin import keys, roster, roster_import, search
-from checkin.models import Attendee, AttendeeCreate, AttendeePublic, PassKeyPublic
+from checkin.models import Attendee, AttendeeCreate, AttendeePublic, PassKey, PassKeyPublic
 
 router = APIRouter(prefix="/api/v1")
 MAX_ATTENDEES_PER_REQUEST = 10_000
@@ -214,10 +215,25 @@ def pass_svg(
 def pass_keys(db: ReadDbSession) -> list[PassKeyPublic]:
     """Public keys of every pass-signing key (Ed25519, raw 32 bytes in base64), for
     verifying passes offline; public by design."""
-    return [
-        PassKeyPublic(kid=k.kid, public_key=k.public_key, created_at=k.created_at,
-                      retired_at=k.retired_at)
-        for k in keys.list_keys(db.get_bind())
-    ]
+    return [_key_public(k) for k in keys.list_keys(db.get_bind())]
+
+
+def _key_public(k: PassKey) -> PassKeyPublic:
+    return PassKeyPublic(kid=k.kid, public_key=k.public_key, created_at=k.created_at,
+                         retired_at=k.retired_at, revoked_at=k.revoked_at)
+
+
+@router.post("/pass-keys/{kid}/revoke", response_model=PassKeyPublic, tags=["attendees"],
+             dependencies=[CookieCsrf],
+             responses={404: {"description": "pass_key_not_found"},
+                        409: {"description": "pass_key_active"}})
+def revoke_pass_key(
+    kid: Annotated[str, PathParam(max_length=8)], db: DbSession, user: AdminUser,
+    settings: SettingsDep,
+) -> PassKeyPublic:
+    """Revoke a retired pass-signing key (central office): every pass it signed is then
+    refused with `pass_key_revoked`. The signing key cannot be: rotate first."""
+    db.rollback()  # the key is written in its own short session
+    return _key_public(keys.revoke(db.get_bind(), kid=kid, secret_key=settings.secret_key))
 
 

@@ -24,6 +24,7 @@ from checkin.models import (
     CheckinPublic,
     CheckinRequest,
     CheckoutRequest,
+    SelfCheckinPublic,
     SelfCheckinRequest,
 )
 
@@ -37,7 +38,7 @@ _CHECKIN_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "attendee_not_found, short_code_not_found, site_not_found, "
                          "session_not_found"},
     409: {"description": "pass_other_conference, pass_wrong_site, nonce_reused"},
-    410: {"description": "pass_expired, pass_revoked"},
+    410: {"description": "pass_expired, pass_revoked, pass_key_revoked"},
 }
 
 
@@ -112,6 +113,12 @@ async def check_in(
     return Response(body, status_code=status, media_type="application/json")
 
 
+def self_public(result: service.CheckinResult) -> SelfCheckinPublic:
+    """The attendee's name and the site they stand at: never their unit or earlier scans."""
+    return SelfCheckinPublic(status=result.status, full_name=result.attendee.full_name,
+                             site_id=result.here_id, site_name=result.here_name)
+
+
 def _self_check_in(
     data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub
 ) -> tuple[int, bytes]:
@@ -120,22 +127,25 @@ def _self_check_in(
             db, site_token=data.site_token, code=data.code, settings=settings,
             publish=hub.publish, session_id=data.session_id, nonce=data.nonce,
         )
-    return _encoded(result)
+    status = 200 if result.status == "already_checked_in" else 201
+    return status, self_public(result).model_dump_json().encode()
 
 
 @scan_router.post(
     "/checkins/self",
-    response_model=CheckinPublic,
+    response_model=SelfCheckinPublic,
     status_code=201,
     tags=["checkins"],
-    responses={200: {"description": "already_checked_in", "model": CheckinPublic},
+    responses={200: {"description": "already_checked_in", "model": SelfCheckinPublic},
                **_CHECKIN_ERRORS,
-               410: {"description": "site_qr_expired, pass_expired, pass_revoked"}},
+               410: {"description": "site_qr_expired, pass_expired, pass_revoked, "
+                                    "pass_key_revoked"}},
 )
 async def self_check_in(
     data: SelfCheckinRequest, gate: WriteGateDep, settings: SettingsDep, hub: HubDep
 ) -> Response:
-    """Self check-in (no login): the token of the QR on the site screen plus the pass code."""
+    """Self check-in (no login): the token of the QR on the site screen plus the pass code.
+    Answers only the attendee's name and this site (a guessed code learns nothing else)."""
     status, body = await gate.run(_self_check_in, data, gate, settings, hub)
     return Response(body, status_code=status, media_type="application/json")
 

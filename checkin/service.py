@@ -7,15 +7,14 @@ session; one `INSERT … ON CONFLICT DO NOTHING RETURNING`; the COMMIT — and n
 read-then-write: the unique constraints on (attendee, session) and
 (conference, nonce) decide who was first, however many devices scan at once. Only a
 repeat reads the earlier row. Pass signatures are checked against keys held in
-memory. Failed scans are kept in `scan_failure`, each in its own short transaction.
+memory. Failed staff scans are kept in `scan_failure`, each in its own short
+transaction; anonymous ones (self check-in) are counted in memory (`checkin.misses`).
 The statements themselves are in `checkin.statements`; on SQLite the routes run every
 check-in in the one thread of `app.db.WriteGate`, so writers never fight for the lock.
 
 The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts`.
 """
 
-import hashlib
-import hmac
 import logging
 import time
 import unicodedata
@@ -33,12 +32,14 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
-from checkin import errors, events, keys, qr, statements
+from checkin import errors, events, keys, misses, qr, statements
 from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
-from checkin.roster import (
-    normalize_short_code,
-)
+from checkin.roster import normalize_short_code
+from checkin.site_tokens import SiteQr as SiteQr
+from checkin.site_tokens import site_qr as site_qr
+from checkin.site_tokens import site_qr_info as site_qr_info
+from checkin.site_tokens import site_qr_secret as site_qr_secret
 from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
@@ -74,6 +75,9 @@ class CheckinResult:
     foreign_site: bool
     first: bool
     replayed: bool = False
+    # The site that scanned (site_id/site_name above are the first check-in's, on a repeat).
+    here_id: int = 0
+    here_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,17 +109,21 @@ def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
     # A repeat scan skips the signature check (~0.1 ms); expiry is still checked.
     known = ring.verified.get(code)
     if known is not None and known.expires_at > now:
-        return known
-    try:
-        claims = qr.verify_pass(code, ring.public, now)
-        ring.remember(code, claims)
-        return claims
-    except errors.PassUnknownKey:
-        # Another process may have rotated keys since this one loaded them.
-        fresh = keys.reload_for_unknown_kid(bind, secret_key=settings.secret_key)
-        if fresh is None:
-            raise
-        return qr.verify_pass(code, fresh.public, now)
+        claims = known
+    else:
+        try:
+            claims = qr.verify_pass(code, ring.public, now)
+            ring.remember(code, claims)
+        except errors.PassUnknownKey:
+            # Another process may have rotated keys since this one loaded them.
+            fresh = keys.reload_for_unknown_kid(bind, secret_key=settings.secret_key)
+            if fresh is None:
+                raise
+            ring = fresh
+            claims = qr.verify_pass(code, ring.public, now)
+    if claims.kid in ring.revoked:
+        raise errors.PassKeyRevoked()
+    return claims
 
 
 # ---------------------------------------------------------------- context
@@ -218,6 +226,8 @@ def _result(
         foreign_site=foreign,
         first=first,
         replayed=replayed,
+        here_id=scan.site_id,
+        here_name=ctx.scan_name,
     )
 
 
@@ -292,8 +302,14 @@ def _record(
 def _note_failure(
     db: Session, scan: _Scan, reason: str, claims: qr.PassClaims | None = None
 ) -> None:
-    """Keep a refused scan (who, where, what, why) in its own short transaction."""
+    """Keep a refused scan (who, where, what, why) in its own short transaction; an
+    anonymous one (self check-in) is only counted in memory (`checkin.misses`)."""
     db.rollback()
+    if scan.actor is None:
+        misses.counter_for(db.get_bind()).note(
+            conference_id=claims.conference_id if claims is not None else None,
+            site_id=scan.site_id, session_id=scan.session_id, reason=reason)
+        return
     try:
         # Counted in the pass's conference, else the session's, else the site's current.
         conference_id = claims.conference_id if claims is not None else (
@@ -373,36 +389,6 @@ def check_in(
 
 
 # ------------------------------------------------------------ self check-in
-
-
-def site_qr_secret(settings: Settings) -> bytes:
-    """The key of the rotating site codes, derived from the secret key."""
-    return hmac.new(settings.secret_key.encode(), b"diemcau.site-qr", hashlib.sha256).digest()
-
-
-@dataclass(frozen=True)
-class SiteQr:
-    """What a site screen shows now for self check-in."""
-
-    token: str
-    step: int
-    expires_in: float
-
-
-def site_qr(site_id: int, settings: Settings, now: float | None = None) -> str:
-    """The current rotating token for a site screen."""
-    return site_qr_info(site_id, settings, now).token
-
-
-def site_qr_info(site_id: int, settings: Settings, now: float | None = None) -> SiteQr:
-    """The current token, its step, and seconds until the screen should show the next."""
-    moment = time.time() if now is None else now
-    step = qr.current_step(moment)
-    return SiteQr(
-        token=qr.sign_site_step(site_id, step, site_qr_secret(settings)),
-        step=step,
-        expires_in=round((step + 1) * qr.STEP_SECONDS - moment, 3),
-    )
 
 
 def self_checkin_site(

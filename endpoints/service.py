@@ -4,6 +4,7 @@ Every function is keyword-only, takes the acting user, checks scope, owns its
 transaction and commits; routes, pages and the CLI all call these.
 """
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -312,11 +313,20 @@ def create_site(db: Session, *, conference_id: int, data: SiteCreate, actor: Use
 # ------------------------------------------------------------------ screens
 
 
+#: What endpoints.screens issues: "scr_" and 32 random bytes in URL-safe base64.
+SCREEN_TOKEN = re.compile(r"scr_[A-Za-z0-9_-]{43}")
+
+
+def screen_token_well_formed(token: str) -> bool:
+    """True when `token` has the shape of a screen token (checked before any lookup)."""
+    return len(token) == 47 and SCREEN_TOKEN.fullmatch(token) is not None
+
+
 def screen_for_token(db: Session, *, token: str) -> ScreenContext | None:
     """The enrolled, unrevoked screen a token belongs to, with the conference live at its
     site now (None between conferences), or None."""
-    if not token.startswith("scr_") or len(token) > 100:
-        return None
+    if not screen_token_well_formed(token):
+        return None  # refused by its shape: no lookup
     row = db.exec(
         select(ScreenDevice, Site.name)
         .join(Site, col(Site.id) == ScreenDevice.site_id)

@@ -93,3 +93,15 @@ class DeckUploadInvalid(AppError):
     status_code = 422
     code = "deck_upload_invalid"
     detail = "Cần gửi một tệp PDF trong trường 'file' (multipart/form-data)."
+
+
+class FollowLinkRevoked(AppError):
+    status_code = 410
+    code = "follow_link_revoked"
+    detail = "Đường dẫn theo dõi này đã được thay bằng đường dẫn mới; hãy quét mã QR mới."
+
+
+class FollowLinkExpired(AppError):
+    status_code = 410
+    code = "follow_link_expired"
+    detail = "Hội nghị đã kết thúc; đường dẫn theo dõi không còn dùng được."

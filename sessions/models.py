@@ -234,6 +234,18 @@ class Stage(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class FollowLinkGeneration(SQLModel, table=True):
+    """The current generation of a conference's follow-along link. Links carry the
+    generation they were made in; rotating (central office) voids every earlier link.
+    No row: generation 0 (links made before the first rotation)."""
+
+    __tablename__ = "follow_link"
+
+    conference_id: int = Field(primary_key=True)
+    generation: int = 0
+    rotated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class StateUpdate(SQLModel):
     """A presenter command. A field left out keeps its value; `notice: null` clears it.
 
@@ -296,3 +308,5 @@ class StagePublic(SQLModel):
 class FollowLink(SQLModel):
     token: str
     url: str
+    # When the link stops working (end of the conference's last day plus the grace).
+    expires_at: datetime | None = None

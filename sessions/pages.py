@@ -31,9 +31,8 @@ from app.errors import AppError, CsrfFailed, describe_validation
 from app.qrimage import qr_svg_inline
 from app.templating import render, render_page
 from endpoints import service as endpoints_service
-from sessions import events, service
+from sessions import events, follow_links, service
 from sessions import stage as stage_service
-from sessions.errors import FollowLinkInvalid
 from sessions.models import (
     AGENDA_KIND_LABELS,
     LOCAL_TZ,
@@ -50,6 +49,7 @@ router = APIRouter(include_in_schema=False)
 
 _NOTICES = {
     "session_created": "Đã tạo phiên họp.",
+    "follow_rotated": "Đã đổi đường dẫn theo dõi; đường dẫn và mã QR cũ không còn dùng được.",
     "session_saved": "Đã lưu phiên họp.",
     "session_closed": "Đã kết thúc phiên họp.",
     "item_added": "Đã thêm mục chương trình.",
@@ -130,11 +130,14 @@ def _sessions_page(
 ) -> Response:
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
     is_admin = accounts_service.is_admin(user)
-    follow_url = None
+    follow_url = follow_ends = None
     if is_admin:
         settings = connection_settings(request)
-        token = service.follow_token(conference_id=conference_id, secret=settings.secret_key)
+        token = follow_links.current_token(db, conference_id=conference_id,
+                                           secret=settings.secret_key)
         follow_url = str(request.url_for("follow_page", token=token))
+        follow_ends = datetime.fromtimestamp(follow_links.expires_at(
+            conference, grace_days=settings.follow_grace_days), LOCAL_TZ)
     return render_page(
         request,
         user,
@@ -148,12 +151,23 @@ def _sessions_page(
             "tab": "sessions",
             "follow_url": follow_url,
             "follow_qr": qr_svg_inline(follow_url) if follow_url else None,
+            "follow_ends": follow_ends,
             "error": error,
             "form": form or {},
             "notice": _NOTICES.get(request.query_params.get("msg") or ""),
         },
         status=status,
     )
+
+
+@router.post("/conferences/{conference_id}/follow-link/rotate", dependencies=[CsrfChecked])
+def rotate_follow_link_submit(
+    conference_id: int, db: DbSession, user: AdminUser, settings: SettingsDep
+) -> Response:
+    """Replace the follow link (central office): the old link and QR stop working."""
+    follow_links.rotate(db, conference_id=conference_id, actor=user, secret=settings.secret_key)
+    return RedirectResponse(f"/conferences/{conference_id}/sessions?msg=follow_rotated#follow",
+                            status_code=303)
 
 
 @router.get("/conferences/{conference_id}/sessions", response_class=HTMLResponse)
@@ -459,9 +473,8 @@ def follow_page(
     token: str, request: Request, db: ReadDbSession, settings: SettingsDep
 ) -> Response:
     """Attendees' phone page: the agenda and the current slide, live, without a login."""
-    conference_id = service.conference_for_follow_token(token=token, secret=settings.secret_key)
-    if conference_id is None:
-        raise FollowLinkInvalid()
+    conference_id = follow_links.conference_of(db, token=token, secret=settings.secret_key,
+                                               grace_days=settings.follow_grace_days)
     stage = stage_service.get_stage(db, conference_id=conference_id)
     agenda = stage_service.stage_agenda(db, conference_id=conference_id)
     return render(

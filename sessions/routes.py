@@ -1,20 +1,22 @@
 """JSON API of the programme: parse → service → schema; plus the slide images."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, SettingsDep
 from endpoints import service as endpoints_service
-from sessions import decks, events, service
+from sessions import decks, events, follow_links, service
 from sessions import stage as stage_service
-from sessions.errors import DeckNotFound, FollowLinkInvalid
+from sessions.errors import DeckNotFound
 from sessions.models import (
     AGENDA_KIND_LABELS,
     AgendaItem,
@@ -331,6 +333,12 @@ def get_stage(conference_id: int, db: ReadDbSession, user: CurrentUser) -> Stage
     return stage_public(stage_service.read_stage(db, conference_id=conference_id, actor=user))
 
 
+def _follow_link(request: Request, conference: Any, token: str, settings: Settings) -> FollowLink:
+    ends = follow_links.expires_at(conference, grace_days=settings.follow_grace_days)
+    return FollowLink(token=token, url=str(request.url_for("follow_page", token=token)),
+                      expires_at=datetime.fromtimestamp(ends, UTC))
+
+
 @router.get("/conferences/{conference_id}/follow-link", response_model=FollowLink)
 def follow_link(
     conference_id: int,
@@ -339,21 +347,41 @@ def follow_link(
     user: AdminUser,
     settings: SettingsDep,
 ) -> FollowLink:
-    """The attendees' read-only follow-along link of a conference (share it as a QR)."""
-    endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
-    token = service.follow_token(conference_id=conference_id, secret=settings.secret_key)
-    return FollowLink(token=token, url=str(request.url_for("follow_page", token=token)))
+    """The attendees' read-only follow-along link of a conference (share it as a QR); it
+    stops working when the conference ends (`expires_at`) or is rotated."""
+    conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
+    token = follow_links.current_token(db, conference_id=conference_id,
+                                       secret=settings.secret_key)
+    return _follow_link(request, conference, token, settings)
 
 
-@router.get("/follow/{token}/agenda", response_model=list[AgendaItemPublic])
+@router.post("/conferences/{conference_id}/follow-link/rotate", response_model=FollowLink,
+             dependencies=[CookieCsrf])
+def rotate_follow_link(
+    conference_id: int,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    settings: SettingsDep,
+) -> FollowLink:
+    """A new follow link (central office): every link given out before is refused with
+    `follow_link_revoked` (in other server processes within a few seconds)."""
+    token = follow_links.rotate(db, conference_id=conference_id, actor=user,
+                                secret=settings.secret_key)
+    conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
+    return _follow_link(request, conference, token, settings)
+
+
+@router.get("/follow/{token}/agenda", response_model=list[AgendaItemPublic],
+            responses={404: {"description": "follow_link_invalid"},
+                       410: {"description": "follow_link_revoked, follow_link_expired"}})
 def follow_agenda(
     token: Annotated[str, PathParam(max_length=200)],
     db: ReadDbSession,
     settings: SettingsDep,
 ) -> list[AgendaItemPublic]:
     """The agenda of the session on stage, for a follow-along link (no login)."""
-    conference_id = service.conference_for_follow_token(token=token, secret=settings.secret_key)
-    if conference_id is None:
-        raise FollowLinkInvalid()
+    conference_id = follow_links.conference_of(db, token=token, secret=settings.secret_key,
+                                               grace_days=settings.follow_grace_days)
     entries = stage_service.stage_agenda(db, conference_id=conference_id)
     return [item_public(e.item, None) for e in entries]

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -47,30 +46,6 @@ from sessions.models import (
     SlideDeck,
 )
 from sessions.stage import announce, build_view, locked_stage, restage
-
-FOLLOW_SALT = "diemcau.follow"
-
-
-# ------------------------------------------------------------- follow links
-
-
-def follow_token(*, conference_id: int, secret: str) -> str:
-    """A signed token naming a conference: the attendees' read-only follow-along link."""
-    return URLSafeSerializer(secret, salt=FOLLOW_SALT).dumps({"c": conference_id})
-
-
-def conference_for_follow_token(*, token: str, secret: str) -> int | None:
-    """The conference a follow token names, or None when it is forged or malformed."""
-    if len(token) > 200:
-        return None
-    try:
-        data = URLSafeSerializer(secret, salt=FOLLOW_SALT).loads(token)
-    except BadSignature:
-        return None
-    value = data.get("c") if isinstance(data, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 
 # ---------------------------------------------------------------- sessions
 

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from app import ws
 from app.deps import connection_hub, connection_read_engine, connection_settings
 from app.realtime import Attachment
+from app.unknown_tokens import UnknownTokens
 from app.wsfast import DirectSocket
 from endpoints import models as endpoints_models
 from endpoints import service as endpoints_service
@@ -40,6 +41,8 @@ from sessions.stream import Forwarder
 router = APIRouter()
 
 MAX_MESSAGES_PER_MINUTE = 30  # heartbeats come every 15 s; anything faster is misuse
+#: Well-formed screen tokens that matched no screen lately (refused again without a lookup).
+UNKNOWN_SCREENS = UnknownTokens()
 
 
 class StageFollower:
@@ -144,8 +147,7 @@ class ScreenSocket:
             return
         query = ws.query_of(websocket)
         since = ws.query_int(query, "since")
-        token = ws.query_token(query)
-        context = await run_in_threadpool(_screen_for, connection_read_engine(websocket), token)
+        context = await _screen_context(websocket, ws.query_token(query))
         await websocket.accept()
         if context is None:
             await websocket.close(code=ws.CLOSE_UNAUTHORIZED, reason="invalid_token")
@@ -156,7 +158,7 @@ class ScreenSocket:
         resume = _since_for(since, ws.query_int(query, "conference"), context.conference_id)
         presence = screen_presence(websocket)
         screen_id, conference_id = context.screen_id, context.conference_id
-        del allowed, query, token, since
+        del allowed, query, since
         presence.connected(screen_id, websocket)
         try:
             if conference_id is None:
@@ -228,6 +230,19 @@ async def wait_until_live(
 
 
 router.routes.append(WebSocketRoute("/ws/screen", ScreenSocket(), name="screen_socket"))
+
+
+async def _screen_context(
+    websocket: WebSocket, token: str
+) -> endpoints_models.ScreenContext | None:
+    """The screen of a token; a malformed or recently unknown one costs no lookup (nor a
+    thread hop): a flood of made-up tokens must cost almost nothing."""
+    if not endpoints_service.screen_token_well_formed(token) or token in UNKNOWN_SCREENS:
+        return None
+    context = await run_in_threadpool(_screen_for, connection_read_engine(websocket), token)
+    if context is None:
+        UNKNOWN_SCREENS.add(token)
+    return context
 
 
 def _screen_for(engine: Engine, token: str) -> endpoints_models.ScreenContext | None:

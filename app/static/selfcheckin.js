@@ -13,9 +13,6 @@
   var remember = el("remember");
   var submit = el("submit");
   var resultBox = el("result");
-  var timeFmt = new Intl.DateTimeFormat("vi-VN", {
-    timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false
-  });
 
   function stored() {
     try { return localStorage.getItem(KEY) || ""; } catch (e) { return ""; }
@@ -62,16 +59,12 @@
 
   function render(status, body) {
     if (status === 201 || status === 200) {
-      var a = body.attendee || {};
-      var when = body.checked_in_at ? timeFmt.format(new Date(body.checked_in_at)) : "";
+      // The server answers only the name and this site (never the unit or earlier scans).
+      var here = body.site_name ? "Tại " + body.site_name : "";
       if (body.status === "already_checked_in") {
-        var where = body.site_name ? " tại " + body.site_name : "";
-        show("warn", body.status, "Bạn đã điểm danh lúc " + when + where, a.full_name, a.unit);
-      } else if (body.foreign_site) {
-        show("warn", body.status, "Đã điểm danh — đại biểu của điểm cầu khác", a.full_name,
-             a.site_name ? "Điểm cầu của bạn: " + a.site_name : a.unit);
+        show("warn", body.status, "Bạn đã điểm danh rồi", body.full_name, here);
       } else {
-        show("ok", body.status, "Đã điểm danh", a.full_name, [a.unit, when ? "Lúc " + when : ""].filter(Boolean).join(" · "));
+        show("ok", body.status, "Đã điểm danh", body.full_name, here);
       }
       store(remember.checked ? input.value.trim() : "");
       showRemembered();

@@ -94,6 +94,7 @@ def test_self_checkin_from_screen_qr_on_phone(
         expect(result).to_have_class("ci-result ok")
         expect(result).to_contain_text("Đã điểm danh")
         expect(result).to_contain_text("Nguyễn Văn An")
+        expect(result).not_to_contain_text("Đảng ủy phường")  # the unit is not shown
 
         # The code is remembered on this phone: next time it is one tap.
         attendee.goto(url)
@@ -101,8 +102,8 @@ def test_self_checkin_from_screen_qr_on_phone(
         expect(attendee.locator("#remembered-code")).to_have_text(person["short_code"].lower())
         attendee.click("#submit")
         expect(result).to_have_class("ci-result warn")
-        expect(result).to_contain_text("đã điểm danh lúc")
-        expect(result).to_contain_text("tại Phường Bến Nghé")
+        expect(result).to_contain_text("Bạn đã điểm danh rồi")
+        expect(result).to_contain_text("Tại Phường Bến Nghé")
 
         # A QR photographed earlier (two steps old) is refused when opened.
         step = qr.current_step(time.time()) - 2

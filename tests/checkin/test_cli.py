@@ -70,3 +70,15 @@ def test_rotate_pass_key_command_adds_new_signing_key(cli_db: Tree, sqlite_url: 
     keys = sorted(_rows(sqlite_url, PassKey), key=lambda k: k.kid)
     # The first made k1; the second retired it and made k2 (retired keys still verify).
     assert [(k.kid, k.retired_at is None) for k in keys] == [("k1", False), ("k2", True)]
+
+
+def test_revoke_pass_key_command(cli_db: Tree, sqlite_url: str) -> None:
+    assert CliRunner().invoke(cli, ["rotate-pass-key"]).exit_code == 0
+    active = CliRunner().invoke(cli, ["revoke-pass-key", "k1"])
+    assert active.exit_code == 1 and "pass_key_active" in active.output
+    assert CliRunner().invoke(cli, ["rotate-pass-key"]).exit_code == 0
+    done = CliRunner().invoke(cli, ["revoke-pass-key", "k1"])
+    assert done.exit_code == 0 and "k1" in done.output
+    revoked = {k.kid: k.revoked_at is not None for k in _rows(sqlite_url, PassKey)}
+    assert revoked == {"k1": True, "k2": False}
+    assert CliRunner().invoke(cli, ["revoke-pass-key", "k7"]).exit_code == 1

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from tests.checkin.support import StatementCounter
 from tests.conftest import ADMIN_PASSWORD, Tree, token_for
 
 
@@ -257,3 +258,32 @@ def test_disable_in_one_worker_closes_socket_in_another(
             assert time.monotonic() - start < 5
         finally:
             ws.__exit__(None, None, None)
+
+
+@pytest.mark.timeout(120)
+def test_flood_of_bad_tokens_costs_no_sql(client: TestClient, tree: Tree) -> None:
+    """Forged tokens are refused by their signature, before any lookup or thread hop."""
+    tokens = ["scr_x", "forged", "x" * 3000, _token(client)[:-2] + "zz"]
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with StatementCounter(engine) as counter:
+        for i in range(1000):
+            url = f"/ws/dashboard?conference_id={tree.cid}&token={tokens[i % len(tokens)]}"
+            with client.websocket_connect(url) as ws:
+                assert _close_code(ws) == 4401
+    # Any statement at all (the background ticker's are not about accounts).
+    assert [s for s in counter.statements if "user" in s] == []
+
+
+def test_refused_login_token_is_not_looked_up_again(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    token = _token(client)
+    assert client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+                       ).status_code in (200, 204)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    url = f"/ws/dashboard?conference_id={tree.cid}&token={token}"
+    with StatementCounter(engine) as counter:
+        for _ in range(50):
+            with client.websocket_connect(url) as ws:
+                assert _close_code(ws) == 4401
+    assert len([s for s in counter.statements if "token_version" in s]) == 1

@@ -244,6 +244,25 @@ def test_self_form_checks_in_then_reports_already(
     assert [(r.method, r.site_id) for r in rows] == [("self", tree.ward_a1)]
 
 
+def test_self_form_shows_only_the_name_and_this_site(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings,
+) -> None:
+    """No unit, no earlier site or time: whoever typed the code may not be its owner."""
+    r = client.post(f"/api/v1/conferences/{tree.cid}/attendees", headers=admin_headers,
+                    json=[{"full_name": "Võ Thị Em", "site_id": tree.ward_a1, "unit": "Sở Y tế"}])
+    person = r.json()[0]
+    staff = client.post("/api/v1/checkins", json={"code": person["code"], "site_id": tree.hub_a},
+                        headers=admin_headers)
+    hub_name = staff.json()["site_name"]
+    token = service.site_qr(tree.ward_a1, settings)
+    client.cookies.clear()
+    again = post(client, f"/c/{token}", {"code": person["short_code"]})
+    assert again.status_code == 200 and "already_checked_in" in again.text
+    panel = again.text[again.text.index('id="result"'):]
+    assert "Võ Thị Em" in panel and "Tại Đảng ủy phường Bến Nghé" in panel
+    assert hub_name not in panel and "Sở Y tế" not in panel and " lúc " not in panel
+
+
 def test_self_form_without_csrf_is_refused(
     client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings,
     db: Session,

@@ -6,7 +6,7 @@ import time
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from checkin import qr
+from checkin import keys, qr
 from tests.checkin.support import add_two_attendees
 from tests.conftest import Tree, token_for
 
@@ -71,3 +71,26 @@ def test_import_route_multipart(
                       files={"file": ("ds.csv", io.BytesIO(b"ho va ten,ma diem cau\nA,NOPE\n"),
                                       "text/csv")}, headers=admin_headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "unknown_site"
+
+
+def test_central_office_revokes_a_retired_key_and_its_passes_are_refused(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: object
+) -> None:
+    code = add_two_attendees(client, admin_headers, tree)[0]["code"]
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    active = client.post("/api/v1/pass-keys/k1/revoke", headers=admin_headers)
+    assert active.status_code == 409 and active.json()["code"] == "pass_key_active"
+    keys.rotate(engine, secret_key=settings.secret_key)
+    coordinator = client.post("/api/v1/pass-keys/k1/revoke",
+                              headers=token_for(client, "hcm", "hcm-password"))
+    assert coordinator.status_code == 403
+    r = client.post("/api/v1/pass-keys/k1/revoke", headers=admin_headers)
+    assert r.status_code == 200 and r.json()["revoked_at"]
+    listed = {k["kid"]: k["revoked_at"] for k in client.get("/api/v1/pass-keys").json()}
+    assert listed["k1"] and listed["k2"] is None
+    scan = client.post("/api/v1/checkins", json={"code": code, "site_id": tree.ward_a1},
+                       headers=admin_headers)
+    assert scan.status_code == 410 and scan.json()["code"] == "pass_key_revoked"
+    missing = client.post("/api/v1/pass-keys/k9/revoke", headers=admin_headers)
+    assert missing.status_code == 404 and missing.json()["code"] == "pass_key_not_found"

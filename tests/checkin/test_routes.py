@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from checkin import qr
+from app.config import Settings
+from checkin import qr, service
 from checkin.models import Attendance, ScanFailure
 from tests.checkin.support import StatementCounter, add_two_attendees
 from tests.conftest import Tree, token_for
@@ -122,6 +123,26 @@ def test_self_checkin_route_and_site_qr(
     stale = qr.sign_site_step(tree.ward_a1, qr.current_step(time.time()) - 3, b"x")
     r = client.post("/api/v1/checkins/self", json={"site_token": stale, "code": short})
     assert r.status_code == 400 and r.json()["code"] == "site_qr_invalid"
+
+
+def test_self_checkin_answers_only_the_name_and_this_site(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings
+) -> None:
+    """A guessed code must not learn the unit, the home site or an earlier check-in."""
+    an = add_two_attendees(client, admin_headers, tree)[0]
+    staff = client.post("/api/v1/checkins", json={"code": an["code"], "site_id": tree.hub_a},
+                        headers=admin_headers)
+    assert staff.status_code == 201 and staff.json()["site_id"] == tree.hub_a
+    hub_name = staff.json()["site_name"]
+    token = service.site_qr(tree.ward_a1, settings)
+    client.cookies.clear()
+    r = client.post("/api/v1/checkins/self", json={"site_token": token, "code": an["code"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"status", "full_name", "site_id", "site_name"}
+    assert body == {"status": "already_checked_in", "full_name": "Nguyễn Văn An",
+                    "site_id": tree.ward_a1, "site_name": "Đảng ủy phường Bến Nghé"}
+    assert hub_name not in r.text and "Sở Y tế" not in r.text
 
 
 def test_failed_scans_are_stored_with_who_and_why(

@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.config import Settings
-from sessions import service
+from sessions import follow_links
 from sessions.models import AgendaItem, ConferenceSession
 from tests.conftest import ADMIN_PASSWORD, SECRET, Tree, make_settings
 from tests.endpoints.support import csrf, login
-from tests.sessions.support import add_item, create_session, make_pdf
+from tests.sessions.support import add_item, create_session, make_live, make_pdf
 
 
 @pytest.fixture
@@ -245,15 +245,17 @@ def test_console_data_cannot_break_out_of_script(
 
 
 def test_follow_page_shows_stage_without_login(
-    client: TestClient, tree: Tree, admin_headers: dict[str, str], settings: Settings
+    client: TestClient, tree: Tree, admin_headers: dict[str, str], settings: Settings,
+    db: Session,
 ) -> None:
+    make_live(db, tree.cid)  # a link expires with its conference
     session = create_session(client, tree.cid, admin_headers)
     first = add_item(client, session["id"], admin_headers, "Khai mạc", "opening")
     add_item(client, session["id"], admin_headers, "Báo cáo chuyên đề")
     client.put(f"/api/v1/sessions/{session['id']}/state",
                json={"agenda_item_id": first["id"], "notice": "Mời đại biểu ổn định chỗ ngồi"},
                headers=admin_headers)
-    token = service.follow_token(conference_id=tree.cid, secret=SECRET)
+    token = follow_links.sign(conference_id=tree.cid, generation=0, secret=SECRET)
     client.cookies.clear()
     r = client.get(f"/follow/{token}")
     assert r.status_code == 200
@@ -268,9 +270,9 @@ def test_follow_page_shows_stage_without_login(
 def test_follow_page_with_forged_token_is_404(
     client: TestClient, tree: Tree, forge: str
 ) -> None:
-    good = service.follow_token(conference_id=tree.cid, secret=SECRET)
+    good = follow_links.sign(conference_id=tree.cid, generation=0, secret=SECRET)
     token = {
-        "other-secret": service.follow_token(conference_id=tree.cid, secret="x" * 40),
+        "other-secret": follow_links.sign(conference_id=tree.cid, generation=0, secret="x" * 40),
         "garbage": "not-a-token",
         "tampered": "eyJjIjoyfQ." + good.split(".")[-1],
     }[forge]

@@ -5,13 +5,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from app.accounts.models import User
 from app.config import Settings
-from sessions import service
+from sessions import follow_links
 from tests.conftest import SECRET, Tree, make_settings, token_for
 from tests.endpoints.support import csrf, login
-from tests.sessions.support import add_item, create_session
+from tests.sessions.support import add_item, create_session, make_live
 
 
 @pytest.fixture
@@ -246,8 +247,9 @@ def test_cookie_authenticated_state_change_needs_csrf_header(
 
 
 def test_follow_link_and_agenda(
-    client: TestClient, tree: Tree, admin_headers: dict[str, str]
+    client: TestClient, tree: Tree, admin_headers: dict[str, str], db: Session
 ) -> None:
+    make_live(db, tree.cid)  # a link expires with its conference
     session = create_session(client, tree.cid, admin_headers)
     item = add_item(client, session["id"], admin_headers, "Khai mạc")
     r = client.get(f"/api/v1/conferences/{tree.cid}/follow-link", headers=admin_headers)
@@ -262,7 +264,7 @@ def test_follow_link_and_agenda(
 
 
 def test_follow_agenda_with_forged_token_is_404(client: TestClient, tree: Tree) -> None:
-    forged = service.follow_token(conference_id=tree.cid, secret="not-" + SECRET)
+    forged = follow_links.sign(conference_id=tree.cid, generation=0, secret="not-" + SECRET)
     r = client.get(f"/api/v1/follow/{forged}/agenda")
     assert (r.status_code, r.json()["code"]) == (404, "follow_link_invalid")
 

@@ -16,7 +16,7 @@ from sessions.models import (
     SessionStatus,
     SessionUpdate,
 )
-from tests.conftest import SECRET, Tree
+from tests.conftest import Tree
 from tests.sessions.support import Recorder, error_code, new_items, new_session
 
 
@@ -168,21 +168,6 @@ def test_agenda_item_of_coordinator_is_refused(
 # ------------------------------------------------------------------- stage
 
 
-
-
-def test_follow_token_names_its_conference() -> None:
-    token = service.follow_token(conference_id=7, secret=SECRET)
-    assert service.conference_for_follow_token(token=token, secret=SECRET) == 7
-
-
-@pytest.mark.parametrize("token", ["", "abc", "eyJjIjo3fQ.forged", "x" * 500])
-def test_forged_follow_token_names_nothing(token: str) -> None:
-    assert service.conference_for_follow_token(token=token, secret=SECRET) is None
-
-
-def test_follow_token_of_other_secret_names_nothing() -> None:
-    token = service.follow_token(conference_id=7, secret="another-secret-" + "y" * 30)
-    assert service.conference_for_follow_token(token=token, secret=SECRET) is None
 
 
 # ------------------------------------------------------------------ events

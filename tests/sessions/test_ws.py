@@ -1,6 +1,7 @@
 """The /ws/screen stream: snapshot, versioned changes, resume, and every refusal."""
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from starlette.websockets import WebSocketDisconnect
 from app.accounts.models import User
 from endpoints import screens
 from endpoints import service as endpoints_service
+from sessions.ws import UNKNOWN_SCREENS
+from tests.checkin.support import StatementCounter
 from tests.conftest import Tree
 from tests.sessions.support import make_live
 
@@ -224,3 +227,36 @@ def test_follow_with_bad_token_is_closed_4401(
 ) -> None:
     with client.websocket_connect(f"/ws/follow?token={token}") as ws:
         assert _close_code(ws) == 4401
+
+
+# ------------------------------------------------------- token floods cost nothing
+
+MALFORMED = ["scr_x", "", "garbage", "scr_" + "A" * 42, "scr_" + "!" * 43, "scr_" + "x" * 90]
+
+
+def _flood(
+    client: TestClient, url: str, tokens: list[str], times: int, marker: str = "token_hash"
+) -> list[str]:
+    """Handshakes with each token in turn (`times` in all); the token lookups they sent
+    (statements naming `marker`: the background presence ticker reads too)."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with StatementCounter(engine) as counter:
+        for i in range(times):
+            with client.websocket_connect(f"{url}{tokens[i % len(tokens)]}") as ws:
+                assert _close_code(ws) == 4401
+    return [s for s in counter.statements if marker in s]
+
+
+@pytest.mark.timeout(120)
+def test_malformed_screen_tokens_cost_no_sql(client: TestClient, stage: dict[str, Any]) -> None:
+    assert _flood(client, "/ws/screen?token=", MALFORMED, 1000) == []
+
+
+def test_unknown_screen_token_is_looked_up_once(
+    client: TestClient, stage: dict[str, Any]
+) -> None:
+    unknown = "scr_" + secrets.token_urlsafe(32)
+    UNKNOWN_SCREENS.forget(unknown)
+    once = _flood(client, "/ws/screen?token=", [unknown], 1)
+    assert len(once) == 1
+    assert _flood(client, "/ws/screen?token=", [unknown], 200) == []
