@@ -51,7 +51,7 @@ class PasswordTooCommon(AppError):
 
 
 class WrongCurrentPassword(AppError):
-    status_code = 403
+    status_code = 422
     code = "wrong_current_password"
     detail = "Mật khẩu hiện tại không đúng."
 

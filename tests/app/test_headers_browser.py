@@ -121,6 +121,10 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     follow = httpx.URL(http.get(f"/api/v1/conferences/{cid}/follow-link").json()["url"]).path
     site_token = http.get(f"/api/v1/sites/{site}/self-checkin-qr").json()["token"]
     screen = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
+    account = http.post(f"/api/v1/sites/{site}/coordinators", json={
+        "username": "csp-coord", "password": "csp-coord-password", "full_name": "Lê Văn Tâm",
+    }).json()["id"]
+    reset = httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
@@ -152,12 +156,15 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/headcount": f"{s}/headcount?conference_id={cid}",
         "/sites/{site_id}/history": f"{s}/history",
         "/sites/{site_id}/screens": f"{s}/screens",
+        "/accounts": "/accounts",
+        "/account/password": "/account/password",
+        "/password-reset/{token}": reset,
     }
 
 
 # Visited before the login (anonymous pages), then the rest as the central office.
 ANONYMOUS = ("/login", "/invite/{token}", "/c/{site_token}", "/follow/{token}", "/screen",
-             "/screen/pair", "/docs")
+             "/screen/pair", "/docs", "/password-reset/{token}")
 
 
 @pytest.fixture

@@ -123,6 +123,8 @@ _SITE_FORM = {"name": "Đảng ủy phường Tân Định", "kind": "ward", "co
 # "{serial}" is new on every request: each role registers its own account.
 _REGISTRATION = {"site_name": "Phường Sài Gòn", "kind": "ward", "full_name": "Trần Văn Bình",
                  "phone": "0912345678", "username": "sg{serial}", "password": "sg-password-1"}
+_ACCOUNT = {"user_id": "account_id"}
+_PASSWORD = {"current_password": "not-the-password", "new_password": "a-long-new-password-7"}
 _TEST = {"picture": True, "sound": True, "link": True}
 
 Route = tuple[str, str]
@@ -296,6 +298,32 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/conferences/{conference_id}/dashboard/sites"): SCOPED(
         query="under_id={site_id}"),
     ("GET", "/api/v1/conferences/{conference_id}/missing"): USER,
+    # --------------------------------------------------------------- accounts
+    ("GET", "/api/v1/accounts"): ADMIN,
+    ("POST", "/api/v1/accounts/{user_id}/disable"): ADMIN(use=_ACCOUNT, fresh=("account_id",)),
+    ("POST", "/api/v1/accounts/{user_id}/enable"): ADMIN(use=_ACCOUNT, ok=409),
+    ("POST", "/api/v1/accounts/{user_id}/logout"): ADMIN(use=_ACCOUNT, fresh=("account_id",)),
+    ("POST", "/api/v1/accounts/{user_id}/reset-link"): ADMIN(use=_ACCOUNT,
+                                                             fresh=("account_id",)),
+    # A wrong current password: who may try is checked, nobody's password changes.
+    ("POST", "/api/v1/auth/password"): ACCOUNT(body=_PASSWORD, ok=422),
+    ("POST", "/api/v1/auth/password-reset"): PUBLIC(
+        body={"token": "{reset_token}", "new_password": "x"}, ok=422),
+    ("GET", "/accounts"): ADMIN,
+    ("POST", "/accounts/{user_id}/{action}"): ADMIN(
+        use={**_ACCOUNT, "action": "account_action"}, fresh=("account_id",)),
+    ("GET", "/account/password"): ACCOUNT,
+    ("POST", "/account/password"): ACCOUNT(
+        body={**_PASSWORD, "confirm_password": _PASSWORD["new_password"]}, ok=422),
+    ("GET", "/password-reset/{token}"): PUBLIC(use={"token": "reset_token"}),
+    ("POST", "/password-reset/{token}"): PUBLIC(
+        use={"token": "reset_token"}, body={"new_password": "x", "confirm_password": "x"},
+        ok=422),
+    # --------------------------------------------------------------- links and keys
+    ("POST", "/api/v1/conferences/{conference_id}/follow-link/rotate"): ADMIN,
+    ("POST", "/conferences/{conference_id}/follow-link/rotate"): ADMIN,
+    # The signing key: refused (409 pass_key_active) once past who may ask.
+    ("POST", "/api/v1/pass-keys/{kid}/revoke"): ADMIN(ok=409),
     # --------------------------------------------------------------- websockets
     ("WS", "/ws/screen"): SCREEN(anon=WS_LOGIN, stranger=WS_LOGIN, other=WS_LOGIN, hub=WS_LOGIN,
                                  admin=WS_LOGIN),

@@ -158,7 +158,9 @@ def _seed_programme(w: World, cid: int, today: str) -> None:
     v.update(deck_id=deck_id, key=key, page=page)
     w.api("PUT", f"/api/v1/sessions/{v['session_id']}/state",
           json={"agenda_item_id": v["agenda_item_id"]})
-    v["follow_token"] = w.api("GET", f"/api/v1/conferences/{cid}/follow-link")["token"]
+    # Read when used: a line that rotates the link makes earlier tokens stale.
+    w.makers["follow_token"] = lambda: w.api(
+        "GET", f"/api/v1/conferences/{cid}/follow-link")["token"]
 
 
 def _seed_site_things(w: World, cid: int) -> None:
@@ -171,6 +173,11 @@ def _seed_site_things(w: World, cid: int) -> None:
         v.setdefault("pass_code", made["code"])
         v.setdefault("short_code", made["short_code"])
         return int(made["id"])
+
+    def account() -> int:
+        body = {"username": f"acct{next(serials)}", "password": "account-password-1",
+                "full_name": "Lê Thị Tài"}
+        return int(w.api("POST", f"/api/v1/sites/{site_id}/coordinators", json=body)["id"])
 
     def spare_site() -> int:
         body = {"name": "Xã tạm", "kind": "commune", "parent_id": v["hub_a"]}
@@ -190,6 +197,11 @@ def _seed_site_things(w: World, cid: int) -> None:
         site_token=lambda: w.api("GET", f"/api/v1/sites/{site_id}/self-checkin-qr")["token"],
         site_id=spare_site,
         login=lambda: None,
+        account_id=lambda: account(),
+        reset_token=lambda: w.api("POST", f"/api/v1/accounts/{account()}/reset-link",
+                                  )["url"].rsplit("/", 1)[1],
+        kid=lambda: next(k["kid"] for k in w.api("GET", "/api/v1/pass-keys")
+                         if k["retired_at"] is None),
         serial=lambda: next(serials),
     )
     v["attendee_id"] = attendee()
@@ -198,6 +210,7 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["invite_token"] = w.makers["invite_token"]()
     v["invite_id"] = w.makers["invite_id"]()
     v["incident_id"] = w.makers["incident_id"]()
+    v["account_action"] = "logout"
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ def test_change_own_password_refuses_weak_ones_then_issues_a_fresh_token(
         assert r.json()["detail"]
     r = client.post("/api/v1/auth/password", headers=old,
                     json={"current_password": "wrong-password", "new_password": NEW})
-    assert (r.status_code, r.json()["code"]) == (403, "wrong_current_password")
+    assert (r.status_code, r.json()["code"]) == (422, "wrong_current_password")
     r = client.post("/api/v1/auth/password", headers=old,
                     json={"current_password": COORD[1], "new_password": NEW})
     assert r.status_code == 200, r.text
