@@ -94,6 +94,14 @@ class Visits:
         self.errors.append(str(error))
 
 
+def _reset_link(http: httpx.Client, site: int) -> str:
+    """The path of a reset link the central office issued for a new coordinator."""
+    account = http.post(f"/api/v1/sites/{site}/coordinators", json={
+        "username": "csp-coord", "password": "csp-coord-password", "full_name": "Lê Văn Tâm",
+    }).json()["id"]
+    return httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
+
+
 def _scenario(server: LiveServer) -> dict[str, str]:
     """A conference with a site, an attendee, an invite, a session and a screen; the URL
     of one page of each kind, keyed by its route path."""
@@ -121,10 +129,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     follow = httpx.URL(http.get(f"/api/v1/conferences/{cid}/follow-link").json()["url"]).path
     site_token = http.get(f"/api/v1/sites/{site}/self-checkin-qr").json()["token"]
     screen = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
-    account = http.post(f"/api/v1/sites/{site}/coordinators", json={
-        "username": "csp-coord", "password": "csp-coord-password", "full_name": "Lê Văn Tâm",
-    }).json()["id"]
-    reset = httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
+    reset = _reset_link(http, site)
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
