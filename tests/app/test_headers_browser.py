@@ -94,6 +94,14 @@ class Visits:
         self.errors.append(str(error))
 
 
+def _admin_api(server: LiveServer) -> httpx.Client:
+    """An API client of the central office."""
+    http = httpx.Client(base_url=server.url, timeout=30)
+    r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
+    http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    return http
+
+
 def _reset_link(http: httpx.Client, site: int) -> str:
     """The path of a reset link the central office issued for a new coordinator."""
     account = http.post(f"/api/v1/sites/{site}/coordinators", json={
@@ -105,13 +113,9 @@ def _reset_link(http: httpx.Client, site: int) -> str:
 def _scenario(server: LiveServer) -> dict[str, str]:
     """A conference with a site, an attendee, an invite, a session and a screen; the URL
     of one page of each kind, keyed by its route path."""
-    http = httpx.Client(base_url=server.url, timeout=30)
-    r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
-    http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-    today = local_today().isoformat()
-    cid = http.post(
-        "/api/v1/conferences", json={"title": "Hội nghị CSP", "starts_on": today, "ends_on": today}
-    ).json()["id"]
+    http, today = _admin_api(server), local_today().isoformat()
+    cid = http.post("/api/v1/conferences", json={"title": "Hội nghị CSP", "starts_on": today,
+                                                  "ends_on": today}).json()["id"]
     site = http.post(
         f"/api/v1/conferences/{cid}/sites",
         json={"name": "Phường Bến Nghé", "kind": "ward", "expected_attendees": 10},
