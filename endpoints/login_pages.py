@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.accounts import errors as accounts_errors
+from app.accounts import login
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.db import DbSession, ReadDbSession
@@ -14,6 +15,8 @@ from app.deps import CsrfChecked, CurrentUser, OptionalUser, SettingsDep
 from app.errors import AppError
 from app.security import SESSION_COOKIE
 from app.templating import render
+from app.throttle import Throttled
+from app.throttle_deps import ThrottleDep, client_address
 from endpoints import service
 
 router = APIRouter(include_in_schema=False)
@@ -61,22 +64,29 @@ def login_page(request: Request, next: str | None = None) -> Response:
 @router.post("/login", dependencies=[CsrfChecked])
 def login_submit(
     request: Request,
-    db: DbSession,
+    db: ReadDbSession,
     settings: SettingsDep,
+    throttle: ThrottleDep,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
-    """Check the credentials and set the session cookie."""
+    """Check the credentials (throttled per client and account) and set the session cookie."""
     try:
-        user = accounts_service.authenticate(db, username=username, password=password)
-    except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive) as exc:
-        return render(
+        user = login.authenticate_throttled(
+            db, throttle=throttle, settings=settings, client=client_address(request),
+            username=username, password=password,
+        )
+    except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive,
+            Throttled) as exc:
+        page = render(
             request,
             "login.html",
             {"error": exc.detail, "username": username, "next": _safe_next(next) or ""},
             status=exc.status_code,
         )
+        page.headers.update(exc.headers)  # Retry-After when throttled
+        return page
     response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

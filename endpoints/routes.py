@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from app.accounts import login
 from app.accounts import service as accounts_service
 from app.accounts.models import UserPublic
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CurrentUser, HubDep, SettingsDep
+from app.throttle_deps import ThrottleDep, client_address
 from endpoints import service, site_changes, site_lists
 from endpoints.models import (
     Approval,
@@ -31,12 +33,21 @@ class Token(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
-@router.post("/auth/token", response_model=Token, tags=["auth"])
+@router.post("/auth/token", response_model=Token, tags=["auth"],
+             responses={429: {"description": "too_many_attempts (Retry-After)"}})
 def login_for_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    db: ReadDbSession,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
 ) -> Token:
-    """OAuth2 password flow: exchange username and password for a bearer token."""
-    user = accounts_service.authenticate(db, username=form.username, password=form.password)
+    """OAuth2 password flow: exchange username and password for a bearer token.
+    Repeated wrong passwords (per client and per account) are answered 429 with Retry-After."""
+    user = login.authenticate_throttled(
+        db, throttle=throttle, settings=settings, client=client_address(request),
+        username=form.username, password=form.password,
+    )
     return Token(access_token=accounts_service.issue_token(user=user, secret=settings.secret_key))
 
 

@@ -1,0 +1,52 @@
+"""Logging in under the throttle: blocked clients and accounts never reach the password check.
+
+Two subjects are counted for every wrong password: the client address (one guesser
+trying many accounts) and the account (many addresses guessing one password). Past
+their free failures each must wait, the wait doubling up to 15 minutes; a request
+made while waiting is refused (429, Retry-After) before any database work or argon2.
+A good password clears the account's count, never the address's (else a guesser
+could log into their own account between guesses).
+"""
+
+from sqlmodel import Session
+
+from app.accounts import errors, service
+from app.accounts.models import User
+from app.config import Settings
+from app.throttle import Rule, Throttle
+
+FIRST_DELAY = 1.0
+MAX_DELAY = 15 * 60.0
+FORGET = 15 * 60.0
+
+
+def login_rules(settings: Settings) -> tuple[Rule, Rule]:
+    """The rules for client addresses and for accounts."""
+    return (
+        Rule("login-client", settings.login_failures_per_client, FIRST_DELAY, MAX_DELAY, FORGET),
+        Rule("login-account", settings.login_failures_per_account, FIRST_DELAY, MAX_DELAY,
+             FORGET),
+    )
+
+
+def authenticate_throttled(
+    db: Session, *, throttle: Throttle, settings: Settings, client: str, username: str,
+    password: str,
+) -> User:
+    """The account these credentials open, unless the client or account must wait.
+
+    `db` should be a read-only session: argon2 takes tens of milliseconds and must not
+    run while holding SQLite's write lock (every check-in would wait behind it).
+    """
+    client_rule, account_rule = login_rules(settings)
+    account = service.normalize_username(username)
+    attempts = ((client_rule, client), (account_rule, account))
+    throttle.check(*attempts)
+    try:
+        user = service.authenticate(db, username=username, password=password)
+    except errors.InvalidCredentials:
+        db.rollback()  # end the read transaction before the throttle writes
+        throttle.failed(*attempts)
+        raise
+    throttle.clear(account_rule, account)
+    return user
