@@ -18,8 +18,12 @@ from app.deps import (
     find_user,
     verify_cookie_csrf,
 )
+from app.errors import AppError
 from app.realtime import Hub
+from app.throttle import Throttle
+from app.throttle_deps import ThrottleDep, client_address
 from checkin import service
+from checkin.self_throttle import is_miss, self_attempts
 from checkin.models import (
     CheckedAttendee,
     CheckinPublic,
@@ -114,13 +118,21 @@ async def check_in(
 
 
 def _self_check_in(
-    data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub
+    data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub,
+    throttle: Throttle, client: str,
 ) -> tuple[int, bytes]:
-    with gate.session() as db:
-        result = service.self_check_in(
-            db, site_token=data.site_token, code=data.code, settings=settings,
-            publish=hub.publish, session_id=data.session_id, nonce=data.nonce,
-        )
+    attempts = self_attempts(settings, client=client, site_token=data.site_token)
+    throttle.check(*attempts)  # 429 before any database work for a client that must wait
+    try:
+        with gate.session() as db:
+            result = service.self_check_in(
+                db, site_token=data.site_token, code=data.code, settings=settings,
+                publish=hub.publish, session_id=data.session_id, nonce=data.nonce,
+            )
+    except AppError as exc:
+        if is_miss(exc):  # the session is closed: its write lock is free again
+            throttle.failed(*attempts)
+        raise
     return _encoded(result)
 
 
@@ -131,13 +143,18 @@ def _self_check_in(
     tags=["checkins"],
     responses={200: {"description": "already_checked_in", "model": CheckinPublic},
                **_CHECKIN_ERRORS,
-               410: {"description": "site_qr_expired, pass_expired, pass_revoked"}},
+               410: {"description": "site_qr_expired, pass_expired, pass_revoked"},
+               429: {"description": "too_many_attempts (Retry-After)"}},
 )
 async def self_check_in(
-    data: SelfCheckinRequest, gate: WriteGateDep, settings: SettingsDep, hub: HubDep
+    data: SelfCheckinRequest, request: Request, gate: WriteGateDep, settings: SettingsDep,
+    hub: HubDep, throttle: ThrottleDep,
 ) -> Response:
-    """Self check-in (no login): the token of the QR on the site screen plus the pass code."""
-    status, body = await gate.run(_self_check_in, data, gate, settings, hub)
+    """Self check-in (no login): the token of the QR on the site screen plus the pass code.
+    Repeated misses from one client, or at one site, are answered 429 with Retry-After."""
+    status, body = await gate.run(
+        _self_check_in, data, gate, settings, hub, throttle, client_address(request)
+    )
     return Response(body, status_code=status, media_type="application/json")
 
 
