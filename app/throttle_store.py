@@ -166,7 +166,8 @@ def make_limiter(
     several on one file, and the table costs one read per attempt)."""
     backend = settings.throttle_backend
     if backend == "auto":
-        backend = "redis" if settings.broker_url.startswith(("redis://", "rediss://")) else "database"
+        redis_broker = settings.broker_url.startswith(("redis://", "rediss://"))
+        backend = "redis" if redis_broker else "database"
     if backend == "redis":
         return RedisLimiter(settings.broker_url)
     if backend == "memory":

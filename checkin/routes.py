@@ -23,7 +23,6 @@ from app.realtime import Hub
 from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
 from checkin import service
-from checkin.self_throttle import is_miss, self_attempts
 from checkin.models import (
     CheckedAttendee,
     CheckinPublic,
@@ -31,6 +30,7 @@ from checkin.models import (
     CheckoutRequest,
     SelfCheckinRequest,
 )
+from checkin.self_throttle import is_miss, self_attempts
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the

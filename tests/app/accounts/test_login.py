@@ -5,6 +5,7 @@ import sqlite3
 import pytest
 from fastapi.testclient import TestClient
 
+from app import security
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import Settings
@@ -18,7 +19,7 @@ def _token(client: TestClient, password: str, username: str = "admin") -> int:
     if r.status_code == 429:
         assert r.json()["code"] == "too_many_attempts"
         assert int(r.headers["retry-after"]) >= 1
-    return r.status_code
+    return int(r.status_code)
 
 
 def _form(client: TestClient, password: str, username: str = "admin") -> int:
@@ -27,7 +28,7 @@ def _form(client: TestClient, password: str, username: str = "admin") -> int:
     if r.status_code == 429:
         assert int(r.headers["retry-after"]) >= 1
         assert "Thử sai quá nhiều lần" in r.text
-    return r.status_code
+    return int(r.status_code)
 
 
 @pytest.mark.parametrize("door", [_token, _form], ids=["token", "form"])
@@ -65,7 +66,7 @@ def test_password_is_checked_outside_any_write_transaction(
     settings: Settings = make_settings(sqlite_url)
     path = sqlite_url.removeprefix("sqlite:///")
     seen: list[bool] = []
-    real = accounts_service.verify_password
+    real = security.verify_password
 
     def verify(password: str, password_hash: str | None) -> bool:
         other = sqlite3.connect(path, timeout=0, isolation_level=None)
