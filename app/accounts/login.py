@@ -5,19 +5,30 @@ trying many accounts) and the account (many addresses guessing one password). Pa
 their free failures each must wait, the wait doubling up to 15 minutes; a request
 made while waiting is refused (429, Retry-After) before any database work or argon2.
 A good password clears the account's count, never the address's (else a guesser
-could log into their own account between guesses).
+could log into their own account between guesses). Passwords are checked one at a
+time per process (see `_verifying`).
 """
+
+import threading
 
 from sqlmodel import Session
 
 from app.accounts import errors, service
 from app.accounts.models import User
 from app.config import Settings
-from app.throttle import Rule, Throttle
+from app.throttle import Rule, Throttle, Throttled
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 15 * 60.0
 FORGET = 15 * 60.0
+QUEUE_SECONDS = 10.0
+BUSY = "Máy chủ đang bận, vui lòng thử lại sau giây lát."
+
+# One password check at a time per process. argon2 costs ~0.2 s of a core here: a burst
+# of guesses would otherwise take every core from the check-ins at once, and each guess
+# would pass the throttle before the ones ahead of it were counted. One slot still
+# checks ~5 passwords a second per worker, plenty for people logging in.
+_verifying = threading.Semaphore(1)
 
 
 def login_rules(settings: Settings) -> tuple[Rule, Rule]:
@@ -42,11 +53,19 @@ def authenticate_throttled(
     account = service.normalize_username(username)
     attempts = ((client_rule, client), (account_rule, account))
     throttle.check(*attempts)
+    if not _verifying.acquire(timeout=QUEUE_SECONDS):
+        raise Throttled(1, detail=BUSY)
     try:
-        user = service.authenticate(db, username=username, password=password)
-    except errors.InvalidCredentials:
-        db.rollback()  # end the read transaction before the throttle writes
-        throttle.failed(*attempts)
-        raise
+        # Again: attempts that waited for the slot may have been counted meanwhile, so a
+        # burst gets its free failures and no more.
+        throttle.check(*attempts)
+        try:
+            user = service.authenticate(db, username=username, password=password)
+        except errors.InvalidCredentials:
+            db.rollback()  # end the read transaction before the throttle writes
+            throttle.failed(*attempts)
+            raise
+    finally:
+        _verifying.release()
     throttle.clear(account_rule, account)
     return user

@@ -1,6 +1,7 @@
 """Login throttling through both doors (/login and the token endpoint), on both databases."""
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -86,3 +87,28 @@ def test_password_is_checked_outside_any_write_transaction(
         assert _token(client, ADMIN_PASSWORD) == 200
         assert _form(client, "wrong") == 401
     assert seen == [True, True, True]
+
+
+def test_a_burst_of_guesses_gets_its_free_failures_and_no_more(
+    client: TestClient, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty wrong passwords at the same moment: only the free ones (and the one that
+    starts the wait) reach argon2, one at a time."""
+    checked: list[int] = []
+    running = [0]
+    real = security.verify_password
+
+    def verify(password: str, password_hash: str | None) -> bool:
+        running[0] += 1
+        checked.append(running[0])
+        try:
+            return real(password, password_hash)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(accounts_service, "verify_password", verify)
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda i: _token(client, f"wrong-{i}"), range(20)))
+    assert statuses.count(401) == len(checked) <= 6, statuses
+    assert max(checked) == 1  # never two at once
+    assert statuses.count(429) >= 14
