@@ -193,6 +193,8 @@ def main() -> int:
             bodies = scan_bodies(codes, STEADY_RATE * args.seconds, rng, label)
             phases[label] = _phase(url, bodies, headers, args.seconds, attack, work)
     checks = _report(phases, args.seconds)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} cores; the generator and the attacker share them)")
     if args.keep:
         print(f"kept {work}")
     else:
