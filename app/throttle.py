@@ -79,27 +79,67 @@ class Limiter(Protocol):
 
 
 class Throttle:
-    """The limiter with a clock: check subjects, count their failures."""
+    """The limiter with a clock: check subjects, count their failures.
 
-    def __init__(self, limiter: Limiter, clock: "Clock | None" = None) -> None:
+    Waits this process has seen are remembered locally, so a subject refused once is
+    refused again without asking the store (a wait never ends early: only a good login
+    clears a count, and a waiting subject cannot log in). `check_cached` uses only that
+    memory: callers run it on the event loop, before any thread hop or database work.
+    """
+
+    def __init__(self, limiter: Limiter, clock: "Clock | None" = None,
+                 max_known: int = 10_000) -> None:
         self.limiter = limiter
         self._clock = clock or time.time
+        self._known: dict[str, float] = {}  # key -> blocked until
+        self._max_known = max_known
+
+    def _known_wait(self, keys: Sequence[str], now: float) -> float:
+        return max([0.0, *(self._known.get(k, 0.0) - now for k in keys)])
+
+    def _remember(self, key: str, until: float, now: float) -> None:
+        if len(self._known) >= self._max_known:
+            self._known = {k: t for k, t in self._known.items() if t > now}
+            if len(self._known) >= self._max_known:
+                self._known.clear()  # bounded memory beats a cache under a flood
+        self._known[key] = until
+
+    def check_cached(self, *attempts: tuple[Rule, str]) -> None:
+        """Refuse a subject already known to wait (no I/O: safe on the event loop)."""
+        wait = self._known_wait([rule.key(s) for rule, s in attempts], self._clock())
+        if wait > 0:
+            raise Throttled(wait)
 
     def check(self, *attempts: tuple[Rule, str]) -> None:
         """Refuse (`Throttled`) while any of the subjects still has to wait."""
-        wait = self.limiter.wait([rule.key(s) for rule, s in attempts], self._clock())
+        keys, now = [rule.key(s) for rule, s in attempts], self._clock()
+        known = self._known_wait(keys, now)
+        if known > 0:
+            raise Throttled(known)
+        wait = self.limiter.wait(keys, now)
         if wait > 0:
+            for key in keys:  # once per wait and process: which of them waits, how long
+                own = wait if len(keys) == 1 else self.limiter.wait([key], now)
+                if own > 0:
+                    self._remember(key, now + own, now)
             raise Throttled(wait)
 
     def failed(self, *attempts: tuple[Rule, str]) -> float:
         """Count one failure of each subject; the longest wait that results."""
-        now = self._clock()
-        return max((self.limiter.fail(rule.key(s), rule, now) for rule, s in attempts),
-                   default=0.0)
+        now, longest = self._clock(), 0.0
+        for rule, subject in attempts:
+            key = rule.key(subject)
+            delay = self.limiter.fail(key, rule, now)
+            if delay > 0:
+                self._remember(key, now + delay, now)
+            longest = max(longest, delay)
+        return longest
 
     def clear(self, rule: Rule, subject: str) -> None:
         """Forget one subject's failures (e.g. an account after a good password)."""
-        self.limiter.clear(rule.key(subject))
+        key = rule.key(subject)
+        self._known.pop(key, None)
+        self.limiter.clear(key)
 
 
 class Clock(Protocol):

@@ -20,7 +20,7 @@ from app.deps import (
 )
 from app.errors import AppError
 from app.realtime import Hub
-from app.throttle import Throttle
+from app.throttle import Rule, Throttle
 from app.throttle_deps import ThrottleDep, client_address
 from checkin import service
 from checkin.models import (
@@ -119,9 +119,8 @@ async def check_in(
 
 def _self_check_in(
     data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub,
-    throttle: Throttle, client: str,
+    throttle: Throttle, attempts: tuple[tuple[Rule, str], ...],
 ) -> tuple[int, bytes]:
-    attempts = self_attempts(settings, client=client, site_token=data.site_token)
     throttle.check(*attempts)  # 429 before any database work for a client that must wait
     try:
         with gate.session() as db:
@@ -152,9 +151,9 @@ async def self_check_in(
 ) -> Response:
     """Self check-in (no login): the token of the QR on the site screen plus the pass code.
     Repeated misses from one client, or at one site, are answered 429 with Retry-After."""
-    status, body = await gate.run(
-        _self_check_in, data, gate, settings, hub, throttle, client_address(request)
-    )
+    attempts = self_attempts(settings, client=client_address(request), site_token=data.site_token)
+    throttle.check_cached(*attempts)  # known to wait: refused here, no hop to the gate
+    status, body = await gate.run(_self_check_in, data, gate, settings, hub, throttle, attempts)
     return Response(body, status_code=status, media_type="application/json")
 
 

@@ -5,17 +5,25 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts import errors as accounts_errors
 from app.accounts import login
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.config import Settings
 from app.db import DbSession, ReadDbSession
-from app.deps import CsrfChecked, CurrentUser, OptionalUser, SettingsDep
+from app.deps import (
+    CsrfChecked,
+    CurrentUser,
+    OptionalUser,
+    SettingsDep,
+    connection_read_engine,
+)
 from app.errors import AppError
 from app.security import SESSION_COOKIE
 from app.templating import render
-from app.throttle import Throttled
+from app.throttle import Throttle, Throttled
 from app.throttle_deps import ThrottleDep, client_address
 from endpoints import service
 
@@ -61,33 +69,29 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", {"next": _safe_next(next) or ""})
 
 
-@router.post("/login", dependencies=[CsrfChecked])
-def login_submit(
-    request: Request,
-    db: ReadDbSession,
-    settings: SettingsDep,
-    throttle: ThrottleDep,
-    username: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=200)],
-    next: Annotated[str | None, Form(max_length=500)] = None,
-) -> Response:
-    """Check the credentials (throttled per client and account) and set the session cookie."""
-    try:
-        user = login.authenticate_throttled(
-            db, throttle=throttle, settings=settings, client=client_address(request),
-            username=username, password=password,
-        )
-    except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive,
-            Throttled) as exc:
-        page = render(
-            request,
-            "login.html",
-            {"error": exc.detail, "username": username, "next": _safe_next(next) or ""},
-            status=exc.status_code,
-        )
-        page.headers.update(exc.headers)  # Retry-After when throttled
-        return page
-    response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
+def _refused(request: Request, exc: AppError, username: str, next: str | None) -> Response:
+    page = render(
+        request,
+        "login.html",
+        {"error": exc.detail, "username": username, "next": _safe_next(next) or ""},
+        status=exc.status_code,
+    )
+    page.headers.update(exc.headers)  # Retry-After when throttled
+    return page
+
+
+def _login(request: Request, settings: Settings, throttle: Throttle, username: str,
+           password: str, next: str | None) -> Response:
+    with Session(connection_read_engine(request), expire_on_commit=False) as db:
+        try:
+            user = login.authenticate_throttled(
+                db, throttle=throttle, settings=settings, client=client_address(request),
+                username=username, password=password,
+            )
+        except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive,
+                Throttled) as exc:
+            return _refused(request, exc, username, next)
+        response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         accounts_service.issue_token(user=user, secret=settings.secret_key),
@@ -97,6 +101,26 @@ def login_submit(
         secure=settings.cookie_secure,
     )
     return response
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+async def login_submit(
+    request: Request,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    """Check the credentials (throttled per client and account) and set the session cookie.
+    A guesser already known to wait is refused on the event loop; the password check runs
+    in a worker thread on a read-only session."""
+    attempts = login.login_attempts(settings, client=client_address(request), username=username)
+    try:
+        throttle.check_cached(*attempts)
+    except Throttled as exc:
+        return _refused(request, exc, username, next)
+    return await run_in_threadpool(_login, request, settings, throttle, username, password, next)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])

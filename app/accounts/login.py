@@ -40,6 +40,14 @@ def login_rules(settings: Settings) -> tuple[Rule, Rule]:
     )
 
 
+def login_attempts(
+    settings: Settings, *, client: str, username: str
+) -> tuple[tuple[Rule, str], tuple[Rule, str]]:
+    """The subjects one login attempt counts against: the client and the account."""
+    client_rule, account_rule = login_rules(settings)
+    return (client_rule, client), (account_rule, service.normalize_username(username))
+
+
 def authenticate_throttled(
     db: Session, *, throttle: Throttle, settings: Settings, client: str, username: str,
     password: str,
@@ -49,9 +57,7 @@ def authenticate_throttled(
     `db` should be a read-only session: argon2 takes tens of milliseconds and must not
     run while holding SQLite's write lock (every check-in would wait behind it).
     """
-    client_rule, account_rule = login_rules(settings)
-    account = service.normalize_username(username)
-    attempts = ((client_rule, client), (account_rule, account))
+    attempts = login_attempts(settings, client=client, username=username)
     throttle.check(*attempts)
     if not _verifying.acquire(timeout=QUEUE_SECONDS):
         raise Throttled(1, detail=BUSY)
@@ -67,5 +73,5 @@ def authenticate_throttled(
             raise
     finally:
         _verifying.release()
-    throttle.clear(account_rule, account)
+    throttle.clear(*attempts[1])
     return user
