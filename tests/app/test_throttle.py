@@ -1,6 +1,7 @@
 """Throttle rules, the in-process limiter, and the websocket cap per client address."""
 
 import json
+from collections.abc import Sequence
 
 import pytest
 from fastapi.testclient import TestClient
@@ -92,3 +93,34 @@ def test_websocket_cap_refuses_the_socket_past_the_cap(
         held[0] = client.websocket_connect(dashboard).__enter__()  # a freed slot is reusable
         assert json.loads(held[0].receive_text())["type"] == "snapshot"
         held[0].__exit__(None, None, None)
+
+
+def test_known_waits_are_refused_without_asking_the_store() -> None:
+    class Counting(MemoryLimiter):
+        reads = 0
+
+        def wait(self, keys: Sequence[str], now: float) -> float:
+            Counting.reads += 1
+            return super().wait(keys, now)
+
+    now = [0.0]
+    limiter = Counting()
+    throttle = Throttle(limiter, clock=lambda: now[0])
+    client, account = Rule("c", 0, 10, 60, 60), Rule("a", 5, 10, 60, 60)
+    throttle.failed((client, "1.2.3.4"))  # the client waits 10 s, the account does not
+    throttle.check((account, "admin"))
+    with pytest.raises(Throttled):
+        throttle.check_cached((client, "1.2.3.4"), (account, "admin"))
+    reads = Counting.reads
+    for _ in range(100):
+        with pytest.raises(Throttled):
+            throttle.check((client, "1.2.3.4"), (account, "admin"))
+    assert Counting.reads == reads  # answered from what this process already knows
+    throttle.check_cached((account, "admin"))  # the other subject is not blocked by it
+    other = Throttle(limiter, clock=lambda: now[0])  # another worker on the same store
+    with pytest.raises(Throttled):
+        other.check((client, "1.2.3.4"), (account, "admin"))
+    other.check((account, "admin"))  # it learnt which of the two waits
+    now[0] = 11.0
+    throttle.check_cached((client, "1.2.3.4"))
+    throttle.check((client, "1.2.3.4"))
