@@ -117,7 +117,7 @@ async def login_submit(
     in a worker thread on a read-only session."""
     attempts = login.login_attempts(settings, client=client_address(request), username=username)
     try:
-        throttle.check_cached(*attempts)
+        login.precheck(throttle, attempts)
     except Throttled as exc:
         return _refused(request, exc, username, next)
     return await run_in_threadpool(_login, request, settings, throttle, username, password, next)

@@ -61,8 +61,8 @@ async def login_for_token(
 
     Async, with the password check in a worker thread: a guesser already known to wait is
     refused on the event loop, at the cost of parsing the form (a flood must stay cheap)."""
-    throttle.check_cached(
-        *login.login_attempts(settings, client=client_address(request), username=username)
+    login.precheck(
+        throttle, login.login_attempts(settings, client=client_address(request), username=username)
     )
     return await run_in_threadpool(_token_for, request, settings, throttle, username, password)
 

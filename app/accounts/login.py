@@ -32,6 +32,10 @@ BUSY = "Máy chủ đang bận, vui lòng thử lại sau giây lát."
 # would pass the throttle before the ones ahead of it were counted. One slot still
 # checks ~5 passwords a second per worker, plenty for people logging in.
 _verifying = threading.Semaphore(1)
+# Clients and accounts with a check under way: their other attempts are refused at once,
+# not queued (a guesser's burst would otherwise pile up threads behind the slot).
+_pending: set[str] = set()
+_pending_lock = threading.Lock()
 
 
 def _lower_priority() -> None:
@@ -73,6 +77,31 @@ def authenticate_throttled(
     """
     attempts = login_attempts(settings, client=client, username=username)
     throttle.check(*attempts)
+    keys = {rule.key(subject) for rule, subject in attempts}
+    with _pending_lock:
+        if keys & _pending:  # this client or account is being checked right now
+            raise Throttled(1)
+        _pending.update(keys)
+    try:
+        return _verify(db, throttle=throttle, attempts=attempts, username=username,
+                       password=password)
+    finally:
+        with _pending_lock:
+            _pending.difference_update(keys)
+
+
+def precheck(throttle: Throttle, attempts: tuple[tuple[Rule, str], ...]) -> None:
+    """Refuse, without I/O (on the event loop), a client or account known to wait or
+    being checked right now."""
+    throttle.check_cached(*attempts)
+    if any(rule.key(subject) in _pending for rule, subject in attempts):
+        raise Throttled(1)
+
+
+def _verify(
+    db: Session, *, throttle: Throttle, attempts: tuple[tuple[Rule, str], ...], username: str,
+    password: str,
+) -> User:
     if not _verifying.acquire(timeout=QUEUE_SECONDS):
         raise Throttled(1, detail=BUSY)
     try:
