@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     miss_flush_seconds: float = Field(default=5.0, gt=0, le=300)
     # Dashboard updates are coalesced: at most one message per scope per interval.
     dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
+    # Throttling (app/throttle.py): where failure counts live. "auto" = Redis when the broker
+    # is Redis, else the database; "memory" is right only for a single-process server.
+    throttle_backend: Literal["auto", "redis", "database", "memory"] = "auto"
+    # Wrong passwords allowed before the waits start (doubling from 1 s up to 15 min).
+    login_failures_per_client: int = Field(default=10, ge=1, le=1000)
+    login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    # Self check-in misses (unknown or bad codes) before the waits start.
+    self_checkin_misses_per_client: int = Field(default=10, ge=1, le=10_000)
+    self_checkin_misses_per_site: int = Field(default=100, ge=1, le=100_000)
+    # Open websockets per client address and process (0 = no cap; benches from one host).
+    ws_connections_per_client: int = Field(default=100, ge=0, le=100_000)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

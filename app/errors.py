@@ -18,6 +18,7 @@ class AppError(Exception):
     status_code = 400
     code = "bad_request"
     detail = "Yêu cầu không hợp lệ."
+    headers: dict[str, str] = {}  # noqa: RUF012 - never mutated; instances assign their own
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or type(self).detail
@@ -185,7 +186,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        return _render(request, exc.status_code, exc.code, exc.detail, **exc.extra)
+        response = _render(request, exc.status_code, exc.code, exc.detail, **exc.extra)
+        response.headers.update(exc.headers)  # e.g. Retry-After of a 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -26,6 +26,8 @@ from app.logs import install_log_filters
 from app.realtime import create_hub
 from app.security import AttemptLimiter
 from app.templating import LOCAL_TZ
+from app.throttle import ConnectionCap, Throttle
+from app.throttle_store import RedisLimiter, make_limiter
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
@@ -75,19 +77,31 @@ class DirectWebsockets:
     middleware stack and router kept alive per socket costs memory (about 5 KB
     each, measured in bench/fanout.py). The handlers check Origin and tokens
     themselves, so nothing those layers do is skipped for them.
+
+    It also caps open websockets per client address (every socket path passes here
+    first, /ws/screen included): the socket past the cap is refused before the
+    handshake is accepted (HTTP 403), at the cost of a dictionary lookup.
     """
 
-    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp]) -> None:
+    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp], cap: ConnectionCap) -> None:
         self.app = app
         self.routes = dict(routes)
+        self.cap = cap
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        if not self.cap.enter(address):
+            await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
+            return
+        try:
             handler = self.routes.get(scope["path"])
-            if handler is not None:
-                await handler(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+            await (handler or self.app)(scope, receive, send)
+        finally:
+            self.cap.leave(address)
 
 
 # The stock Swagger UI page starts the UI with an inline script, which the
@@ -152,6 +166,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
     miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
     await miss_flusher.start()
+    limiter = make_limiter(settings, engine, write=write_gate.call)
+    app.state.throttle = Throttle(limiter)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
     gc.collect()
@@ -165,6 +181,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         await presence.stop()
         await revocations.stop()
         await hub.stop()
+        if isinstance(limiter, RedisLimiter):
+            limiter.close()
         write_gate.close()
         engine.dispose()
 
@@ -210,7 +228,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Added first, so DirectWebsockets stays outermost: screen sockets skip this frame too.
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()})
+    app.state.ws_cap = ConnectionCap(settings.ws_connections_per_client)
+    app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()},
+                       cap=app.state.ws_cap)
     # Outermost, so that /ws/screen (handled by DirectWebsockets) is covered too.
     app.add_middleware(ExposedDefaultsGuard)
 

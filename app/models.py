@@ -1,6 +1,7 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
 from app.accounts.models import PasswordReset, User
+from app.throttle_store import ThrottleEntry
 from checkin.models import (
     Attendance,
     Attendee,
@@ -52,5 +53,6 @@ __all__ = [
     "SitePresenceEvent",
     "SlideDeck",
     "Stage",
+    "ThrottleEntry",
     "User",
 ]

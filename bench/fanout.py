@@ -175,7 +175,9 @@ def _diemcau(args: argparse.Namespace, env: dict[str, str],
     port = free_port()
     denv = {**env, "DIEMCAU_DATABASE_URL": f"sqlite:///{tmpdir / 'bench.db'}",
             "DIEMCAU_DATA_DIR": str(tmpdir / "var"), "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "DIEMCAU_ENV": "development"}
+            "DIEMCAU_ENV": "development",
+            # Every client comes from 127.0.0.1: lift the per-address socket cap.
+            "DIEMCAU_WS_CONNECTIONS_PER_CLIENT": "0"}
     cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     with process(cmd, denv, tmpdir / "diemcau.log") as srv:
         base = f"http://127.0.0.1:{port}"

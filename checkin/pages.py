@@ -22,9 +22,11 @@ from app.headers import allow_camera
 from app.qrimage import qr_svg_inline
 from app.templating import LOCAL_TZ
 from app.templating import render_page as _page
+from app.throttle_deps import ThrottleDep, client_address
 from checkin import errors, headcounts, roster, service
 from checkin import sites as checkin_sites
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
+from checkin.self_throttle import is_miss, self_attempts
 from endpoints import service as endpoints_service
 from endpoints.models import SiteView
 from sessions import service as sessions_service
@@ -305,20 +307,30 @@ def self_submit(
     settings: SettingsDep,
     hub: HubDep,
     gate: WriteGateDep,
+    throttle: ThrottleDep,
     code: FormText = "",
 ) -> Response:
-    """Self check-in from the form (the no-script path)."""
+    """Self check-in from the form (the no-script path), throttled as the API is."""
+    attempts = self_attempts(settings, client=client_address(request), site_token=site_token)
     try:
+        throttle.check(*attempts)
         site = service.self_checkin_site(db, site_token=site_token, settings=settings)
     except AppError as exc:
-        return _self_page(request, site_token, None, error=exc, status=exc.status_code)
+        db.rollback()
+        if is_miss(exc):
+            throttle.failed(*attempts)
+        page = _self_page(request, site_token, None, error=exc, status=exc.status_code)
+        page.headers.update(exc.headers)  # Retry-After when throttled
+        return page
     db.rollback()  # free SQLite's write lock: the gate's thread may be waiting for it
     try:
         outcome = gate.call(lambda: service.self_check_in(
             db, site_token=site_token, code=code.strip(), settings=settings, publish=hub.publish
         ))
     except AppError as exc:
-        db.rollback()
+        db.rollback()  # before the throttle writes (through the gate, on SQLite)
+        if is_miss(exc):
+            throttle.failed(*attempts)
         if exc.code in ("site_qr_expired", "site_qr_invalid"):
             return _self_page(request, site_token, None, error=exc, status=exc.status_code)
         return _self_page(request, site_token, site, result=_refusal(exc),

@@ -17,7 +17,10 @@ from app.deps import (
     TokenCacheDep,
     find_user,
 )
+from app.errors import AppError
 from app.realtime import Hub
+from app.throttle import Rule, Throttle
+from app.throttle_deps import ThrottleDep, client_address
 from checkin import service
 from checkin.models import (
     CheckedAttendee,
@@ -27,6 +30,7 @@ from checkin.models import (
     SelfCheckinPublic,
     SelfCheckinRequest,
 )
+from checkin.self_throttle import is_miss, self_attempts
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the
@@ -120,13 +124,20 @@ def self_public(result: service.CheckinResult) -> SelfCheckinPublic:
 
 
 def _self_check_in(
-    data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub
+    data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub,
+    throttle: Throttle, attempts: tuple[tuple[Rule, str], ...],
 ) -> tuple[int, bytes]:
-    with gate.session() as db:
-        result = service.self_check_in(
-            db, site_token=data.site_token, code=data.code, settings=settings,
-            publish=hub.publish, session_id=data.session_id, nonce=data.nonce,
-        )
+    throttle.check(*attempts)  # 429 before any database work for a client that must wait
+    try:
+        with gate.session() as db:
+            result = service.self_check_in(
+                db, site_token=data.site_token, code=data.code, settings=settings,
+                publish=hub.publish, session_id=data.session_id, nonce=data.nonce,
+            )
+    except AppError as exc:
+        if is_miss(exc):  # the session is closed: its write lock is free again
+            throttle.failed(*attempts)
+        raise
     status = 200 if result.status == "already_checked_in" else 201
     return status, self_public(result).model_dump_json().encode()
 
@@ -139,14 +150,19 @@ def _self_check_in(
     responses={200: {"description": "already_checked_in", "model": SelfCheckinPublic},
                **_CHECKIN_ERRORS,
                410: {"description": "site_qr_expired, pass_expired, pass_revoked, "
-                                    "pass_key_revoked"}},
+                                    "pass_key_revoked"},
+               429: {"description": "too_many_attempts (Retry-After)"}},
 )
 async def self_check_in(
-    data: SelfCheckinRequest, gate: WriteGateDep, settings: SettingsDep, hub: HubDep
+    data: SelfCheckinRequest, request: Request, gate: WriteGateDep, settings: SettingsDep,
+    hub: HubDep, throttle: ThrottleDep,
 ) -> Response:
     """Self check-in (no login): the token of the QR on the site screen plus the pass code.
-    Answers only the attendee's name and this site (a guessed code learns nothing else)."""
-    status, body = await gate.run(_self_check_in, data, gate, settings, hub)
+    Answers only the attendee's name and this site (a guessed code learns nothing else).
+    Repeated misses from one client, or at one site, are answered 429 with Retry-After."""
+    attempts = self_attempts(settings, client=client_address(request), site_token=data.site_token)
+    throttle.check_cached(*attempts)  # known to wait: refused here, no hop to the gate
+    status, body = await gate.run(_self_check_in, data, gate, settings, hub, throttle, attempts)
     return Response(body, status_code=status, media_type="application/json")
 
 

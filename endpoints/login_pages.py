@@ -5,10 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts import errors as accounts_errors
+from app.accounts import login
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import (
     CsrfChecked,
@@ -17,10 +20,13 @@ from app.deps import (
     OptionalUser,
     SettingsDep,
     clear_login_cookie,
+    connection_read_engine,
     set_login_cookie,
 )
 from app.errors import AppError
 from app.templating import render
+from app.throttle import Throttle, Throttled
+from app.throttle_deps import ThrottleDep, client_address
 from endpoints import service
 
 router = APIRouter(include_in_schema=False)
@@ -65,32 +71,55 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", {"next": _safe_next(next) or ""})
 
 
-@router.post("/login", dependencies=[CsrfChecked])
-def login_submit(
-    request: Request,
-    db: DbSession,
-    settings: SettingsDep,
-    username: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=200)],
-    next: Annotated[str | None, Form(max_length=500)] = None,
-) -> Response:
-    """Check the credentials and set the session cookie."""
-    try:
-        user = accounts_service.authenticate(db, username=username, password=password)
-    except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive) as exc:
-        return render(
-            request,
-            "login.html",
-            {"error": exc.detail, "username": username, "next": _safe_next(next) or ""},
-            status=exc.status_code,
-        )
-    response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
+def _refused(request: Request, exc: AppError, username: str, next: str | None) -> Response:
+    page = render(
+        request,
+        "login.html",
+        {"error": exc.detail, "username": username, "next": _safe_next(next) or ""},
+        status=exc.status_code,
+    )
+    page.headers.update(exc.headers)  # Retry-After when throttled
+    return page
+
+
+def _login(request: Request, settings: Settings, throttle: Throttle, username: str,
+           password: str, next: str | None) -> Response:
+    with Session(connection_read_engine(request), expire_on_commit=False) as db:
+        try:
+            user = login.authenticate_throttled(
+                db, throttle=throttle, settings=settings, client=client_address(request),
+                username=username, password=password,
+            )
+        except (accounts_errors.InvalidCredentials, accounts_errors.AccountNotActive,
+                Throttled) as exc:
+            return _refused(request, exc, username, next)
+        response = RedirectResponse(_safe_next(next) or _landing(db, user), status_code=303)
     set_login_cookie(
         response,
         token=accounts_service.issue_token(user=user, secret=settings.secret_key),
         settings=settings,
     )
     return response
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+async def login_submit(
+    request: Request,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    """Check the credentials (throttled per client and account) and set the session cookie.
+    A guesser already known to wait is refused on the event loop; the password check runs
+    in a worker thread on a read-only session."""
+    attempts = login.login_attempts(settings, client=client_address(request), username=username)
+    try:
+        login.precheck(throttle, attempts)
+    except Throttled as exc:
+        return _refused(request, exc, username, next)
+    return await run_in_threadpool(_login, request, settings, throttle, username, password, next)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])

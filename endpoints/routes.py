@@ -2,14 +2,26 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Query, Request, Response, status
 from pydantic import BaseModel
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from app.accounts import login
 from app.accounts import service as accounts_service
 from app.accounts.models import UserPublic
+from app.config import Settings
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, SettingsDep
+from app.deps import (
+    AdminUser,
+    CookieCsrf,
+    CurrentUser,
+    HubDep,
+    SettingsDep,
+    connection_read_engine,
+)
+from app.throttle import Throttle
+from app.throttle_deps import ThrottleDep, client_address
 from endpoints import service, site_changes, site_lists
 from endpoints.models import (
     Approval,
@@ -31,13 +43,35 @@ class Token(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
-@router.post("/auth/token", response_model=Token, tags=["auth"])
-def login_for_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, settings: SettingsDep
+def _token_for(
+    request: Request, settings: Settings, throttle: Throttle, username: str, password: str
 ) -> Token:
-    """OAuth2 password flow: exchange username and password for a bearer token."""
-    user = accounts_service.authenticate(db, username=form.username, password=form.password)
+    with Session(connection_read_engine(request), expire_on_commit=False) as db:
+        user = login.authenticate_throttled(
+            db, throttle=throttle, settings=settings, client=client_address(request),
+            username=username, password=password,
+        )
     return Token(access_token=accounts_service.issue_token(user=user, secret=settings.secret_key))
+
+
+@router.post("/auth/token", response_model=Token, tags=["auth"],
+             responses={429: {"description": "too_many_attempts (Retry-After)"}})
+async def login_for_token(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    settings: SettingsDep,
+    throttle: ThrottleDep,
+) -> Token:
+    """OAuth2 password flow: exchange username and password for a bearer token.
+    Repeated wrong passwords (per client and per account) are answered 429 with Retry-After.
+
+    Async, with the password check in a worker thread: a guesser already known to wait is
+    refused on the event loop, at the cost of parsing the form (a flood must stay cheap)."""
+    login.precheck(
+        throttle, login.login_attempts(settings, client=client_address(request), username=username)
+    )
+    return await run_in_threadpool(_token_for, request, settings, throttle, username, password)
 
 
 @router.post(

@@ -1,7 +1,7 @@
 """password_reset: one-time reset links issued by the central office (hashed)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 03:30:00+00:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import app.db
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
