@@ -26,7 +26,7 @@ from app.logs import install_log_filters
 from app.realtime import create_hub
 from app.security import AttemptLimiter
 from app.templating import LOCAL_TZ
-from app.throttle import ConnectionCap, Throttle
+from app.throttle import ConnectionCap, Limiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
@@ -163,11 +163,9 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
     miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
     await miss_flusher.start()
-    limiter = make_limiter(settings, engine, write=write_gate.call)
-    app.state.throttle = Throttle(limiter)
+    limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
     gc.collect()
@@ -185,6 +183,14 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             limiter.close()
         write_gate.close()
         engine.dispose()
+
+
+def _throttles(app: FastAPI, settings: Settings, engine: Engine, gate: WriteGate) -> Limiter:
+    """The attempt limiters: logins and self check-in (shared by workers), pairing codes."""
+    app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
+    limiter = make_limiter(settings, engine, write=gate.call)
+    app.state.throttle = Throttle(limiter)
+    return limiter
 
 
 def _first_admin(engine: Engine, settings: Settings) -> bool:
