@@ -32,3 +32,14 @@ def test_a_long_uncommon_password_passes() -> None:
 
 def test_the_common_list_holds_only_passwords_long_enough_to_reach_it() -> None:
     assert COMMON_PASSWORDS and all(len(p) >= 10 and p == p.casefold() for p in COMMON_PASSWORDS)
+
+
+def test_new_hashes_use_the_one_lane_owasp_profile_and_old_ones_still_verify() -> None:
+    """One lane and 19 MiB: a wrong-password flood keeps a core free for check-ins."""
+    from argon2 import PasswordHasher
+
+    from app.security import hash_password, verify_password
+
+    assert "$m=19456,t=2,p=1$" in hash_password("mat-khau-dai-du")
+    old = PasswordHasher().hash("mat-khau-cu")  # argon2-cffi's default profile
+    assert verify_password("mat-khau-cu", old) and not verify_password("sai", old)
