@@ -242,6 +242,8 @@ def scan(data: bytes, limits: Limits) -> None:
             for info in archive.infolist():
                 if info.filename.lower().endswith(_XML_SUFFIXES):
                     _scan_part(archive, info, meter)
+    # zipfile raises NotImplementedError for a compression method it lacks (e.g. LZMA
+    # variants): a hostile archive, answered like any broken one.
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as exc:
         raise errors.UnsupportedFile("Tệp Excel bị hỏng (không mở được tệp nén .xlsx).") from exc
 
