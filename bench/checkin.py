@@ -278,6 +278,7 @@ async def _steady(url: str, bodies: list[str], headers: dict[str, str], rate: fl
         "p50": pct(latencies, 50), "p95": pct(latencies, 95), "p99": pct(latencies, 99),
         "max": max(latencies), "statuses": dict(statuses),
         "generator_late_p99": pct(late, 99) if late else 0.0,
+        "latencies": latencies,
     }
 
 
