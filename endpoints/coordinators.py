@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
+from app.accounts.passwords import check_new_password
 from app.accounts.service import normalize_username, require_admin
 from app.security import hash_password
 from endpoints.service import get_site
@@ -24,6 +25,7 @@ def create_coordinator(
     """An active coordinator account for a site, made by the central office."""
     require_admin(actor)
     get_site(db, site_id=site_id, actor=actor)
+    check_new_password(password, username=username)
     return accounts_service.add_user(
         db,
         User(

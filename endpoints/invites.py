@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import errors as accounts_errors
 from app.accounts.models import AccountStatus, Role, User
+from app.accounts.passwords import check_new_password
 from app.accounts.service import is_admin, normalize_username, require_admin
 from app.db import utcnow
 from app.security import hash_password, hash_token, new_invite_token
@@ -98,6 +99,8 @@ def register_with_invite(
     """A coordinator registers their site and account: a registry site under the invite's
     parent, added to the invite's conference; all of it waits for approval."""
     invite = open_invite(db, token=token)
+    # Before the claim: a weak password must not use the invite up.
+    check_new_password(data.password, username=data.username)
     now = utcnow()
     # Claim the invite atomically: of two parallel registrations, exactly one wins.
     claimed = db.execute(

@@ -33,3 +33,20 @@ def test_list_site_users_outside_scope_is_refused(
 ) -> None:
     with pytest.raises(errors.SiteOutOfScope):
         coordinators.list_site_users(db, site_id=tree.hub_b, actor=coordinator_a)
+
+
+@pytest.mark.parametrize(("password", "error"), [
+    ("short-pw", accounts_errors.PasswordTooShort),
+    ("new-coord-1", accounts_errors.PasswordIsUsername),
+    ("matkhau123", accounts_errors.PasswordTooCommon),
+])
+def test_create_coordinator_refuses_a_weak_password(
+    db: Session, tree: Tree, admin: User, password: str, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        coordinators.create_coordinator(
+            db, site_id=tree.ward_a1, username="new-coord-1", password=password,
+            full_name="Nguyễn Văn An", phone=None, actor=admin,
+        )
+    assert not [u for u in coordinators.list_site_users(db, site_id=tree.ward_a1, actor=admin)
+                if u.username == "new-coord-1"]

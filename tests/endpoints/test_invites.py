@@ -91,6 +91,20 @@ def test_register_with_taken_username_writes_nothing_and_keeps_invite(
     assert site.id is not None
 
 
+def test_register_with_weak_password_writes_nothing_and_keeps_invite(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    invite, token = invites.create_invite(
+        db, conference_id=tree.cid, data=InviteCreate(), actor=admin, default_days=14
+    )
+    sites_before = len(db.exec(select(Site)).all())
+    with pytest.raises(accounts_errors.PasswordTooShort):
+        invites.register_with_invite(db, token=token, data=registration(password="ngan-qua"))
+    db.expire_all()
+    assert len(db.exec(select(Site)).all()) == sites_before
+    stored = db.get(Invite, invite.id)
+    assert stored is not None and stored.used_at is None
+
 
 def test_hub_coordinator_invites_below_own_site_only(
     db: Session, tree: Tree, coordinator_a: User
