@@ -24,7 +24,6 @@ from app.exposure import ExposedDefaultsGuard
 from app.headers import SecurityHeaders
 from app.logs import install_log_filters
 from app.realtime import create_hub
-from app.security import AttemptLimiter
 from app.templating import LOCAL_TZ
 from app.throttle import ConnectionCap, Limiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
@@ -186,8 +185,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
 
 
 def _throttles(app: FastAPI, settings: Settings, engine: Engine, gate: WriteGate) -> Limiter:
-    """The attempt limiters: logins and self check-in (shared by workers), pairing codes."""
-    app.state.pairing_limiter = AttemptLimiter(limit=10, window=60.0)
+    """The attempt throttle of logins, self check-in and pairing codes (shared by workers)."""
     limiter = make_limiter(settings, engine, write=gate.call)
     app.state.throttle = Throttle(limiter)
     return limiter

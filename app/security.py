@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -108,38 +107,6 @@ def new_invite_token() -> tuple[str, str]:
 def hash_token(token: str) -> str:
     """SHA-256 of a random token (enough: the token itself has 192 bits of entropy)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class AttemptLimiter:
-    """Counts failed attempts per client in a sliding minute; refuses past the limit.
-
-    In-process only: with several workers each keeps its own count, which still
-    bounds guessing to limit × workers per minute per client.
-    """
-
-    def __init__(self, *, limit: int = 10, window: float = 60.0, max_clients: int = 10_000) -> None:
-        self._limit = limit
-        self._window = window
-        self._max_clients = max_clients
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, client: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(client, []) if now - t < self._window]
-        if times:
-            self._failures[client] = times
-        else:
-            self._failures.pop(client, None)
-        return times
-
-    def allowed(self, client: str) -> bool:
-        """False while `client` has used up its failures for this window."""
-        return len(self._recent(client, time.monotonic())) < self._limit
-
-    def failed(self, client: str) -> None:
-        """Record one failed attempt."""
-        if len(self._failures) >= self._max_clients:
-            self._failures.clear()  # bounded memory beats perfect accounting under a flood
-        self._failures.setdefault(client, []).append(time.monotonic())
 
 
 def origin_allowed(

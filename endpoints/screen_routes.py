@@ -5,6 +5,7 @@ from sqlmodel import Session
 
 from app.db import DbSession, ReadDbSession
 from app.deps import CookieCsrf, CurrentUser
+from app.throttle_deps import client_address
 from endpoints import screens, service
 from endpoints.deps import PairingLimiterDep
 from endpoints.errors import PairingCodeInvalid
@@ -66,11 +67,12 @@ def pair_screen(
     data: PairRequest, request: Request, db: DbSession, limiter: PairingLimiterDep
 ) -> ScreenToken:
     """A screen exchanges its pairing code for a token (no login; attempts are limited)."""
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     limiter.check(client)
     try:
         screen, token = screens.pair_screen(db, code=data.code)
     except PairingCodeInvalid:
+        db.rollback()  # free SQLite's write lock before the throttle writes the count
         limiter.failed(client)
         raise
     assert screen.id is not None

@@ -26,12 +26,6 @@ class UsernameTaken(AppError):
     detail = "Tên đăng nhập đã được dùng, vui lòng chọn tên khác."
 
 
-class TooManyAttempts(AppError):
-    status_code = 429
-    code = "too_many_attempts"
-    detail = "Thử sai quá nhiều lần, vui lòng đợi một phút rồi thử lại."
-
-
 class PasswordTooShort(AppError):
     status_code = 422
     code = "password_too_short"

@@ -8,10 +8,11 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.db import local_today, utcnow
+from app.main import create_app
 from endpoints import errors, screens
 from endpoints import service as endpoints_service
 from endpoints.screen_models import ScreenDevice
-from tests.conftest import Tree, token_for
+from tests.conftest import Tree, make_settings, token_for
 
 
 def test_enroll_screen_token_identifies_site(db: Session, admin: User, tree: Tree) -> None:
@@ -110,6 +111,21 @@ def test_pair_route_limits_failed_attempts(
     r = client.post("/api/v1/screens/pair", json={"code": code})
     assert r.status_code == 429
     assert r.json()["code"] == "too_many_attempts"
+
+
+def test_pairing_misses_are_counted_across_workers(database_url: str) -> None:
+    """Two app instances on one database (two workers): ten misses in all, not ten each,
+    start the wait; the refusal says how long (Retry-After)."""
+    settings = make_settings(database_url, throttle_backend="database")
+    statuses: list[int] = []
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        for i in range(14):
+            r = (one, two)[i % 2].post("/api/v1/screens/pair", json={"code": "WRONG-CODE"})
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert int(r.headers["Retry-After"]) >= 1
+                break
+    assert statuses == [404] * 10 + [429], statuses
 
 
 def test_pair_route_exchanges_code_for_token(
