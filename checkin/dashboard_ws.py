@@ -15,6 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketState
 
 from app import ws
@@ -38,8 +39,9 @@ from checkin.deps import dashboards_of
 router = APIRouter()
 
 MAX_MESSAGES_PER_MINUTE = 60
-#: Signed login tokens refused lately (logged out, disabled): refused again without a lookup.
-UNKNOWN_LOGINS = UnknownTokens(ttl=5.0)
+#: How long a signed login token refused lately (logged out, disabled) is refused again
+#: without a lookup.
+UNKNOWN_LOGIN_SECONDS = 5.0
 _REASONS = {
     ws.CLOSE_UNAUTHORIZED: "invalid_token",  # "account_revoked" when closed later
     ws.CLOSE_FORBIDDEN: "site_out_of_scope",
@@ -47,8 +49,18 @@ _REASONS = {
 }
 
 
+def unknown_logins(connection: HTTPConnection) -> UnknownTokens:
+    """This app's memory of refused login tokens (per app, made on first use on the event
+    loop, so two apps in one process, as in tests, never share it)."""
+    state = connection.app.state
+    memo: UnknownTokens | None = getattr(state, "unknown_logins", None)
+    if memo is None:
+        memo = state.unknown_logins = UnknownTokens(ttl=UNKNOWN_LOGIN_SECONDS)
+    return memo
+
+
 def _authorize(
-    engine: Engine, settings: Settings, token: str, conference_id: int,
+    engine: Engine, settings: Settings, token: str, conference_id: int, unknown: UnknownTokens,
     session_id: int | None, under_id: int | None,
 ) -> Scope | int:
     """The scope to watch, or a close code."""
@@ -58,7 +70,7 @@ def _authorize(
             max_age_seconds=settings.access_token_minutes * 60,
         ) if token else None
         if user is None:
-            UNKNOWN_LOGINS.add(token)
+            unknown.add(token)
             return ws.CLOSE_UNAUTHORIZED
         try:
             return resolve_scope(db, conference_id=conference_id, actor=user,
@@ -67,12 +79,12 @@ def _authorize(
             return ws.close_code(exc)
 
 
-def _may_be_valid(settings: Settings, token: str) -> bool:
+def _may_be_valid(settings: Settings, token: str, unknown: UnknownTokens) -> bool:
     """A signed, unexpired token not refused lately: anything else is refused without a
     database lookup or thread hop (a flood of made-up tokens costs almost nothing)."""
     claims = read_access_token(secret=settings.secret_key, token=token,
                                max_age_seconds=settings.access_token_minutes * 60)
-    return claims is not None and token not in UNKNOWN_LOGINS
+    return claims is not None and token not in unknown
 
 
 async def _write(websocket: WebSocket, sink: Sink) -> None:
@@ -103,7 +115,8 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     if not isinstance(conference_id, int) or ws.BAD in (session_id, under_id, since):
         await websocket.close(code=ws.CLOSE_BAD_REQUEST, reason="bad_request")
         return
-    if not _may_be_valid(settings, token):
+    unknown = unknown_logins(websocket)
+    if not _may_be_valid(settings, token, unknown):
         await websocket.close(code=ws.CLOSE_UNAUTHORIZED, reason="invalid_token")
         return
     # Registered before the account is checked: a disable committed after the check
@@ -120,7 +133,7 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     try:
         scope = await run_in_threadpool(
             _authorize, connection_read_engine(websocket), settings, token, conference_id,
-            session_id if isinstance(session_id, int) else None,
+            unknown, session_id if isinstance(session_id, int) else None,
             under_id if isinstance(under_id, int) else None,
         )
         if isinstance(scope, int):

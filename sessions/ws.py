@@ -22,6 +22,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
@@ -41,8 +42,6 @@ from sessions.stream import Forwarder
 router = APIRouter()
 
 MAX_MESSAGES_PER_MINUTE = 30  # heartbeats come every 15 s; anything faster is misuse
-#: Well-formed screen tokens that matched no screen lately (refused again without a lookup).
-UNKNOWN_SCREENS = UnknownTokens()
 
 
 class StageFollower:
@@ -232,16 +231,27 @@ async def wait_until_live(
 router.routes.append(WebSocketRoute("/ws/screen", ScreenSocket(), name="screen_socket"))
 
 
+def unknown_screens(connection: HTTPConnection) -> UnknownTokens:
+    """This app's memory of screen tokens that matched nothing (per app, made on first use
+    on the event loop, so two apps in one process, as in tests, never share it)."""
+    state = connection.app.state
+    memo: UnknownTokens | None = getattr(state, "unknown_screens", None)
+    if memo is None:
+        memo = state.unknown_screens = UnknownTokens()
+    return memo
+
+
 async def _screen_context(
     websocket: WebSocket, token: str
 ) -> endpoints_models.ScreenContext | None:
     """The screen of a token; a malformed or recently unknown one costs no lookup (nor a
     thread hop): a flood of made-up tokens must cost almost nothing."""
-    if not endpoints_service.screen_token_well_formed(token) or token in UNKNOWN_SCREENS:
+    unknown = unknown_screens(websocket)
+    if not endpoints_service.screen_token_well_formed(token) or token in unknown:
         return None
     context = await run_in_threadpool(_screen_for, connection_read_engine(websocket), token)
     if context is None:
-        UNKNOWN_SCREENS.add(token)
+        unknown.add(token)
     return context
 
 
