@@ -1,5 +1,5 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
-load-units, rotate-pass-key, revoke-pass-key, migrate."""
+load-units, rotate-pass-key, revoke-pass-key, backup, restore, migrate."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -412,6 +412,48 @@ def import_attendees(
         f"trong {report.seconds['total']:.2f} giây.",
         report.warnings,
     )
+
+
+@cli.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Tệp sao lưu sẽ tạo", dir_okay=False)],
+    overwrite: Annotated[bool, typer.Option(help="Ghi đè nếu tệp đã có")] = False,
+) -> None:
+    """Back the whole database up to FILE while the service keeps running."""
+    from app import backup as backups
+    from app.text import format_number as number
+
+    try:
+        done = backups.backup(database_url=get_settings().database_url, target=file,
+                              overwrite=overwrite)
+    except backups.BackupError as exc:
+        typer.echo(f"{exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Đã sao lưu vào {done.path} ({number(done.size // 1024)} KiB, "
+               f"{done.seconds:.2f} giây).")
+
+
+@cli.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="Tệp sao lưu (từ diemcau backup)", dir_okay=False)],
+    yes: Annotated[bool, typer.Option("--yes", help="Không hỏi lại")] = False,
+) -> None:
+    """Replace the database with the backup in FILE, then migrate it (stop the service first)."""
+    from app import backup as backups
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    if not yes:
+        typer.confirm("Dữ liệu hiện tại sẽ bị thay bằng bản sao lưu. Tiếp tục?", abort=True)
+    try:
+        done = backups.restore(database_url=settings.database_url, source=file)
+    except backups.BackupError as exc:
+        typer.echo(f"{exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    upgrade(settings.database_url)  # an older backup comes up to this version's schema
+    kept = f" Dữ liệu trước khi khôi phục được giữ ở {done.kept_previous}." if (
+        done.kept_previous) else ""
+    typer.echo(f"Đã khôi phục từ {done.path} ({done.seconds:.2f} giây).{kept}")
 
 
 def main() -> None:
