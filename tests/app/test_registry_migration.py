@@ -92,8 +92,20 @@ def _client(url: str) -> TestClient:
     return TestClient(create_app(settings))
 
 
+def _pass_identity(code: str) -> tuple[bytes, bytes]:
+    """A pass code's key id and whose pass it is (conference, attendee, version), without
+    its expiry or signature: a pass re-issued today for a conference that has ended runs
+    from today (`pass_expiry`), so the code of the very same pass changes with the date."""
+    raw = base64.b32decode(code[3:] + "=" * (-len(code[3:]) % 8))
+    kid_end = 2 + raw[1]
+    return raw[:kid_end], raw[kid_end:kid_end + 10]  # >I conference, >I attendee, >H version
+
+
 def _same(old: Any, new: Any, where: str) -> list[str]:
     """Where `new` differs from `old`; keys `new` gained are allowed (new fields)."""
+    if (where.endswith(".code") and isinstance(old, str) and isinstance(new, str)
+            and old.startswith("DC1") and new.startswith("DC1")):
+        return [] if _pass_identity(old) == _pass_identity(new) else [f"{where}: other pass"]
     if isinstance(old, dict) and isinstance(new, dict):
         return [d for k in old for d in (
             _same(old[k], new[k], f"{where}.{k}") if k in new else [f"{where}.{k} missing"]
