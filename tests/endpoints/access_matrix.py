@@ -268,6 +268,10 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/conferences/{conference_id}/attendees/import"): SCOPED(
         files="roster", other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
     ("GET", "/api/v1/conferences/{conference_id}/attendees"): USER(query="q=kin"),
+    ("GET", "/conferences/{conference_id}/attendees/import"): USER,
+    ("GET", "/conferences/{conference_id}/attendees/import/mau.csv"): USER,
+    ("POST", "/conferences/{conference_id}/attendees/import"): SCOPED(
+        files="roster", other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
     ("GET", "/api/v1/attendees/{attendee_id}"): ATTENDEE,
     ("DELETE", "/api/v1/attendees/{attendee_id}"): ATTENDEE(fresh=("attendee_id",)),
     ("POST", "/api/v1/attendees/{attendee_id}/reissue"): ATTENDEE(fresh=("attendee_id",)),
