@@ -244,7 +244,7 @@ MATRIX: dict[Route, Rule] = {
     ("PUT", "/api/v1/sessions/{session_id}/state"): ADMIN(
         body={"agenda_item_id": "{agenda_item_id}"}),
     ("GET", "/api/v1/conferences/{conference_id}/stage"): USER,
-    ("GET", "/api/v1/conferences/{conference_id}/follow-link"): ADMIN,
+    ("GET", "/api/v1/conferences/{conference_id}/follow-link"): USER,
     ("GET", "/api/v1/follow/{token}/agenda"): PUBLIC(use={"token": "follow_token"}),
     ("GET", "/decks/{deck_id}/{key}/{page}.png"): PUBLIC,
     ("GET", "/conferences/{conference_id}/sessions"): USER,
