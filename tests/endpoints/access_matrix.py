@@ -292,6 +292,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/sites/{site_id}/self-checkin-qr"): SCOPED(screen=OK, anon=NO_SCREEN),
     ("GET", "/api/v1/sites/{site_id}/self-checkin-qr.svg"): SCOPED(screen=OK, anon=NO_SCREEN),
     ("GET", "/api/v1/screen/self-checkin-qr"): SCREEN,
+    ("GET", "/api/v1/screen/follow-qr"): SCREEN,
     ("POST", "/api/v1/sites/{site_id}/headcounts"): SCOPED(body={"counts": {"dai_bieu": 5}}),
     ("GET", "/api/v1/sites/{site_id}/headcounts"): SCOPED,
     ("GET", "/api/v1/conferences/{conference_id}/attendance"): USER,
