@@ -34,6 +34,11 @@ def test_coordinator_gets_the_page_and_a_template_of_their_own_sites(
     client: TestClient, tree: Tree, db: Session, coordinator_a: User
 ) -> None:
     login(client, "hcm", "hcm-password")
+    # An empty badge sheet, and the sites list, lead to the page.
+    badges = client.get(f"/sites/{tree.ward_a1}/badges?conference_id={tree.cid}")
+    assert f'href="/conferences/{tree.cid}/attendees/import"' in badges.text
+    sites = client.get(f"/conferences/{tree.cid}/sites")
+    assert f'href="/conferences/{tree.cid}/attendees/import"' in sites.text
     r = client.get(f"/conferences/{tree.cid}/attendees/import")
     assert r.status_code == 200
     assert 'enctype="multipart/form-data"' in r.text and "/static/import.js" in r.text
