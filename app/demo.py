@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import demo_people
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import User
@@ -444,4 +445,32 @@ def _create_session(demo: Demo) -> None:
     )
 
 
-STEPS: tuple[Step, ...] = (add_sites, add_hub_coordinator, add_sessions)
+# ----------------------------------------------------------------- attendees
+
+
+def add_attendees(demo: Demo) -> list[str]:
+    """A roster for every demo site (app/demo_people.py: seeded, so always the same
+    people), added once through the roster's use case, as an import would."""
+    from sqlalchemy import func
+
+    from checkin import roster
+    from checkin.models import Attendee, AttendeeCreate
+
+    def count() -> int:
+        return demo.db.exec(select(func.count()).select_from(Attendee).where(
+            Attendee.conference_id == demo.conference_id)).one()
+
+    if count() == 0:  # loaded before (or someone imported a roster): leave it be
+        items = [
+            AttendeeCreate(full_name=p.full_name, site_id=demo.site_ids[spec.code],
+                           unit=p.unit, position=p.position, phone=p.phone)
+            for spec in SITES
+            for p in demo_people.people_for(code=spec.code, name=spec.name,
+                                             kind=spec.kind.value, expected=spec.expected)
+        ]
+        roster.create_attendees(demo.db, conference_id=demo.conference_id, items=items,
+                                actor=demo.actor, load=False)
+    return [f"- {format_number(count())} đại biểu có tên trong danh sách, có thẻ QR để điểm danh."]
+
+
+STEPS: tuple[Step, ...] = (add_sites, add_hub_coordinator, add_sessions, add_attendees)

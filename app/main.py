@@ -35,6 +35,7 @@ from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
 from checkin import participation_routes as checkin_participation_routes
 from checkin import report_routes as checkin_report_routes
+from checkin import roster_pages as checkin_roster_pages
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
@@ -284,6 +285,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_pages.router)
     app.include_router(checkin_routes.router)
     app.include_router(checkin_roster_routes.router)
+    app.include_router(checkin_roster_pages.router)
     app.include_router(checkin_pages.router)
     app.include_router(checkin_report_routes.router)
     app.include_router(checkin_site_qr_routes.router)

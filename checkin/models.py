@@ -234,14 +234,16 @@ class CheckinPublic(SQLModel):
 
 
 class SelfCheckinPublic(SQLModel):
-    """A self check-in's answer: the attendee's name and this site, nothing more. Whoever
-    holds (or guessed) a code must not learn the unit, the home site, or where and when
-    its owner checked in before."""
+    """A self check-in's answer: the attendee's name and this site, nothing more about
+    them. Whoever holds (or guessed) a code must not learn the unit, the home site, or
+    where and when its owner checked in before. `follow_url` is the conference's
+    follow-along link (the site screen shows it to the room anyway); None once expired."""
 
     status: Literal["checked_in", "already_checked_in"]
     full_name: str
     site_id: int
     site_name: str
+    follow_url: str | None = None
 
 
 # ---------------------------------------------------------------- headcounts

@@ -24,6 +24,7 @@ from app.templating import LOCAL_TZ
 from app.templating import render_page as _page
 from app.throttle_deps import ThrottleDep, client_address
 from checkin import errors, headcounts, roster, service
+from checkin import routes as checkin_routes
 from checkin import sites as checkin_sites
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
 from checkin.self_throttle import is_miss, self_attempts
@@ -268,6 +269,7 @@ def _self_page(
     result: dict[str, Any] | None = None,
     error: AppError | None = None,
     status: int = 200,
+    follow_url: str | None = None,
 ) -> HTMLResponse:
     detail = None
     if error is not None:
@@ -282,6 +284,7 @@ def _self_page(
             "result": result,
             "token_error": detail,
             "token_error_code": error.code if error else None,
+            "follow_url": follow_url,
         },
         status=status,
     )
@@ -335,8 +338,10 @@ def self_submit(
             return _self_page(request, site_token, None, error=exc, status=exc.status_code)
         return _self_page(request, site_token, site, result=_refusal(exc),
                           status=exc.status_code)
+    link = checkin_routes.follow_url(db, base=str(request.base_url),
+                                     conference_id=outcome.conference_id, settings=settings)
     return _self_page(request, site_token, site, result=self_result_view(outcome),
-                      status=201 if outcome.status == "checked_in" else 200)
+                      status=201 if outcome.status == "checked_in" else 200, follow_url=link)
 
 
 # ---------------------------------------------------------------- headcount

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from app.accounts.models import User
 from app.errors import describe_validation
 from app.tabular import errors as tabular_errors
-from app.tabular import reader
+from app.tabular import export, reader
 from app.tabular.header import ColumnMap, Columns, read_file
 from app.tabular.report import ImportReport, LineError, fixed_phones_warning, reject, shown
 from app.text import TextError, clean_text, format_number, restore_phone_zero
@@ -142,6 +142,34 @@ def _site_codes(db: Session, conference_id: int, path: str | None) -> dict[str, 
     if path is not None:
         query = query.where(col(Site.path).startswith(path))
     return {r[0]: r[1] for r in db.execute(query).all()}
+
+
+def example_codes(db: Session, *, conference_id: int, actor: User, limit: int = 2) -> list[str]:
+    """A few codes of sites in the actor's scope, deepest first (what a template shows)."""
+    endpoints_service.get_conference(db, conference_id=conference_id, actor=actor)
+    path = roster.scope_path(db, conference_id=conference_id, actor=actor, site_id=None)
+    query = (
+        sa_select(col(Participation.code))
+        .join(Site, col(Participation.site_id) == col(Site.id))
+        .where(col(Participation.conference_id) == conference_id,
+               col(Participation.code).is_not(None))
+        .order_by(col(Participation.path).desc())
+        .limit(limit)
+    )
+    if path is not None:
+        query = query.where(col(Site.path).startswith(path))
+    return [str(code) for code in db.execute(query).scalars().all()]
+
+
+def sample_csv(codes: list[str]) -> bytes:
+    """The template: Vietnamese headers and two example lines (UTF-8 with BOM for Excel)."""
+    codes = codes or ["HCM-BN", "HCM-CG"]
+    first, second = codes[0], codes[-1]
+    return export.csv_bytes((
+        tuple(COLUMN_LABELS[name] for name in COLUMNS),
+        ("Nguyễn Văn An", first, "Đảng ủy phường", "Bí thư", "0901 234 567"),
+        ("Trần Thị Bình", second, "Ủy ban nhân dân phường", "Phó Chủ tịch", ""),
+    ))
 
 
 @dataclass

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from app.config import Settings
 from app.db import DbSession, WriteGate, WriteGateDep
@@ -31,6 +32,7 @@ from checkin.models import (
     SelfCheckinRequest,
 )
 from checkin.self_throttle import is_miss, self_attempts
+from sessions import service as sessions_service
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the
@@ -117,15 +119,25 @@ async def check_in(
     return Response(body, status_code=status, media_type="application/json")
 
 
-def self_public(result: service.CheckinResult) -> SelfCheckinPublic:
+def self_public(result: service.CheckinResult, follow_url: str | None = None) -> SelfCheckinPublic:
     """The attendee's name and the site they stand at: never their unit or earlier scans."""
     return SelfCheckinPublic(status=result.status, full_name=result.attendee.full_name,
-                             site_id=result.here_id, site_name=result.here_name)
+                             site_id=result.here_id, site_name=result.here_name,
+                             follow_url=follow_url)
+
+
+def follow_url(db: Session, *, base: str, conference_id: int, settings: Settings) -> str | None:
+    """The follow-along page of a conference, offered once an attendee has checked in."""
+    token = sessions_service.follow_link_token(
+        db, conference_id=conference_id, secret=settings.secret_key,
+        grace_days=settings.follow_grace_days,
+    )
+    return f"{base.rstrip('/')}/follow/{token}" if token else None
 
 
 def _self_check_in(
     data: SelfCheckinRequest, gate: WriteGate, settings: Settings, hub: Hub,
-    throttle: Throttle, attempts: tuple[tuple[Rule, str], ...],
+    throttle: Throttle, attempts: tuple[tuple[Rule, str], ...], base: str,
 ) -> tuple[int, bytes]:
     throttle.check(*attempts)  # 429 before any database work for a client that must wait
     try:
@@ -134,12 +146,15 @@ def _self_check_in(
                 db, site_token=data.site_token, code=data.code, settings=settings,
                 publish=hub.publish, session_id=data.session_id, nonce=data.nonce,
             )
+            # Remembered per process for a few seconds: no read on most check-ins.
+            link = follow_url(db, base=base, conference_id=result.conference_id,
+                              settings=settings)
     except AppError as exc:
         if is_miss(exc):  # the session is closed: its write lock is free again
             throttle.failed(*attempts)
         raise
     status = 200 if result.status == "already_checked_in" else 201
-    return status, self_public(result).model_dump_json().encode()
+    return status, self_public(result, link).model_dump_json().encode()
 
 
 @scan_router.post(
@@ -162,7 +177,8 @@ async def self_check_in(
     Repeated misses from one client, or at one site, are answered 429 with Retry-After."""
     attempts = self_attempts(settings, client=client_address(request), site_token=data.site_token)
     throttle.check_cached(*attempts)  # known to wait: refused here, no hop to the gate
-    status, body = await gate.run(_self_check_in, data, gate, settings, hub, throttle, attempts)
+    status, body = await gate.run(_self_check_in, data, gate, settings, hub, throttle, attempts,
+                                  str(request.base_url))
     return Response(body, status_code=status, media_type="application/json")
 
 

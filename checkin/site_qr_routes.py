@@ -1,4 +1,5 @@
-"""JSON API of the site screens' self check-in QR (rotating token, URL, SVG)."""
+"""JSON API of the site screens' QR codes: self check-in (rotating token, URL, SVG) and
+the conference's follow-along link."""
 
 from functools import lru_cache
 from typing import Annotated
@@ -12,6 +13,7 @@ from app.deps import BearerToken, SettingsDep, find_user
 from app.errors import NotAuthenticated
 from app.qrimage import qr_svg
 from checkin import errors, service
+from checkin import routes as checkin_routes
 from checkin import sites as checkin_sites
 from endpoints import service as endpoints_service
 
@@ -118,3 +120,35 @@ def screen_self_checkin_qr(
     )
 
 
+#: How often a screen asks for the follow link again: a rotated link replaces the old
+#: QR on every screen within about this long (plus the jitter the screen adds).
+FOLLOW_RECHECK_SECONDS = 60.0
+
+
+class ScreenFollowQrPublic(BaseModel):
+    # The conference live at the screen's site; all None between conferences, and url and
+    # svg None once the conference's follow links have expired.
+    conference_id: int | None
+    url: str | None
+    svg: str | None
+    recheck_in: float
+
+
+@router.get("/screen/follow-qr", response_model=ScreenFollowQrPublic, tags=["checkins"])
+def screen_follow_qr(
+    request: Request, db: ReadDbSession, settings: SettingsDep
+) -> ScreenFollowQrPublic:
+    """For a site screen (`Authorization: Screen <token>`): the follow-along link of the
+    conference live at its site, and its QR as SVG, for the room to scan. Ask again after
+    `recheck_in` seconds: after a rotation the screen shows the new link."""
+    screen = endpoints_service.screen_for_token(db, token=_screen_token(request) or "")
+    if screen is None:
+        raise errors.ScreenTokenInvalid()
+    url = None
+    if screen.conference_id is not None:
+        url = checkin_routes.follow_url(db, base=str(request.base_url),
+                                        conference_id=screen.conference_id, settings=settings)
+    return ScreenFollowQrPublic(
+        conference_id=screen.conference_id, url=url, svg=_qr_svg_text(url) if url else None,
+        recheck_in=FOLLOW_RECHECK_SECONDS,
+    )

@@ -161,6 +161,19 @@ def current_token(db: Session, *, conference_id: int, secret: str) -> str:
                 secret=secret)
 
 
+def offered_token(
+    db: Session, *, conference_id: int, secret: str, grace_days: int, now: float | None = None
+) -> str | None:
+    """The token of the conference's current link, to hand out where attendees are (a
+    site screen, a self check-in); None once its links have expired or when there is no
+    such conference. Read through this process's memory, like `conference_of`: after a
+    rotation elsewhere the new link is offered within CACHE_SECONDS."""
+    known = _current(db, conference_id, grace_days)
+    if known is None or (time.time() if now is None else now) >= known.expires_at:
+        return None
+    return sign(conference_id=conference_id, generation=known.generation, secret=secret)
+
+
 def rotate(db: Session, *, conference_id: int, actor: User, secret: str) -> str:
     """A new link for the conference (central office); every earlier link is refused."""
     accounts_service.require_admin(actor)

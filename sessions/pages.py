@@ -25,14 +25,13 @@ from app.deps import (
     SettingsDep,
     StreamedCsrf,
     check_streamed_csrf,
-    connection_settings,
 )
 from app.errors import AppError, CsrfFailed, describe_validation
-from app.qrimage import qr_svg_inline
 from app.templating import render, render_page
 from endpoints import service as endpoints_service
 from sessions import events, follow_links, service
 from sessions import stage as stage_service
+from sessions.follow_view import follow_context
 from sessions.models import (
     AGENDA_KIND_LABELS,
     LOCAL_TZ,
@@ -130,14 +129,6 @@ def _sessions_page(
 ) -> Response:
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
     is_admin = accounts_service.is_admin(user)
-    follow_url = follow_ends = None
-    if is_admin:
-        settings = connection_settings(request)
-        token = follow_links.current_token(db, conference_id=conference_id,
-                                           secret=settings.secret_key)
-        follow_url = str(request.url_for("follow_page", token=token))
-        follow_ends = datetime.fromtimestamp(follow_links.expires_at(
-            conference, grace_days=settings.follow_grace_days), LOCAL_TZ)
     return render_page(
         request,
         user,
@@ -149,9 +140,7 @@ def _sessions_page(
             "stage": stage_service.read_stage(db, conference_id=conference_id, actor=user),
             "is_admin": is_admin,
             "tab": "sessions",
-            "follow_url": follow_url,
-            "follow_qr": qr_svg_inline(follow_url) if follow_url else None,
-            "follow_ends": follow_ends,
+            **follow_context(request, db, conference),
             "error": error,
             "form": form or {},
             "notice": _NOTICES.get(request.query_params.get("msg") or ""),
@@ -227,6 +216,7 @@ def _session_page(
             "stage": stage,
             "is_admin": accounts_service.is_admin(user),
             "tab": "sessions",
+            **follow_context(request, db, conference),
             "local_input": _local_input,
             "error": error,
             "notice": _NOTICES.get(request.query_params.get("msg") or ""),

@@ -344,11 +344,12 @@ def follow_link(
     conference_id: int,
     request: Request,
     db: ReadDbSession,
-    user: AdminUser,
+    user: CurrentUser,
     settings: SettingsDep,
 ) -> FollowLink:
-    """The attendees' read-only follow-along link of a conference (share it as a QR); it
-    stops working when the conference ends (`expires_at`) or is rotated."""
+    """The attendees' read-only follow-along link of a conference (share it as a QR): for
+    anyone taking part; it stops working when the conference ends (`expires_at`) or when
+    the central office rotates it."""
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
     token = follow_links.current_token(db, conference_id=conference_id,
                                        secret=settings.secret_key)

@@ -25,7 +25,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.realtime import Publish
 from endpoints import service as endpoints_service
-from sessions import decks, errors
+from sessions import decks, errors, follow_links
 from sessions.events import StageView as StageView
 from sessions.loading import (
     AgendaEntry,
@@ -342,3 +342,12 @@ def deck_page(db: Session, *, deck_id: int, key: str, page: int, data_dir: Path)
     if path is None or page > deck.page_count:
         raise errors.DeckNotFound()
     return path
+
+
+def follow_link_token(
+    db: Session, *, conference_id: int, secret: str, grace_days: int
+) -> str | None:
+    """The conference's current follow-along token, to offer an attendee (e.g. after a
+    self check-in); None once its links have expired."""
+    return follow_links.offered_token(db, conference_id=conference_id, secret=secret,
+                                      grace_days=grace_days)

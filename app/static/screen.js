@@ -18,6 +18,7 @@
   var attempt = 0;
   var socket = null;
   var heartbeat = null;
+  var followTimer = null;  // the next look at the follow link (see followQr)
   var el = function (id) { return document.getElementById(id); };
 
   var clockFmt = new Intl.DateTimeFormat("vi-VN", {
@@ -63,6 +64,8 @@
   function renderWaiting(msg) {
     version = null;  // the next conference's versions are its own
     conferenceId = null;
+    clearTimeout(followTimer);  // no conference live here: no follow link
+    el("follow").hidden = true;
     var now = Date.parse(msg.now);
     if (!isNaN(now)) { clockOffset = now - Date.now(); tick(); }
     el("conference").textContent = "";
@@ -82,7 +85,10 @@
 
   function render(msg) {
     version = msg.version;
-    conferenceId = msg.conference_id;
+    if (conferenceId !== msg.conference_id) {
+      conferenceId = msg.conference_id;
+      followQr();  // another conference: its own follow link
+    }
     showWaiting(false);
     window.diemcauScreenVersion = version;  // read by the browser tests
     el("conference").textContent = msg.conference_title || "";
@@ -197,4 +203,34 @@
       });
   }
   selfCheckinQr();
+
+  // Follow-along QR: the link of the conference live here, for the room to follow the
+  // agenda and slides on their phones. Asked again every `recheck_in` seconds (plus up to
+  // half that, so screens spread out): a link the central office rotated is replaced.
+  function followQr() {
+    clearTimeout(followTimer);
+    if (!token) { return; }
+    fetch("/api/v1/screen/follow-qr", { headers: { "Authorization": "Screen " + token } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (f) {
+        var panel = el("follow");
+        if (f.url && f.svg) {
+          if (panel.dataset.url !== f.url) {
+            el("follow-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(f.svg);
+            panel.dataset.url = f.url;  // read by the browser tests
+          }
+          panel.hidden = false;
+        } else {
+          panel.hidden = true;
+          delete panel.dataset.url;
+        }
+        followTimer = setTimeout(followQr, f.recheck_in * (1 + Math.random() / 2) * 1000);
+      })
+      .catch(function (status) {
+        // A refused screen (401: the socket says so) shows none; while the server is out
+        // of reach the last link stays (it changes only when rotated) and we ask again.
+        if (typeof status === "number") { el("follow").hidden = true; }
+        followTimer = setTimeout(followQr, typeof status === "number" ? 60000 : 15000);
+      });
+  }
 })();

@@ -57,7 +57,15 @@
     resultBox.scrollIntoView({ block: "nearest" });
   }
 
+  // Once checked in, the attendee may follow the agenda and slides on this phone.
+  function offerFollow(url) {
+    var offer = el("follow-offer");
+    if (url) { el("follow-link").href = url; }
+    offer.hidden = !url;
+  }
+
   function render(status, body) {
+    offerFollow(status === 201 || status === 200 ? body.follow_url : null);
     if (status === 201 || status === 200) {
       // The server answers only the name and this site (never the unit or earlier scans).
       var here = body.site_name ? "Tại " + body.site_name : "";

@@ -1,13 +1,19 @@
 """The demo conference, loaded through the service functions on SQLite and PostgreSQL."""
 
+import unicodedata
+from collections import Counter
+
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from vietnam_provinces import Ward
 
+from app import demo_people
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.demo import HUB_PASSWORD, HUB_USERNAME, SITES, TITLE, load_demo
+from app.text import format_number
+from checkin.models import Attendee
 from endpoints import service as endpoints_service
 from endpoints import site_lists
 from endpoints.models import Conference, Participation, Readiness, Site, SiteKind, SiteView
@@ -112,3 +118,39 @@ def test_load_demo_with_other_accounts_creates_the_named_admin(
         assert conference.id is not None
         sites = site_lists.list_sites(db, conference_id=conference.id, actor=user)
     assert sites.total == len(SITES)
+
+
+def test_load_demo_gives_every_site_a_roster_of_vietnamese_names(engine: Engine) -> None:
+    summary = _load(engine)
+    with Session(engine) as db:
+        conference = db.exec(select(Conference)).one()
+        rows = db.exec(select(Attendee).where(Attendee.conference_id == conference.id)).all()
+        codes = {
+            p.site_id: p.code
+            for p in db.exec(select(Participation)
+                             .where(Participation.conference_id == conference.id)).all()
+        }
+    assert 300 <= len(rows) <= 600
+    assert f"- {format_number(len(rows))} đại biểu có tên trong danh sách" in summary
+    by_site = Counter(codes[a.site_id] for a in rows)
+    assert set(by_site) == {s.code for s in SITES}  # spread over every site
+    assert all(by_site[s.code] == demo_people.roster_size(s.expected) for s in SITES)
+    names = [a.full_name for a in rows]
+    assert all(len(n.split()) >= 3 and n == unicodedata.normalize("NFC", n) for n in names)
+    assert sum(any(ord(ch) > 127 for ch in n) for n in names) > 0.9 * len(names)
+    assert len(set(names)) > 0.8 * len(names)
+    assert all(a.unit and a.position for a in rows)
+    saigon = {a.unit for a in rows if codes[a.site_id] == "VN79-26740"}
+    assert "Đảng ủy phường Sài Gòn" in saigon
+
+
+def test_demo_people_are_the_same_every_time() -> None:
+    first = demo_people.people_for(code="VN79-26740", name="Phường Sài Gòn", kind="ward",
+                                   expected=120)
+    again = demo_people.people_for(code="VN79-26740", name="Phường Sài Gòn", kind="ward",
+                                   expected=120)
+    other = demo_people.people_for(code="VN79-26737", name="Phường Tân Định", kind="ward",
+                                   expected=120)
+    assert first == again and len(first) == 12
+    assert [p.full_name for p in first] != [p.full_name for p in other]
+    assert (first[0].unit, first[0].position) == ("Đảng ủy phường Sài Gòn", "Bí thư")

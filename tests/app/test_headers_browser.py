@@ -154,6 +154,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/conferences/{conference_id}/sessions": f"{c}/sessions",
         "/conferences/{conference_id}/sites": f"{c}/sites",
         "/conferences/{conference_id}/sites/import": f"{c}/sites/import",
+        "/conferences/{conference_id}/attendees/import": f"{c}/attendees/import",
         "/registry/sites": "/registry/sites",
         "/registry/units": "/registry/units",
         "/sessions/{session_id}": f"/sessions/{session}",

@@ -64,6 +64,16 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         context.close()
 
 
+def _follows_after_checking_in(attendee: Page, setup: Setup) -> None:
+    """Checked in: the phone is offered the conference's follow-along page, and it opens."""
+    follow = setup.http.get(f"/api/v1/conferences/{setup.conference_id}/follow-link")
+    offer = attendee.get_by_role(
+        "link", name="Theo dõi chương trình và trình chiếu trên điện thoại")
+    expect(offer).to_have_attribute("href", follow.json()["url"])
+    offer.click()
+    expect(attendee.locator("#status")).to_contain_text("Trực tiếp")
+
+
 def test_self_checkin_from_screen_qr_on_phone(
     live_server: LiveServer,
     browser: Browser,
@@ -95,6 +105,7 @@ def test_self_checkin_from_screen_qr_on_phone(
         expect(result).to_contain_text("Đã điểm danh")
         expect(result).to_contain_text("Nguyễn Văn An")
         expect(result).not_to_contain_text("Đảng ủy phường")  # the unit is not shown
+        _follows_after_checking_in(attendee, setup)
 
         # The code is remembered on this phone: next time it is one tap.
         attendee.goto(url)
@@ -114,6 +125,7 @@ def test_self_checkin_from_screen_qr_on_phone(
         expect(attendee.locator("#result")).to_have_text(
             "Mã QR đã hết hạn, hãy quét lại mã trên màn hình."
         )
+        expect(attendee.locator("#follow-offer")).to_have_count(0)
         expect(attendee.locator("#self-form")).to_have_count(0)
     finally:
         projector.close()

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.config import Settings
+from app.db import local_today
 from checkin import qr, service
 from checkin.models import Attendance, Headcount
 from tests.checkin.support import second_conference
@@ -261,6 +262,27 @@ def test_self_form_shows_only_the_name_and_this_site(
     panel = again.text[again.text.index('id="result"'):]
     assert "Võ Thị Em" in panel and "Tại Đảng ủy phường Bến Nghé" in panel
     assert hub_name not in panel and "Sở Y tế" not in panel and " lúc " not in panel
+
+
+def test_self_form_offers_the_follow_link_once_checked_in(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings,
+) -> None:
+    today = local_today().isoformat()  # a conference whose follow link still holds
+    cid = client.post("/api/v1/conferences", headers=admin_headers, json={
+        "title": "Hội nghị hôm nay", "starts_on": today, "ends_on": today}).json()["id"]
+    site = client.post(f"/api/v1/conferences/{cid}/sites", headers=admin_headers,
+                       json={"name": "Phường Bến Nghé", "kind": "ward"}).json()["id"]
+    person = client.post(f"/api/v1/conferences/{cid}/attendees", headers=admin_headers,
+                         json=[{"full_name": "Võ Thị Em", "site_id": site}]).json()[0]
+    link = client.get(f"/api/v1/conferences/{cid}/follow-link", headers=admin_headers)
+    token = service.site_qr(site, settings)
+    client.cookies.clear()  # no login: an attendee's phone
+    hidden = 'id="follow-offer" class="follow-offer" hidden'
+    assert hidden in client.get(f"/c/{token}").text  # not before checking in
+    r = post(client, f"/c/{token}", {"code": person["short_code"]})
+    assert r.status_code == 201
+    assert f'href="{link.json()["url"]}"' in r.text and hidden not in r.text
+    assert hidden in post(client, f"/c/{token}", {"code": "ABCD-EFGH"}).text
 
 
 def test_self_form_without_csrf_is_refused(

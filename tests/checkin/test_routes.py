@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.config import Settings
+from app.db import local_today
 from checkin import qr, service
 from checkin.models import Attendance, ScanFailure
 from tests.checkin.support import StatementCounter, add_two_attendees
@@ -139,10 +140,34 @@ def test_self_checkin_answers_only_the_name_and_this_site(
     r = client.post("/api/v1/checkins/self", json={"site_token": token, "code": an["code"]})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"status", "full_name", "site_id", "site_name"}
+    assert set(body) == {"status", "full_name", "site_id", "site_name", "follow_url"}
+    # The conference ended long ago: its follow link has expired and is not offered.
     assert body == {"status": "already_checked_in", "full_name": "Nguyễn Văn An",
-                    "site_id": tree.ward_a1, "site_name": "Đảng ủy phường Bến Nghé"}
+                    "site_id": tree.ward_a1, "site_name": "Đảng ủy phường Bến Nghé",
+                    "follow_url": None}
     assert hub_name not in r.text and "Sở Y tế" not in r.text
+
+
+def test_self_checkin_offers_the_current_follow_link(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    today = local_today().isoformat()
+    cid = client.post("/api/v1/conferences", headers=admin_headers, json={
+        "title": "Hội nghị hôm nay", "starts_on": today, "ends_on": today}).json()["id"]
+    site = client.post(f"/api/v1/conferences/{cid}/sites", headers=admin_headers,
+                       json={"name": "Phường Bến Nghé", "kind": "ward"}).json()["id"]
+    person = client.post(f"/api/v1/conferences/{cid}/attendees", headers=admin_headers,
+                         json=[{"full_name": "Trần Thị Bình", "site_id": site}]).json()[0]
+    link = client.get(f"/api/v1/conferences/{cid}/follow-link", headers=admin_headers)
+    self_checkin = {"site_token": service.site_qr(site, settings), "code": person["short_code"]}
+    r = client.post("/api/v1/checkins/self", json=self_checkin)
+    assert r.status_code == 201 and r.json()["follow_url"] == link.json()["url"]
+    assert client.get(r.json()["follow_url"]).status_code == 200
+    # After a rotation the new link is offered, never the revoked one.
+    rotated = client.post(f"/api/v1/conferences/{cid}/follow-link/rotate",
+                          headers=admin_headers).json()["url"]
+    r = client.post("/api/v1/checkins/self", json=self_checkin)
+    assert r.status_code == 200 and r.json()["follow_url"] == rotated != link.json()["url"]
 
 
 def test_failed_scans_are_stored_with_who_and_why(

@@ -244,7 +244,7 @@ MATRIX: dict[Route, Rule] = {
     ("PUT", "/api/v1/sessions/{session_id}/state"): ADMIN(
         body={"agenda_item_id": "{agenda_item_id}"}),
     ("GET", "/api/v1/conferences/{conference_id}/stage"): USER,
-    ("GET", "/api/v1/conferences/{conference_id}/follow-link"): ADMIN,
+    ("GET", "/api/v1/conferences/{conference_id}/follow-link"): USER,
     ("GET", "/api/v1/follow/{token}/agenda"): PUBLIC(use={"token": "follow_token"}),
     ("GET", "/decks/{deck_id}/{key}/{page}.png"): PUBLIC,
     ("GET", "/conferences/{conference_id}/sessions"): USER,
@@ -268,6 +268,10 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/conferences/{conference_id}/attendees/import"): SCOPED(
         files="roster", other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
     ("GET", "/api/v1/conferences/{conference_id}/attendees"): USER(query="q=kin"),
+    ("GET", "/conferences/{conference_id}/attendees/import"): USER,
+    ("GET", "/conferences/{conference_id}/attendees/import/mau.csv"): USER,
+    ("POST", "/conferences/{conference_id}/attendees/import"): SCOPED(
+        files="roster", other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
     ("GET", "/api/v1/attendees/{attendee_id}"): ATTENDEE,
     ("DELETE", "/api/v1/attendees/{attendee_id}"): ATTENDEE(fresh=("attendee_id",)),
     ("POST", "/api/v1/attendees/{attendee_id}/reissue"): ATTENDEE(fresh=("attendee_id",)),
@@ -288,6 +292,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/sites/{site_id}/self-checkin-qr"): SCOPED(screen=OK, anon=NO_SCREEN),
     ("GET", "/api/v1/sites/{site_id}/self-checkin-qr.svg"): SCOPED(screen=OK, anon=NO_SCREEN),
     ("GET", "/api/v1/screen/self-checkin-qr"): SCREEN,
+    ("GET", "/api/v1/screen/follow-qr"): SCREEN,
     ("POST", "/api/v1/sites/{site_id}/headcounts"): SCOPED(body={"counts": {"dai_bieu": 5}}),
     ("GET", "/api/v1/sites/{site_id}/headcounts"): SCOPED,
     ("GET", "/api/v1/conferences/{conference_id}/attendance"): USER,

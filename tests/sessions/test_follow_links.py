@@ -86,6 +86,27 @@ def test_rotation_refuses_every_earlier_link(db: Session, tree: Tree, admin: Any
     assert _code(db, unknown, grace_days=0) == "follow_link_invalid"
 
 
+def test_offered_token_is_the_current_link_and_none_once_expired(
+    db: Session, tree: Tree, admin: Any
+) -> None:
+    run_on(db, tree.cid, date(2026, 3, 1), date(2026, 3, 2))
+    conference = db.get(Conference, tree.cid)
+    assert conference is not None
+    end = follow_links.expires_at(conference, grace_days=0)
+
+    def offered(now: float) -> str | None:
+        return follow_links.offered_token(db, conference_id=tree.cid, secret=SECRET,
+                                          grace_days=0, now=now)
+
+    first = offered(end - 1)
+    assert first == follow_links.current_token(db, conference_id=tree.cid, secret=SECRET)
+    assert offered(end) is None  # an expired link would only be refused
+    rotated = follow_links.rotate(db, conference_id=tree.cid, actor=admin, secret=SECRET)
+    assert offered(end - 1) == rotated != first
+    assert follow_links.offered_token(db, conference_id=9999, secret=SECRET,
+                                      grace_days=0) is None
+
+
 def test_only_the_central_office_rotates(db: Session, tree: Tree, coordinator_a: Any) -> None:
     with pytest.raises(AppError) as info:
         follow_links.rotate(db, conference_id=tree.cid, actor=coordinator_a, secret=SECRET)

@@ -105,9 +105,13 @@ def test_coordinator_sees_sessions_without_editing(
     login(client, "hcm", "hcm-password")
     r = client.get(f"/conferences/{tree.cid}/sessions")
     assert r.status_code == 200 and session["title"] in r.text
-    assert "Thêm phiên họp" not in r.text and "/follow/" not in r.text
+    assert "Thêm phiên họp" not in r.text
+    # The follow link and its QR, to hand to the site's attendees; not its rotation.
+    assert "<svg" in r.text and "http://testserver/follow/" in r.text
+    assert "follow-link/rotate" not in r.text
     r = client.get(f"/sessions/{session['id']}")
     assert r.status_code == 200 and "Thêm mục chương trình" not in r.text
+    assert "http://testserver/follow/" in r.text and "follow-link/rotate" not in r.text
     assert client.get(f"/sessions/{session['id']}/console").status_code == 403
 
 

@@ -269,10 +269,17 @@ def test_follow_agenda_with_forged_token_is_404(client: TestClient, tree: Tree) 
     assert (r.status_code, r.json()["code"]) == (404, "follow_link_invalid")
 
 
-def test_follow_link_is_admin_only(
-    client: TestClient, tree: Tree, coordinator_headers: dict[str, str]
+def test_follow_link_is_read_by_coordinators_and_rotated_by_admin_only(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str],
+    coordinator_headers: dict[str, str],
 ) -> None:
+    # A coordinator hands the link to their site's attendees (issue 12, point 5).
     r = client.get(f"/api/v1/conferences/{tree.cid}/follow-link", headers=coordinator_headers)
+    assert r.status_code == 200
+    admin = client.get(f"/api/v1/conferences/{tree.cid}/follow-link", headers=admin_headers)
+    assert r.json()["url"] == admin.json()["url"]
+    r = client.post(f"/api/v1/conferences/{tree.cid}/follow-link/rotate",
+                    headers=coordinator_headers)
     assert (r.status_code, r.json()["code"]) == (403, "admin_only")
 
 

@@ -1,0 +1,128 @@
+"""Importing an attendee roster from a CSV/XLSX file: the page beside the site-tree import.
+
+Who may: whoever the API lets (`roster_import.import_attendees`): the central office for
+any site of the conference, a coordinator for the sites of their own subtree (a line
+naming another site is reported as `unknown_site`, and nothing is imported).
+"""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app import uploads
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.db import DbSession, ReadDbSession
+from app.deps import (
+    CurrentUser,
+    SettingsDep,
+    StreamedCsrf,
+    check_streamed_csrf,
+    connection_settings,
+)
+from app.disposition import attachment
+from app.errors import AppError, CsrfFailed
+from app.tabular.report import ImportReport
+from app.templating import render_page
+from checkin import roster_import
+from endpoints import errors as endpoints_errors
+from endpoints import service as endpoints_service
+
+router = APIRouter(include_in_schema=False)
+
+
+def _roster_page(
+    request: Request,
+    db: Session,
+    user: User,
+    conference_id: int,
+    *,
+    report: ImportReport | None = None,
+    error: AppError | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    settings = connection_settings(request)
+    conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
+    extra = error.extra if error else {}
+    return render_page(
+        request,
+        user,
+        "checkin/roster_import.html",
+        {
+            "conference": conference,
+            "is_admin": accounts_service.is_admin(user),
+            "tab": "sites",
+            "notice": None,
+            "report": asdict(report) if report else None,
+            "error": error.detail if error else None,
+            "error_code": error.code if error else None,
+            "line_errors": extra.get("errors", []),
+            "error_count": extra.get("error_count", 0),
+            "warnings": extra.get("warnings", []) if error else [],
+            "columns": roster_import.COLUMN_LABELS,
+            "max_bytes": settings.max_import_bytes,
+            "max_rows": settings.max_roster_rows,
+        },
+        status=status,
+    )
+
+
+@router.get("/conferences/{conference_id}/attendees/import", response_class=HTMLResponse)
+def roster_import_page(
+    request: Request, conference_id: int, db: ReadDbSession, user: CurrentUser
+) -> Response:
+    """The form to import attendees from a CSV/XLSX file (into the sites in one's scope)."""
+    return _roster_page(request, db, user, conference_id)
+
+
+@router.get("/conferences/{conference_id}/attendees/import/mau.csv")
+def roster_template(conference_id: int, db: ReadDbSession, user: CurrentUser) -> Response:
+    """A file to fill in: the Vietnamese headers and two example lines whose site codes
+    are real sites of the caller's scope (UTF-8 CSV with a BOM, for Excel)."""
+    codes = roster_import.example_codes(db, conference_id=conference_id, actor=user)
+    return Response(
+        roster_import.sample_csv(codes),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment("mau-danh-sach-dai-bieu.csv"),
+    )
+
+
+@router.post(
+    "/conferences/{conference_id}/attendees/import", response_class=HTMLResponse,
+    dependencies=[StreamedCsrf],
+)
+async def roster_import_submit(
+    request: Request,
+    conference_id: int,
+    db: DbSession,
+    page_db: ReadDbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> Response:
+    """Import the uploaded roster; show what was added, or every bad line (nothing added)."""
+    try:
+        upload = await uploads.read_upload(request, max_bytes=settings.max_import_bytes)
+        check_streamed_csrf(request, upload.fields)
+        report = await run_in_threadpool(
+            roster_import.import_attendees,
+            db,
+            conference_id=conference_id,
+            filename=upload.filename,
+            data=upload.data,
+            actor=user,
+            max_bytes=settings.max_import_bytes,
+            max_rows=settings.max_roster_rows,
+        )
+    except (CsrfFailed, endpoints_errors.ConferenceNotFound):
+        raise
+    except AppError as exc:
+        return await run_in_threadpool(
+            _roster_page, request, page_db, user, conference_id, error=exc,
+            status=exc.status_code,
+        )
+    return await run_in_threadpool(
+        _roster_page, request, page_db, user, conference_id, report=report
+    )
