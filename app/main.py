@@ -66,6 +66,7 @@ from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
 from sessions import screen_pages as sessions_screen_pages
+from sessions import status_pages as sessions_status_pages
 from sessions import ws as sessions_ws
 from sessions.stream import StageCache
 
@@ -284,6 +285,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_routes.router)
     app.include_router(sessions_routes.files)
     app.include_router(sessions_pages.router)
+    app.include_router(sessions_status_pages.router)
     app.include_router(checkin_routes.router)
     app.include_router(checkin_roster_routes.router)
     app.include_router(checkin_pages.router)

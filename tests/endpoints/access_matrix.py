@@ -231,6 +231,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/sessions/{session_id}"): USER,
     ("PATCH", "/api/v1/sessions/{session_id}"): ADMIN(body={"title": "Phiên khai mạc"}),
     ("POST", "/api/v1/sessions/{session_id}/close"): ADMIN(fresh=("session_id",)),
+    ("POST", "/api/v1/sessions/{session_id}/reopen"): ADMIN(ok=409),
     ("GET", "/api/v1/sessions/{session_id}/agenda"): USER,
     ("POST", "/api/v1/sessions/{session_id}/agenda"): ADMIN(body={"title": "Thảo luận"}),
     ("PUT", "/api/v1/sessions/{session_id}/agenda/order"): ADMIN(
@@ -252,6 +253,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/sessions/{session_id}"): USER,
     ("POST", "/sessions/{session_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/sessions/{session_id}/close"): ADMIN(fresh=("session_id",)),
+    ("POST", "/sessions/{session_id}/reopen"): ADMIN(ok=409),
     ("POST", "/sessions/{session_id}/agenda"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}/delete"): ADMIN(fresh=("agenda_item_id",)),
