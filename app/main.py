@@ -155,6 +155,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         interval=settings.presence_tick_seconds,
     )
     await presence_ticker.start()
+    presence.after_connect(presence_ticker.tick)
     app.state.presence_ticker = presence_ticker
     dashboards = Dashboards(
         hub=hub, engine=read_engine, interval=settings.dashboard_interval_seconds
