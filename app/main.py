@@ -53,6 +53,7 @@ from endpoints import login_pages as endpoints_login_pages
 from endpoints import participation_pages as endpoints_participation_pages
 from endpoints import participation_routes as endpoints_participation_routes
 from endpoints import presence_routes as endpoints_presence_routes
+from endpoints import readiness_pages as endpoints_readiness_pages
 from endpoints import registration_pages as endpoints_registration_pages
 from endpoints import registry_routes as endpoints_registry_routes
 from endpoints import routes as endpoints_routes
@@ -278,6 +279,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_import_pages.router)
     app.include_router(endpoints_participation_pages.router)
     app.include_router(endpoints_screen_pages.router)
+    app.include_router(endpoints_readiness_pages.router)
     app.include_router(endpoints_units_pages.router)
     app.include_router(endpoints_account_pages.router)
     app.include_router(sessions_ws.router)

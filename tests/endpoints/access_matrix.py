@@ -198,6 +198,8 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/sites/{site_id}"): SCOPED,
     ("POST", "/sites/{site_id}"): SCOPED(body=_SITE_FORM),
     ("POST", "/sites/{site_id}/delete"): ADMIN(fresh=("site_id",)),
+    ("POST", "/sites/{site_id}/readiness"): SCOPED(body={"readiness": "ready", "note": "ổn"}),
+    ("POST", "/sites/{site_id}/connection-test"): SCOPED(body={"picture": "true"}),
     ("POST", "/sites/{site_id}/coordinators"): ADMIN(body={"username": ""}, ok=422),
     ("GET", "/conferences/{conference_id}/invites"): USER,
     ("POST", "/conferences/{conference_id}/invites"): SCOPED(
