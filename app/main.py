@@ -53,6 +53,7 @@ from endpoints import login_pages as endpoints_login_pages
 from endpoints import participation_pages as endpoints_participation_pages
 from endpoints import participation_routes as endpoints_participation_routes
 from endpoints import presence_routes as endpoints_presence_routes
+from endpoints import readiness_pages as endpoints_readiness_pages
 from endpoints import registration_pages as endpoints_registration_pages
 from endpoints import registry_routes as endpoints_registry_routes
 from endpoints import routes as endpoints_routes
@@ -66,6 +67,7 @@ from sessions import follow_ws as sessions_follow_ws
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
 from sessions import screen_pages as sessions_screen_pages
+from sessions import status_pages as sessions_status_pages
 from sessions import ws as sessions_ws
 from sessions.stream import StageCache
 
@@ -154,6 +156,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         interval=settings.presence_tick_seconds,
     )
     await presence_ticker.start()
+    presence.after_connect(presence_ticker.tick)
     app.state.presence_ticker = presence_ticker
     dashboards = Dashboards(
         hub=hub, engine=read_engine, interval=settings.dashboard_interval_seconds
@@ -275,6 +278,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_import_pages.router)
     app.include_router(endpoints_participation_pages.router)
     app.include_router(endpoints_screen_pages.router)
+    app.include_router(endpoints_readiness_pages.router)
     app.include_router(endpoints_units_pages.router)
     app.include_router(endpoints_account_pages.router)
     app.include_router(sessions_ws.router)
@@ -283,6 +287,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_routes.router)
     app.include_router(sessions_routes.files)
     app.include_router(sessions_pages.router)
+    app.include_router(sessions_status_pages.router)
     app.include_router(checkin_routes.router)
     app.include_router(checkin_roster_routes.router)
     app.include_router(checkin_roster_pages.router)

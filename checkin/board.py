@@ -29,6 +29,9 @@ COUNTERS: Final = (
     "headcount",
     "expected",
     "present",
+    # Counted in sites_missing too: marked ready, but no screen online. The dashboard
+    # says so, rather than calling them plainly "chưa sẵn sàng".
+    "sites_ready_offline",
 )
 #: Scopes up to this many sites get every row in the snapshot; larger ones get rollups
 #: only and page through rows over HTTP.
@@ -82,6 +85,11 @@ class SiteState:
         return self.readiness in READY
 
     @property
+    def ready_offline(self) -> bool:
+        """Taking part and marked ready, but no screen of it online."""
+        return self.participating and self.ready and not self.online
+
+    @property
     def missing(self) -> bool:
         """Taking part but offline or not ready."""
         return self.participating and not (self.online and self.ready)
@@ -98,6 +106,7 @@ class SiteState:
             self.headcount or 0,
             self.expected if p else 0,
             self.present,
+            int(self.ready_offline),
         )
 
     def row(self) -> dict[str, Any]:

@@ -65,6 +65,11 @@ _NOTICES = {
     "invite_revoked": "Đã thu hồi lời mời.",
     "approved": "Đã duyệt đăng ký; cán bộ phụ trách có thể đăng nhập.",
     "rejected": "Đã từ chối đăng ký.",
+    "declared_tested": "Đã ghi tình trạng: đã kiểm tra.",
+    "declared_ready": "Đã ghi tình trạng: sẵn sàng.",
+    "incident_reported": "Đã báo sự cố; ban tổ chức thấy ngay trên bảng điều khiển.",
+    "test_passed": "Kiểm tra kết nối đạt: điểm cầu chuyển sang «đã kiểm tra».",
+    "test_failed": "Kiểm tra kết nối không đạt: đã báo sự cố.",
 }
 
 

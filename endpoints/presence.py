@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -35,6 +35,9 @@ from endpoints.models import Conference, Participation
 from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 
 _CHUNK = 500
+# A screen that just connected is written (and the ticker run) this soon after, so it
+# shows online at once; the connections of one burst share the write.
+CONNECT_FLUSH_SECONDS = 0.3
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class Presence:
         self._interval = interval
         self._pending: set[int] = set()
         self._task: asyncio.Task[None] | None = None
+        self._soon: asyncio.Task[None] | None = None
+        self._after_connect: Callable[[], Awaitable[object]] | None = None
         # Open sockets per screen, so a revoked screen can be cut off at the next flush.
         self._sockets: dict[int, set[Closable]] = {}
 
@@ -61,9 +66,30 @@ class Presence:
         self._pending.add(screen_id)
 
     def connected(self, screen_id: int, socket: "Closable") -> None:
-        """A screen opened a socket: it counts as seen now."""
+        """A screen opened a socket: it counts as seen now, and is written soon (not at
+        the next flush: the site page would show it offline meanwhile)."""
         self._sockets.setdefault(screen_id, set()).add(socket)
         self._pending.add(screen_id)
+        if self._soon is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the next flush
+                self._soon = asyncio.get_running_loop().create_task(
+                    self._flush_connected(), name="presence-connect"
+                )
+
+    def after_connect(self, callback: Callable[[], Awaitable[object]]) -> None:
+        """Run `callback` (the presence ticker's tick) once a new connection is written,
+        so the site turns online on the dashboard at once too."""
+        self._after_connect = callback
+
+    async def _flush_connected(self) -> None:
+        await asyncio.sleep(CONNECT_FLUSH_SECONDS)
+        self._soon = None  # a connection from now on asks for another write
+        try:
+            await self.flush()
+            if self._after_connect is not None:
+                await self._after_connect()
+        except Exception:
+            log.exception("presence write after a connection failed; the next flush retries")
 
     def disconnected(self, screen_id: int, socket: "Closable") -> None:
         """A screen's socket closed."""
@@ -83,6 +109,10 @@ class Presence:
 
     async def stop(self) -> None:
         """Flush what is pending and stop."""
+        if self._soon is not None:
+            self._soon.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._soon
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

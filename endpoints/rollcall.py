@@ -8,7 +8,8 @@ Every change is published for the live dashboard.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
@@ -29,6 +30,7 @@ from endpoints.models import (
     Site,
     SiteView,
 )
+from endpoints.screen_models import ScreenDevice, SitePresence
 
 _CHECK_LABELS = (("picture", "hình ảnh"), ("sound", "âm thanh"), ("link", "đường truyền"))
 
@@ -110,6 +112,50 @@ def record_connection_test(
     db.commit()
     _publish_site(publish, view, incident)
     return test, view
+
+
+def declare_ready(
+    db: Session,
+    *,
+    site_id: int,
+    readiness: Literal[Readiness.tested, Readiness.ready],
+    actor: User,
+    note: str | None = None,
+    publish: Publish | None = None,
+    conference_id: int | None = None,
+) -> SiteView:
+    """The site's one-tap word: "tested" or "ready" in `conference_id` (default: the
+    current conference). The site says the problem is over: its open incidents close."""
+    view, part = _participating_site(db, site_id, actor, conference_id)
+    now = utcnow()
+    for open_incident in _open_incidents(db, part.conference_id, site_id):
+        open_incident.resolved_at, open_incident.resolved_by = now, actor.id
+        db.add(open_incident)
+    part.readiness, part.readiness_note, part.updated_at = readiness, note, now
+    db.add(part)
+    db.commit()
+    _publish_site(publish, view)
+    return view
+
+
+@dataclass(frozen=True)
+class ScreenState:
+    """A site's paired screens, and whether it counts as online (stored presence)."""
+
+    screens: int
+    online: bool
+
+
+def screen_state(db: Session, *, site_id: int) -> ScreenState:
+    """How many paired screens the site has and whether one is online now."""
+    screens = db.exec(
+        select(func.count()).select_from(ScreenDevice).where(
+            ScreenDevice.site_id == site_id, col(ScreenDevice.revoked).is_(False),
+            col(ScreenDevice.enrolled_at).is_not(None),
+        )
+    ).one()
+    presence = db.get(SitePresence, site_id)
+    return ScreenState(screens=int(screens), online=bool(presence and presence.online))
 
 
 def _open_incidents(db: Session, conference_id: int, site_id: int) -> Sequence[Incident]:

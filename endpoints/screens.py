@@ -1,8 +1,10 @@
 """Use cases of site screens: enrolment by token or pairing code, revocation, presence."""
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -60,22 +62,70 @@ def enroll_screen(
     return screen, token
 
 
+def _derived_code(secret: str, screen_id: int, expires_at: datetime) -> str:
+    """The pairing code of a screen, derived from the secret key: the page that shows it
+    can show it again after a reload, while the database keeps only its hash."""
+    at = int(expires_at.replace(tzinfo=expires_at.tzinfo or UTC).timestamp())
+    message = f"diemcau.pair\x00{screen_id}\x00{at}".encode()
+    number = int.from_bytes(hmac.new(secret.encode(), message, hashlib.sha256).digest())
+    letters = []
+    for _ in range(8):
+        number, index = divmod(number, len(_PAIR_ALPHABET))
+        letters.append(_PAIR_ALPHABET[index])
+    return "".join(letters)
+
+
+def _shown(raw: str) -> str:
+    return f"{raw[:4]}-{raw[4:]}"
+
+
 def create_pairing_code(
-    db: Session, *, site_id: int, actor: User, name: str | None = None
+    db: Session, *, site_id: int, actor: User, name: str | None = None,
+    secret: str | None = None,
 ) -> tuple[ScreenDevice, str]:
-    """A short code, valid 10 minutes, that a projector PC types to enrol itself."""
+    """A short code, valid 10 minutes, that a projector PC types to enrol itself.
+
+    With `secret` the code is derived from it (see :func:`pending_pairing_code`), else
+    random (the JSON API shows it once)."""
     registry.get_site(db, site_id=site_id, actor=actor)
-    raw = "".join(secrets.choice(_PAIR_ALPHABET) for _ in range(8))
+    # Whole seconds: the derived code is computed from the expiry as stored.
+    expires = (utcnow() + timedelta(minutes=PAIRING_MINUTES)).replace(microsecond=0)
     screen = ScreenDevice(
         site_id=site_id,
         name=_screen_name(db, site_id, name),
-        pairing_code_hash=hash_token(raw),
-        pairing_expires_at=utcnow() + timedelta(minutes=PAIRING_MINUTES),
+        pairing_expires_at=expires,
         created_by_id=actor.id,
     )
     db.add(screen)
+    db.flush()
+    assert screen.id is not None
+    if secret is not None:
+        raw = _derived_code(secret, screen.id, expires)
+    else:
+        raw = "".join(secrets.choice(_PAIR_ALPHABET) for _ in range(8))
+    screen.pairing_code_hash = hash_token(raw)
+    db.add(screen)
     db.commit()
-    return screen, f"{raw[:4]}-{raw[4:]}"
+    return screen, _shown(raw)
+
+
+def pending_pairing_code(
+    db: Session, *, site_id: int, screen_id: int, actor: User, secret: str
+) -> tuple[ScreenDevice, str | None]:
+    """A screen of a site in the actor's scope and its code while it still waits to be
+    paired (None once paired, expired, revoked or made without `secret`)."""
+    registry.get_site(db, site_id=site_id, actor=actor)
+    screen = db.get(ScreenDevice, screen_id)
+    if screen is None or screen.site_id != site_id:
+        raise errors.ScreenNotFound()
+    expires = screen.pairing_expires_at
+    if (screen.revoked or screen.pairing_code_hash is None or expires is None
+            or expires <= utcnow()):
+        return screen, None
+    raw = _derived_code(secret, screen_id, expires)
+    if not hmac.compare_digest(hash_token(raw), screen.pairing_code_hash):
+        return screen, None
+    return screen, _shown(raw)
 
 
 def pair_screen(db: Session, *, code: str) -> tuple[ScreenDevice, str]:

@@ -17,7 +17,7 @@ from app.deps import AdminUser, CsrfChecked, CurrentUser
 from app.errors import AppError
 from app.templating import render_page
 from app.text import Name
-from endpoints import coordinators, service, site_changes, site_lists
+from endpoints import coordinators, rollcall, service, site_changes, site_lists
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.models import (
     Approval,
@@ -63,7 +63,8 @@ class SiteForm(BaseModel):
     expected_attendees: FormText = ""
     connection_link: FormText = ""
     readiness: FormText = ""
-    readiness_note: FormText = ""
+    # None: the form had no note field (readiness moved to its own buttons).
+    readiness_note: FormText | None = None
 
     def chosen_parent(self) -> str:
         """The parent the form names: a typed id wins over the list choice."""
@@ -305,6 +306,7 @@ def _site_page(
             "children": children.items,
             "children_total": children.total,
             "accounts": coordinators.list_site_users(db, site_id=view.id, actor=user),
+            "screen_state": rollcall.screen_state(db, site_id=view.id),
             "conferences": site_lists.site_conferences(db, site_id=view.id, actor=user),
             "is_admin": is_admin,
             "parent_choices": choices,
@@ -362,7 +364,8 @@ def _site_update_data(form: SiteForm, *, may_move: bool, in_conference: bool) ->
     payload.update(filled(values, ("kind",)))
     if in_conference:
         # Readiness and expected attendees are the conference's: a registry-only view has none.
-        payload["readiness_note"] = values["readiness_note"].strip() or None
+        if form.readiness_note is not None:
+            payload["readiness_note"] = form.readiness_note.strip() or None
         payload.update(filled(values, ("readiness", "expected_attendees")))
     if may_move and (form.parent_id is not None or form.parent_other.strip()):
         payload["parent_id"] = form.chosen_parent() or None

@@ -29,6 +29,12 @@ class SessionClosed(AppError):
     detail = "Phiên họp đã kết thúc, không thể thay đổi."
 
 
+class SessionNotClosed(AppError):
+    status_code = 409
+    code = "session_not_closed"
+    detail = "Phiên họp chưa kết thúc, không cần mở lại."
+
+
 class SessionTimesInvalid(AppError):
     status_code = 422
     code = "session_times_invalid"

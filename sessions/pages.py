@@ -51,6 +51,7 @@ _NOTICES = {
     "follow_rotated": "Đã đổi đường dẫn theo dõi; đường dẫn và mã QR cũ không còn dùng được.",
     "session_saved": "Đã lưu phiên họp.",
     "session_closed": "Đã kết thúc phiên họp.",
+    "session_reopened": "Đã mở lại phiên họp.",
     "item_added": "Đã thêm mục chương trình.",
     "item_saved": "Đã lưu mục chương trình.",
     "item_deleted": "Đã xoá mục chương trình.",

@@ -132,6 +132,16 @@ def close_session(
     return SessionPublic.model_validate(session, from_attributes=True)
 
 
+@router.post(
+    "/sessions/{session_id}/reopen", response_model=SessionPublic, dependencies=[CookieCsrf],
+    responses={409: {"description": "session_not_closed"}},
+)
+def reopen_session(session_id: int, db: DbSession, user: CurrentUser) -> SessionPublic:
+    """Reopen a closed session (central office); 409 session_not_closed otherwise."""
+    session = service.reopen_session(db, session_id=session_id, actor=user)
+    return SessionPublic.model_validate(session, from_attributes=True)
+
+
 # ------------------------------------------------------------------- agenda
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -123,6 +123,27 @@ def close_session(
     )
     db.commit()
     announce(publish, view)
+    return session
+
+
+def reopen_session(db: Session, *, session_id: int, actor: User) -> ConferenceSession:
+    """Undo "Kết thúc phiên" (central office): the session is scheduled again, and the
+    presenter's next move puts it back on stage (and live). 409 when it is not closed."""
+    accounts_service.require_admin(actor)
+    session = load_session(db, session_id)
+    # Conditional: of two central-office tabs reopening at once, one wins, one is told.
+    reopened = db.execute(
+        update(ConferenceSession)
+        .where(col(ConferenceSession.id) == session_id,
+               col(ConferenceSession.status) == SessionStatus.closed)
+        .values(status=SessionStatus.scheduled)
+        .execution_options(synchronize_session=False)
+    )
+    if reopened.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise errors.SessionNotClosed()
+    db.commit()
+    db.refresh(session)
     return session
 
 

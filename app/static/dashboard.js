@@ -63,6 +63,9 @@
     $("t-sites").textContent = num(t.sites);
     $("t-ready").textContent = num(t.sites_ready);
     $("t-missing").textContent = num(t.sites_missing);
+    // Sites marked ready without a screen online are in that count: say so.
+    $("t-ready-offline").textContent = num(t.sites_ready_offline);
+    $("t-ready-offline-note").hidden = !t.sites_ready_offline;
     $("t-present").textContent = num(t.present);
     $("t-checked").textContent = num(t.checked_in);
     $("t-headcount").textContent = num(t.headcount);
@@ -351,7 +354,10 @@
           var li = el("li");
           li.dataset.site = s.site_id;
           li.appendChild(el("strong", null, s.name));
-          li.appendChild(document.createTextNode(": " + s.reasons.map(function (r) { return cfg.reasons[r] || r; }).join(", ")));
+          var why = s.reasons.map(function (r) { return cfg.reasons[r] || r; }).join(", ");
+          // Marked ready by the site, yet listed: the screen is why, not the site's word.
+          if (s.readiness === "ready" || s.readiness === "tested") why = "đã báo «" + (cfg.readiness[s.readiness] || s.readiness) + "» nhưng " + why;
+          li.appendChild(document.createTextNode(": " + why));
           list.appendChild(li);
         });
         if (sites.length > 200) list.appendChild(el("li", "muted", "… và " + num(sites.length - 200) + " điểm cầu khác (lọc “Chỉ điểm cầu chưa sẵn sàng” để xem hết)."));

@@ -75,13 +75,33 @@ def test_board_totals_at_every_level_from_loaded_counts() -> None:
     assert board.totals(None) == {
         "sites": 2, "sites_online": 1, "sites_ready": 1, "sites_missing": 1,
         "checked_in": 7, "headcount": 6, "expected": 12, "present": 2 + 6 + 4,
+        "sites_ready_offline": 0,
     }
     assert board.totals(2) == {
         "sites": 1, "sites_online": 0, "sites_ready": 0, "sites_missing": 1,
         "checked_in": 5, "headcount": 6, "expected": 7, "present": 10,
+        "sites_ready_offline": 0,
     }
     assert board.sites[2].rollup_row()["totals"] == board.totals(2)
     assert list(board.totals(None)) == list(COUNTERS)
+
+
+def test_ready_site_without_a_screen_online_is_counted_apart() -> None:
+    """Marked sẵn sàng but offline: missing, and said to be ready-but-offline, up the tree."""
+    sites = [
+        SiteState(site_id=1, parent_id=None, path="/1/", depth=0, name="Tỉnh",
+                  name_key="tinh", kind="hub", readiness="ready", expected=0, online=True),
+        SiteState(site_id=2, parent_id=1, path="/1/2/", depth=1, name="Xã A",
+                  name_key="xa a", kind="commune", readiness="ready", expected=0),
+        SiteState(site_id=3, parent_id=1, path="/1/3/", depth=1, name="Xã B",
+                  name_key="xa b", kind="commune", readiness="not_connected", expected=0),
+    ]
+    board = Board(1, 0, sites)
+    totals = board.totals(None)
+    assert (totals["sites_missing"], totals["sites_ready_offline"]) == (2, 1)
+    board.set_online(2, True)
+    totals = board.totals(None)
+    assert (totals["sites_missing"], totals["sites_ready_offline"]) == (1, 0)
 
 
 def test_set_site_renames_and_filter_finds_without_diacritics() -> None:

@@ -198,6 +198,8 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/sites/{site_id}"): SCOPED,
     ("POST", "/sites/{site_id}"): SCOPED(body=_SITE_FORM),
     ("POST", "/sites/{site_id}/delete"): ADMIN(fresh=("site_id",)),
+    ("POST", "/sites/{site_id}/readiness"): SCOPED(body={"readiness": "ready", "note": "ổn"}),
+    ("POST", "/sites/{site_id}/connection-test"): SCOPED(body={"picture": "true"}),
     ("POST", "/sites/{site_id}/coordinators"): ADMIN(body={"username": ""}, ok=422),
     ("GET", "/conferences/{conference_id}/invites"): USER,
     ("POST", "/conferences/{conference_id}/invites"): SCOPED(
@@ -231,6 +233,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/sessions/{session_id}"): USER,
     ("PATCH", "/api/v1/sessions/{session_id}"): ADMIN(body={"title": "Phiên khai mạc"}),
     ("POST", "/api/v1/sessions/{session_id}/close"): ADMIN(fresh=("session_id",)),
+    ("POST", "/api/v1/sessions/{session_id}/reopen"): ADMIN(ok=409),
     ("GET", "/api/v1/sessions/{session_id}/agenda"): USER,
     ("POST", "/api/v1/sessions/{session_id}/agenda"): ADMIN(body={"title": "Thảo luận"}),
     ("PUT", "/api/v1/sessions/{session_id}/agenda/order"): ADMIN(
@@ -252,6 +255,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/sessions/{session_id}"): USER,
     ("POST", "/sessions/{session_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/sessions/{session_id}/close"): ADMIN(fresh=("session_id",)),
+    ("POST", "/sessions/{session_id}/reopen"): ADMIN(ok=409),
     ("POST", "/sessions/{session_id}/agenda"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}/delete"): ADMIN(fresh=("agenda_item_id",)),

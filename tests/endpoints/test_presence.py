@@ -206,3 +206,20 @@ def test_presence_history_is_scoped(
     assert client.get(f"/api/v1/sites/{tree.ward_a1}/presence", headers=headers).json() == []
     r = client.get(f"/api/v1/sites/{tree.ward_b1}/presence", headers=headers)
     assert r.status_code == 403 and r.json()["code"] == "site_out_of_scope"
+
+
+@pytest.mark.timeout(60)
+def test_just_connected_screen_is_online_at_once(tree: Tree, database_url: str) -> None:
+    """With the default flush (10 s) and tick (5 s), a new screen is written and its site
+    turned online right after it connects, not up to 15 s later."""
+    settings = make_settings(database_url, presence_flush_seconds=60, presence_tick_seconds=60)
+    with TestClient(create_app(settings)) as client:
+        headers = token_for(client, "admin", ADMIN_PASSWORD)
+        token = client.post(f"/api/v1/sites/{tree.ward_a1}/screen-token",
+                            headers=headers).json()["token"]
+        with client.websocket_connect(f"/ws/screen?token={token}") as ws:
+            json.loads(ws.receive_text())
+            took = _wait_events(client, headers, tree.ward_a1, [True], limit=5)
+            assert took < 2.0
+            screens = client.get(f"/api/v1/sites/{tree.ward_a1}/screens", headers=headers)
+            assert screens.json()[0]["last_seen_at"] is not None

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.db import utcnow
-from endpoints import presence, service
+from endpoints import events, presence, rollcall, service
 from endpoints.models import ConferenceCreate, ConnectionTest, Incident, Readiness
 from endpoints.screen_models import ScreenDevice
 from tests.conftest import Tree, token_for
@@ -228,3 +228,20 @@ def test_missing_list_is_limited_to_the_coordinators_subtree(
                    headers=token_for(client, "hcm", "hcm-password"))
     assert {s["site_id"] for s in r.json()["sites"]} == {tree.hub_a, tree.ward_a1, tree.ward_a2}
 
+
+
+def test_declare_ready_publishes_and_screen_state_counts_paired_screens(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    sent: list[tuple[str, str]] = []
+    view = rollcall.declare_ready(db, site_id=tree.ward_a1, readiness=Readiness.ready,
+                                  note="Ổn", actor=admin,
+                                  publish=lambda ch, msg: sent.append((ch, msg)))
+    assert view.part is not None and view.part.readiness == Readiness.ready
+    assert [ch for ch, _ in sent] == [events.readiness_channel(tree.cid)]
+    assert '"readiness":"ready"' in sent[0][1].replace(" ", "")
+    assert rollcall.screen_state(db, site_id=tree.ward_a1) == rollcall.ScreenState(0, False)
+    db.add(ScreenDevice(site_id=tree.ward_a1, name="Máy chiếu", enrolled_at=utcnow()))
+    db.add(ScreenDevice(site_id=tree.ward_a1, name="Chờ ghép nối"))  # not paired yet
+    db.commit()
+    assert rollcall.screen_state(db, site_id=tree.ward_a1) == rollcall.ScreenState(1, False)

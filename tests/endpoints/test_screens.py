@@ -57,6 +57,41 @@ def test_pairing_code_works_once(db: Session, admin: User, tree: Tree) -> None:
         screens.pair_screen(db, code=code)
 
 
+def test_derived_pairing_code_is_shown_again_until_used(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    screen, code = screens.create_pairing_code(db, site_id=tree.hub_a, actor=admin,
+                                               secret="s" * 32)
+    assert screen.id is not None
+    again = screens.pending_pairing_code(db, site_id=tree.hub_a, screen_id=screen.id,
+                                         actor=admin, secret="s" * 32)
+    assert again[1] == code
+    # Another secret (a copied database without the key) derives nothing.
+    other = screens.pending_pairing_code(db, site_id=tree.hub_a, screen_id=screen.id,
+                                         actor=admin, secret="t" * 32)
+    assert other[1] is None
+    screens.pair_screen(db, code=code)
+    used = screens.pending_pairing_code(db, site_id=tree.hub_a, screen_id=screen.id,
+                                        actor=admin, secret="s" * 32)
+    assert used[1] is None and used[0].enrolled_at is not None
+
+
+def test_pending_code_of_expired_or_foreign_screen(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    screen, _ = screens.create_pairing_code(db, site_id=tree.ward_a1, actor=admin,
+                                            secret="s" * 32)
+    assert screen.id is not None
+    with pytest.raises(errors.ScreenNotFound):
+        screens.pending_pairing_code(db, site_id=tree.ward_a2, screen_id=screen.id,
+                                     actor=admin, secret="s" * 32)
+    screen.pairing_expires_at = utcnow() - timedelta(seconds=1)
+    db.add(screen)
+    db.commit()
+    assert screens.pending_pairing_code(db, site_id=tree.ward_a1, screen_id=screen.id,
+                                        actor=admin, secret="s" * 32)[1] is None
+
+
 def test_expired_pairing_code_is_refused(db: Session, admin: User, tree: Tree) -> None:
     screen, code = screens.create_pairing_code(db, site_id=tree.hub_a, actor=admin)
     screen.pairing_expires_at = utcnow() - timedelta(seconds=1)

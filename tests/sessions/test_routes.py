@@ -217,6 +217,33 @@ def test_put_state_on_closed_session_is_409(
     assert (r.status_code, r.json()["code"]) == (409, "session_closed")
 
 
+def test_reopened_session_goes_back_on_stage(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    session = create_session(client, tree.cid, admin_headers)
+    client.post(f"/api/v1/sessions/{session['id']}/close", headers=admin_headers)
+    r = client.post(f"/api/v1/sessions/{session['id']}/reopen", headers=admin_headers)
+    assert (r.status_code, r.json()["status"]) == (200, "scheduled")
+    r = client.put(f"/api/v1/sessions/{session['id']}/state", json={}, headers=admin_headers)
+    assert r.status_code == 200
+    r = client.get(f"/api/v1/sessions/{session['id']}", headers=admin_headers)
+    assert r.json()["status"] == "live"
+
+
+def test_reopen_refusals(
+    client: TestClient, tree: Tree, admin_headers: dict[str, str],
+    coordinator_headers: dict[str, str],
+) -> None:
+    session = create_session(client, tree.cid, admin_headers)
+    r = client.post(f"/api/v1/sessions/{session['id']}/reopen", headers=admin_headers)
+    assert (r.status_code, r.json()["code"]) == (409, "session_not_closed")
+    client.post(f"/api/v1/sessions/{session['id']}/close", headers=admin_headers)
+    r = client.post(f"/api/v1/sessions/{session['id']}/reopen", headers=coordinator_headers)
+    assert (r.status_code, r.json()["code"]) == (403, "admin_only")
+    r = client.post("/api/v1/sessions/999999/reopen", headers=admin_headers)
+    assert (r.status_code, r.json()["code"]) == (404, "session_not_found")
+
+
 def test_put_state_by_coordinator_is_403(
     client: TestClient, tree: Tree, admin_headers: dict[str, str],
     coordinator_headers: dict[str, str],
