@@ -3,11 +3,13 @@
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from app.deps import check_streamed_csrf
+from app.errors import AppError, CsrfFailed
 from app.tabular import errors
 from app.tabular.report import ImportReport
 
@@ -97,3 +99,28 @@ async def import_upload(
     return await run_in_threadpool(
         run, filename=upload.filename, data=upload.data, max_bytes=max_bytes
     )
+
+
+async def import_page(
+    request: Request,
+    *,
+    run: Callable[..., ImportReport],
+    page: Callable[..., Response],
+    max_bytes: int,
+    passthrough: tuple[type[Exception], ...] = (),
+) -> Response:
+    """The HTML import flow shared by the site-tree and roster pages: read the upload and
+    check its form's CSRF field, run the import in a worker thread, then render
+    `page(report=…)`, or `page(error=…, status=…)` for a refusal. A CSRF failure and the
+    errors in `passthrough` (an unknown conference) go to the app's handlers instead."""
+    try:
+        upload = await read_upload(request, max_bytes=max_bytes)
+        check_streamed_csrf(request, upload.fields)
+        report = await run_in_threadpool(
+            run, filename=upload.filename, data=upload.data, max_bytes=max_bytes
+        )
+    except AppError as exc:
+        if isinstance(exc, (CsrfFailed, *passthrough)):
+            raise
+        return await run_in_threadpool(page, error=exc, status=exc.status_code)
+    return await run_in_threadpool(page, report=report)

@@ -6,11 +6,11 @@ naming another site is reported as `unknown_site`, and nothing is imported).
 """
 
 from dataclasses import asdict
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app import uploads
 from app.accounts import service as accounts_service
@@ -20,11 +20,10 @@ from app.deps import (
     CurrentUser,
     SettingsDep,
     StreamedCsrf,
-    check_streamed_csrf,
     connection_settings,
 )
 from app.disposition import attachment
-from app.errors import AppError, CsrfFailed
+from app.errors import AppError
 from app.tabular.report import ImportReport
 from app.templating import render_page
 from checkin import roster_import
@@ -103,26 +102,11 @@ async def roster_import_submit(
     settings: SettingsDep,
 ) -> Response:
     """Import the uploaded roster; show what was added, or every bad line (nothing added)."""
-    try:
-        upload = await uploads.read_upload(request, max_bytes=settings.max_import_bytes)
-        check_streamed_csrf(request, upload.fields)
-        report = await run_in_threadpool(
-            roster_import.import_attendees,
-            db,
-            conference_id=conference_id,
-            filename=upload.filename,
-            data=upload.data,
-            actor=user,
-            max_bytes=settings.max_import_bytes,
-            max_rows=settings.max_roster_rows,
-        )
-    except (CsrfFailed, endpoints_errors.ConferenceNotFound):
-        raise
-    except AppError as exc:
-        return await run_in_threadpool(
-            _roster_page, request, page_db, user, conference_id, error=exc,
-            status=exc.status_code,
-        )
-    return await run_in_threadpool(
-        _roster_page, request, page_db, user, conference_id, report=report
+    return await uploads.import_page(
+        request,
+        run=partial(roster_import.import_attendees, db, conference_id=conference_id, actor=user,
+                    max_rows=settings.max_roster_rows),
+        page=partial(_roster_page, request, page_db, user, conference_id),
+        max_bytes=settings.max_import_bytes,
+        passthrough=(endpoints_errors.ConferenceNotFound,),
     )

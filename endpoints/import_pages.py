@@ -1,11 +1,11 @@
 """Importing a site tree from a CSV/XLSX file (central office)."""
 
 from dataclasses import asdict
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app import uploads
 from app.accounts.models import User
@@ -14,11 +14,10 @@ from app.deps import (
     AdminUser,
     SettingsDep,
     StreamedCsrf,
-    check_streamed_csrf,
     connection_settings,
 )
 from app.disposition import attachment
-from app.errors import AppError, CsrfFailed
+from app.errors import AppError
 from app.tabular.report import ImportReport
 from app.templating import render_page
 from endpoints import errors, import_columns, imports, service
@@ -94,26 +93,11 @@ async def import_submit(
     settings: SettingsDep,
 ) -> Response:
     """Import the uploaded file; show the result or every bad line."""
-    try:
-        upload = await uploads.read_upload(request, max_bytes=settings.max_import_bytes)
-        check_streamed_csrf(request, upload.fields)
-        report = await run_in_threadpool(
-            imports.import_sites,
-            db,
-            conference_id=conference_id,
-            filename=upload.filename,
-            data=upload.data,
-            actor=user,
-            max_bytes=settings.max_import_bytes,
-            max_rows=settings.max_import_rows,
-        )
-    except (CsrfFailed, errors.ConferenceNotFound):
-        raise
-    except AppError as exc:
-        return await run_in_threadpool(
-            _import_page, request, page_db, user, conference_id, error=exc,
-            status=exc.status_code,
-        )
-    return await run_in_threadpool(
-        _import_page, request, page_db, user, conference_id, report=report
+    return await uploads.import_page(
+        request,
+        run=partial(imports.import_sites, db, conference_id=conference_id, actor=user,
+                    max_rows=settings.max_import_rows),
+        page=partial(_import_page, request, page_db, user, conference_id),
+        max_bytes=settings.max_import_bytes,
+        passthrough=(errors.ConferenceNotFound,),
     )
