@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.config import PROJECT_ROOT
 from app.db import local_today
-from checkin import qr, service
+from checkin import qr, service, site_tokens
 from tests.browser import PHONE, LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
@@ -117,6 +117,50 @@ def test_self_checkin_from_screen_qr_on_phone(
         expect(attendee.locator("#self-form")).to_have_count(0)
     finally:
         projector.close()
+        setup.http.close()
+
+
+def test_self_checkin_survives_slow_typing_and_an_expired_qr(
+    live_server: LiveServer, phone: BrowserContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12, point 8: typing for a minute still checks in; past the page's minutes the
+    typed code stays, and the rescan's page has it filled in."""
+    setup = _setup(live_server, "Nguyễn Văn An", "Trần Thị Bình")
+    an, bình = setup.people["Nguyễn Văn An"], setup.people["Trần Thị Bình"]
+    shift = [0.0]
+    monkeypatch.setattr(site_tokens, "clock", lambda: time.time() + shift[0])
+
+    def scan_screen() -> str:
+        token = service.site_qr(setup.site_id, live_server.settings, now=site_tokens.clock())
+        return f"{live_server.url}/c/{token}"
+
+    attendee = phone.new_page()
+    result = attendee.locator("#result")
+    try:
+        attendee.goto(scan_screen())
+        attendee.uncheck("#remember")
+        attendee.locator("#code").press_sequentially(an["short_code"])
+        shift[0] += 60  # a slow typist: the QR the page opened with changed twice meanwhile
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Nguyễn Văn An")
+
+        attendee.goto(scan_screen())
+        attendee.uncheck("#remember")
+        attendee.locator("#code").press_sequentially(bình["short_code"])
+        shift[0] += 7 * 60  # past the page's window too
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result err")
+        expect(result).to_contain_text("Mã QR đã hết hạn")
+        expect(attendee.locator("#self-form")).to_be_visible()
+        expect(attendee.locator("#code")).to_have_value(bình["short_code"])
+
+        attendee.goto(scan_screen())  # the rescan: a new page, the typed code already there
+        expect(attendee.locator("#code")).to_have_value(bình["short_code"])
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Trần Thị Bình")
+    finally:
         setup.http.close()
 
 
