@@ -243,3 +243,42 @@ def test_scanner_desk_takes_wedge_input_and_name_search(
         assert methods["checked_in"] == 3
     finally:
         setup.http.close()
+
+
+def test_name_search_on_a_phone_stays_put_and_shows_who_is_here(
+    live_server: LiveServer, phone: BrowserContext
+) -> None:
+    """Issue 12, point 7: a name-search check-in leaves the focus in the results (no jump
+    to the scan box, so no keyboard and no scroll to the top), and results say who is
+    already checked in."""
+    setup = _setup(live_server, "Nguyễn Văn An", "Nguyễn Thị Hoa", "Trần Thị Bình")
+    r = setup.http.post("/api/v1/checkins", json={
+        "code": setup.people["Nguyễn Văn An"]["code"], "site_id": setup.site_id})
+    assert r.status_code == 201, r.text
+    page = phone.new_page()
+    try:
+        _login(page, live_server.url)
+        page.goto(f"{live_server.url}/sites/{setup.site_id}/checkin")
+        page.fill("#search-q", "nguyen")
+        rows = page.locator("#search-results li")
+        expect(rows).to_have_count(2)
+        an, hoa = rows.filter(has_text="Nguyễn Văn An"), rows.filter(has_text="Nguyễn Thị Hoa")
+        expect(an.locator(".ci-present")).to_contain_text("Đã có mặt")
+        expect(an.get_by_role("button")).to_have_count(0)
+
+        button = hoa.get_by_role("button", name="Điểm danh")
+        button.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, 200)")
+        scrolled = page.evaluate("window.scrollY")
+        assert scrolled > 100
+        button.tap()
+        expect(page.locator("#result")).to_have_class("ci-result ok")
+        expect(hoa.locator(".ci-present")).to_contain_text("Đã có mặt")
+        page.wait_for_timeout(300)  # past the scan box's 150 ms refocus
+        focused = page.evaluate(
+            "[document.activeElement.id, !!document.activeElement.closest('#search-results')]"
+        )
+        assert focused == ["", True], focused
+        assert page.evaluate("window.scrollY") >= scrolled - 5
+    finally:
+        setup.http.close()
