@@ -270,6 +270,7 @@ def _self_page(
     error: AppError | None = None,
     status: int = 200,
     follow_url: str | None = None,
+    code: str = "",
 ) -> HTMLResponse:
     detail = None
     if error is not None:
@@ -285,6 +286,8 @@ def _self_page(
             "token_error": detail,
             "token_error_code": error.code if error else None,
             "follow_url": follow_url,
+            # What the attendee typed survives every refusal (the form or the error shows it).
+            "code": code,
         },
         status=status,
     )
@@ -294,12 +297,13 @@ def _self_page(
 def self_page(
     request: Request, site_token: SiteToken, db: ReadDbSession, settings: SettingsDep
 ) -> Response:
-    """Where the site screen's QR leads (no login): type or recall the pass code."""
+    """Where the site screen's QR leads (no login): type or recall the pass code. The form
+    keeps a page code for the same site and step, valid long enough to type."""
     try:
         site = service.self_checkin_site(db, site_token=site_token, settings=settings)
     except AppError as exc:
         return _self_page(request, site_token, None, error=exc, status=exc.status_code)
-    return _self_page(request, site_token, site)
+    return _self_page(request, service.page_token(site_token, settings), site)
 
 
 @router.post("/c/{site_token}", dependencies=[CsrfChecked])
@@ -322,10 +326,12 @@ def self_submit(
         db.rollback()
         if is_miss(exc):
             throttle.failed(*attempts)
-        page = _self_page(request, site_token, None, error=exc, status=exc.status_code)
+        page = _self_page(request, site_token, None, error=exc, status=exc.status_code,
+                          code=code)
         page.headers.update(exc.headers)  # Retry-After when throttled
         return page
     db.rollback()  # free SQLite's write lock: the gate's thread may be waiting for it
+    token = service.page_token(site_token, settings)
     try:
         outcome = gate.call(lambda: service.self_check_in(
             db, site_token=site_token, code=code.strip(), settings=settings, publish=hub.publish
@@ -335,12 +341,13 @@ def self_submit(
         if is_miss(exc):
             throttle.failed(*attempts)
         if exc.code in ("site_qr_expired", "site_qr_invalid"):
-            return _self_page(request, site_token, None, error=exc, status=exc.status_code)
-        return _self_page(request, site_token, site, result=_refusal(exc),
-                          status=exc.status_code)
+            return _self_page(request, site_token, None, error=exc, status=exc.status_code,
+                              code=code)
+        return _self_page(request, token, site, result=_refusal(exc),
+                          status=exc.status_code, code=code)
     link = checkin_routes.follow_url(db, base=str(request.base_url),
                                      conference_id=outcome.conference_id, settings=settings)
-    return _self_page(request, site_token, site, result=self_result_view(outcome),
+    return _self_page(request, token, site, result=self_result_view(outcome),
                       status=201 if outcome.status == "checked_in" else 200, follow_url=link)
 
 

@@ -15,6 +15,10 @@ verify a pass offline.
 A site code (the QR on a site's screen, for self check-in) is
 `{site_id}.{step}.{mac}`: an HMAC-SHA256 of site and time step (20 s), cut to 80
 bits; a step is accepted only during its own window and the next one.
+
+The self check-in page opened from that QR keeps a page code of the same shape, for the
+same site and step but under another HMAC label: it is accepted for PAGE_STEPS steps, so
+an attendee can take minutes to type their pass code (the screen's code lasts 20-40 s).
 """
 
 import base64
@@ -51,6 +55,13 @@ _BODY = struct.Struct(">IIHI")
 _KID = re.compile(r"^[a-z0-9]{1,8}$")
 _U32 = 0xFFFF_FFFF
 STEP_SECONDS = 20
+# A self check-in page's code is accepted until 18 steps after its QR's step ends (6 min
+# 20 s after the QR appeared): opened at worst 40 s in, the attendee still has 5 min 40 s
+# to find the badge, type 8 letters and retry once after a dropped connection. It stays
+# short so a forwarded page is dead long before the next session; the throttle bounds
+# guessing however long the window.
+PAGE_STEPS = 18
+_PAGE_LABEL = "site-page"
 _B32_VALUE = {ch: i for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}
 _SITE_MAC_BYTES = 10
 
@@ -169,8 +180,8 @@ def current_step(now: float, step_seconds: int = STEP_SECONDS) -> int:
     return int(now // step_seconds)
 
 
-def _site_mac(site_id: int, step: int, secret: bytes) -> str:
-    mac = hmac.new(secret, f"site:{site_id}:{step}".encode(), hashlib.sha256).digest()
+def _site_mac(site_id: int, step: int, secret: bytes, label: str = "site") -> str:
+    mac = hmac.new(secret, f"{label}:{site_id}:{step}".encode(), hashlib.sha256).digest()
     return _b32(mac[:_SITE_MAC_BYTES]).lower()
 
 
@@ -185,21 +196,58 @@ def _small_int(text: str) -> int:
     return int(text)
 
 
-def verify_site_step(
-    token: str, secret: bytes, now: float, step_seconds: int = STEP_SECONDS
-) -> int:
-    """The site a token names, if genuine and shown in this step or the previous one."""
+def sign_site_page(site_id: int, step: int, secret: bytes) -> str:
+    """The code a self check-in page opened during `step` keeps for its form."""
+    return f"{site_id}.{step}.{_site_mac(site_id, step, secret, _PAGE_LABEL)}"
+
+
+def _parse_site_code(token: str) -> tuple[int, int, str]:
     if len(token) > 64:
         raise SiteQrInvalid()
     parts = token.strip().split(".")
     if len(parts) != 3:
         raise SiteQrInvalid()
-    site_id, step = _small_int(parts[0]), _small_int(parts[1])
-    if not hmac.compare_digest(parts[2].lower(), _site_mac(site_id, step, secret)):
-        raise SiteQrInvalid()
+    return _small_int(parts[0]), _small_int(parts[1]), parts[2].lower()
+
+
+def _check_window(step: int, now: float, steps: int, step_seconds: int) -> None:
     now_step = current_step(now, step_seconds)
     if step > now_step:
         raise SiteQrInvalid()
-    if step < now_step - 1:
+    if step < now_step - steps:
         raise SiteQrExpired()
+
+
+def verify_site_step(
+    token: str, secret: bytes, now: float, step_seconds: int = STEP_SECONDS
+) -> int:
+    """The site a token names, if genuine and shown in this step or the previous one."""
+    site_id, step, mac = _parse_site_code(token)
+    if not hmac.compare_digest(mac, _site_mac(site_id, step, secret)):
+        raise SiteQrInvalid()
+    _check_window(step, now, 1, step_seconds)
     return site_id
+
+
+@dataclass(frozen=True)
+class SiteStep:
+    """A verified site code: its site, its step, and whether a screen showed it."""
+
+    site_id: int
+    step: int
+    from_screen: bool
+
+
+def verify_site_or_page(
+    token: str, secret: bytes, now: float, step_seconds: int = STEP_SECONDS
+) -> SiteStep:
+    """A screen's code (this step or the previous one) or a self check-in page's code
+    (PAGE_STEPS steps); either names one site, and a code for one site fits no other."""
+    site_id, step, mac = _parse_site_code(token)
+    if hmac.compare_digest(mac, _site_mac(site_id, step, secret)):
+        _check_window(step, now, 1, step_seconds)
+        return SiteStep(site_id, step, from_screen=True)
+    if hmac.compare_digest(mac, _site_mac(site_id, step, secret, _PAGE_LABEL)):
+        _check_window(step, now, PAGE_STEPS, step_seconds)
+        return SiteStep(site_id, step, from_screen=False)
+    raise SiteQrInvalid()

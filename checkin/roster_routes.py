@@ -1,5 +1,6 @@
 """JSON API of the roster: attendees, their passes (code and QR images), pass-signing keys."""
 
+from datetime import datetime
 from functools import partial
 from typing import Annotated
 
@@ -113,6 +114,8 @@ class AttendeeListItem(BaseModel):
     site_id: int
     site_name: str
     short_code: str
+    # When they were checked in for `session_id` (or the whole conference); None if not yet.
+    checked_in_at: datetime | None = None
 
 
 @router.get(
@@ -127,18 +130,23 @@ def search_attendees(
     q: Annotated[str, Query(max_length=200)] = "",
     site_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    session_id: int | None = None,
 ) -> list[AttendeeListItem]:
     """Attendees by name (no accents needed; each word a prefix) or short code, in
-    Vietnamese order; `site_id` narrows to a site and those below it."""
+    Vietnamese order; `site_id` narrows to a site and those below it. `checked_in_at`
+    says who is already checked in for `session_id` (default: the whole conference)."""
     found = search.search_attendees(
         db, conference_id=conference_id, q=q, actor=user, site_id=site_id, limit=limit
     )
     names = roster.site_names(db, conference_id=conference_id,
                               site_ids=[a.site_id for a in found])
+    here = search.checked_in_times(db, conference_id=conference_id, session_id=session_id,
+                                   attendee_ids=[a.id or 0 for a in found])
     return [
         AttendeeListItem(
             id=a.id or 0, full_name=a.full_name, unit=a.unit, position=a.position,
             site_id=a.site_id, site_name=names.get(a.site_id, ""), short_code=a.short_code,
+            checked_in_at=here.get(a.id or 0),
         )
         for a in found
     ]

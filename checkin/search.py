@@ -7,6 +7,8 @@ order; the lists are merged, never sorted in Python.
 
 import heapq
 import re
+from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, literal
 from sqlalchemy import select as sa_select
@@ -16,7 +18,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import User
 from app.text import search_key
 from checkin import roster
-from checkin.models import Attendee, AttendeeWord
+from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, AttendeeWord
 from endpoints import service as endpoints_service
 from endpoints.models import Site
 
@@ -141,3 +143,21 @@ def search_attendees(
                     break
     roster.release(db, found)
     return found[:limit]
+
+
+def checked_in_times(
+    db: Session, *, conference_id: int, attendee_ids: Sequence[int], session_id: int | None
+) -> dict[int, datetime]:
+    """When each of these attendees was checked in for the session (or the conference
+    as a whole), so a search result can say who is already here."""
+    if not attendee_ids:
+        return {}
+    key = session_id if session_id is not None else CONFERENCE_LEVEL
+    rows = db.exec(
+        select(Attendance.attendee_id, Attendance.checked_in_at).where(
+            col(Attendance.conference_id) == conference_id,
+            col(Attendance.session_key) == key,
+            col(Attendance.attendee_id).in_(list(attendee_ids)),
+        )
+    ).all()
+    return {attendee_id: at for attendee_id, at in rows}

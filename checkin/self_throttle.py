@@ -9,12 +9,10 @@ minutes. A genuine check-in clears nothing: a guesser could check themselves in
 between guesses.
 """
 
-import time
-
 from app.config import Settings
 from app.errors import AppError
 from app.throttle import Rule, Throttled
-from checkin import qr, service
+from checkin import site_tokens
 
 CLIENT_FIRST_DELAY, CLIENT_MAX_DELAY = 2.0, 15 * 60.0
 SITE_FIRST_DELAY, SITE_MAX_DELAY = 10.0, 10 * 60.0
@@ -37,9 +35,8 @@ def self_attempts(
     """The subjects one self check-in attempt counts against. A forged site token counts
     against the client only: it must not let anyone block a site they do not stand in."""
     client_rule, site_rule = self_rules(settings)
-    moment = time.time() if now is None else now
     try:
-        site_id = qr.verify_site_step(site_token, service.site_qr_secret(settings), moment)
+        site_id = site_tokens.verify_self_token(site_token, settings, now).site_id
     except AppError:
         return ((client_rule, client),)
     return ((client_rule, client), (site_rule, str(site_id)))

@@ -32,11 +32,12 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
-from checkin import errors, events, keys, misses, qr, statements
+from checkin import errors, events, keys, misses, qr, site_tokens, statements
 from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
 from checkin.roster import normalize_short_code
 from checkin.site_tokens import SiteQr as SiteQr
+from checkin.site_tokens import page_token as page_token
 from checkin.site_tokens import site_qr as site_qr
 from checkin.site_tokens import site_qr_info as site_qr_info
 from checkin.site_tokens import site_qr_secret as site_qr_secret
@@ -396,8 +397,7 @@ def self_checkin_site(
 ) -> SiteView:
     """The site a screen's rotating QR names, if genuine and current (no login needed), as
     the conference current there sees it."""
-    moment = time.time() if now is None else now
-    site_id = qr.verify_site_step(site_token, site_qr_secret(settings), moment)
+    site_id = site_tokens.verify_self_token(site_token, settings, now).site_id
     site = db.get(Site, site_id)
     if site is None:
         raise errors.SiteQrInvalid()
@@ -416,9 +416,8 @@ def self_check_in(
     now: float | None = None,
 ) -> CheckinResult:
     """An attendee checks themself in after scanning the QR on their site's screen."""
-    moment = time.time() if now is None else now
     try:
-        site_id = qr.verify_site_step(site_token, site_qr_secret(settings), moment)
+        site_id = site_tokens.verify_self_token(site_token, settings, now).site_id
     except AppError as exc:
         _note_failure(db, _Scan(code=code, site_id=0, session_id=session_id, nonce=None,
                                 device="self", method="self", actor=None), exc.code)

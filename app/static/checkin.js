@@ -172,19 +172,22 @@
     post(payload, 0).then(function (res) {
       show(view(res[0], res[1]));
       if (res[0] === 201) { refreshCount(); }
+      if (job.done) { job.done(res[0], res[1]); }
     }).then(function () {
       busy = false;
       resultBox.classList.remove("busy");
-      refocus();
+      // After a name-search check-in the desk stays where it is: refocusing the scan box
+      // would open a phone's keyboard and scroll back to the top.
+      if (job.method !== "search") { refocus(); }
       pump();
     });
   }
 
-  function enqueue(code, method) {
+  function enqueue(code, method, done) {
     code = (code || "").trim();
     if (!code) { return; }
     if (queue.length >= QUEUE_MAX) { queue.shift(); }  // a stuck scanner must not grow memory
-    queue.push({ code: code.slice(0, 300), method: method || "scan" });
+    queue.push({ code: code.slice(0, 300), method: method || "scan", done: done });
     pump();
   }
 
@@ -198,7 +201,7 @@
   // Keep the scanner input focused, except while the user works the search box or session list.
   function refocus() {
     var a = document.activeElement;
-    if (a === searchInput || a === sessionSelect) { return; }
+    if (a === searchInput || a === sessionSelect || searchResults.contains(a)) { return; }
     input.focus();
   }
   input.addEventListener("blur", function () { setTimeout(refocus, 150); });
@@ -240,10 +243,46 @@
     searchAbort = window.AbortController ? new AbortController() : null;
     var url = "/api/v1/conferences/" + CONF + "/attendees?limit=20&q=" + encodeURIComponent(q);
     if (searchSite.checked) { url += "&site_id=" + SITE; }
+    if (sessionId()) { url += "&session_id=" + sessionId(); }
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, signal: searchAbort ? searchAbort.signal : undefined })
       .then(function (r) { return r.ok ? r.json() : []; })
       .then(renderResults)
       .catch(function () { /* aborted by a newer search */ });
+  }
+
+  // "Đã có mặt" in the row itself: on a phone the big result panel is off-screen up top.
+  function presentMark(at) {
+    var mark = document.createElement("span");
+    mark.className = "ci-present";
+    mark.tabIndex = -1;  // takes the focus from the button it replaces
+    mark.textContent = "Đã có mặt" + (at ? " · " + hhmm(at) : "");
+    return mark;
+  }
+
+  function checkinButton(a) {
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "primary small";
+    btn.textContent = "Điểm danh";
+    btn.dataset.code = a.short_code;
+    btn.addEventListener("click", function () {
+      if (btn.getAttribute("aria-disabled")) { return; }
+      // Not `disabled`: a disabled button drops the focus to the page top.
+      btn.setAttribute("aria-disabled", "true");
+      btn.textContent = "Đang gửi…";
+      enqueue(a.short_code, "search", function (status, body) {
+        if (status !== 200 && status !== 201) {
+          btn.removeAttribute("aria-disabled");
+          btn.textContent = "Điểm danh";
+          return;
+        }
+        var mark = presentMark(body.checked_in_at);
+        var focused = document.activeElement === btn;
+        btn.replaceWith(mark);
+        if (focused) { mark.focus({ preventScroll: true }); }
+      });
+    });
+    return btn;
   }
 
   function renderResults(items) {
@@ -269,18 +308,8 @@
         who.appendChild(document.createElement("br"));
         who.appendChild(small);
       }
-      var btn = document.createElement("button");
-      btn.type = "button";
-      btn.className = "primary small";
-      btn.textContent = "Điểm danh";
-      btn.dataset.code = a.short_code;
-      btn.addEventListener("click", function () {
-        enqueue(a.short_code, "search");
-        btn.disabled = true;
-        btn.textContent = "Đã gửi";
-      });
       li.appendChild(who);
-      li.appendChild(btn);
+      li.appendChild(a.checked_in_at ? presentMark(a.checked_in_at) : checkinButton(a));
       searchResults.appendChild(li);
     });
   }

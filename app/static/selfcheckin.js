@@ -6,6 +6,9 @@
   var form = document.getElementById("self-form");
   if (!root || !form) { return; }
   var KEY = "diemcau.pass.code";
+  // What was typed but not yet accepted: it survives an expired QR and the rescan's new page.
+  var DRAFT = "diemcau.pass.draft";
+  var DRAFT_MS = 15 * 60 * 1000;
   var TOKEN = root.dataset.siteToken;
   var EXPIRED = "Mã QR đã hết hạn, hãy quét lại mã trên màn hình";
   var el = function (id) { return document.getElementById(id); };
@@ -23,6 +26,22 @@
     } catch (e) { /* private mode: nothing remembered */ }
   }
 
+  function saveDraft(code) {
+    try {
+      if (code) {
+        localStorage.setItem(DRAFT, JSON.stringify({ code: code, at: Date.now() }));
+      } else {
+        localStorage.removeItem(DRAFT);
+      }
+    } catch (e) { /* private mode: the text stays in the box */ }
+  }
+  function draft() {
+    try {
+      var d = JSON.parse(localStorage.getItem(DRAFT) || "null");
+      return d && typeof d.code === "string" && Date.now() - d.at < DRAFT_MS ? d.code : "";
+    } catch (e) { return ""; }
+  }
+
   function showRemembered() {
     var code = stored();
     el("remembered").hidden = !code;
@@ -33,6 +52,8 @@
     }
   }
   showRemembered();
+  if (!input.value) { input.value = draft(); }
+  input.addEventListener("input", function () { saveDraft(input.value.trim()); });
   el("forget").addEventListener("click", function () {
     store("");
     input.value = "";
@@ -75,13 +96,15 @@
         show("ok", body.status, "Đã điểm danh", body.full_name, here);
       }
       store(remember.checked ? input.value.trim() : "");
+      saveDraft("");
       showRemembered();
       return;
     }
     var code = (body && body.code) || "error";
     if (code === "site_qr_expired") {
-      show("err", code, EXPIRED);
-      form.hidden = true;
+      // The form and the typed code stay: a rescan opens a page that fills it in again.
+      saveDraft(input.value.trim());
+      show("err", code, EXPIRED, "", "Mã bạn đã nhập vẫn được giữ.");
     } else if (status === 0) {
       show("err", "network", "Mất kết nối", "", "Không gửi được. Kiểm tra mạng rồi bấm Điểm danh lần nữa.");
     } else {

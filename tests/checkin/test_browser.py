@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.config import PROJECT_ROOT
 from app.db import local_today
-from checkin import qr, service
+from checkin import qr, service, site_tokens
 from tests.browser import PHONE, LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
@@ -132,6 +132,50 @@ def test_self_checkin_from_screen_qr_on_phone(
         setup.http.close()
 
 
+def test_self_checkin_survives_slow_typing_and_an_expired_qr(
+    live_server: LiveServer, phone: BrowserContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12, point 8: typing for a minute still checks in; past the page's minutes the
+    typed code stays, and the rescan's page has it filled in."""
+    setup = _setup(live_server, "Nguyễn Văn An", "Trần Thị Bình")
+    an, bình = setup.people["Nguyễn Văn An"], setup.people["Trần Thị Bình"]
+    shift = [0.0]
+    monkeypatch.setattr(site_tokens, "clock", lambda: time.time() + shift[0])
+
+    def scan_screen() -> str:
+        token = service.site_qr(setup.site_id, live_server.settings, now=site_tokens.clock())
+        return f"{live_server.url}/c/{token}"
+
+    attendee = phone.new_page()
+    result = attendee.locator("#result")
+    try:
+        attendee.goto(scan_screen())
+        attendee.uncheck("#remember")
+        attendee.locator("#code").press_sequentially(an["short_code"])
+        shift[0] += 60  # a slow typist: the QR the page opened with changed twice meanwhile
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Nguyễn Văn An")
+
+        attendee.goto(scan_screen())
+        attendee.uncheck("#remember")
+        attendee.locator("#code").press_sequentially(bình["short_code"])
+        shift[0] += 7 * 60  # past the page's window too
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result err")
+        expect(result).to_contain_text("Mã QR đã hết hạn")
+        expect(attendee.locator("#self-form")).to_be_visible()
+        expect(attendee.locator("#code")).to_have_value(bình["short_code"])
+
+        attendee.goto(scan_screen())  # the rescan: a new page, the typed code already there
+        expect(attendee.locator("#code")).to_have_value(bình["short_code"])
+        attendee.click("#submit")
+        expect(result).to_have_class("ci-result ok")
+        expect(result).to_contain_text("Trần Thị Bình")
+    finally:
+        setup.http.close()
+
+
 def _login(page: Page, base: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", "admin")
@@ -209,5 +253,44 @@ def test_scanner_desk_takes_wedge_input_and_name_search(
             params={"site_id": setup.site_id},
         ).json()
         assert methods["checked_in"] == 3
+    finally:
+        setup.http.close()
+
+
+def test_name_search_on_a_phone_stays_put_and_shows_who_is_here(
+    live_server: LiveServer, phone: BrowserContext
+) -> None:
+    """Issue 12, point 7: a name-search check-in leaves the focus in the results (no jump
+    to the scan box, so no keyboard and no scroll to the top), and results say who is
+    already checked in."""
+    setup = _setup(live_server, "Nguyễn Văn An", "Nguyễn Thị Hoa", "Trần Thị Bình")
+    r = setup.http.post("/api/v1/checkins", json={
+        "code": setup.people["Nguyễn Văn An"]["code"], "site_id": setup.site_id})
+    assert r.status_code == 201, r.text
+    page = phone.new_page()
+    try:
+        _login(page, live_server.url)
+        page.goto(f"{live_server.url}/sites/{setup.site_id}/checkin")
+        page.fill("#search-q", "nguyen")
+        rows = page.locator("#search-results li")
+        expect(rows).to_have_count(2)
+        an, hoa = rows.filter(has_text="Nguyễn Văn An"), rows.filter(has_text="Nguyễn Thị Hoa")
+        expect(an.locator(".ci-present")).to_contain_text("Đã có mặt")
+        expect(an.get_by_role("button")).to_have_count(0)
+
+        button = hoa.get_by_role("button", name="Điểm danh")
+        button.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, 200)")
+        scrolled = page.evaluate("window.scrollY")
+        assert scrolled > 100
+        button.tap()
+        expect(page.locator("#result")).to_have_class("ci-result ok")
+        expect(hoa.locator(".ci-present")).to_contain_text("Đã có mặt")
+        page.wait_for_timeout(300)  # past the scan box's 150 ms refocus
+        focused = page.evaluate(
+            "[document.activeElement.id, !!document.activeElement.closest('#search-results')]"
+        )
+        assert focused == ["", True], focused
+        assert page.evaluate("window.scrollY") >= scrolled - 5
     finally:
         setup.http.close()

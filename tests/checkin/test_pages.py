@@ -5,13 +5,14 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.config import Settings
 from app.db import local_today
-from checkin import qr, service
+from checkin import qr, service, site_tokens
 from checkin.models import Attendance, Headcount
 from tests.checkin.support import second_conference
 from tests.conftest import ADMIN_PASSWORD, Tree
@@ -283,6 +284,43 @@ def test_self_form_offers_the_follow_link_once_checked_in(
     assert r.status_code == 201
     assert f'href="{link.json()["url"]}"' in r.text and hidden not in r.text
     assert hidden in post(client, f"/c/{token}", {"code": "ABCD-EFGH"}).text
+
+
+def _page_code(html: str) -> str:
+    return html.split('data-site-token="', 1)[1].split('"', 1)[0]
+
+
+def test_self_form_accepts_the_opened_step_for_minutes_at_its_site_only(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (person,) = add_attendees(client, admin_headers, tree, ("Võ Thị Em", tree.ward_a1))
+    client.cookies.clear()
+    opened = client.get(f"/c/{service.site_qr(tree.ward_a1, settings)}")
+    page_code = _page_code(opened.text)
+    assert f'action="/c/{page_code}"' in opened.text
+    later = time.time() + 3 * 60  # typing took three minutes: the screen's QR is long gone
+    monkeypatch.setattr(site_tokens, "clock", lambda: later)
+    elsewhere = page_code.replace(f"{tree.ward_a1}.", f"{tree.ward_a2}.", 1)
+    refused = post(client, f"/c/{elsewhere}", {"code": person["short_code"]})
+    assert refused.status_code == 400 and person["short_code"] in refused.text
+    r = post(client, f"/c/{page_code}", {"code": person["short_code"]})
+    assert r.status_code == 201 and 'data-status="checked_in"' in r.text
+    assert _page_code(r.text) == page_code  # reloading never extends the window
+
+
+def test_self_form_keeps_the_typed_code_on_every_refusal(
+    client: TestClient, tree: Tree, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened = client.get(f"/c/{service.site_qr(tree.ward_a1, settings)}")
+    page_code = _page_code(opened.text)
+    wrong = post(client, f"/c/{page_code}", {"code": "ABCD-EFGH"})
+    assert wrong.status_code == 404 and 'value="ABCD-EFGH"' in wrong.text
+    later = time.time() + 10 * 60
+    monkeypatch.setattr(site_tokens, "clock", lambda: later)
+    expired = post(client, f"/c/{page_code}", {"code": "ABCD-EFGH"})
+    assert expired.status_code == 410 and "Mã QR đã hết hạn" in expired.text
+    assert 'id="typed-code">ABCD-EFGH<' in expired.text
 
 
 def test_self_form_without_csrf_is_refused(

@@ -187,6 +187,35 @@ def test_site_step_future_forged_or_other_site_invalid() -> None:
         qr.verify_site_step(qr.sign_site_step(42, step, b"other" * 8), SECRET, now)
 
 
+def test_page_code_lasts_minutes_where_the_screen_code_lasts_seconds() -> None:
+    start = 20 * 50_000.0
+    step = qr.current_step(start)
+    page = qr.sign_site_page(5, step, SECRET)
+    assert qr.verify_site_or_page(page, SECRET, start + 60) == qr.SiteStep(5, step, False)
+    last = start + (qr.PAGE_STEPS + 1) * qr.STEP_SECONDS
+    assert qr.verify_site_or_page(page, SECRET, last - 0.1).site_id == 5
+    with pytest.raises(errors.SiteQrExpired):
+        qr.verify_site_or_page(page, SECRET, last)
+    screen = qr.sign_site_step(5, step, SECRET)
+    assert qr.verify_site_or_page(screen, SECRET, start + 39.9) == qr.SiteStep(5, step, True)
+    with pytest.raises(errors.SiteQrExpired):  # the screen's own code keeps its 40 s
+        qr.verify_site_or_page(screen, SECRET, start + 40.0)
+
+
+def test_page_code_is_bound_to_its_site_and_is_no_screen_code() -> None:
+    now = 1_000_000.0
+    step = qr.current_step(now)
+    page = qr.sign_site_page(42, step, SECRET)
+    with pytest.raises(errors.SiteQrInvalid):
+        qr.verify_site_or_page(page.replace("42.", "43.", 1), SECRET, now)
+    with pytest.raises(errors.SiteQrInvalid):
+        qr.verify_site_or_page(qr.sign_site_page(42, step, b"other" * 8), SECRET, now)
+    with pytest.raises(errors.SiteQrInvalid):  # a page code never opens a page as a QR would
+        qr.verify_site_step(page, SECRET, now)
+    with pytest.raises(errors.SiteQrInvalid):
+        qr.verify_site_or_page(qr.sign_site_page(42, step + 1, SECRET), SECRET, now)
+
+
 @given(st.text(max_size=100))
 @settings(max_examples=200, deadline=None)
 def test_site_step_garbage_invalid(text: str) -> None:

@@ -59,6 +59,26 @@ def test_search_route_lists_site_names(
         ("Lê Văn Cường", "Đảng ủy phường Hoàn Kiếm")]
 
 
+def test_search_route_says_who_is_already_checked_in(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree
+) -> None:
+    an, _ = add_two_attendees(client, admin_headers, tree)
+    r = client.post("/api/v1/checkins", json={"code": an["code"], "site_id": tree.ward_a1},
+                    headers=admin_headers)
+    assert r.status_code == 201, r.text
+    found = client.get(f"/api/v1/conferences/{tree.cid}/attendees", params={"q": "van"},
+                       headers=admin_headers).json()
+    here = {a["full_name"]: a["checked_in_at"] for a in found}
+    assert here["Nguyễn Văn An"] is not None and here["Lê Văn Cường"] is None
+    session = client.post(f"/api/v1/conferences/{tree.cid}/sessions", headers=admin_headers,
+                          json={"title": "Phiên chiều", "starts_at": "2025-09-09T13:30:00+07:00",
+                                "ends_at": "2025-09-09T16:30:00+07:00"})
+    assert session.status_code == 201, session.text
+    in_session = client.get(f"/api/v1/conferences/{tree.cid}/attendees", headers=admin_headers,
+                            params={"q": "an", "session_id": session.json()["id"]}).json()
+    assert [a["checked_in_at"] for a in in_session] == [None]  # not yet at this session
+
+
 def test_import_route_multipart(
     client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
 ) -> None:

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from checkin import qr, service
+from checkin.self_throttle import self_attempts
 from tests.conftest import Tree, make_settings
 from tests.endpoints.support import csrf
 
@@ -62,6 +63,15 @@ def test_many_phones_at_one_site_meet_the_site_window(database_url: str, tree: T
             json={"site_token": _site_token(settings, tree.ward_b1), "code": _guess(99)})
     assert statuses.index(429) <= 21, statuses  # twenty misses per site, whoever guesses
     assert other_site.status_code == 404  # another site is not affected
+
+
+def test_a_page_code_counts_against_its_site_like_the_screen_code(settings: Settings) -> None:
+    """The self check-in page's longer-lived code must not slip past the per-site rule."""
+    page_code = service.page_token(_site_token(settings, 7), settings)
+    assert page_code != _site_token(settings, 7)
+    subjects = [(rule.name, key) for rule, key in
+                self_attempts(settings, client="10.0.0.1", site_token=page_code)]
+    assert subjects == [("self-client", "10.0.0.1"), ("self-site", "7")]
 
 
 def test_the_self_checkin_form_is_throttled_too(
