@@ -39,6 +39,7 @@ MAX_COUNT = 100_000
 _NOTICES = {"headcount_saved": "Đã ghi nhận báo cáo số lượng (thay cho báo cáo trước)."}
 SiteToken = Annotated[str, Path(max_length=200)]
 FormText = Annotated[str, Form(max_length=2000)]
+_LIVE = -1  # "no session chosen": the scanner page takes the live one
 
 
 # ------------------------------------------------------------------ helpers
@@ -158,6 +159,9 @@ def _checkin_page(
     status: int = 200,
 ) -> HTMLResponse:
     site, conference = _site_and_conference(db, site_id, user, conference_id)
+    if session_id == _LIVE:
+        live = sessions_service.live_session(db, conference_id=site.conference_id, actor=user)
+        session_id = live.id if live is not None else None
     page = _page(
         request,
         user,
@@ -217,9 +221,14 @@ def _refusal(exc: AppError) -> dict[str, Any]:
 def checkin_page(
     request: Request, site_id: int, db: ReadDbSession, user: CurrentUser,
     conference_id: ConferenceQuery = "",
+    session_id: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    """The coordinator's check-in desk: scanner input, camera, name search, live count."""
-    return _checkin_page(request, db, user, site_id, conference_id=_conference_id(conference_id))
+    """The coordinator's check-in desk: scanner input, camera, name search, live count.
+
+    Without `session_id` it scans into the live session, if one is (0: the conference)."""
+    chosen = _session_id(session_id) if session_id.strip() else _LIVE
+    return _checkin_page(request, db, user, site_id, session_id=chosen,
+                         conference_id=_conference_id(conference_id))
 
 
 @router.post("/sites/{site_id}/checkin", dependencies=[CsrfChecked])

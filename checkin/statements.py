@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.db import local_today
-from checkin.models import Attendance, Attendee
+from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee
 from endpoints import service as endpoints_service
 from endpoints.models import Conference, Participation, Site
 from sessions.models import ConferenceSession
@@ -168,12 +168,40 @@ _INSERTS = {
     "sqlite": sqlite_insert(_checkin_t).on_conflict_do_nothing().returning(_checkin_t.c.id),
     "postgresql": pg_insert(_checkin_t).on_conflict_do_nothing().returning(_checkin_t.c.id),
 }
+_ROW_COLUMNS = (
+    "conference_id", "attendee_id", "session_key", "site_id", "checked_in_at",
+    "checked_out_at", "method", "device", "nonce", "foreign_site", "actor_id",
+)
+
+
+def _with_conference_row(dialect_insert: Any) -> Any:
+    """One statement, two rows: the session's check-in and the conference-level one (a
+    person in any session is at the conference); each is skipped alone if it clashes, and
+    RETURNING names the session keys that were new."""
+    session_row: dict[str, Any] = {c: bindparam(c) for c in _ROW_COLUMNS}
+    conference_row = {**session_row, "session_key": bindparam("conference_key", type_=Integer),
+                      "nonce": None}
+    return (dialect_insert(_checkin_t).values([session_row, conference_row])
+            .on_conflict_do_nothing().returning(_checkin_t.c.session_key))
+
+
+_SESSION_INSERTS = {name: _with_conference_row(ins)
+                    for name, ins in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
 
 
 def insert_checkin(db: Session, values: dict[str, Any]) -> bool:
     """Insert one attendance row unless one clashes; True when this insert was first."""
     stmt = _INSERTS[db.get_bind().dialect.name]
     return db.connection().execute(stmt, values).first() is not None
+
+
+def insert_session_checkin(db: Session, values: dict[str, Any]) -> tuple[bool, bool]:
+    """Insert a session check-in and, in the same statement, the conference-level row
+    unless the attendee has one: (first in the session, first at the conference)."""
+    stmt = _SESSION_INSERTS[db.get_bind().dialect.name]
+    params = {**values, "conference_key": CONFERENCE_LEVEL}
+    new = {int(r[0]) for r in db.connection().execute(stmt, params).all()}
+    return values["session_key"] in new, CONFERENCE_LEVEL in new
 
 
 def _earlier_query(with_nonce: bool) -> Any:
