@@ -369,6 +369,10 @@ def _headcount_page(
         conference_id=site.conference_id,
     )
     current = next((h for h in history if not h.superseded), None)
+    if values is None and current is not None:
+        # A correction starts from the current figures: a field left as it is keeps its
+        # number instead of becoming 0.
+        values = {key: str(current.counts.get(key, 0)) for key in HEADCOUNT_LABELS}
     return _page(
         request,
         user,
