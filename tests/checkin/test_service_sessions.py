@@ -10,7 +10,7 @@ from checkin import service
 from checkin.models import Attendance
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
-from tests.checkin.support import Roster, count_rows
+from tests.checkin.support import Roster, StatementCounter, count_rows
 from tests.conftest import Tree
 
 
@@ -67,3 +67,28 @@ def test_session_check_in_replayed_nonce_writes_nothing_more(
     )
     assert first.conference_first and again.replayed and not again.conference_first
     assert count_rows(wdb, Attendance) == 2
+
+
+def test_session_check_in_costs_the_statements_of_a_door_check_in(
+    wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
+) -> None:
+    """Counting the conference level costs no statement: the second row rides in the same
+    INSERT (no read, no count, whatever the conference's size)."""
+    session_id = sessions_service.create_session(
+        wdb, conference_id=tree.cid, actor=admin,
+        data=SessionCreate.model_validate({"title": "Khai mạc", "starts_at": "2025-09-09T08:00",
+                                           "ends_at": "2025-09-09T09:00"}),
+    ).id
+    service.check_in(wdb, code=roster.cuong.short_code, site_id=tree.ward_b1, actor=admin,
+                     settings=settings)  # warm: the first scan compiles the statements
+    wdb.commit()
+    engine = wdb.get_bind()
+    sent = []
+    for person, session in ((roster.an, None), (roster.binh, session_id)):
+        with StatementCounter(engine) as counter:  # type: ignore[arg-type]
+            service.check_in(wdb, code=person.short_code, site_id=tree.ward_a1, actor=admin,
+                             session_id=session, settings=settings)
+        sent.append([s.split()[0].upper() for s in counter.statements])
+    assert sent[0] == sent[1]
+    assert sent[1].count("INSERT") == 1 and sent[1].count("SELECT") == 1
+    assert count_rows(wdb, Attendance, attendee_id=roster.binh.id) == 2
