@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, or_
+from sqlalchemy import Date, Integer, and_, bindparam, func, null, or_, true, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -177,11 +177,19 @@ _ROW_COLUMNS = (
 def _with_conference_row(dialect_insert: Any) -> Any:
     """One statement, two rows: the session's check-in and the conference-level one (a
     person in any session is at the conference); each is skipped alone if it clashes, and
-    RETURNING names the session keys that were new."""
-    session_row: dict[str, Any] = {c: bindparam(c) for c in _ROW_COLUMNS}
-    conference_row = {**session_row, "session_key": bindparam("conference_key", type_=Integer),
-                      "nonce": None}
-    return (dialect_insert(_checkin_t).values([session_row, conference_row])
+    RETURNING names the session keys that were new. INSERT … SELECT … UNION ALL, not a
+    multi-row VALUES, which SQLAlchemy cannot cache (it would compile on every scan)."""
+    columns = [_checkin_t.c[name] for name in _ROW_COLUMNS]
+    session_row = [bindparam(c.name, type_=c.type) for c in columns]
+    conference_row = [
+        bindparam("conference_key", type_=Integer) if c.name == "session_key"
+        else null() if c.name == "nonce" else bindparam(c.name, type_=c.type)
+        for c in columns
+    ]
+    # SQLite reads "ON CONFLICT" after a bare SELECT as a join clause: WHERE true ends it.
+    rows = union_all(sa_select(*session_row).where(true()),
+                     sa_select(*conference_row).where(true()))
+    return (dialect_insert(_checkin_t).from_select(list(_ROW_COLUMNS), rows)
             .on_conflict_do_nothing().returning(_checkin_t.c.session_key))
 
 
