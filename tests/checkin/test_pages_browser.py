@@ -85,5 +85,11 @@ def test_headcount_correction_keeps_the_figures_left_alone(
         expect(phone.locator("#current-total")).to_have_text("35")
         expect(phone.locator("#current")).to_contain_text("Khách mời: 5")
         expect(phone.locator("input[name=khac]")).to_have_value("2")
+
+        # Opened from the scanner's link, it reports for the live session, as the
+        # dashboard counts it.
+        phone.goto(f"{base}/sites/{morning.ward_id}/headcount")
+        expect(phone.locator("#session option:checked")).to_contain_text(SESSION_TITLE)
+        expect(phone.locator("#current-total")).to_have_text("Chưa có báo cáo.")
     finally:
         morning.http.close()
