@@ -291,7 +291,7 @@ def attendance_summary(
     rows = [
         SiteAttendancePublic(
             site_id=s.site_id, name=s.name, kind=s.kind, parent_id=s.parent_id,
-            readiness=s.readiness, expected=s.expected,
+            readiness=s.readiness, expected=s.counted_expected,
             registered=registered.get(s.site_id, 0), checked_in=s.checked_in,
             foreign=foreign.get(s.site_id, 0), headcount=s.headcount,
             present=present(s.checked_in, s.headcount),

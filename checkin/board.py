@@ -75,6 +75,12 @@ class SiteState:
         return self.readiness != Readiness.not_participating
 
     @property
+    def counted_expected(self) -> int:
+        """The expected attendees that count in every total (dashboard, summary, reports,
+        files): a site marked không tham gia expects nobody."""
+        return self.expected if self.participating else 0
+
+    @property
     def present(self) -> int:
         """Present at this site (see :func:`present`)."""
         return present(self.checked_in, self.headcount)
@@ -104,7 +110,7 @@ class SiteState:
             int(self.missing),
             self.checked_in,
             self.headcount or 0,
-            self.expected if p else 0,
+            self.counted_expected,
             self.present,
             int(self.ready_offline),
         )

@@ -59,6 +59,17 @@ def _encode(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+def _counts_in(
+    event: checkin_events.CheckinMessage | checkin_events.HeadcountMessage, session_key: int
+) -> bool:
+    """Whether a board of this session key counts the message: its own session's, and at
+    the conference level also a session check-in that was the attendee's first there."""
+    if (event.session_id or CONFERENCE_LEVEL) == session_key:
+        return True
+    return (session_key == CONFERENCE_LEVEL
+            and isinstance(event, checkin_events.CheckinMessage) and event.conference)
+
+
 class Sink:
     """One dashboard socket's outbox: a few messages, then it is dropped as too slow."""
 
@@ -201,7 +212,7 @@ class Coalescer:
         if not isinstance(event, (checkin_events.CheckinMessage,
                                   checkin_events.HeadcountMessage)):
             return
-        if (event.session_id or CONFERENCE_LEVEL) != self.session_key:
+        if not _counts_in(event, self.session_key):
             return
         if isinstance(event, checkin_events.HeadcountMessage):
             board.set_headcount(event.site_id, event.total)

@@ -39,6 +39,15 @@ def _id(raw: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
 
 
+def _chosen_session(db: Session, user: User, conference_id: int, raw: str) -> int | None:
+    """The session a page counts: the one asked for ("0": the whole conference), else the
+    live one, else the whole conference."""
+    if raw.strip():
+        return _id(raw)
+    live = sessions_service.live_session(db, conference_id=conference_id, actor=user)
+    return live.id if live is not None else None
+
+
 def _conference_context(db: Session, user: User, conference_id: int) -> dict[str, Any]:
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
     sessions = list(sessions_service.list_sessions(db, conference_id=conference_id, actor=user))
@@ -58,11 +67,12 @@ def report_page(
     session_id: Annotated[str, Query(max_length=20)] = "",
     under_id: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    """The printable Vietnamese attendance report (A4), per hub with subtotals."""
+    """The printable Vietnamese attendance report (A4), per hub with subtotals; without
+    `session_id`, of the live session if one is (0: the whole conference)."""
     context = _conference_context(db, user, conference_id)
     report = reports.attendance_report(
         db, conference_id=conference_id, actor=user,
-        session_id=_id(session_id), under_id=_id(under_id),
+        session_id=_chosen_session(db, user, conference_id, session_id), under_id=_id(under_id),
     )
     query = "&".join(
         f"{k}={v}" for k, v in (("session_id", report.session_id), ("under_id", report.under_id))
@@ -90,11 +100,12 @@ def dashboard_page(
     under_id: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     """The live dashboard (a coordinator's is limited to their subtree); its script reads
-    the rows over HTTP and follows /ws/dashboard."""
+    the rows over HTTP and follows /ws/dashboard. Without `session_id` it shows the live
+    session if one is (0: the whole conference, every session counted)."""
     context = _conference_context(db, user, conference_id)
     scope = dashboard.resolve_scope(
         db, conference_id=conference_id, actor=user,
-        session_id=_id(session_id), under_id=_id(under_id),
+        session_id=_chosen_session(db, user, conference_id, session_id), under_id=_id(under_id),
     )
     root = (
         endpoints_service.get_site_in(db, conference_id=conference_id, site_id=scope.root,

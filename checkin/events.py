@@ -35,6 +35,9 @@ class CheckinMessage:
     attendee_id: int
     foreign_site: bool
     at: datetime
+    # Also the attendee's first check-in at the conference level (always true of a
+    # conference-level one): the conference's dashboard counts it.
+    conference: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,10 @@ def encode_checkin(
     attendee_id: int,
     foreign_site: bool,
     at: datetime,
+    conference: bool = False,
 ) -> str:
-    """`{"type": "checkin", ...}`: one more attendee present at a site."""
+    """`{"type": "checkin", ...}`: one more attendee present at a site (`conference`: and
+    at the conference, counted by its dashboard)."""
     return _encode(
         {
             "type": "checkin",
@@ -81,6 +86,7 @@ def encode_checkin(
             "attendee_id": attendee_id,
             "foreign_site": foreign_site,
             "at": at.isoformat(),
+            "conference": conference,
         }
     )
 
@@ -92,6 +98,7 @@ def decode_checkin(body: dict[str, Any]) -> CheckinMessage:
         session_id=_optional_int(body.get("session_id")),
         attendee_id=int(body["attendee_id"]), foreign_site=bool(body["foreign_site"]),
         at=datetime.fromisoformat(body["at"]),
+        conference=bool(body.get("conference", body.get("session_id") is None)),
     )
 
 

@@ -3,7 +3,10 @@
 Exactly-once is in the schema: one attendance row per (attendee, session) and one per
 (conference, client nonce); writers insert with ON CONFLICT DO NOTHING and never check
 first. `session_key` is the session id, or 0 for the conference-level check-in, so the
-unique constraint also covers "no session" (NULLs would be distinct).
+unique constraint also covers "no session" (NULLs would be distinct). A session check-in
+also writes the attendee's conference-level row if they have none (a person present in
+any session is present at the conference), so the conference level counts every
+attendee once, whichever way they came in.
 """
 
 from datetime import datetime
@@ -20,7 +23,7 @@ from endpoints.models import Phone
 
 SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SHORT_CODE_LENGTH = 8
-CONFERENCE_LEVEL = 0  # session_key of the check-in at the door, outside any session
+CONFERENCE_LEVEL = 0  # session_key of the check-in at the conference (the door, or any session)
 # Only this many characters of a name go into its sort key (ties beyond are rare).
 SORT_KEY_CHARS = 60
 

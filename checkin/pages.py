@@ -40,6 +40,7 @@ MAX_COUNT = 100_000
 _NOTICES = {"headcount_saved": "Đã ghi nhận báo cáo số lượng (thay cho báo cáo trước)."}
 SiteToken = Annotated[str, Path(max_length=200)]
 FormText = Annotated[str, Form(max_length=2000)]
+_LIVE = -1  # "no session chosen": the scanner and headcount pages take the live one
 
 
 # ------------------------------------------------------------------ helpers
@@ -51,6 +52,15 @@ def _session_id(raw: str | None) -> int | None:
     # "" and "0" both mean the conference-level check-in; junk means the same (no 500).
     value = (raw or "").strip()
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+def _live_if_asked(db: Session, user: User, conference_id: int, session_id: int | None
+                   ) -> int | None:
+    """`_LIVE` (no session chosen) becomes the live session, or the conference level."""
+    if session_id != _LIVE:
+        return session_id
+    live = sessions_service.live_session(db, conference_id=conference_id, actor=user)
+    return live.id if live is not None else None
 
 
 def _sessions(db: Session, conference_id: int, user: User) -> list[Any]:
@@ -159,6 +169,7 @@ def _checkin_page(
     status: int = 200,
 ) -> HTMLResponse:
     site, conference = _site_and_conference(db, site_id, user, conference_id)
+    session_id = _live_if_asked(db, user, site.conference_id, session_id)
     page = _page(
         request,
         user,
@@ -218,9 +229,14 @@ def _refusal(exc: AppError) -> dict[str, Any]:
 def checkin_page(
     request: Request, site_id: int, db: ReadDbSession, user: CurrentUser,
     conference_id: ConferenceQuery = "",
+    session_id: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    """The coordinator's check-in desk: scanner input, camera, name search, live count."""
-    return _checkin_page(request, db, user, site_id, conference_id=_conference_id(conference_id))
+    """The coordinator's check-in desk: scanner input, camera, name search, live count.
+
+    Without `session_id` it scans into the live session, if one is (0: the conference)."""
+    chosen = _session_id(session_id) if session_id.strip() else _LIVE
+    return _checkin_page(request, db, user, site_id, session_id=chosen,
+                         conference_id=_conference_id(conference_id))
 
 
 @router.post("/sites/{site_id}/checkin", dependencies=[CsrfChecked])
@@ -367,11 +383,16 @@ def _headcount_page(
     status: int = 200,
 ) -> HTMLResponse:
     site, conference = _site_and_conference(db, site_id, user, conference_id)
+    session_id = _live_if_asked(db, user, site.conference_id, session_id)
     history: Sequence[Any] = headcounts.list_headcounts(
         db, site_id=site_id, session_id=session_id, actor=user,
         conference_id=site.conference_id,
     )
     current = next((h for h in history if not h.superseded), None)
+    if values is None and current is not None:
+        # A correction starts from the current figures: a field left as it is keeps its
+        # number instead of becoming 0.
+        values = {key: str(current.counts.get(key, 0)) for key in HEADCOUNT_LABELS}
     return _page(
         request,
         user,
@@ -415,8 +436,10 @@ def headcount_page(
     session_id: Annotated[str, Query(max_length=20)] = "",
     conference_id: ConferenceQuery = "",
 ) -> Response:
-    """The number present at a site (by category), with every earlier report."""
-    return _headcount_page(request, db, user, site_id, session_id=_session_id(session_id),
+    """The number present at a site (by category), with every earlier report; without
+    `session_id`, of the live session if one is, as the dashboard (0: the conference)."""
+    chosen = _session_id(session_id) if session_id.strip() else _LIVE
+    return _headcount_page(request, db, user, site_id, session_id=chosen,
                            conference_id=_conference_id(conference_id))
 
 
@@ -454,7 +477,6 @@ def headcount_submit(
         db.rollback()
         return _headcount_page(request, db, user, site_id, session_id=chosen, conference_id=cid,
                                values=values, error=exc.detail, status=exc.status_code)
-    query = f"?conference_id={cid}&msg=headcount_saved"
-    if chosen:
-        query += f"&session_id={chosen}"
+    # The session is always named: without it the page would open on the live one.
+    query = f"?conference_id={cid}&msg=headcount_saved&session_id={chosen or 0}"
     return RedirectResponse(f"/sites/{site_id}/headcount{query}", status_code=303)

@@ -150,7 +150,7 @@ def _site_counts(s: SiteState) -> Counts:
     return Counts(
         sites=1,
         participating=int(s.participating),
-        expected=s.expected,
+        expected=s.counted_expected,
         checked_in=s.checked_in,
         headcount=s.headcount or 0,
         present=s.present,

@@ -18,7 +18,7 @@ The roster use cases live in `checkin.roster`, headcounts in `checkin.headcounts
 import logging
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -79,6 +79,9 @@ class CheckinResult:
     # The site that scanned (site_id/site_name above are the first check-in's, on a repeat).
     here_id: int = 0
     here_name: str = ""
+    # First check-in of this attendee at the conference level (a session check-in counts
+    # there too): the conference's dashboard counts it.
+    conference_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,22 +276,23 @@ def _record(
     foreign = _foreign(ctx, scan, settings)
     session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
     now = utcnow()
-    first = statements.insert_checkin(
-        db,
-        {
-            "conference_id": conference_id,
-            "attendee_id": ctx.attendee_id,
-            "session_key": session_key,
-            "site_id": scan.site_id,
-            "checked_in_at": now,
-            "checked_out_at": None,
-            "method": scan.method,
-            "device": scan.device,
-            "nonce": scan.nonce,
-            "foreign_site": foreign,
-            "actor_id": scan.actor.id if scan.actor else None,
-        },
-    )
+    row = {
+        "conference_id": conference_id,
+        "attendee_id": ctx.attendee_id,
+        "session_key": session_key,
+        "site_id": scan.site_id,
+        "checked_in_at": now,
+        "checked_out_at": None,
+        "method": scan.method,
+        "device": scan.device,
+        "nonce": scan.nonce,
+        "foreign_site": foreign,
+        "actor_id": scan.actor.id if scan.actor else None,
+    }
+    if session_key == CONFERENCE_LEVEL:
+        first = at_conference = statements.insert_checkin(db, row)
+    else:
+        first, at_conference = statements.insert_session_checkin(db, row)
     if first:
         result = _result(
             ctx, scan, conference_id=conference_id, status="checked_in", at=now,
@@ -297,7 +301,7 @@ def _record(
     else:
         result = _earlier(db, ctx, scan, session_key, conference_id)
     db.commit()
-    return result
+    return replace(result, conference_first=at_conference)
 
 
 def _note_failure(
@@ -374,19 +378,23 @@ def check_in(
     except AppError as exc:
         _note_failure(db, scan, exc.code, claims)
         raise
-    if publish is not None and result.first and not result.replayed:
-        publish(
-            events.attendance_channel(result.conference_id),
-            events.encode_checkin(
-                conference_id=result.conference_id,
-                site_id=site_id,
-                session_id=session_id,
-                attendee_id=result.attendee.id,
-                foreign_site=result.foreign_site,
-                at=result.checked_in_at,
-            ),
-        )
+    if publish is not None:
+        _announce(publish, result, site_id)
     return result
+
+
+def _announce(publish: Publish, result: CheckinResult, site_id: int) -> None:
+    """One message per new check-in: the session's (saying whether the conference level
+    counts it too), or a conference-level one when only that row was new."""
+    first = result.first and not result.replayed
+    if not first and not result.conference_first:
+        return
+    publish(events.attendance_channel(result.conference_id), events.encode_checkin(
+        conference_id=result.conference_id, site_id=site_id,
+        session_id=result.session_id if first else None, attendee_id=result.attendee.id,
+        foreign_site=result.foreign_site, at=result.checked_in_at,
+        conference=result.conference_first,
+    ))
 
 
 # ------------------------------------------------------------ self check-in

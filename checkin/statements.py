@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, or_
+from sqlalchemy import Date, Integer, and_, bindparam, func, null, or_, true, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.db import local_today
-from checkin.models import Attendance, Attendee
+from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee
 from endpoints import service as endpoints_service
 from endpoints.models import Conference, Participation, Site
 from sessions.models import ConferenceSession
@@ -168,12 +168,48 @@ _INSERTS = {
     "sqlite": sqlite_insert(_checkin_t).on_conflict_do_nothing().returning(_checkin_t.c.id),
     "postgresql": pg_insert(_checkin_t).on_conflict_do_nothing().returning(_checkin_t.c.id),
 }
+_ROW_COLUMNS = (
+    "conference_id", "attendee_id", "session_key", "site_id", "checked_in_at",
+    "checked_out_at", "method", "device", "nonce", "foreign_site", "actor_id",
+)
+
+
+def _with_conference_row(dialect_insert: Any) -> Any:
+    """One statement, two rows: the session's check-in and the conference-level one (a
+    person in any session is at the conference); each is skipped alone if it clashes, and
+    RETURNING names the session keys that were new. INSERT … SELECT … UNION ALL, not a
+    multi-row VALUES, which SQLAlchemy cannot cache (it would compile on every scan)."""
+    columns = [_checkin_t.c[name] for name in _ROW_COLUMNS]
+    session_row = [bindparam(c.name, type_=c.type) for c in columns]
+    conference_row = [
+        bindparam("conference_key", type_=Integer) if c.name == "session_key"
+        else null() if c.name == "nonce" else bindparam(c.name, type_=c.type)
+        for c in columns
+    ]
+    # SQLite reads "ON CONFLICT" after a bare SELECT as a join clause: WHERE true ends it.
+    rows = union_all(sa_select(*session_row).where(true()),
+                     sa_select(*conference_row).where(true()))
+    return (dialect_insert(_checkin_t).from_select(list(_ROW_COLUMNS), rows)
+            .on_conflict_do_nothing().returning(_checkin_t.c.session_key))
+
+
+_SESSION_INSERTS = {name: _with_conference_row(ins)
+                    for name, ins in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
 
 
 def insert_checkin(db: Session, values: dict[str, Any]) -> bool:
     """Insert one attendance row unless one clashes; True when this insert was first."""
     stmt = _INSERTS[db.get_bind().dialect.name]
     return db.connection().execute(stmt, values).first() is not None
+
+
+def insert_session_checkin(db: Session, values: dict[str, Any]) -> tuple[bool, bool]:
+    """Insert a session check-in and, in the same statement, the conference-level row
+    unless the attendee has one: (first in the session, first at the conference)."""
+    stmt = _SESSION_INSERTS[db.get_bind().dialect.name]
+    params = {**values, "conference_key": CONFERENCE_LEVEL}
+    new = {int(r[0]) for r in db.connection().execute(stmt, params).all()}
+    return values["session_key"] in new, CONFERENCE_LEVEL in new
 
 
 def _earlier_query(with_nonce: bool) -> Any:

@@ -44,6 +44,7 @@ from sessions.models import (
     SessionStatus,
     SessionUpdate,
     SlideDeck,
+    Stage,
 )
 from sessions.stage import announce, build_view, locked_stage, restage
 
@@ -77,6 +78,17 @@ def list_sessions(
         .where(ConferenceSession.conference_id == conference_id)
         .order_by(col(ConferenceSession.starts_at), col(ConferenceSession.id))
     ).all()
+
+
+def live_session(db: Session, *, conference_id: int, actor: User) -> ConferenceSession | None:
+    """The session going on now: the one on stage if it is live, else the live one that
+    started last; None between sessions. Pages default their counts to it."""
+    live = [s for s in list_sessions(db, conference_id=conference_id, actor=actor)
+            if s.status == SessionStatus.live]
+    if not live:
+        return None
+    on_stage = db.exec(select(Stage.session_id).where(Stage.conference_id == conference_id)).first()
+    return next((s for s in live if s.id == on_stage), live[-1])
 
 
 def get_session(db: Session, *, session_id: int, actor: User) -> ConferenceSession:

@@ -208,7 +208,13 @@
   document.addEventListener("click", function (event) {
     if (!event.target.closest("input, select, textarea, button, a, label")) { input.focus(); }
   });
-  sessionSelect.addEventListener("change", function () { refreshCount(); input.focus(); });
+  // Say which session the counter is about (the conference view counts every session).
+  function nameSession() {
+    var opt = sessionSelect.options[sessionSelect.selectedIndex];
+    var title = opt && opt.dataset.title;
+    el("count-session").textContent = title ? "Phiên: " + title : "Cả hội nghị (mọi phiên)";
+  }
+  sessionSelect.addEventListener("change", function () { nameSession(); refreshCount(); input.focus(); });
 
   // ------------------------------------------------------------------ count
   var pollTimer = null;

@@ -7,7 +7,10 @@ URLs must answer the same: attendance, headcounts, screens, accounts and reports
 """
 
 import base64
+import csv
+import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +26,7 @@ from sqlmodel import Session, select
 from app.db import create_db_engine
 from app.main import create_app
 from app.migrate import alembic_config
+from checkin.models import Attendance
 from endpoints import service as endpoints_service
 from endpoints.models import Participation, Site
 from tests.conftest import make_settings, token_for
@@ -137,7 +141,69 @@ def _cell(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime | date) else value
 
 
+# Answers a later, deliberate change redefined; everything else must read the same.
+# 0011_numbers: a site marked không tham gia expects nobody, so its expected figure and
+# the expected totals and rates built on it changed (JSON `expected`; the CSV/XLSX
+# columns Dự kiến and Tỷ lệ of the per-site and per-hub tables).
+_REDEFINED_COLUMNS = {"site": (5, 9), "hub": (3, 7)}
+_REDEFINED = re.compile(
+    r"(\.expected: )"
+    r"|(attendance\.(csv|xlsx)\S*(\[\d+\]|\.\$xlsx\.Điểm cầu\[\d+\])\[(?P<site>[59])\]: )"
+    r"|(attendance\.(csv\?level=hub|xlsx)\S*(\[\d+\]|\.\$xlsx\.Theo tỉnh, thành\[\d+\])"
+    r"\[(?P<hub>[37])\]: )"
+)
+# Passes expire pass_valid_days after the later of the conference's end and the day of
+# issue: once the recorded conference is over, a pass issued today differs.
+_CLOCK = re.compile(r"^/api/v1/attendees/\d+\.code: ")
+
+
+def _explained(difference: str) -> bool:
+    return bool(_REDEFINED.search(difference) or _CLOCK.match(difference))
+
+
+def _csv_cells(text_body: str) -> list[list[str]]:
+    return [list(row) for row in csv.reader(io.StringIO(text_body))]
+
+
+def _forget_copied_conference_rows(url: str) -> None:
+    """Undo 0011_numbers' copies (conference-level rows copied from a session check-in,
+    same attendee and instant): the recorded answers predate that redefinition."""
+    engine = create_db_engine(url, pool_size=1)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "DELETE FROM attendance WHERE session_key = 0 AND nonce IS NULL AND EXISTS ("
+            " SELECT 1 FROM attendance s WHERE s.attendee_id = attendance.attendee_id"
+            " AND s.session_key <> 0 AND s.checked_in_at = attendance.checked_in_at)"
+        ))
+    engine.dispose()
+
+
+def test_0011_gives_session_only_attendees_their_conference_row(migrated: str) -> None:
+    sessions: dict[int, list[dict[str, Any]]] = {}
+    at_door = set()
+    for row in ROWS["attendance"]:
+        if row["session_key"]:
+            sessions.setdefault(row["attendee_id"], []).append(row)
+        else:
+            at_door.add(row["attendee_id"])
+    session_only = {a: min(rows, key=lambda r: (r["checked_in_at"], r["id"]))
+                    for a, rows in sessions.items() if a not in at_door}
+    assert session_only  # the fixture has one: the migration has something to do
+    engine = create_db_engine(migrated, pool_size=1)
+    with Session(engine) as db:
+        rows = db.exec(select(Attendance).where(Attendance.session_key == 0)).all()
+    engine.dispose()
+    assert len(rows) == len(at_door) + len(session_only)
+    copied = {r.attendee_id: r for r in rows if r.attendee_id in session_only}
+    for attendee, first in session_only.items():
+        copy = copied[attendee]
+        assert (copy.site_id, copy.nonce, copy.method) == (
+            first["site_id"], None, first["method"])
+        assert copy.checked_in_at == datetime.fromisoformat(first["checked_in_at"])
+
+
 def test_every_report_reads_the_same_after_the_migration(migrated: str) -> None:
+    _forget_copied_conference_rows(migrated)
     secrets = REPORTS["secrets"]
     with _client(migrated) as client:
         headers = token_for(client, "admin", secrets["passwords"]["admin"])
@@ -150,7 +216,11 @@ def test_every_report_reads_the_same_after_the_migration(migrated: str) -> None:
                 differences.append(f"{url}: status {recorded['status']} → "
                                    f"{response.status_code} {response.text[:200]}")
                 continue
-            differences += _same(recorded["body"], _body(response, url), url)
+            old, body = recorded["body"], _body(response, url)
+            if ".csv" in url:  # cell by cell, so a redefined column is told from the rest
+                old, body = _csv_cells(old), _csv_cells(body)
+            differences += _same(old, body, url)
+    differences = [d for d in differences if not _explained(d)]
     assert differences == [], "\n".join(differences[:60])
     assert len(REPORTS["responses"]) > 500
 

@@ -61,3 +61,36 @@ def test_sink_overflow_drops_the_dashboard() -> None:
 
     asyncio.run(fill())
     assert dropped == [True]
+
+
+async def _conference_and_session_totals(engine: Engine, tree: Tree) -> tuple[int, int]:
+    hub = MemoryHub()
+    await hub.start()
+    try:
+        boards = [Coalescer(hub=hub, engine=read_only(engine), conference_id=tree.cid,
+                            session_key=key, interval=3600) for key in (0, 7)]
+        for c in boards:
+            await c.start()
+        channel = events.attendance_channel(tree.cid)
+        # First at the conference through session 7; a second session check-in of someone
+        # already counted; a door check-in; another session's first check-in.
+        for attendee, session_id, conference in ((1, 7, True), (2, 7, False), (3, None, True),
+                                                 (4, 8, True)):
+            hub.publish(channel, events.encode_checkin(
+                conference_id=tree.cid, site_id=tree.ward_a1, session_id=session_id,
+                attendee_id=attendee, foreign_site=False, at=utcnow(), conference=conference))
+        await asyncio.sleep(0.05)
+        totals = []
+        for c in boards:
+            assert c.board is not None
+            totals.append(c.board.totals(None)["checked_in"])
+            await c.stop()
+        return totals[0], totals[1]
+    finally:
+        await hub.stop()
+
+
+def test_conference_board_counts_first_check_ins_of_any_session(
+    engine: Engine, tree: Tree
+) -> None:
+    assert asyncio.run(_conference_and_session_totals(engine, tree)) == (3, 2)

@@ -487,3 +487,4 @@ def test_check_in_at_site_not_participating_is_refused_and_recorded(
     failure = wdb.exec(select(ScanFailure)).one()
     assert failure.reason == "site_not_participating"
 
+

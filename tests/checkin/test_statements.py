@@ -121,3 +121,11 @@ def test_load_context_short_code_is_of_the_conference_current_at_the_site(
     )
     assert in_session is not None and in_session.attendee_id == roster.an.id
     assert in_session.scan_conference_id == tree.cid
+
+
+def test_hot_path_statements_are_cacheable() -> None:
+    """Compiled once, not per scan: SQLAlchemy caches a statement only if it has a cache
+    key (a multi-row VALUES insert has none and compiled on every session check-in)."""
+    for stmt in (*statements._INSERTS.values(), *statements._SESSION_INSERTS.values(),
+                 statements._BY_ID, statements._BY_SHORT_CODE):
+        assert stmt._generate_cache_key() is not None
