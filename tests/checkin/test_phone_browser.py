@@ -137,15 +137,18 @@ def test_report_fits_a_phone_and_prints_every_column(
     _login(page, live_server.url)
     page.goto(f"{live_server.url}/conferences/{arranged.conference_id}/report")
     _fits(page)
-    _inside(page, "#groups tfoot td:nth-child(7)", "1")  # Có mặt
-    _inside(page, "#groups tfoot td:nth-child(8)", "0,9%")  # Tỷ lệ
+    _inside(page, "#groups tfoot td:nth-child(5)", "110")  # Dự kiến
+    _inside(page, "#groups tfoot td:nth-child(8)", "1")  # Có mặt
+    _inside(page, "#groups tfoot td:nth-child(9)", "0,9%")  # Tỷ lệ
+    for hidden in (1, 3, 4, 6, 7):  # STT, site counts, Điểm danh, Báo cáo: not on a phone
+        expect(page.locator(f"#groups tfoot td:nth-child({hidden})")).to_be_hidden()
     _inside(page, f".report-group tr:has-text('{WARD}') td:nth-child(9)", "2,5%")
     _words_whole(page, f".report-group tr:has-text('{WARD}') td:nth-child(2)", 3)
     expect(page.locator("#phone-note")).to_be_visible()
 
     page.emulate_media(media="print")  # the A4 printout keeps all its columns
-    expect(page.locator("#groups thead th")).to_have_count(8)
-    for i in range(1, 9):
+    expect(page.locator("#groups thead th")).to_have_count(9)
+    for i in range(1, 10):
         expect(page.locator(f"#groups thead th:nth-child({i})")).to_be_visible()
     expect(page.locator(".report-group thead th:nth-child(10)")).to_be_visible()
     expect(page.locator("#phone-note")).to_be_hidden()
