@@ -95,14 +95,14 @@ def list_sites(
     page = (max(1, min(limit, MAX_PAGE)), max(0, offset))
     if site_conds:
         return _filtered_page(db, conference_id, part_conds, site_conds, page)
-    # Unfiltered: the page's site ids in tree order come from the participation's
-    # covering (conference_id, path, site_id) index alone, however deep the page.
+    # Unfiltered: the page's site ids in list order come from the participation's
+    # covering (conference_id, sort_path, site_id) index alone, however deep the page.
     total = db.execute(
         sa_select(func.count()).select_from(Participation).where(*part_conds)
     ).scalar_one()
     ids = [int(r[0]) for r in db.execute(
         sa_select(col(Participation.site_id)).where(*part_conds)
-        .order_by(col(Participation.path)).limit(page[0]).offset(page[1])
+        .order_by(col(Participation.sort_path)).limit(page[0]).offset(page[1])
     ).all()]
     return SitePage(items=_views(db, conference_id, ids), total=int(total))
 
@@ -122,7 +122,7 @@ def _filtered_page(
     db: Session, conference_id: int, part_conds: list[Any], site_conds: list[Any],
     page: tuple[int, int],
 ) -> SitePage:
-    """A filtered page: sites in path order through the site table's path index, each
+    """A filtered page: sites in list order through the site table's sort_path index, each
     checked against the conference by the unique (conference, site) index."""
     taking_part = (
         sa_select(literal(1))
@@ -134,7 +134,7 @@ def _filtered_page(
     ).scalar_one()
     sites = db.exec(
         select(Site).where(taking_part, *site_conds)
-        .order_by(col(Site.path)).limit(page[0]).offset(page[1])
+        .order_by(col(Site.sort_path)).limit(page[0]).offset(page[1])
     ).all()
     return SitePage(items=_views(db, conference_id, [s.id for s in sites if s.id]),
                     total=int(total))
@@ -166,7 +166,7 @@ def parent_choices(db: Session, *, actor: User, limit: int = 300) -> Sequence[Si
     return db.exec(
         select(Site)
         .where(or_(*wanted), col(Site.status) == SiteStatus.active, *scope_conds(db, actor))
-        .order_by(col(Site.path))
+        .order_by(col(Site.sort_path))
         .limit(max(1, min(limit, MAX_PAGE)))
     ).all()
 
@@ -189,7 +189,7 @@ def registry_sites(
         conds.append(col(Site.status) == f.status)
     total = db.execute(sa_select(func.count()).select_from(Site).where(*conds)).scalar_one()
     rows = db.exec(
-        select(Site).where(*conds).order_by(col(Site.path))
+        select(Site).where(*conds).order_by(col(Site.sort_path))
         .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
     ).all()
     return SitePage(items=[SiteView(s, None) for s in rows], total=int(total))
