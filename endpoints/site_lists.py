@@ -55,7 +55,11 @@ def _filter_conds(db: Session, actor: User, f: SiteFilter) -> list[Any]:
     if f.under_id is not None:
         under = load_site(db, f.under_id)
         check_scope(db, actor, under)
-        conds.append(col(Site.path).startswith(under.path))
+        # The subtree is a range of the sort path index (a parent's sort path is the
+        # prefix of its descendants'; "g" follows every hex digit), read in list order.
+        conds += ([col(Site.sort_path) >= under.sort_path,
+                   col(Site.sort_path) < under.sort_path + "g"] if under.sort_path
+                  else [col(Site.path).startswith(under.path)])
     if f.q:
         # Every word must appear, in any place: "dang uy ben nghe" finds
         # "Đảng ủy phường Bến Nghé" (a bounded number of words keeps the query small).
