@@ -6,7 +6,7 @@ list is one ORDER BY over an index (a 31,000-site conference reads a page from
 `(conference_id, sort_path, site_id)` alone). A segment is hex digits only, which every
 database collation sorts alike, and reads unambiguously from its start:
 
-    kind rank (1) · name letters (2 each) · "00" · tones (1 each) · site id (8)
+    kind rank (1) · name letters with their tones (2 each) · "00" · site id (8)
 
 so a parent's path is a prefix of its children's and sorts before them. A rename, a new
 kind or a move rewrites the site's segment and its subtree's paths (`resort`).
@@ -29,24 +29,26 @@ _RANK = {str(kind): i for i, kind in enumerate(SITE_KIND_ORDER)}
 _SPACE = ord(" ")
 
 
-def _letter(primary: int, ch: str) -> int:
+def _letter(primary: int, tone: int, ch: str) -> int:
     """One byte per character: space first (word by word: "An Khánh" before "Anh"),
-    then digits, then the Vietnamese alphabet, then anything else by code point."""
+    then digits, then the Vietnamese alphabet, each letter with its six tones in
+    dictionary order (a à ả ã á ạ, then ă), then anything else by code point. One byte
+    for letter and tone keeps the paths, and so the list indexes, short."""
     if ch == " ":
         return 0x01
     if "0" <= ch <= "9":
         return 0x02 + ord(ch) - ord("0")
-    if primary < 100:  # a letter of app.text's Vietnamese alphabet
-        return 0x10 + primary
-    return min(0x40 + max(ord(ch) - _SPACE, 0), 0xFF)
+    if primary < 100:  # a letter of app.text's Vietnamese alphabet (33 × 6 < 0xc6)
+        return 0x10 + primary * 6 + tone
+    return min(0xD6 + max(ord(ch) - _SPACE, 0), 0xFF)
 
 
 def name_key(name: str) -> str:
     """Hex digits that sort names in Vietnamese order (Đ after D, tones after the base)."""
     text = nfc(" ".join(name.split())[:NAME_CHARS]).casefold()
     primary, tones = vi_sort_key(text)
-    letters = "".join(f"{_letter(p, ch):02x}" for p, ch in zip(primary, text, strict=False))
-    return letters + "00" + "".join(f"{t:x}" for t in tones)
+    return "".join(f"{_letter(p, t, ch):02x}"
+                   for p, t, ch in zip(primary, tones, text, strict=False)) + "00"
 
 
 def segment(*, kind: str, name: str, site_id: int) -> str:
