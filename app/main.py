@@ -8,7 +8,7 @@ from datetime import datetime
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -106,6 +106,8 @@ class DirectWebsockets:
             self.cap.leave(address)
 
 
+FAVICON_ICO = PROJECT_ROOT / "app" / "static" / "favicon.ico"
+
 # The stock Swagger UI page starts the UI with an inline script, which the
 # Content-Security-Policy refuses; this one starts it from a file.
 _DOCS_PAGE = """<!doctype html>
@@ -114,7 +116,8 @@ _DOCS_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/static/swagger/swagger-ui.css">
-<link rel="icon" href="/static/swagger/favicon-32x32.png">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="icon" href="/static/favicon-32.png" type="image/png" sizes="32x32">
 <title>diemcau API</title>
 </head>
 <body>
@@ -249,6 +252,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(_DOCS_PAGE)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers and bookmark tools ask for /favicon.ico whatever the page links."""
+        return FileResponse(FAVICON_ICO, media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

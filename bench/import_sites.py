@@ -31,7 +31,7 @@ from app.db import create_db_engine
 from app.migrate import upgrade
 from app.text import search_key
 from bench.procs import fresh_pg, timed_sqlite_inserts
-from endpoints import imports, service
+from endpoints import imports, service, tree_order
 from endpoints.models import ConferenceCreate, Participation, Site
 
 PG_BENCH_DB = "diemcau_bench_import"
@@ -147,14 +147,17 @@ def _baseline_rows(
         return paths[code]
 
     ordered = sorted(rows, key=lambda r: path(r[0]).count("/"))
+    # The list order too (kind, then Vietnamese name, per level), as the import writes it.
+    sorts = tree_order.sort_paths((ids[r[0]], ids.get(r[3]), kinds[r[2]], r[1]) for r in rows)
     sites = [
         (ids[r[0]], ids.get(r[3]), r[1], search_key(r[1]), kinds[r[2]], r[0], r[4], r[5], r[6],
-         None, path(r[0]), path(r[0]).count("/") - 2, "active", None, "approved", now, now)
+         None, path(r[0]), sorts[ids[r[0]]], path(r[0]).count("/") - 2, "active", None,
+         "approved", now, now)
         for r in ordered
     ]
     parts = [
         (conference_id, ids[r[0]], int(r[7]), "not_connected", None, "approved", r[1], r[0],
-         path(r[0]), now, now)
+         path(r[0]), sorts[ids[r[0]]], now, now)
         for r in ordered
     ]
     return sites, parts
@@ -162,20 +165,20 @@ def _baseline_rows(
 
 _INSERT_SITE = (
     "INSERT INTO site (id, parent_id, name, name_key, kind, code, room, contact_name, "
-    "contact_phone, connection_link, path, depth, status, merged_into_id, approval, "
+    "contact_phone, connection_link, path, sort_path, depth, status, merged_into_id, approval, "
     "created_at, updated_at) VALUES ({})"
 )
 _INSERT_PART = (
     "INSERT INTO participation (conference_id, site_id, expected_attendees, readiness, "
-    "readiness_note, approval, name, code, path, invited_at, updated_at) VALUES ({})"
+    "readiness_note, approval, name, code, path, sort_path, invited_at, updated_at) VALUES ({})"
 )
 
 
 def _baseline_sqlite(path: Path, rows: list[list[str]], conference_id: int) -> float:
     sites, parts = _baseline_rows(rows, conference_id)
     return timed_sqlite_inserts(path, [
-        (_INSERT_SITE.format(", ".join("?" * 17)), sites),
-        (_INSERT_PART.format(", ".join("?" * 11)), parts),
+        (_INSERT_SITE.format(", ".join("?" * 18)), sites),
+        (_INSERT_PART.format(", ".join("?" * 12)), parts),
     ])
 
 
@@ -185,8 +188,8 @@ def _baseline_pg(engine: Engine, rows: list[list[str]], conference_id: int) -> f
     try:
         cur = raw.cursor()
         started = time.perf_counter()
-        cur.executemany(_INSERT_SITE.format(", ".join(["%s"] * 17)), sites)
-        cur.executemany(_INSERT_PART.format(", ".join(["%s"] * 11)), parts)
+        cur.executemany(_INSERT_SITE.format(", ".join(["%s"] * 18)), sites)
+        cur.executemany(_INSERT_PART.format(", ".join(["%s"] * 12)), parts)
         raw.commit()
         return time.perf_counter() - started
     finally:

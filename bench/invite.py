@@ -31,7 +31,7 @@ from app.db import create_db_engine, utcnow
 from app.migrate import upgrade
 from app.text import search_key
 from bench.procs import fresh_pg
-from endpoints import participations, service
+from endpoints import participations, service, tree_order
 from endpoints.models import ConferenceCreate, Site
 from endpoints.participation_models import InviteSelection
 
@@ -57,6 +57,8 @@ def registry_rows(size: int, communes: int = COMMUNES) -> list[dict[str, Any]]:
         row = {"id": site_id, "parent_id": parent["id"] if parent else None, "name": name,
                "name_key": search_key(name), "kind": kind, "code": code,
                "path": f"{parent['path'] if parent else '/'}{site_id}/",
+               "sort_path": (parent["sort_path"] if parent else "") + tree_order.segment(
+                   kind=kind, name=name, site_id=site_id),
                "depth": parent["depth"] + 1 if parent else 0, "status": status,
                "approval": approval, "created_at": now, "updated_at": now}
         rows.append(row)
@@ -96,8 +98,9 @@ def _conference(db: Session, admin: User, title: str) -> int:
 
 _BASELINE = (
     "INSERT INTO participation (conference_id, site_id, expected_attendees, readiness,"
-    " approval, name, code, path, invited_at, updated_at)"
-    " SELECT :cid, id, 0, 'not_connected', 'approved', name, code, path, :now, :now FROM site"
+    " approval, name, code, path, sort_path, invited_at, updated_at)"
+    " SELECT :cid, id, 0, 'not_connected', 'approved', name, code, path, sort_path, :now, :now"
+    " FROM site"
     " WHERE status = 'active' AND approval = 'approved'"
 )
 

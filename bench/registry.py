@@ -28,7 +28,7 @@ from app.db import create_db_engine
 from app.migrate import upgrade
 from app.text import search_key
 from bench.procs import fresh_pg, timed_sqlite_inserts
-from endpoints import service, units
+from endpoints import service, tree_order, units
 from endpoints.models import Site, SiteCreate, SiteKind
 
 PG_BENCH_DB = "diemcau_bench_registry"
@@ -78,17 +78,21 @@ def _baseline_rows(province: int | None) -> tuple[list[tuple[Any, ...]], list[tu
     found = units.official_units(province)
     ids = {u.code: i for i, u in enumerate(found, start=2)}
     sites, history = [], []
+    top = tree_order.segment(kind="central", name="Hội trường Trung ương", site_id=1)
+    sorts: dict[str, str] = {}
     for u in found:
         parent = ids[u.parent_code] if u.parent_code else 1
         path = f"/1/{ids[u.code]}/" if u.parent_code is None else f"/1/{parent}/{ids[u.code]}/"
+        sorts[u.code] = (sorts[u.parent_code] if u.parent_code else top) + tree_order.segment(
+            kind=u.kind, name=u.name, site_id=ids[u.code])
         sites.append((ids[u.code], u.name, search_key(u.name), u.kind.value, parent, u.code,
-                      path, path.count("/") - 2, "active", "approved", now, now))
+                      path, sorts[u.code], path.count("/") - 2, "active", "approved", now, now))
         history.append((ids[u.code], "created", u.name, u.code, parent, now))
     return sites, history
 
 
-_SITE = ("INSERT INTO site (id, name, name_key, kind, parent_id, code, path, depth, status, "
-         "approval, created_at, updated_at) VALUES ({})")
+_SITE = ("INSERT INTO site (id, name, name_key, kind, parent_id, code, path, sort_path, "
+         "depth, status, approval, created_at, updated_at) VALUES ({})")
 _HISTORY = ("INSERT INTO site_history (site_id, change, new_name, new_code, new_parent_id, at) "
             "VALUES ({})")
 
@@ -96,7 +100,7 @@ _HISTORY = ("INSERT INTO site_history (site_id, change, new_name, new_code, new_
 def _baseline_sqlite(path: Path, province: int | None) -> float:
     sites, history = _baseline_rows(province)
     return timed_sqlite_inserts(path, [
-        (_SITE.format(", ".join("?" * 12)), sites),
+        (_SITE.format(", ".join("?" * 13)), sites),
         (_HISTORY.format(", ".join("?" * 6)), history),
     ])
 
@@ -107,7 +111,7 @@ def _baseline_pg(engine: Engine, province: int | None) -> float:
     try:
         cur = raw.cursor()
         started = time.perf_counter()
-        cur.executemany(_SITE.format(", ".join(["%s"] * 12)), sites)
+        cur.executemany(_SITE.format(", ".join(["%s"] * 13)), sites)
         cur.executemany(_HISTORY.format(", ".join(["%s"] * 6)), history)
         raw.commit()
         return time.perf_counter() - started

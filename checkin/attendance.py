@@ -105,10 +105,10 @@ def load_sites(
             col(Site.id), col(Site.parent_id), col(Site.path), col(Site.depth),
             col(Participation.name), col(Site.name_key), col(Site.kind),
             col(Participation.readiness), col(Participation.expected_attendees),
-            col(Participation.code),
+            col(Participation.code), col(Site.sort_path),
         )
         .join(Participation, col(Participation.site_id) == col(Site.id))
-        .where(*conds).order_by(col(Site.path))
+        .where(*conds).order_by(col(Site.sort_path))
     ).all()
     checked = checked_in_counts(db, conference_id=conference_id, session_key=session_key)
     heads = headcount_totals(db, conference_id=conference_id, session_key=session_key)
@@ -116,7 +116,7 @@ def load_sites(
     return [
         SiteState(
             site_id=r[0], parent_id=r[1], path=r[2], depth=r[3], name=r[4], name_key=r[5],
-            kind=str(r[6]), readiness=str(r[7]), expected=int(r[8]), code=r[9],
+            kind=str(r[6]), readiness=str(r[7]), expected=int(r[8]), code=r[9], order=r[10],
             online=r[0] in online, checked_in=checked.get(r[0], 0), headcount=heads.get(r[0]),
         )
         for r in sites

@@ -65,6 +65,8 @@ class SiteState:
     checked_in: int = 0
     headcount: int | None = None
     code: str | None = None
+    # The registry's list order (Site.sort_path): kind, then Vietnamese name, per level.
+    order: str = ""
     ancestors: tuple[int, ...] = ()
     children: int = 0
     rollup: list[int] = field(default_factory=lambda: [0] * len(COUNTERS))
@@ -240,9 +242,9 @@ class Board:
         return root is None or site.site_id == root or root in site.ancestors
 
     def scope_sites(self, root: int | None) -> list[SiteState]:
-        """Sites of a scope in tree order."""
+        """Sites of a scope in list order (children under their parent)."""
         sites = [s for s in self.sites.values() if self.in_scope(s, root)]
-        sites.sort(key=lambda s: s.path)
+        sites.sort(key=lambda s: (s.order, s.path))
         return sites
 
     def totals(self, root: int | None) -> dict[str, int]:

@@ -336,7 +336,8 @@ class Coalescer:
             "version": feed.version,
             "totals": board.totals(root),
             "sites": [s.row() for s in changed[:UPDATE_ROWS]],
-            "rollups": [g.rollup_row() for g in sorted(groups.values(), key=lambda g: g.path)],
+            "rollups": [g.rollup_row()
+                        for g in sorted(groups.values(), key=lambda g: (g.order, g.path))],
             "arrivals_tail": [[m, feed.arrivals[m]] for m in sorted(minutes)],
             "refresh": len(changed) > UPDATE_ROWS,
         }

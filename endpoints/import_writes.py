@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, col, select
 from app.accounts.models import User
 from app.db import utcnow
 from app.text import search_key
-from endpoints import site_changes
+from endpoints import site_changes, tree_order
 from endpoints.models import (
     Approval,
     Participation,
@@ -44,6 +44,7 @@ class Row:
     data: SiteCreate | None
     id: int = 0
     path: str = ""
+    sort_path: str = ""
     depth: int = 0
 
 
@@ -58,6 +59,7 @@ class Existing:
     name: str
     parent_id: int | None
     status: str
+    sort_path: str = ""
 
 
 @dataclass
@@ -105,8 +107,10 @@ def _values(
         old = existing.get(r.parent_code or "") if parent is None else None
         r.id = new_id
         r.path = f"{parent.path if parent else old.path if old else '/'}{new_id}/"
-        placed[r.code] = r
         d = r.data
+        r.sort_path = (parent.sort_path if parent else old.sort_path if old else "") + (
+            tree_order.segment(kind=d.kind, name=d.name, site_id=new_id))
+        placed[r.code] = r
         yield {
             "id": new_id,
             "parent_id": parent.id if parent else old.id if old else None,
@@ -119,6 +123,7 @@ def _values(
             "contact_phone": d.contact_phone,
             "connection_link": d.connection_link,
             "path": r.path,
+            "sort_path": r.sort_path,
             "depth": r.depth,
             "status": "active",
             "approval": Approval.approved.value,
@@ -170,11 +175,13 @@ def apply_updates(db: Session, plan: Plan, actor: User, progress: Progress | Non
                 plan.expected[site.id] = r.data.expected_attendees
             if all(getattr(site, k) == v for k, v in changes.items()):
                 continue
-            old_name = site.name
+            old_name, old_kind = site.name, site.kind
             for key, value in changes.items():
                 setattr(site, key, value)
             site.name_key, site.updated_at = search_key(site.name), now
             db.add(site)
+            if (site.name, site.kind) != (old_name, old_kind):
+                tree_order.resort(db, site=site)
             if site.name != old_name:
                 site_changes.record(db, site=site, change=SiteChange.renamed, actor=actor,
                                     old_name=old_name, new_name=site.name)
@@ -207,16 +214,17 @@ def invite_all(db: Session, plan: Plan, conference_id: int) -> None:
     table: Table = SQLModel.metadata.tables["participation"]
     for chunk in _chunks(missing, INSERT_CHUNK):
         names = db.execute(
-            sa_select(col(Site.id), col(Site.name), col(Site.code), col(Site.path))
+            sa_select(col(Site.id), col(Site.name), col(Site.code), col(Site.path),
+                      col(Site.sort_path))
             .where(col(Site.id).in_(chunk))
         ).all()
         db.execute(insert(table), [
             {"conference_id": conference_id, "site_id": int(i), "name": name, "code": code,
-             "path": path,
+             "path": path, "sort_path": sort_path,
              "expected_attendees": plan.expected.get(int(i), 0),
              "readiness": Readiness.not_connected.value, "readiness_note": None,
              "approval": Approval.approved.value, "invited_at": now, "updated_at": now}
-            for i, name, code, path in names
+            for i, name, code, path, sort_path in names
         ])
     changed = [{"b_site": i, "b_expected": n} for i, n in plan.expected.items() if i in already]
     if changed:

@@ -198,10 +198,11 @@ def _existing_sites(db: Session) -> dict[str, Existing]:
     found = db.execute(
         sa_select(
             col(Site.code), col(Site.id), col(Site.path), col(Site.depth), col(Site.kind),
-            col(Site.name), col(Site.parent_id), col(Site.status),
+            col(Site.name), col(Site.parent_id), col(Site.status), col(Site.sort_path),
         ).where(col(Site.code).is_not(None))
     ).all()
-    return {r[0]: Existing(r[1], r[2], r[3], str(r[4]), r[5], r[6], str(r[7])) for r in found}
+    return {r[0]: Existing(r[1], r[2], r[3], str(r[4]), r[5], r[6], str(r[7]), r[8])
+            for r in found}
 
 
 def _has_central(db: Session) -> tuple[str | None, str] | None:

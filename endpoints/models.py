@@ -18,6 +18,9 @@ from sqlmodel import Field, SQLModel
 from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText, TextError, Title, check_phone, clean_text
 
+# Room for the list-order path of a site eight levels deep (endpoints.tree_order).
+SORT_PATH_CHARS = 1600
+
 
 class SiteKind(StrEnum):
     central = "central"
@@ -40,6 +43,12 @@ SITE_KIND_LABELS: dict[SiteKind, str] = {
     SiteKind.organization: "Tổ chức chính trị - xã hội",
     SiteKind.other: "Khác",
 }
+
+# Siblings are listed by kind in this order, then by Vietnamese name (endpoints.tree_order).
+SITE_KIND_ORDER: tuple[SiteKind, ...] = (
+    SiteKind.central, SiteKind.hub, SiteKind.ward, SiteKind.commune, SiteKind.special_zone,
+    SiteKind.department, SiteKind.organization, SiteKind.other,
+)
 
 
 class Readiness(StrEnum):
@@ -161,12 +170,16 @@ class Site(SiteBase, table=True):
     __table_args__ = (
         UniqueConstraint("code", name="uq_site_code"),
         Index("ix_site_path", "path"),
+        Index("ix_site_sort_path", "sort_path"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     name_key: str = Field(max_length=200, index=True)
     # Materialised path "/1/5/23/": subtree queries and cycle checks are one LIKE.
     path: str = Field(default="", max_length=1000)
+    # The same path spelt in list order (kind, then Vietnamese name, at every level), in
+    # hex digits so every collation sorts it alike: lists read it from an index.
+    sort_path: str = Field(default="", max_length=SORT_PATH_CHARS)
     depth: int = 0
     status: SiteStatus = Field(
         default=SiteStatus.active, sa_column=Column(String(20), nullable=False)
@@ -186,8 +199,8 @@ class Participation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("conference_id", "site_id", name="uq_participation_conference_site"),
         Index("ix_participation_site", "site_id"),
-        # Covering: a page of a conference's sites in tree order is read from it alone.
-        Index("ix_participation_conference_path", "conference_id", "path", "site_id"),
+        # Covering: a page of a conference's sites in list order is read from it alone.
+        Index("ix_participation_conference_sort", "conference_id", "sort_path", "site_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -205,9 +218,10 @@ class Participation(SQLModel, table=True):
     # conference ended leaves its reports as they were.
     name: str = Field(max_length=200)
     code: str | None = Field(default=None, max_length=50)
-    # The site's tree path, copied: a conference's sites are read in tree order through
-    # (conference_id, path) alone (site_changes.move rewrites both copies).
+    # The site's tree paths, copied: a conference's sites are read in list order through
+    # (conference_id, sort_path) alone (endpoints.tree_order rewrites both copies).
     path: str = Field(default="", max_length=1000)
+    sort_path: str = Field(default="", max_length=SORT_PATH_CHARS)
     invited_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

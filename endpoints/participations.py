@@ -118,7 +118,7 @@ def _count(db: Session, picked: CTE) -> int:
 
 
 _COLUMNS = ("conference_id", "site_id", "expected_attendees", "readiness", "approval",
-            "name", "code", "path", "invited_at", "updated_at")
+            "name", "code", "path", "sort_path", "invited_at", "updated_at")
 
 
 def _insert_missing(db: Session, conference_id: int, picked: CTE) -> int:
@@ -135,7 +135,8 @@ def _insert_missing(db: Session, conference_id: int, picked: CTE) -> int:
             literal(conference_id, Integer), _SITE.c.id, literal(0, Integer),
             literal(Readiness.not_connected.value, String),
             literal(Approval.approved.value, String),
-            _SITE.c.name, _SITE.c.code, _SITE.c.path, literal(now, UTCDateTime),
+            _SITE.c.name, _SITE.c.code, _SITE.c.path, _SITE.c.sort_path,
+            literal(now, UTCDateTime),
             literal(now, UTCDateTime),
         )
         .select_from(ids.join(_SITE, _SITE.c.id == ids.c.id))
@@ -212,7 +213,7 @@ def hub_choices(db: Session) -> Sequence[Site]:
         select(Site)
         .where(or_(col(Site.kind) == SiteKind.hub, col(Site.kind) == SiteKind.central),
                *_invitable())
-        .order_by(col(Site.depth), col(Site.name))
+        .order_by(col(Site.sort_path))
     ).all()
 
 

@@ -18,7 +18,7 @@ from app.accounts.models import User
 from app.accounts.service import require_admin
 from app.db import local_today, utcnow
 from app.text import search_key
-from endpoints import errors, site_lists
+from endpoints import errors, site_lists, tree_order
 from endpoints.invite_models import Invite
 from endpoints.models import (
     Conference,
@@ -69,6 +69,7 @@ def rename_site(
     site.name, site.name_key, site.updated_at = name, search_key(name), utcnow()
     db.add(site)
     db.flush()
+    tree_order.resort(db, site=site)  # the new name takes its place among its siblings
     follow_rename(db, site=site)
     db.commit()
     return site

@@ -19,7 +19,7 @@ from app.accounts.service import is_admin, require_admin
 from app.db import local_today, utcnow
 from app.security import hash_token
 from app.text import search_key
-from endpoints import errors
+from endpoints import errors, tree_order
 from endpoints.models import (
     Approval,
     Conference,
@@ -264,6 +264,7 @@ def place_new_site(
         raise errors.DuplicateSiteCode() from exc
     assert site.id is not None
     site.path = f"{parent.path if parent else '/'}{site.id}/"
+    site.sort_path = tree_order.sort_path_of(site, parent)
     site.depth = parent.depth + 1 if parent else 0
     db.add(SiteHistory(site_id=site.id, change=SiteChange.created, new_name=site.name,
                        new_code=site.code, new_parent_id=site.parent_id, actor_id=actor_id))
@@ -287,7 +288,8 @@ def invite_site(
         assert site.id is not None
         part = Participation(conference_id=conference_id, site_id=site.id,
                              expected_attendees=expected, approval=approval,
-                             name=site.name, code=site.code, path=site.path)
+                             name=site.name, code=site.code, path=site.path,
+                             sort_path=site.sort_path)
         db.add(part)
         db.flush()
     return part
@@ -433,7 +435,7 @@ def missing_sites(
         .where(col(Participation.conference_id) == conference_id,
                col(Participation.readiness) != Readiness.not_participating,
                *scope_conds(db, actor))
-        .order_by(col(Site.path))
+        .order_by(col(Site.sort_path))
     ).all()
     rows: list[MissingSite] = []
     for site, part in rows_db:

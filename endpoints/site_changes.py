@@ -18,7 +18,7 @@ from app.accounts.models import AccountStatus, User
 from app.accounts.service import is_admin, require_admin
 from app.db import local_today, utcnow
 from app.text import search_key
-from endpoints import errors, events
+from endpoints import errors, events, tree_order
 from endpoints.invite_models import Invite
 from endpoints.models import (
     PARTICIPATION_FIELDS,
@@ -83,6 +83,7 @@ def move(db: Session, *, site: Site, new_parent: Site | None) -> None:
     )
     site.parent_id = new_parent.id if new_parent else None
     db.refresh(site, ["path", "depth"])
+    tree_order.resort(db, site=site)
 
 
 def follow_rename(db: Session, *, site: Site, today: date | None = None) -> None:
@@ -116,7 +117,10 @@ def _change_place(db: Session, site: Site, new_parent_id: int | None, actor: Use
            old_parent_id=old_parent_id, new_parent_id=site.parent_id)
 
 
-def _history_of_edit(db: Session, site: Site, before: dict[str, Any], actor: User) -> None:
+def _after_edit(db: Session, site: Site, before: dict[str, Any], actor: User) -> None:
+    """History of an edit; a new name or kind moves the site among its siblings."""
+    if (site.name, site.kind) != (before["name"], before["kind"]):
+        tree_order.resort(db, site=site)
     if site.name != before["name"]:
         record(db, site=site, change=SiteChange.renamed, actor=actor,
                old_name=before["name"], new_name=site.name)
@@ -166,7 +170,7 @@ def update_site(
         site.kind == SiteKind.central and "kind" in changes
     ):
         require_admin(actor)
-    before = {"name": site.name, "code": site.code}
+    before = {"name": site.name, "code": site.code, "kind": site.kind}
     for key, value in changes.items():
         setattr(site, key, value)
     site.name_key = search_key(site.name)
@@ -177,7 +181,7 @@ def update_site(
     except IntegrityError as exc:
         db.rollback()
         raise errors.DuplicateSiteCode() from exc
-    _history_of_edit(db, site, before, actor)
+    _after_edit(db, site, before, actor)
     if part is not None:
         for key, value in part_changes.items():
             setattr(part, key, value)

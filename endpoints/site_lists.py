@@ -29,6 +29,9 @@ from endpoints.service import (
     scope_conds,
 )
 
+# Up to this many matches a filtered page sorts the matches instead of walking the list.
+SORT_MATCHES = 3_000
+
 
 @dataclass(frozen=True)
 class SiteFilter:
@@ -55,7 +58,11 @@ def _filter_conds(db: Session, actor: User, f: SiteFilter) -> list[Any]:
     if f.under_id is not None:
         under = load_site(db, f.under_id)
         check_scope(db, actor, under)
-        conds.append(col(Site.path).startswith(under.path))
+        # The subtree is a range of the sort path index (a parent's sort path is the
+        # prefix of its descendants'; "g" follows every hex digit), read in list order.
+        conds += ([col(Site.sort_path) >= under.sort_path,
+                   col(Site.sort_path) < under.sort_path + "g"] if under.sort_path
+                  else [col(Site.path).startswith(under.path)])
     if f.q:
         # Every word must appear, in any place: "dang uy ben nghe" finds
         # "Đảng ủy phường Bến Nghé" (a bounded number of words keeps the query small).
@@ -92,17 +99,23 @@ def list_sites(
     if f.approval is not None:
         part_conds.append(col(Participation.approval) == f.approval)
     site_conds = _filter_conds(db, actor, f)
+    top = f.under_id if f.under_id is not None else f.parent_id
+    if top is not None and (under := db.get(Site, top)) is not None and under.sort_path:
+        # A subtree (or a site's children) is a range of the participation's copy of the
+        # sort path: an index range scan instead of a walk through the whole conference.
+        part_conds += [col(Participation.sort_path) >= under.sort_path,
+                       col(Participation.sort_path) < under.sort_path + "g"]
     page = (max(1, min(limit, MAX_PAGE)), max(0, offset))
     if site_conds:
         return _filtered_page(db, conference_id, part_conds, site_conds, page)
-    # Unfiltered: the page's site ids in tree order come from the participation's
-    # covering (conference_id, path, site_id) index alone, however deep the page.
+    # Unfiltered: the page's site ids in list order come from the participation's
+    # covering (conference_id, sort_path, site_id) index alone, however deep the page.
     total = db.execute(
         sa_select(func.count()).select_from(Participation).where(*part_conds)
     ).scalar_one()
     ids = [int(r[0]) for r in db.execute(
         sa_select(col(Participation.site_id)).where(*part_conds)
-        .order_by(col(Participation.path)).limit(page[0]).offset(page[1])
+        .order_by(col(Participation.sort_path)).limit(page[0]).offset(page[1])
     ).all()]
     return SitePage(items=_views(db, conference_id, ids), total=int(total))
 
@@ -122,8 +135,9 @@ def _filtered_page(
     db: Session, conference_id: int, part_conds: list[Any], site_conds: list[Any],
     page: tuple[int, int],
 ) -> SitePage:
-    """A filtered page: sites in path order through the site table's path index, each
-    checked against the conference by the unique (conference, site) index."""
+    """A filtered page: the conference's sites in list order through the participation's
+    covering (conference_id, sort_path, site_id) index, each site checked by its key (a
+    subtree is a range of that index); counted through the site table."""
     taking_part = (
         sa_select(literal(1))
         .where(col(Participation.site_id) == col(Site.id), *part_conds)
@@ -132,12 +146,25 @@ def _filtered_page(
     total = db.execute(
         sa_select(func.count()).select_from(Site).where(taking_part, *site_conds)
     ).scalar_one()
-    sites = db.exec(
-        select(Site).where(taking_part, *site_conds)
-        .order_by(col(Site.path)).limit(page[0]).offset(page[1])
-    ).all()
-    return SitePage(items=_views(db, conference_id, [s.id for s in sites if s.id]),
-                    total=int(total))
+    if total <= SORT_MATCHES:
+        # Few matches (a search, a kind): find them first, then sort them. Walking the
+        # list order to collect them may read most of the conference when they sit late
+        # in it ("Phước …" after every "An …"); `|| ''` keeps the planner off that walk.
+        query = (
+            sa_select(col(Participation.site_id))
+            .where(*part_conds,
+                   col(Participation.site_id).in_(sa_select(col(Site.id)).where(*site_conds)))
+            .order_by(col(Participation.sort_path).concat(""))
+        )
+    else:
+        query = (
+            sa_select(col(Participation.site_id))
+            .join(Site, col(Site.id) == col(Participation.site_id))
+            .where(*part_conds, *site_conds)
+            .order_by(col(Participation.sort_path))
+        )
+    ids = [int(r[0]) for r in db.execute(query.limit(page[0]).offset(page[1])).all()]
+    return SitePage(items=_views(db, conference_id, ids), total=int(total))
 
 
 def sites_by_ids(
@@ -166,7 +193,7 @@ def parent_choices(db: Session, *, actor: User, limit: int = 300) -> Sequence[Si
     return db.exec(
         select(Site)
         .where(or_(*wanted), col(Site.status) == SiteStatus.active, *scope_conds(db, actor))
-        .order_by(col(Site.path))
+        .order_by(col(Site.sort_path))
         .limit(max(1, min(limit, MAX_PAGE)))
     ).all()
 
@@ -189,7 +216,7 @@ def registry_sites(
         conds.append(col(Site.status) == f.status)
     total = db.execute(sa_select(func.count()).select_from(Site).where(*conds)).scalar_one()
     rows = db.exec(
-        select(Site).where(*conds).order_by(col(Site.path))
+        select(Site).where(*conds).order_by(col(Site.sort_path))
         .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))
     ).all()
     return SitePage(items=[SiteView(s, None) for s in rows], total=int(total))

@@ -25,7 +25,7 @@ from app.accounts.models import User
 from app.accounts.service import require_admin
 from app.db import utcnow
 from app.text import search_key
-from endpoints import errors
+from endpoints import errors, tree_order
 from endpoints.models import Approval, Site, SiteChange, SiteKind, SiteStatus
 from endpoints.site_changes import follow_rename, record
 
@@ -114,10 +114,11 @@ def _central(db: Session) -> Site | None:
 
 
 def _existing(db: Session, prefix: str, codes: Sequence[str]) -> dict[str, Any]:
-    """Rows (id, code, name, kind, status, path, depth) of the sites holding these codes."""
+    """Rows (id, code, name, kind, status, path, depth, sort_path) of the sites holding
+    these codes."""
     rows = db.execute(
         sa_select(col(Site.id), col(Site.code), col(Site.name), col(Site.kind),
-                  col(Site.status), col(Site.path), col(Site.depth))
+                  col(Site.status), col(Site.path), col(Site.depth), col(Site.sort_path))
         .where(col(Site.code).startswith(prefix))
     ).all()
     wanted = set(codes)
@@ -146,21 +147,24 @@ def _site_rows(
 ) -> list[dict[str, Any]]:
     """Insert values with ids, paths and depths computed here (hubs come first)."""
     now = utcnow()
-    placed: dict[str, tuple[int, str, int]] = {
-        code: (r.id, r.path, r.depth) for code, r in existing.items()
+    placed: dict[str, tuple[int, str, int, str]] = {
+        code: (r.id, r.path, r.depth, r.sort_path) for code, r in existing.items()
     }
-    top = (central.id, central.path, central.depth) if central is not None else None
+    top = ((central.id, central.path, central.depth, central.sort_path)
+           if central is not None and central.id is not None else None)
     rows: list[dict[str, Any]] = []
     for unit, new_id in zip(new, ids, strict=True):
         parent = top if unit.parent_code is None else placed.get(unit.parent_code)
         path = f"{parent[1] if parent else '/'}{new_id}/"
         depth = parent[2] + 1 if parent else 0
-        placed[unit.code] = (new_id, path, depth)
+        sort_path = (parent[3] if parent else "") + tree_order.segment(
+            kind=unit.kind, name=unit.name, site_id=new_id)
+        placed[unit.code] = (new_id, path, depth, sort_path)
         rows.append({
             "id": new_id, "name": unit.name, "name_key": search_key(unit.name),
             "kind": unit.kind.value, "parent_id": parent[0] if parent else None,
             "code": unit.code, "room": None, "contact_name": None, "contact_phone": None,
-            "connection_link": None, "path": path, "depth": depth,
+            "connection_link": None, "path": path, "sort_path": sort_path, "depth": depth,
             "status": SiteStatus.active.value, "merged_into_id": None,
             "approval": Approval.approved.value, "created_at": now, "updated_at": now,
         })
@@ -209,6 +213,7 @@ def _follow_official(
         site.updated_at = utcnow()
         db.add(site)
         db.flush()
+        tree_order.resort(db, site=site)
         follow_rename(db, site=site)
         report.updated += 1
 

@@ -308,7 +308,11 @@
     var ticks = Math.min(6, series.length);
     for (var j = 0; j < ticks; j++) {
       var idx = ticks === 1 ? 0 : Math.round((j * (series.length - 1)) / (ticks - 1));
-      label(L + idx * bw + bw / 2, H - 4, series[idx][0].slice(11), "middle");
+      // The last label ends at the right edge: centred under the last bar, half of it
+      // fell outside the drawing and was cut off.
+      var lastTick = ticks > 1 && j === ticks - 1;
+      label(lastTick ? W - 1 : L + idx * bw + bw / 2, H - 4, series[idx][0].slice(11),
+            lastTick ? "end" : "middle");
     }
     box.textContent = "";
     box.appendChild(svg);

@@ -58,6 +58,9 @@ LIVE = {
     "/screen": "Đã kết nối",
 }
 SCANNER = "/sites/{site_id}/checkin"
+# Our own icon, linked from every page (base.html and the pages that do not extend it).
+ICONS = """() => [...document.querySelectorAll('link[rel~="icon"]')].map((l) => l.href)"""
+FAVICON = "/static/favicon.svg"
 
 
 def page_routes(app: FastAPI) -> set[str]:
@@ -81,6 +84,7 @@ class Visits:
 
     violations: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    icons: set[str] = field(default_factory=set)
 
     def console(self, message: ConsoleMessage) -> None:
         text = message.text
@@ -208,6 +212,9 @@ def _visit(page: Page, visits: Visits, route: str, url: str) -> None:
         page.wait_for_selector("#selfcheckin-qr[src^='data:image/svg+xml']", state="attached")
     if route == "/docs":
         page.wait_for_selector("#swagger-ui .swagger-ui", state="attached")
+    icons = page.evaluate(ICONS)
+    assert any(httpx.URL(h).path == FAVICON for h in icons), f"{route}: icons {icons}"
+    visits.icons.update(icons)
     page.wait_for_timeout(150)  # late reports (images, fetches) arrive asynchronously
     assert (len(visits.violations), len(visits.errors)) == seen, (
         f"{route}: {visits.violations[seen[0]:]} {visits.errors[seen[1]:]}"
@@ -238,6 +245,17 @@ def test_every_page_kind_has_no_csp_violation(
     for route in sorted(set(urls) - set(ANONYMOUS)):
         _visit(page, visits, route, urls[route])
     assert not visits.violations and not visits.errors
+    _icons_load(page, visits.icons | {"/favicon.ico"})
+
+
+def _icons_load(page: Page, icons: set[str]) -> None:
+    """Every icon the pages link, and /favicon.ico that browsers ask for unasked, is an
+    image of ours (not a 404, nothing from another host)."""
+    for href in sorted(icons):
+        response = page.request.get(href)
+        assert response.ok, f"{href}: {response.status}"
+        assert response.headers["content-type"].startswith("image/"), href
+        assert httpx.URL(response.url).host == "127.0.0.1", href
 
 
 def test_the_policy_blocks_inline_script(

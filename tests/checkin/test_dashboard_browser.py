@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from app.config import PROJECT_ROOT
 from app.db import local_today
 from app.main import create_app
-from tests.browser import LiveServer, _free_port, _wait_healthy
+from tests.browser import PHONE, LiveServer, _free_port, _wait_healthy
 from tests.conftest import ADMIN_PASSWORD, make_settings
 
 pytestmark = pytest.mark.browser
@@ -134,3 +134,69 @@ def test_dashboard_shows_checkin_live_and_site_offline_when_screen_closes(
     finally:
         projector.close()
         http.close()
+
+
+CHART_TEXTS = """() => {
+  const svg = document.querySelector("#arrivals svg");
+  const width = svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll("text")].map((t) => {
+    const box = t.getBBox();
+    return { text: t.textContent, left: box.x, right: box.x + box.width, width };
+  });
+}"""
+
+
+def test_commune_official_reads_plain_words_on_a_phone(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    """A ward's coordinator on a phone: the readiness list says "15 phút trước giờ họp"
+    (not "T-15"), the chart's last time label is whole, and a page of another site
+    leads with a sentence, the stable code only in small print."""
+    base = live_server.url
+    http = httpx.Client(base_url=base, timeout=30)
+    cid, _hub, ward, people = _arrange(http)
+    island = next(s["id"] for s in http.get(f"/api/v1/conferences/{cid}/sites").json()
+                  if s["kind"] == "special_zone")
+    r = http.post(f"/api/v1/sites/{ward}/coordinators", json={
+        "username": "bennghe", "password": "ben-nghe-password-1", "full_name": "Lê Văn Tâm"})
+    assert r.status_code == 201, r.text
+    r = http.post("/api/v1/checkins", json={"code": people[0]["code"], "site_id": ward})
+    assert r.status_code == 201, r.text
+    http.close()
+    context = browser.new_context(viewport=PHONE, locale="vi-VN",
+                                  timezone_id="Asia/Ho_Chi_Minh", is_mobile=True)
+    try:
+        phone = context.new_page()
+        _login_as(phone, base, "bennghe", "ben-nghe-password-1")
+        phone.goto(f"{base}/conferences/{cid}/dashboard")
+        expect(phone.locator("#arrivals svg rect")).to_have_count(1)
+        body = phone.locator("main").inner_text()
+        assert "Chưa sẵn sàng 15 phút trước giờ họp" in body and "T-15" not in body
+        texts = phone.evaluate(CHART_TEXTS)
+        assert texts[-1]["text"] == max(t["text"] for t in texts[2:])  # the latest minute
+        for t in texts:
+            assert t["left"] >= 0 and t["right"] <= t["width"], t
+
+        response = phone.goto(f"{base}/sites/{island}/checkin?conference_id={cid}")
+        assert response is not None and response.status == 403
+        card = phone.locator("section.error-page")
+        lead = card.locator(".lead")
+        expect(lead).to_be_visible()
+        assert "site_out_of_scope" not in lead.inner_text()
+        code = card.locator(".error-code")
+        expect(code.locator("code")).to_have_text("site_out_of_scope")
+        size = "e => parseFloat(getComputedStyle(e).fontSize)"
+        assert code.evaluate(size) < 0.8 * lead.evaluate(size)
+        # The sentence comes before the code, in reading order.
+        text = card.inner_text()
+        assert text.index(lead.inner_text()) < text.index("site_out_of_scope")
+    finally:
+        context.close()
+
+
+def _login_as(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)

@@ -27,7 +27,8 @@ def test_dashboard_page_admin_sees_whole_conference(
     assert "Phạm vi: toàn bộ hội nghị" in r.text
     assert 'src="/static/dashboard.js"' in r.text
     for words in ("Chỉ điểm cầu chưa sẵn sàng", "Chỉ điểm cầu ngoại tuyến", "Dưới 50% dự kiến",
-                  "Tìm điểm cầu (gõ không dấu)", "Chưa sẵn sàng lúc T-15", "Sự cố gần đây"):
+                  "Tìm điểm cầu (gõ không dấu)", "Chưa sẵn sàng 15 phút trước giờ họp",
+                  "Sự cố gần đây"):
         assert words in r.text
     config = _config(r.text)
     assert config["conference_id"] == tree.cid and config["root_id"] is None

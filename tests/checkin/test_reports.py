@@ -104,8 +104,9 @@ def test_attendance_report_groups_by_outermost_hub_with_subtotals(
     _arrange(wdb, admin, tree, roster, settings)
     report = reports.attendance_report(wdb, conference_id=tree.cid, actor=admin)
     names = [g.name for g in report.groups]
-    assert names == ["Trung tâm Hội nghị 272", "Điểm cầu Hà Nội", reports.OTHER_GROUP]
-    hcm, hanoi, other = report.groups
+    # Hubs by Vietnamese name: "Điểm cầu …" before "Trung tâm …".
+    assert names == ["Điểm cầu Hà Nội", "Trung tâm Hội nghị 272", reports.OTHER_GROUP]
+    hanoi, hcm, other = report.groups
     assert [r.site_id for r in hcm.rows] == [tree.hub_a, tree.ward_a1, tree.ward_a2]
     assert [r.site_id for r in other.rows] == [tree.central]
     for group in report.groups:
@@ -129,9 +130,10 @@ def test_attendance_report_hub_under_hub_stays_in_outer_group(
                         expected_attendees=5),
     )
     report = reports.attendance_report(wdb, conference_id=tree.cid, actor=admin)
-    hcm = report.groups[0]
+    hcm = report.groups[1]  # after "Điểm cầu Hà Nội"
     assert len(report.groups) == 3
-    assert [r.name for r in hcm.rows][-2:] == ["Cụm Thủ Đức", "Phường Linh Trung"]
+    # The inner hub comes first among its siblings (kind order), its ward under it.
+    assert [r.name for r in hcm.rows][1:3] == ["Cụm Thủ Đức", "Phường Linh Trung"]
     assert hcm.totals.expected == 12 and hcm.totals.sites == 5
 
 
@@ -267,8 +269,8 @@ def test_csv_per_hub_level_lists_groups_and_total(
     r = client.get(CSV_URL.format(cid=tree.cid) + "?level=hub", headers=admin_headers)
     rows = _csv(r.content)
     assert rows[0] == reports.GROUP_HEADERS
-    assert rows[1] == ["Trung tâm Hội nghị 272", "3", "3", "54", "2", "40", "42", "77,8"]
-    assert rows[2] == ["Điểm cầu Hà Nội", "2", "2", "30", "1", "21", "21", "70,0"]
+    assert rows[1] == ["Điểm cầu Hà Nội", "2", "2", "30", "1", "21", "21", "70,0"]
+    assert rows[2] == ["Trung tâm Hội nghị 272", "3", "3", "54", "2", "40", "42", "77,8"]
     assert rows[-1][0] == "Tổng cộng" and rows[-1][6] == "63"
 
 
@@ -335,7 +337,7 @@ def test_xlsx_sheets_formats_frozen_header_and_local_times(
     last = list(sites.iter_rows(values_only=True))[-1]
     assert last[1] == "Tổng cộng" and last[5:9] == (84, 3, 61, 63)
     groups = list(book["Theo tỉnh, thành"].iter_rows(values_only=True))
-    assert groups[1][:8] == ("Trung tâm Hội nghị 272", 3, 3, 54, 2, 40, 42, pytest.approx(42 / 54))
+    assert groups[2][:8] == ("Trung tâm Hội nghị 272", 3, 3, 54, 2, 40, 42, pytest.approx(42 / 54))
     assert groups[-1][0] == "Tổng cộng" and groups[-1][6] == 63
     sessions = list(book["Theo phiên"].iter_rows(values_only=True))
     assert sessions[1][0] == "Cả hội nghị" and sessions[1][4] == 63

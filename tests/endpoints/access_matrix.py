@@ -134,6 +134,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     # ------------------------------------------------------------- auth (API)
     ("POST", "/api/v1/auth/token"): PUBLIC(body=_LOGIN, form=True),
     ("POST", "/api/v1/auth/logout"): ACCOUNT(fresh=("login",)),

@@ -43,8 +43,9 @@ def test_search_without_diacritics_finds_site(client: TestClient, tree: Tree) ->
 def test_site_tree_is_indented_and_in_tree_order(client: TestClient, tree: Tree) -> None:
     login(client, "admin", ADMIN_PASSWORD)
     text = client.get(f"/conferences/{tree.cid}/sites").text
-    order = [text.index(n) for n in ("Hội trường Trung ương", "Trung tâm Hội nghị 272",
-                                     "Đảng ủy phường Bến Nghé", "Điểm cầu Hà Nội")]
+    # Children under their parent; sibling hubs by Vietnamese name (Đ before T).
+    order = [text.index(n) for n in ("Hội trường Trung ương", "Điểm cầu Hà Nội",
+                                     "Trung tâm Hội nghị 272", "Đảng ủy phường Bến Nghé")]
     assert order == sorted(order)
     assert 'class="site-name depth-2"' in text
     assert "chưa kết nối" in text and "đã duyệt" in text
