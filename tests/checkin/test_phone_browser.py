@@ -8,6 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from app.config import PROJECT_ROOT
 from app.db import local_today
 from tests.browser import PHONE, LiveServer
 from tests.conftest import ADMIN_PASSWORD
@@ -15,6 +16,7 @@ from tests.conftest import ADMIN_PASSWORD
 pytestmark = pytest.mark.browser
 LONG_NAME = "Nguyễn Thị Phương Thảo Nguyên"
 WARD = "Đảng ủy phường Bến Nghé, quận Một cũ"
+SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "dashboard-phone.png"  # for the README
 
 
 @dataclass
@@ -127,6 +129,7 @@ def test_dashboard_rows_are_cards_on_a_phone(
     _inside(page, f"{ward} td:nth-child(6)", "2,5%")  # Tỷ lệ
     _words_whole(page, f"{ward} td:nth-child(5)", 1)
     _words_whole(page, f"{ward} td:first-child", 2)
+    page.screenshot(path=str(SCREENSHOT), full_page=True, animations="disabled", caret="hide")
 
 
 def test_report_fits_a_phone_and_prints_every_column(
