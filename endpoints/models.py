@@ -155,7 +155,9 @@ SITE_STATUS_LABELS: dict[SiteStatus, str] = {
 
 class SiteBase(SQLModel):
     name: str = Field(max_length=200)
-    kind: SiteKind = Field(sa_column=Column(String(20), nullable=False))
+    # Indexed: the central site and the hubs (parent pickers, `?kind=`) are a few dozen
+    # of 31,000 rows, and walking the long list-order index to find them reads them all.
+    kind: SiteKind = Field(sa_column=Column(String(20), nullable=False, index=True))
     parent_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     code: str | None = Field(default=None, max_length=50)
     room: str | None = Field(default=None, max_length=200)

@@ -29,8 +29,9 @@ from endpoints.service import (
     scope_conds,
 )
 
-# Up to this many matches a filtered page sorts the matches instead of walking the list.
-SORT_MATCHES = 3_000
+# A filtered list walks the list-order index while its page ends in the first third of
+# the matches, else it sorts the matches (see `_filtered_page`).
+WALK_SHARE = 3
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,15 @@ def _filtered_page(
     db: Session, conference_id: int, part_conds: list[Any], site_conds: list[Any],
     page: tuple[int, int],
 ) -> SitePage:
-    """A filtered page: the conference's sites in list order through the participation's
-    covering (conference_id, sort_path, site_id) index, each site checked by its key (a
-    subtree is a range of that index); counted through the site table."""
+    """A filtered page of the conference's sites in list order, counted through the site
+    table (each site checked against the conference by its (conference, site) key).
+
+    Two ways to the page, chosen by how many sites match: when the page's rows come early
+    in the list (many matches), walk the site's list-order index and stop at the page's
+    end; when they are few ("Phước …" sits after every "An …"), the walk would read most
+    of the index, so scan the table for them and sort just those (`|| ''` keeps the
+    planner off the index). Measured at 31,000 sites: a walk costs about 0.3 µs a row,
+    a scan about 0.1 µs, so walk while the page lies in the first third of the matches."""
     taking_part = (
         sa_select(literal(1))
         .where(col(Participation.site_id) == col(Site.id), *part_conds)
@@ -146,24 +153,12 @@ def _filtered_page(
     total = db.execute(
         sa_select(func.count()).select_from(Site).where(taking_part, *site_conds)
     ).scalar_one()
-    if total <= SORT_MATCHES:
-        # Few matches (a search, a kind): find them first, then sort them. Walking the
-        # list order to collect them may read most of the conference when they sit late
-        # in it ("Phước …" after every "An …"); `|| ''` keeps the planner off that walk.
-        query = (
-            sa_select(col(Participation.site_id))
-            .where(*part_conds,
-                   col(Participation.site_id).in_(sa_select(col(Site.id)).where(*site_conds)))
-            .order_by(col(Participation.sort_path).concat(""))
-        )
-    else:
-        query = (
-            sa_select(col(Participation.site_id))
-            .join(Site, col(Site.id) == col(Participation.site_id))
-            .where(*part_conds, *site_conds)
-            .order_by(col(Participation.sort_path))
-        )
-    ids = [int(r[0]) for r in db.execute(query.limit(page[0]).offset(page[1])).all()]
+    walk = (page[0] + page[1]) * WALK_SHARE <= total
+    order = col(Site.sort_path) if walk else col(Site.sort_path).concat("")
+    ids = [int(r[0]) for r in db.execute(
+        sa_select(col(Site.id)).where(taking_part, *site_conds)
+        .order_by(order).limit(page[0]).offset(page[1])
+    ).all()]
     return SitePage(items=_views(db, conference_id, ids), total=int(total))
 
 

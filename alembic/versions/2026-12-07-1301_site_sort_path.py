@@ -51,6 +51,8 @@ def upgrade() -> None:
             batch_op.alter_column('sort_path', server_default=None)
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.create_index('ix_site_sort_path', ['sort_path'], unique=False)
+        # Parent pickers and `?kind=` lists want the few central and hub rows directly.
+        batch_op.create_index('ix_site_kind', ['kind'], unique=False)
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.drop_index('ix_participation_conference_path')
         batch_op.create_index('ix_participation_conference_sort',
@@ -64,5 +66,6 @@ def downgrade() -> None:
                               ['conference_id', 'path', 'site_id'], unique=False)
         batch_op.drop_column('sort_path')
     with op.batch_alter_table('site', schema=None) as batch_op:
+        batch_op.drop_index('ix_site_kind')
         batch_op.drop_index('ix_site_sort_path')
         batch_op.drop_column('sort_path')
