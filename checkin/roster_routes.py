@@ -140,7 +140,7 @@ def search_attendees(
     )
     names = roster.site_names(db, conference_id=conference_id,
                               site_ids=[a.site_id for a in found])
-    here = search.checked_in_times(db, conference_id=conference_id, session_id=session_id,
+    here = search.checked_in_times(db, session_id=session_id,
                                    attendee_ids=[a.id or 0 for a in found])
     return [
         AttendeeListItem(

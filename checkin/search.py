@@ -146,18 +146,20 @@ def search_attendees(
 
 
 def checked_in_times(
-    db: Session, *, conference_id: int, attendee_ids: Sequence[int], session_id: int | None
+    db: Session, *, attendee_ids: Sequence[int], session_id: int | None
 ) -> dict[int, datetime]:
     """When each of these attendees was checked in for the session (or the conference
     as a whole), so a search result can say who is already here."""
     if not attendee_ids:
         return {}
     key = session_id if session_id is not None else CONFERENCE_LEVEL
+    # By the unique (attendee, session) key alone: an attendee belongs to one conference,
+    # and naming the conference too let the planner pick the (conference, session) index
+    # and read every check-in of the conference (+6 ms per search at 16,000 check-ins).
     rows = db.exec(
         select(Attendance.attendee_id, Attendance.checked_in_at).where(
-            col(Attendance.conference_id) == conference_id,
-            col(Attendance.session_key) == key,
             col(Attendance.attendee_id).in_(list(attendee_ids)),
+            col(Attendance.session_key) == key,
         )
     ).all()
     return {attendee_id: at for attendee_id, at in rows}
