@@ -1,7 +1,9 @@
-"""Reading an uploaded file with a byte limit enforced while the body streams in."""
+"""Uploaded files: reading one with a byte limit enforced while the body streams in, and
+the import flow and result context the import pages share."""
 
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -124,3 +126,17 @@ async def import_page(
             raise
         return await run_in_threadpool(page, error=exc, status=exc.status_code)
     return await run_in_threadpool(page, report=report)
+
+
+def result_context(report: ImportReport | None, error: AppError | None) -> dict[str, Any]:
+    """What an import page shows of the last upload: the report, or the refusal with its
+    line errors and warnings (both pages render them with the same template parts)."""
+    extra = error.extra if error else {}
+    return {
+        "report": asdict(report) if report else None,
+        "error": error.detail if error else None,
+        "error_code": error.code if error else None,
+        "line_errors": extra.get("errors", []),
+        "error_count": extra.get("error_count", 0),
+        "warnings": extra.get("warnings", []) if error else [],
+    }

@@ -5,7 +5,6 @@ any site of the conference, a coordinator for the sites of their own subtree (a 
 naming another site is reported as `unknown_site`, and nothing is imported).
 """
 
-from dataclasses import asdict
 from functools import partial
 
 from fastapi import APIRouter, Request
@@ -45,7 +44,6 @@ def _roster_page(
 ) -> HTMLResponse:
     settings = connection_settings(request)
     conference = endpoints_service.get_conference(db, conference_id=conference_id, actor=user)
-    extra = error.extra if error else {}
     return render_page(
         request,
         user,
@@ -55,12 +53,7 @@ def _roster_page(
             "is_admin": accounts_service.is_admin(user),
             "tab": "sites",
             "notice": None,
-            "report": asdict(report) if report else None,
-            "error": error.detail if error else None,
-            "error_code": error.code if error else None,
-            "line_errors": extra.get("errors", []),
-            "error_count": extra.get("error_count", 0),
-            "warnings": extra.get("warnings", []) if error else [],
+            **uploads.result_context(report, error),
             "columns": roster_import.COLUMN_LABELS,
             "max_bytes": settings.max_import_bytes,
             "max_rows": settings.max_roster_rows,

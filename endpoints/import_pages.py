@@ -1,6 +1,5 @@
 """Importing a site tree from a CSV/XLSX file (central office)."""
 
-from dataclasses import asdict
 from functools import partial
 
 from fastapi import APIRouter, Request
@@ -36,7 +35,6 @@ def _import_page(
     status: int = 200,
 ) -> HTMLResponse:
     settings = connection_settings(request)
-    extra = error.extra if error else {}
     return render_page(
         request,
         user,
@@ -46,12 +44,7 @@ def _import_page(
             "is_admin": True,
             "tab": "sites",
             "notice": None,
-            "report": asdict(report) if report else None,
-            "error": error.detail if error else None,
-            "error_code": error.code if error else None,
-            "line_errors": extra.get("errors", []),
-            "error_count": extra.get("error_count", 0),
-            "warnings": extra.get("warnings", []) if error else [],
+            **uploads.result_context(report, error),
             "columns": import_columns.COLUMN_LABELS,
             "required": import_columns.REQUIRED_COLUMNS,
             "max_bytes": settings.max_import_bytes,
