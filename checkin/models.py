@@ -154,7 +154,8 @@ class Attendance(SQLModel, table=True):
 
 
 class ScanFailure(SQLModel, table=True):
-    """A refused scan: who, where, what was scanned (first 40 characters) and why."""
+    """A refused scan: who, where, why, and for one of our own passes its first 40
+    characters (any other scanned text is never stored)."""
 
     __tablename__ = "scan_failure"
     __table_args__ = (Index("ix_scan_failure_conference_at", "conference_id", "at"),)

@@ -324,7 +324,10 @@ def _note_failure(
                 conference_id=conference_id,
                 site_id=scan.site_id,
                 session_key=scan.session_id or CONFERENCE_LEVEL,
-                code_prefix=_printable(scan.code),
+                # Only the start of one of our own passes (verified, then refused: expired,
+                # revoked, another conference). Anything else scanned is not kept: it can be
+                # a citizen ID card's QR or any other personal text (Law 91/2025).
+                code_prefix=_printable(scan.code) if claims is not None else "",
                 reason=reason[:40],
                 method=scan.method,
                 device=scan.device,

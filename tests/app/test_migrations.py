@@ -59,3 +59,24 @@ def test_downgrade_to_base_then_upgrade_to_head(database_url: str) -> None:
     assert _tables(database_url) & model_tables == set()
     command.upgrade(cfg, "head")
     assert _tables(database_url) >= model_tables
+
+
+def test_0012_clears_the_scanned_text_kept_before(database_url: str) -> None:
+    """Refused scans kept the first 40 characters of anything scanned; 0012 clears them."""
+    from sqlalchemy import text
+
+    cfg = alembic_config(database_url)
+    command.downgrade(cfg, "0011_words")
+    engine = create_db_engine(database_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO scan_failure (site_id, session_key, code_prefix, reason, method, at)"
+                " VALUES (1, 0, '079090001234|025123456|Nguyễn Văn An', 'pass_malformed',"
+                " 'scan', CURRENT_TIMESTAMP)"))
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT code_prefix, reason FROM scan_failure")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in kept] == [("", "pass_malformed")]
