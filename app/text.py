@@ -84,6 +84,18 @@ def check_phone(value: str) -> str:
     return value
 
 
+def mask_phone(value: str | None) -> str | None:
+    """A phone number as a site coordinator sees it: the first two and the last three
+    digits ("09xx xxx 678"), enough to recognise it, not to call it. Short or odd numbers
+    show their last three digits at most."""
+    if not value:
+        return value
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if len(digits) < 7:
+        return "xxx " + digits[-2:] if len(digits) > 2 else "xxx"
+    return f"{digits[:2]}xx xxx {digits[-3:]}"
+
+
 def restore_phone_zero(raw: str) -> tuple[str, bool]:
     """A 9-digit mobile number that lost its leading 0 in Excel gets it back (and True)."""
     if raw.isdigit() and len(raw) == 9 and raw[0] in "35789":

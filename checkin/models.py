@@ -100,6 +100,8 @@ class AttendeePublic(SQLModel):
     site_id: int
     unit: str | None
     position: str | None
+    # Whole for the central office; masked ("09xx xxx 678") for a site coordinator.
+    phone: str | None = None
     pass_version: int
     revoked: bool
 

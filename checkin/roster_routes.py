@@ -10,12 +10,14 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app import uploads
+from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, SettingsDep
 from app.errors import PayloadTooLarge
 from app.qrimage import qr_png, qr_svg
+from app.text import mask_phone
 from checkin import keys, roster, roster_import, search
 from checkin.models import Attendee, AttendeeCreate, AttendeePublic, PassKey, PassKeyPublic
 
@@ -23,9 +25,11 @@ router = APIRouter(prefix="/api/v1")
 MAX_ATTENDEES_PER_REQUEST = 10_000
 
 
-def _public(attendee: Attendee, code: str) -> AttendeePublic:
+def _public(attendee: Attendee, code: str, viewer: User) -> AttendeePublic:
+    """What the API shows of an attendee; only the central office sees the whole phone."""
     assert attendee.id is not None
     return AttendeePublic(
+        phone=attendee.phone if accounts_service.is_admin(viewer) else mask_phone(attendee.phone),
         id=attendee.id,
         conference_id=attendee.conference_id,
         code=code,
@@ -57,7 +61,8 @@ def create_attendees(
     if len(items) > MAX_ATTENDEES_PER_REQUEST:
         raise PayloadTooLarge("Tối đa 10.000 đại biểu mỗi lần; hãy chia nhỏ hoặc nhập bằng tệp.")
     created = roster.create_attendees(db, conference_id=conference_id, items=items, actor=user)
-    return [_public(a, roster.issue_pass(db, attendee=a, settings=settings)) for a in created]
+    return [_public(a, roster.issue_pass(db, attendee=a, settings=settings), user)
+            for a in created]
 
 
 class AttendeeImportResult(BaseModel):
@@ -158,7 +163,7 @@ def get_attendee(
 ) -> AttendeePublic:
     """One attendee with their pass code."""
     attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
-    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings))
+    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings), user)
 
 
 @router.delete(
@@ -180,7 +185,7 @@ def reissue_pass(
 ) -> AttendeePublic:
     """A new pass and short code; every earlier pass of this attendee is refused."""
     attendee = roster.reissue_pass(db, attendee_id=attendee_id, actor=user)
-    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings))
+    return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings), user)
 
 
 _NO_STORE = {"Cache-Control": "private, no-store"}

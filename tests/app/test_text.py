@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.text import TextError, check_phone, format_number, restore_phone_zero
+from app.text import TextError, check_phone, format_number, mask_phone, restore_phone_zero
 
 
 def test_format_number_groups_with_dots_and_decimal_comma() -> None:
@@ -25,3 +25,19 @@ def test_restore_phone_zero_only_for_nine_digit_mobiles() -> None:
     assert restore_phone_zero("0912345678") == ("0912345678", False)
     assert restore_phone_zero("212345678") == ("212345678", False)
     assert restore_phone_zero("91234567") == ("91234567", False)
+
+
+@pytest.mark.parametrize(("phone", "shown"), [
+    ("0912345678", "09xx xxx 678"),
+    ("091 234 5678", "09xx xxx 678"),
+    ("+84912345678", "84xx xxx 678"),
+    ("(028) 3823 4567", "02xx xxx 567"),
+    ("12345", "xxx 45"),
+    ("12", "xxx"),
+    (None, None),
+    ("", ""),
+])
+def test_mask_phone_keeps_two_leading_and_three_trailing_digits(
+    phone: str | None, shown: str | None
+) -> None:
+    assert mask_phone(phone) == shown

@@ -114,3 +114,20 @@ def test_central_office_revokes_a_retired_key_and_its_passes_are_refused(
     assert scan.status_code == 410 and scan.json()["code"] == "pass_key_revoked"
     missing = client.post("/api/v1/pass-keys/k9/revoke", headers=admin_headers)
     assert missing.status_code == 404 and missing.json()["code"] == "pass_key_not_found"
+
+
+def test_phone_is_whole_for_the_central_office_and_masked_for_a_coordinator(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: object
+) -> None:
+    r = client.post(f"/api/v1/conferences/{tree.cid}/attendees", headers=admin_headers, json=[
+        {"full_name": "Phạm Thị Dung", "site_id": tree.ward_a1, "phone": "0912345678"},
+        {"full_name": "Hoàng Văn Em", "site_id": tree.ward_a1}])
+    assert r.status_code == 201
+    dung, em = r.json()
+    assert (dung["phone"], em["phone"]) == ("0912345678", None)
+    assert client.get(f"/api/v1/attendees/{dung['id']}",
+                      headers=admin_headers).json()["phone"] == "0912345678"
+    coordinator = token_for(client, "hcm", "hcm-password")
+    seen = client.get(f"/api/v1/attendees/{dung['id']}", headers=coordinator)
+    assert seen.status_code == 200 and seen.json()["phone"] == "09xx xxx 678"
+    assert "12345678" not in seen.text
