@@ -232,6 +232,9 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, meter: Meter) ->
     scan.feed(b"", final=True)
 
 
+_EXCEL_COMPRESSION = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+
+
 def scan(data: bytes, limits: Limits) -> None:
     """Stream every XML part of an XLSX once with bounded memory; refuse what passes a cap."""
     if data.count(b"PK\x01\x02") > limits.members:  # central directory entries, before parsing
@@ -240,11 +243,13 @@ def scan(data: bytes, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for info in archive.infolist():
+                # Excel writes stored or deflated members only; any other method (one that
+                # zipfile cannot even open, such as Deflate64) is a hostile or broken file.
+                if info.compress_type not in _EXCEL_COMPRESSION:
+                    raise zipfile.BadZipFile(f"compression method {info.compress_type}")
                 if info.filename.lower().endswith(_XML_SUFFIXES):
                     _scan_part(archive, info, meter)
-    # zipfile raises NotImplementedError for a compression method it lacks (e.g. LZMA
-    # variants): a hostile archive, answered like any broken one.
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise errors.UnsupportedFile("Tệp Excel bị hỏng (không mở được tệp nén .xlsx).") from exc
 
 

@@ -118,6 +118,30 @@ def test_a_member_declaring_less_than_it_holds_is_refused() -> None:
         xlsx.scan(bytes(raw), _limits())
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_LZMA, 9])  # 9: Deflate64, zipfile cannot
+def test_a_member_compressed_as_excel_never_does_is_refused(method: int) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_base())) as src, zipfile.ZipFile(
+        out, "w", compression=zipfile.ZIP_DEFLATED
+    ) as dst:
+        for info in src.infolist():
+            odd = info.filename == SHEET
+            dst.writestr(info.filename, src.read(info),
+                         compress_type=zipfile.ZIP_LZMA if odd else zipfile.ZIP_DEFLATED)
+    raw = bytearray(out.getvalue())
+    if method != zipfile.ZIP_LZMA:  # rewrite the method in both headers of that member
+        for marker, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+            at = raw.index(marker)
+            while True:
+                name_at = at + (30 if marker == b"PK\x03\x04" else 46)
+                if raw[name_at: name_at + len(SHEET)] == SHEET.encode():
+                    raw[at + offset: at + offset + 2] = method.to_bytes(2, "little")
+                    break
+                at = raw.index(marker, at + 4)
+    with pytest.raises(errors.UnsupportedFile):
+        xlsx.scan(bytes(raw), _limits())
+
+
 def test_shared_strings_are_capped_by_count() -> None:
     error = _refused(_graft({SST: _strings(5_000)}), _limits(strings=1_000))
     assert error.code == "workbook_too_large" and error.extra["limit"] == 1_000
