@@ -23,8 +23,7 @@ from app.qrimage import qr_svg_inline
 from app.templating import LOCAL_TZ
 from app.templating import render_page as _page
 from app.throttle_deps import ThrottleDep, client_address
-from checkin import errors, headcounts, roster, service
-from checkin import routes as checkin_routes
+from checkin import errors, follow_offer, headcounts, roster, service
 from checkin import sites as checkin_sites
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
 from checkin.self_throttle import is_miss, self_attempts
@@ -361,7 +360,7 @@ def self_submit(
                               code=code)
         return _self_page(request, token, site, result=_refusal(exc),
                           status=exc.status_code, code=code)
-    link = checkin_routes.follow_url(db, base=str(request.base_url),
+    link = follow_offer.follow_url(db, base=str(request.base_url),
                                      conference_id=outcome.conference_id, settings=settings)
     return _self_page(request, token, site, result=self_result_view(outcome),
                       status=201 if outcome.status == "checked_in" else 200, follow_url=link)

@@ -218,15 +218,6 @@ def _check_window(step: int, now: float, steps: int, step_seconds: int) -> None:
         raise SiteQrExpired()
 
 
-def verify_site_step(
-    token: str, secret: bytes, now: float, step_seconds: int = STEP_SECONDS
-) -> int:
-    """The site a token names, if genuine and shown in this step or the previous one."""
-    site_id, step, mac = _parse_site_code(token)
-    if not hmac.compare_digest(mac, _site_mac(site_id, step, secret)):
-        raise SiteQrInvalid()
-    _check_window(step, now, 1, step_seconds)
-    return site_id
 
 
 @dataclass(frozen=True)
@@ -251,3 +242,14 @@ def verify_site_or_page(
         _check_window(step, now, PAGE_STEPS, step_seconds)
         return SiteStep(site_id, step, from_screen=False)
     raise SiteQrInvalid()
+
+
+def verify_site_step(
+    token: str, secret: bytes, now: float, step_seconds: int = STEP_SECONDS
+) -> int:
+    """The site a screen's token names, if genuine and shown in this step or the previous
+    one; a page code is refused here."""
+    found = verify_site_or_page(token, secret, now, step_seconds)
+    if not found.from_screen:
+        raise SiteQrInvalid()
+    return found.site_id

@@ -4,7 +4,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from app.config import Settings
 from app.db import DbSession, WriteGate, WriteGateDep
@@ -23,6 +22,7 @@ from app.realtime import Hub
 from app.throttle import Rule, Throttle
 from app.throttle_deps import ThrottleDep, client_address
 from checkin import service
+from checkin.follow_offer import follow_url
 from checkin.models import (
     CheckedAttendee,
     CheckinPublic,
@@ -32,7 +32,6 @@ from checkin.models import (
     SelfCheckinRequest,
 )
 from checkin.self_throttle import is_miss, self_attempts
-from sessions import service as sessions_service
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the
@@ -124,15 +123,6 @@ def self_public(result: service.CheckinResult, follow_url: str | None = None) ->
     return SelfCheckinPublic(status=result.status, full_name=result.attendee.full_name,
                              site_id=result.here_id, site_name=result.here_name,
                              follow_url=follow_url)
-
-
-def follow_url(db: Session, *, base: str, conference_id: int, settings: Settings) -> str | None:
-    """The follow-along page of a conference, offered once an attendee has checked in."""
-    token = sessions_service.follow_link_token(
-        db, conference_id=conference_id, secret=settings.secret_key,
-        grace_days=settings.follow_grace_days,
-    )
-    return f"{base.rstrip('/')}/follow/{token}" if token else None
 
 
 def _self_check_in(

@@ -12,8 +12,7 @@ from app.db import ReadDbSession
 from app.deps import BearerToken, SettingsDep, find_user
 from app.errors import NotAuthenticated
 from app.qrimage import qr_svg
-from checkin import errors, service
-from checkin import routes as checkin_routes
+from checkin import errors, follow_offer, service
 from checkin import sites as checkin_sites
 from endpoints import service as endpoints_service
 
@@ -146,7 +145,7 @@ def screen_follow_qr(
         raise errors.ScreenTokenInvalid()
     url = None
     if screen.conference_id is not None:
-        url = checkin_routes.follow_url(db, base=str(request.base_url),
+        url = follow_offer.follow_url(db, base=str(request.base_url),
                                         conference_id=screen.conference_id, settings=settings)
     return ScreenFollowQrPublic(
         conference_id=screen.conference_id, url=url, svg=_qr_svg_text(url) if url else None,
