@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
@@ -98,6 +98,20 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A 390×844 phone context, as a site coordinator or an attendee holds it."""
+    context = browser.new_context(
+        viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+        is_mobile=True, has_touch=True, device_scale_factor=1,
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture

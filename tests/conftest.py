@@ -223,4 +223,4 @@ def coordinator_a(db: Session, admin: User, tree: Tree) -> User:
 
 # Browser fixtures are registered once, here: imported into several test modules, the
 # session-scoped browser would start one Playwright per module in the same thread.
-from tests.browser import browser, live_server, page  # noqa: E402, F401
+from tests.browser import browser, live_server, page, phone  # noqa: E402, F401

@@ -2,7 +2,6 @@
 
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from app.config import PROJECT_ROOT
 from app.db import local_today
 from checkin import qr, service, site_tokens
-from tests.browser import PHONE, LiveServer
+from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -49,19 +48,6 @@ def _setup(server: LiveServer, *names: str) -> Setup:
     )
     assert r.status_code == 201, r.text
     return Setup(http, cid, site, {p["full_name"]: p for p in r.json()})
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-        is_mobile=True, has_touch=True, device_scale_factor=1,
-    )
-    context.set_default_timeout(10_000)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def _follows_after_checking_in(attendee: Page, setup: Setup) -> None:

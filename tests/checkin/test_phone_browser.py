@@ -1,12 +1,11 @@
 """Real Chromium at 390 px: the dashboard, the report and the badge sheet fit a phone
 (issue 12, point 6); their print layouts stay the A4 ones."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from app.config import PROJECT_ROOT
 from app.db import local_today
@@ -54,18 +53,6 @@ def _arrange(server: LiveServer) -> Arranged:
         r = http.post("/api/v1/checkins", json={"code": people[0]["code"], "site_id": ward})
         assert r.status_code == 201, r.text
         return Arranged(cid, ward)
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport=PHONE, locale="vi-VN",
-                                  timezone_id="Asia/Ho_Chi_Minh", is_mobile=True,
-                                  has_touch=True, device_scale_factor=1)
-    context.set_default_timeout(10_000)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def _login(page: Page, base: str) -> None:

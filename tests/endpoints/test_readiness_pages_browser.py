@@ -2,29 +2,17 @@
 connection-test checklist, and is told why "sẵn sàng" without a screen online still
 counts on the dashboard."""
 
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import BrowserContext, expect
 
 from app.db import local_today
-from tests.browser import PHONE, LiveServer
+from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 TODAY = local_today().isoformat()
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    context.set_default_timeout(10_000)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def _seed(base: str) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from app.db import LOCAL_TZ, create_db_engine, local_today
 from endpoints.invite_models import Invite
 from endpoints.models import Conference, Participation, Site, SiteChange, SiteHistory
 from endpoints.screen_models import ScreenDevice
-from tests.browser import PHONE, LiveServer
+from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -60,16 +60,6 @@ def engine(live_server: LiveServer) -> Iterator[Engine]:
     db_engine = create_db_engine(live_server.settings.database_url)
     yield db_engine
     db_engine.dispose()
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    """The coordinator's phone."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
 
 
 @pytest.fixture

@@ -3,29 +3,17 @@ server's full address and its QR, a reload or Back creates no second screen, and
 screen shows online as soon as it is connected."""
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.db import local_today
-from tests.browser import DESKTOP, PHONE, LiveServer
+from tests.browser import DESKTOP, LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 TODAY = local_today().isoformat()
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    context.set_default_timeout(10_000)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def _seed(base: str) -> tuple[httpx.Client, int]:
