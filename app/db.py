@@ -7,6 +7,7 @@ read-then-write transaction waits for the lock instead of failing with
 """
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -146,8 +147,15 @@ class WriteGate:
         return Session(self.read_engine, expire_on_commit=False)
 
     async def run(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
-        """Run `fn(*args)` in the gate's thread (SQLite) or the shared pool, in one hop."""
-        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+        """Run `fn(*args)` in the gate's thread (SQLite) or the shared pool, in one hop.
+
+        The call runs in a copy of the caller's context, as Starlette's threadpool does:
+        the audit log reads the request's actor from it.
+        """
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._worker, context.run, fn, *args
+        )
 
     def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Run `fn(*args)` through the gate from a worker thread, waiting for the answer.

@@ -14,6 +14,7 @@ from app.accounts import service as accounts_service
 from app.accounts.errors import AdminOnly
 from app.accounts.models import User
 from app.accounts.revocations import SocketRevocations
+from app.audit.context import identify
 from app.config import Settings
 from app.db import ReadDbSession
 from app.errors import CsrfFailed, NotAuthenticated
@@ -103,6 +104,7 @@ def find_user(
         if user is None:
             user = _lookup(db, settings, token, cache)
         if user is not None:
+            identify(user_id=user.id, username=user.username, role=str(user.role))
             return user
     raise NotAuthenticated()
 
@@ -134,7 +136,10 @@ def get_optional_user(
     request: Request, db: ReadDbSession, settings: SettingsDep
 ) -> User | None:
     """The logged-in page user, or None (for pages that also serve visitors)."""
-    return _user_from(db, settings, login_cookie(request))
+    user = _user_from(db, settings, login_cookie(request))
+    if user is not None:
+        identify(user_id=user.id, username=user.username, role=str(user.role))
+    return user
 
 
 async def get_token_cache(request: Request) -> TokenCache:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
+from app.audit.context import AuditContext
 from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Added first, so DirectWebsockets stays outermost: screen sockets skip this frame too.
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AuditContext)
     app.state.ws_cap = ConnectionCap(settings.ws_connections_per_client)
     app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()},
                        cap=app.state.ws_cap)

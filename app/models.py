@@ -1,6 +1,7 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
 from app.accounts.models import PasswordReset, User
+from app.audit.models import AuditEntry, AuditKey
 from app.throttle_store import ThrottleEntry
 from checkin.models import (
     Attendance,
@@ -11,7 +12,8 @@ from checkin.models import (
     ScanFailure,
     ScanFailureCount,
 )
-from endpoints.invite_models import Invite
+from checkin.privacy_models import DataRequest
+from endpoints.invite_models import Invite, NoticeAcceptance
 from endpoints.models import (
     Conference,
     ConnectionTest,
@@ -34,13 +36,17 @@ __all__ = [
     "Attendance",
     "Attendee",
     "AttendeeWord",
+    "AuditEntry",
+    "AuditKey",
     "Conference",
     "ConferenceSession",
     "ConnectionTest",
+    "DataRequest",
     "FollowLinkGeneration",
     "Headcount",
     "Incident",
     "Invite",
+    "NoticeAcceptance",
     "Participation",
     "PassKey",
     "PasswordReset",

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col
 
+from app.audit.policy import audited
 from app.config import Settings
 from app.db import read_only
 from app.throttle import Limiter, MemoryLimiter, Rule
@@ -173,3 +174,7 @@ def make_limiter(
     if backend == "memory":
         return MemoryLimiter()
     return DatabaseLimiter(engine, write=write)
+
+
+# Attempt counts are machine bookkeeping, written on every login try: not logged row by row.
+audited("throttle", skip=True)

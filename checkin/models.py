@@ -17,6 +17,7 @@ from pydantic import Field as PydField
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText
 from endpoints.models import Phone
@@ -66,6 +67,13 @@ class Attendee(SQLModel, table=True):
     revoked: bool = False
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Why the service holds this person (checkin/privacy: BASES), who supplied it and when.
+    basis: str | None = Field(default=None, max_length=20)
+    supplied_by_id: int | None = Field(default=None)
+    supplied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the identity was replaced by an anonymous id (erasure or retention purge):
+    # the row stays, so attendance still counts in every total.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AttendeeWord(SQLModel, table=True):
@@ -332,3 +340,15 @@ class AttendancePublic(SQLModel):
     sites_online: int
     failed_scans: int
     sites: list[SiteAttendancePublic]
+
+
+# What the audit log keeps of these tables (app/audit/policy.py). Check-ins and refused
+# scans are summarised per batch (app/audit/spool.py), not logged row by row.
+audited("attendee", personal=("full_name", "unit", "position", "phone", "short_code"),
+        ignore=("name_key", "sort_key"))
+audited("attendee_word", skip=True)
+audited("attendance", skip=True)
+audited("scan_failure", skip=True)
+audited("scan_failure_count", skip=True)
+audited("headcount")
+audited("pass_key", secret=("private_key",), conference_attr=None, site_attr=None)

@@ -7,6 +7,7 @@ from pydantic import Field as PydField
 from sqlmodel import Field, SQLModel
 
 from app.accounts.models import Password, Username, UserPublic
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText
 from endpoints.models import Attendees, Link, Phone, SiteKind, SitePublic
@@ -72,6 +73,25 @@ class Registration(SQLModel):
     password: Password
 
 
+class NoticeAcceptance(SQLModel, table=True):
+    """A coordinator registering by invite accepted the conference's privacy notice:
+    which version, and when."""
+
+    __tablename__ = "notice_acceptance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conference_id: int = Field(foreign_key="conference.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    invite_id: int | None = Field(default=None, foreign_key="invite.id")
+    notice_version: int
+    accepted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class RegistrationPublic(SQLModel):
     site: SitePublic
     user: UserPublic
+
+
+# What the audit log keeps of these tables (app/audit/policy.py).
+audited("invite", secret=("token_hash",))
+audited("notice_acceptance")

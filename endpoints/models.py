@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, model_validator
 from pydantic import Field as PydField
-from sqlalchemy import Column, Index, String, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 from app.text import Name, ShortText, TextError, Title, check_phone, clean_text
 
@@ -116,6 +117,13 @@ class ConferenceBase(SQLModel):
 class Conference(ConferenceBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The privacy notice (None: the default text); its version grows with each edit, and
+    # a coordinator's acceptance names the version they read.
+    privacy_notice: str | None = Field(default=None, sa_type=Text)
+    notice_version: int = 1
+    # Identities are replaced by anonymous ids this many days after the last day.
+    retention_days: int = 90
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ConferenceCreate(SQLModel):
@@ -475,3 +483,12 @@ class ScreenContext:
     # The conference live at the site when the screen connected; None between conferences.
     conference_id: int | None
     site_name: str
+
+
+# What the audit log keeps of these tables (app/audit/policy.py).
+audited("conference")
+audited("site", personal=("contact_name", "contact_phone"), ignore=("name_key", "sort_path"))
+audited("participation", ignore=("sort_path",))
+audited("site_history", site_attr="site_id", conference_attr=None)
+audited("connection_test")
+audited("incident")

@@ -8,6 +8,7 @@ from pydantic import Field as PydField
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 from app.text import Name
 
@@ -110,3 +111,11 @@ class PresenceEventPublic(SQLModel):
     site_id: int
     online: bool
     at: datetime
+
+
+# What the audit log keeps of these tables (app/audit/policy.py). Heartbeats (last seen,
+# presence) are machine bookkeeping written every few seconds: not logged.
+audited("screen_device", secret=("token_hash", "pairing_code_hash"), ignore=("last_seen_at",),
+        conference_attr=None)
+audited("site_presence", skip=True)
+audited("site_presence_event", skip=True)

@@ -15,6 +15,7 @@ from pydantic import Field as PydField
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 from app.text import Name, Title, clean_text
 
@@ -310,3 +311,11 @@ class FollowLink(SQLModel):
     url: str
     # When the link stops working (end of the conference's last day plus the grace).
     expires_at: datetime | None = None
+
+
+# What the audit log keeps of these tables (app/audit/policy.py).
+audited("conference_session", site_attr=None)
+audited("agenda_item", site_attr=None)
+audited("slide_deck", secret=("key",), site_attr=None, conference_attr=None)
+audited("stage", site_attr=None)
+audited("follow_link", site_attr=None)

@@ -12,6 +12,7 @@ from pydantic import Field as PydField
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 
 
@@ -71,3 +72,9 @@ class UserPublic(SQLModel):
 
 Username = Annotated[str, PydField(pattern=r"^[A-Za-z0-9_.@-]{3,100}$")]
 Password = Annotated[str, PydField(min_length=8, max_length=200)]
+
+
+# What the audit log keeps of these tables (app/audit/policy.py).
+audited("user_account", personal=("full_name", "phone"), secret=("password_hash",),
+        conference_attr=None)
+audited("password_reset", secret=("token_hash",), conference_attr=None, site_attr=None)
