@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app.accounts import errors as accounts_errors
 from app.accounts.models import User
+from app.errors import AppError
 from endpoints import errors, invites, privacy
 from endpoints.invite_models import InviteCreate, NoticeAcceptance
 from endpoints.models import Conference
@@ -91,7 +92,7 @@ def test_each_change_of_the_text_read_bumps_the_version(
 def test_bad_edits_are_refused_with_a_code_and_change_nothing(
     db: Session, tree: Tree, admin: User, kw: dict[str, object], code: str
 ) -> None:
-    with pytest.raises(errors.AppError) as info:
+    with pytest.raises(AppError) as info:
         _update(db, tree, admin, **kw)
     assert info.value.code == code and info.value.status_code == 422
     db.rollback()
