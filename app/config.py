@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.secret_file import MIN_SECRET_CHARS, load_or_create_secret
@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("controller_name", "controller_contact")
+    @classmethod
+    def _trimmed(cls, value: str, info: ValidationInfo) -> str:
+        value = " ".join(value.split())
+        if not value and info.field_name == "controller_name":
+            raise ValueError("DIEMCAU_CONTROLLER_NAME must name the controller of the data")
         return value
 
     @field_validator("database_url")

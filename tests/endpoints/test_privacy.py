@@ -51,8 +51,9 @@ def test_the_controller_comes_from_the_settings() -> None:
     named = make_settings("sqlite://", controller_name="  Sở Nội vụ ",
                           controller_contact="024 1234 5678")
     assert privacy.controller_of(named) == privacy.Controller("Sở Nội vụ", "024 1234 5678")
-    with pytest.raises(ValidationError):
-        make_settings("sqlite://", controller_name="")
+    for blank in ("", "   "):
+        with pytest.raises(ValidationError, match="DIEMCAU_CONTROLLER_NAME"):
+            make_settings("sqlite://", controller_name=blank)
 
 
 def test_each_change_of_the_text_read_bumps_the_version(
