@@ -374,15 +374,23 @@ def revoke_pass_key(
     )
 
 
+BasisOption = Annotated[str, typer.Option(
+    "--basis", help="Cơ sở xử lý dữ liệu: unit (đơn vị cử), consent (đại biểu tự đồng ý), "
+                    "duty (nhiệm vụ theo quy định của pháp luật)")]
+
+
 @cli.command("import-attendees")
 def import_attendees(
-    file: ImportFile, conference: ConferenceOption, user: UserOption = None
+    file: ImportFile, conference: ConferenceOption, user: UserOption = None,
+    basis: BasisOption = "unit",
 ) -> None:
-    """Import a roster (họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại): all or none."""
+    """Import a roster (họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại): all or none.
+    The account (--user) is recorded as who supplied it, with the basis (--basis)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from app.text import format_number as number
+    from checkin.basis import parse_basis
 
     settings = get_settings()
     console = Console(highlight=False)
@@ -395,6 +403,7 @@ def import_attendees(
             console=console,
         ) as bar,
     ):
+        chosen = parse_basis(basis)
         task = bar.add_task("Kiểm tra và ghi", total=None)
         report = roster_import.import_attendees(
             db,
@@ -405,6 +414,7 @@ def import_attendees(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             max_bytes=settings.max_import_bytes,
             max_rows=settings.max_roster_rows,
+            basis=chosen,
         )
     _print_done(
         console,

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.secret_file import MIN_SECRET_CHARS, load_or_create_secret
@@ -75,12 +75,24 @@ class Settings(BaseSettings):
     self_checkin_misses_per_site: int = Field(default=100, ge=1, le=100_000)
     # Open websockets per client address and process (0 = no cap; benches from one host).
     ws_connections_per_client: int = Field(default=100, ge=0, le=100_000)
+    # The controller of the personal data (bên kiểm soát dữ liệu cá nhân), named in every
+    # conference's default privacy notice, and how to reach them (address, phone, email).
+    controller_name: str = Field(default="Ban tổ chức hội nghị", min_length=1, max_length=300)
+    controller_contact: str = Field(default="", max_length=500)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("controller_name", "controller_contact")
+    @classmethod
+    def _trimmed(cls, value: str, info: ValidationInfo) -> str:
+        value = " ".join(value.split())
+        if not value and info.field_name == "controller_name":
+            raise ValueError("DIEMCAU_CONTROLLER_NAME must name the controller of the data")
         return value
 
     @field_validator("database_url")

@@ -54,6 +54,8 @@ from endpoints import login_pages as endpoints_login_pages
 from endpoints import participation_pages as endpoints_participation_pages
 from endpoints import participation_routes as endpoints_participation_routes
 from endpoints import presence_routes as endpoints_presence_routes
+from endpoints import privacy_pages as endpoints_privacy_pages
+from endpoints import privacy_routes as endpoints_privacy_routes
 from endpoints import readiness_pages as endpoints_readiness_pages
 from endpoints import registration_pages as endpoints_registration_pages
 from endpoints import registry_routes as endpoints_registry_routes
@@ -292,6 +294,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_readiness_pages.router)
     app.include_router(endpoints_units_pages.router)
     app.include_router(endpoints_account_pages.router)
+    app.include_router(endpoints_privacy_routes.router)
+    app.include_router(endpoints_privacy_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_follow_ws.router)
     app.include_router(sessions_screen_pages.router)

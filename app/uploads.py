@@ -110,16 +110,19 @@ async def import_page(
     page: Callable[..., Response],
     max_bytes: int,
     passthrough: tuple[type[Exception], ...] = (),
+    fields: tuple[str, ...] = (),
 ) -> Response:
     """The HTML import flow shared by the site-tree and roster pages: read the upload and
-    check its form's CSRF field, run the import in a worker thread, then render
-    `page(report=…)`, or `page(error=…, status=…)` for a refusal. A CSRF failure and the
-    errors in `passthrough` (an unknown conference) go to the app's handlers instead."""
+    check its form's CSRF field, run the import in a worker thread (with the form's
+    `fields`, "" when absent, as keyword arguments), then render `page(report=…)`, or
+    `page(error=…, status=…)` for a refusal. A CSRF failure and the errors in
+    `passthrough` (an unknown conference) go to the app's handlers instead."""
     try:
         upload = await read_upload(request, max_bytes=max_bytes)
         check_streamed_csrf(request, upload.fields)
+        given = {name: upload.fields.get(name, "") for name in fields}
         report = await run_in_threadpool(
-            run, filename=upload.filename, data=upload.data, max_bytes=max_bytes
+            run, filename=upload.filename, data=upload.data, max_bytes=max_bytes, **given
         )
     except AppError as exc:
         if isinstance(exc, (CsrfFailed, *passthrough)):

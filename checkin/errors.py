@@ -129,3 +129,16 @@ class PassKeyActive(AppError):
     status_code = 409
     code = "pass_key_active"
     detail = "Khoá này đang ký thẻ mới; hãy đổi khoá (rotate-pass-key) trước khi thu hồi."
+
+
+class BasisInvalid(AppError):
+    status_code = 422
+    code = "basis_invalid"
+    detail = ("Cơ sở xử lý dữ liệu không hợp lệ: chọn unit (đơn vị cử), consent (đại biểu "
+              "tự đồng ý) hoặc duty (nhiệm vụ theo quy định của pháp luật).")
+
+
+class BasisRequired(AppError):
+    status_code = 422
+    code = "basis_required"
+    detail = "Hãy chọn cơ sở xử lý dữ liệu của danh sách (đơn vị cử, đại biểu tự đồng ý…)."

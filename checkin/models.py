@@ -67,7 +67,7 @@ class Attendee(SQLModel, table=True):
     revoked: bool = False
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # Why the service holds this person (checkin/privacy: BASES), who supplied it and when.
+    # Why the service holds this person (checkin.basis: BASES), who supplied it and when.
     basis: str | None = Field(default=None, max_length=20)
     supplied_by_id: int | None = Field(default=None)
     supplied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -112,6 +112,11 @@ class AttendeePublic(SQLModel):
     phone: str | None = None
     pass_version: int
     revoked: bool
+    # Why the service holds them (checkin.basis: unit, consent, duty), who supplied them
+    # (a user id) and when; None for attendees added before these were recorded.
+    basis: str | None = None
+    supplied_by_id: int | None = None
+    supplied_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- pass keys

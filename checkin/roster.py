@@ -11,6 +11,7 @@ and the whole batch is retried with fresh codes — never checked first.
 import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -22,12 +23,14 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import service as audit
 from app.config import Settings
 from app.db import utcnow
 from app.tabular import errors as tabular_errors
 from app.text import search_key, vi_sort_key
 from checkin import errors, keys, qr
 from checkin import sites as checkin_sites
+from checkin.basis import DEFAULT_BASIS, Basis
 from checkin.models import (
     SHORT_CODE_ALPHABET,
     SHORT_CODE_LENGTH,
@@ -152,7 +155,19 @@ def _check_sites(
             raise endpoints_errors.SiteOutOfScope()
 
 
-def _row(conference_id: int, item: AttendeeCreate, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Supply:
+    """Who supplied a batch of attendees, on which basis (checkin.basis), and how it is
+    logged: "import" (a file) or "create" (the API, by hand)."""
+
+    basis: Basis
+    supplied_by_id: int | None
+    action: str = "import"
+
+
+def _row(
+    conference_id: int, item: AttendeeCreate, now: datetime, supply: Supply
+) -> dict[str, Any]:
     return {
         "conference_id": conference_id,
         "site_id": item.site_id,
@@ -167,6 +182,9 @@ def _row(conference_id: int, item: AttendeeCreate, now: datetime) -> dict[str, A
         "revoked": False,
         "deleted_at": None,
         "created_at": now,
+        "basis": supply.basis,
+        "supplied_by_id": supply.supplied_by_id,
+        "supplied_at": now,
     }
 
 
@@ -176,7 +194,8 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def _insert_batch(
-    db: Session, conference_id: int, items: Sequence[AttendeeCreate], progress: Progress | None
+    db: Session, conference_id: int, items: Sequence[AttendeeCreate], supply: Supply,
+    progress: Progress | None,
 ) -> list[int]:
     """Insert every attendee and their search words; the new ids, in input order."""
     now = utcnow()
@@ -184,7 +203,7 @@ def _insert_batch(
     word_table = AttendeeWord.__table__  # type: ignore[attr-defined]
     ids: list[int] = []
     for chunk in chunks(items, INSERT_CHUNK):
-        rows = [_row(conference_id, item, now) for item in chunk]
+        rows = [_row(conference_id, item, now, supply) for item in chunk]
         # A repeated code inside one chunk would fail the insert; redraw it here.
         seen: set[str] = set()
         for r in rows:
@@ -210,13 +229,20 @@ def _insert_batch(
 
 
 def write_attendees(
-    db: Session, *, conference_id: int, items: Sequence[AttendeeCreate],
+    db: Session, *, conference_id: int, items: Sequence[AttendeeCreate], supply: Supply,
     progress: Progress | None = None,
 ) -> list[int]:
-    """Insert attendees (sites already checked) and commit; their ids, in input order."""
+    """Insert attendees (sites already checked) with who supplied them and on which basis,
+    and commit; their ids, in input order. The rows are written by bulk statements the
+    audit listener does not see, so the batch is logged here as one entry."""
     for attempt in range(_CODE_ATTEMPTS):
         try:
-            ids = _insert_batch(db, conference_id, items, progress)
+            ids = _insert_batch(db, conference_id, items, supply, progress)
+            audit.record(
+                db, action=supply.action, object_type="attendee", conference_id=conference_id,
+                detail={"count": len(ids), "basis": supply.basis,
+                        "sites": sorted({item.site_id for item in items})},
+            )
             db.commit()
             return ids
         except IntegrityError as exc:
@@ -257,8 +283,10 @@ def create_attendees(
     actor: User,
     progress: Progress | None = None,
     load: bool = True,
+    basis: Basis = DEFAULT_BASIS,
 ) -> list[Attendee]:
-    """Add attendees to sites in the actor's scope, all or none; returns them in order.
+    """Add attendees to sites in the actor's scope, all or none, recording the actor as
+    who supplied them and `basis`; returns them in order.
 
     `load=False` skips reading the rows back (bulk loads that only need the count).
     """
@@ -267,7 +295,8 @@ def create_attendees(
         return []
     _check_sites(db, conference_id=conference_id, site_ids=[i.site_id for i in items],
                  actor=actor)
-    ids = write_attendees(db, conference_id=conference_id, items=items, progress=progress)
+    ids = write_attendees(db, conference_id=conference_id, items=items, progress=progress,
+                          supply=Supply(basis=basis, supplied_by_id=actor.id, action="create"))
     if not load:
         return []
     found = _load(db, ids)

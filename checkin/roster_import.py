@@ -23,6 +23,7 @@ from app.tabular.header import ColumnMap, Columns, read_file
 from app.tabular.report import ImportReport, LineError, fixed_phones_warning, reject, shown
 from app.text import TextError, clean_text, format_number, restore_phone_zero
 from checkin import roster
+from checkin.basis import DEFAULT_BASIS, Basis
 from checkin.models import AttendeeCreate
 from endpoints import service as endpoints_service
 from endpoints.models import Participation, Site
@@ -213,9 +214,11 @@ def import_attendees(
     progress: Progress | None = None,
     max_bytes: int = reader.DEFAULT_MAX_BYTES,
     max_rows: int = MAX_ROSTER_ROWS,
+    basis: Basis = DEFAULT_BASIS,
 ) -> ImportReport:
     """Import a roster (CSV/XLSX: họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại)
-    into sites in the actor's scope; every bad line is reported and nothing is written."""
+    into sites in the actor's scope; every bad line is reported and nothing is written.
+    The rows record the actor as who supplied them, and `basis`."""
     clock = time.perf_counter()
     endpoints_service.get_conference(db, conference_id=conference_id, actor=actor)
     if len(data) > max_bytes:
@@ -238,7 +241,8 @@ def import_attendees(
                         "dòng khác (vẫn nhập, vì có thể là người trùng tên).")
     checked_at = time.perf_counter()
     roster.write_attendees(db, conference_id=conference_id, items=checked.items,
-                           progress=progress)
+                           progress=progress,
+                           supply=roster.Supply(basis=basis, supplied_by_id=actor.id))
     done_at = time.perf_counter()
     return ImportReport(
         created=len(checked.items),

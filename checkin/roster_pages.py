@@ -26,6 +26,7 @@ from app.errors import AppError
 from app.tabular.report import ImportReport
 from app.templating import render_page
 from checkin import roster_import
+from checkin.basis import BASES, parse_basis
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 
@@ -55,6 +56,7 @@ def _roster_page(
             "notice": None,
             **uploads.result_context(report, error),
             "columns": roster_import.COLUMN_LABELS,
+            "bases": BASES,
             "max_bytes": settings.max_import_bytes,
             "max_rows": settings.max_roster_rows,
         },
@@ -97,9 +99,21 @@ async def roster_import_submit(
     """Import the uploaded roster; show what was added, or every bad line (nothing added)."""
     return await uploads.import_page(
         request,
-        run=partial(roster_import.import_attendees, db, conference_id=conference_id, actor=user,
+        run=partial(_import, db, conference_id=conference_id, actor=user,
                     max_rows=settings.max_roster_rows),
         page=partial(_roster_page, request, page_db, user, conference_id),
         max_bytes=settings.max_import_bytes,
         passthrough=(endpoints_errors.ConferenceNotFound,),
+        fields=("basis",),
+    )
+
+
+def _import(
+    db: Session, *, conference_id: int, actor: User, max_rows: int, filename: str,
+    data: bytes, max_bytes: int, basis: str,
+) -> ImportReport:
+    """The import with the basis the form requires (chosen before anything is read)."""
+    return roster_import.import_attendees(
+        db, conference_id=conference_id, actor=actor, max_rows=max_rows, filename=filename,
+        data=data, max_bytes=max_bytes, basis=parse_basis(basis, required=True),
     )

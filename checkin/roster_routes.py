@@ -19,10 +19,17 @@ from app.errors import PayloadTooLarge
 from app.qrimage import qr_png, qr_svg
 from app.text import mask_phone
 from checkin import keys, roster, roster_import, search
+from checkin.basis import BASES, DEFAULT_BASIS, parse_basis
 from checkin.models import Attendee, AttendeeCreate, AttendeePublic, PassKey, PassKeyPublic
 
 router = APIRouter(prefix="/api/v1")
 MAX_ATTENDEES_PER_REQUEST = 10_000
+BasisQuery = Annotated[str | None, Query(
+    max_length=40,
+    description="Why the service may hold these people: " + ", ".join(
+        f"`{key}` ({label})" for key, label in BASES.items()
+    ) + f". Default `{DEFAULT_BASIS}`; another value is refused with `basis_invalid`.",
+)]
 
 
 def _public(attendee: Attendee, code: str, viewer: User) -> AttendeePublic:
@@ -40,6 +47,9 @@ def _public(attendee: Attendee, code: str, viewer: User) -> AttendeePublic:
         position=attendee.position,
         pass_version=attendee.pass_version,
         revoked=attendee.revoked,
+        basis=attendee.basis,
+        supplied_by_id=attendee.supplied_by_id,
+        supplied_at=attendee.supplied_at,
     )
 
 
@@ -56,11 +66,15 @@ def create_attendees(
     db: DbSession,
     user: CurrentUser,
     settings: SettingsDep,
+    basis: BasisQuery = None,
 ) -> list[AttendeePublic]:
-    """Add attendees (at most 10,000 per call); each answer carries `code`, what the QR encodes."""
+    """Add attendees (at most 10,000 per call); each answer carries `code`, what the QR
+    encodes. The caller is recorded as who supplied them, with `basis`."""
+    chosen = parse_basis(basis)
     if len(items) > MAX_ATTENDEES_PER_REQUEST:
         raise PayloadTooLarge("Tối đa 10.000 đại biểu mỗi lần; hãy chia nhỏ hoặc nhập bằng tệp.")
-    created = roster.create_attendees(db, conference_id=conference_id, items=items, actor=user)
+    created = roster.create_attendees(db, conference_id=conference_id, items=items, actor=user,
+                                      basis=chosen)
     return [_public(a, roster.issue_pass(db, attendee=a, settings=settings), user)
             for a in created]
 
@@ -85,7 +99,8 @@ class AttendeeImportResult(BaseModel):
     responses={
         413: {"description": "file_too_large, too_many_rows"},
         415: {"description": "unsupported_file, encoding_unsupported"},
-        422: {"description": "import_invalid (with per-line `errors`), missing_columns"},
+        422: {"description": "import_invalid (with per-line `errors`), missing_columns, "
+                             "basis_invalid"},
     },
 )
 async def import_attendees(
@@ -95,13 +110,16 @@ async def import_attendees(
     user: CurrentUser,
     settings: SettingsDep,
     filename: Annotated[str | None, Query(max_length=200)] = None,
+    basis: BasisQuery = None,
 ) -> AttendeeImportResult:
     """Import a roster from CSV/XLSX (multipart field `file`, or a raw text/csv body with
-    `?filename=`): họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại. All or none."""
+    `?filename=`): họ và tên, mã điểm cầu, đơn vị, chức vụ, số điện thoại. All or none.
+    The caller is recorded as who supplied them, with `basis`."""
+    chosen = parse_basis(basis)  # before the upload is read
     report = await uploads.import_upload(
         request,
         run=partial(roster_import.import_attendees, db, conference_id=conference_id, actor=user,
-                    max_rows=settings.max_roster_rows),
+                    max_rows=settings.max_roster_rows, basis=chosen),
         max_bytes=settings.max_import_bytes,
         filename=filename,
     )

@@ -133,3 +133,34 @@ class SiteActive(AppError):
     status_code = 409
     code = "site_active"
     detail = "Điểm cầu đang hoạt động, không cần khôi phục."
+
+
+class NoticeTooLong(AppError):
+    status_code = 422
+    code = "notice_too_long"
+    detail = "Thông báo xử lý dữ liệu cá nhân dài quá 20.000 ký tự."
+
+
+class NoticeInvalid(AppError):
+    status_code = 422
+    code = "notice_invalid"
+    detail = "Thông báo xử lý dữ liệu cá nhân chứa ký tự điều khiển không hợp lệ."
+
+
+class RetentionOutOfRange(AppError):
+    status_code = 422
+    code = "retention_out_of_range"
+    detail = "Thời gian lưu trữ phải là số ngày từ 1 đến 3.650."
+
+
+class NoticeNotAccepted(AppError):
+    status_code = 422
+    code = "notice_not_accepted"
+    detail = "Bạn cần đọc và đồng ý Thông báo xử lý dữ liệu cá nhân trước khi đăng ký."
+
+
+class NoticeChanged(AppError):
+    status_code = 409
+    code = "notice_changed"
+    detail = ("Thông báo xử lý dữ liệu cá nhân vừa được cập nhật; vui lòng đọc lại bản mới "
+              "rồi xác nhận đồng ý.")

@@ -48,6 +48,8 @@ FIELD_LABELS = {
     "phone": "Số điện thoại",
     "username": "Tên đăng nhập",
     "password": "Mật khẩu",
+    "accept_notice": "Đồng ý thông báo xử lý dữ liệu cá nhân",
+    "notice_version": "Phiên bản thông báo xử lý dữ liệu cá nhân",
 }
 _MESSAGES = {
     "string_pattern_mismatch": "chỉ được dùng chữ cái không dấu, chữ số và . _ - @",
@@ -70,6 +72,7 @@ _NOTICES = {
     "incident_reported": "Đã báo sự cố; ban tổ chức thấy ngay trên bảng điều khiển.",
     "test_passed": "Kiểm tra kết nối đạt: điểm cầu chuyển sang «đã kiểm tra».",
     "test_failed": "Kiểm tra kết nối không đạt: đã báo sự cố.",
+    "privacy_saved": "Đã lưu thông báo xử lý dữ liệu cá nhân và thời gian lưu trữ.",
 }
 
 

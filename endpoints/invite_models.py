@@ -71,6 +71,11 @@ class Registration(SQLModel):
     phone: Phone
     username: Username
     password: Password
+    # The coordinator read and accepted the conference's privacy notice, in this version
+    # (GET /api/v1/privacy/{conference_id}); refused without: notice_not_accepted, and
+    # notice_changed when a newer version was published since.
+    accept_notice: bool = False
+    notice_version: int | None = PydField(default=None, ge=1)
 
 
 class NoticeAcceptance(SQLModel, table=True):

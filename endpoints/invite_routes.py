@@ -106,9 +106,14 @@ def revoke_invite(invite_id: int, db: DbSession, user: AdminUser) -> InvitePubli
     response_model=RegistrationPublic,
     status_code=201,
     tags=["invites"],
+    responses={409: {"description": "invite_used, notice_changed (read the notice again)"},
+               422: {"description": "notice_not_accepted (with `notice_version` and "
+                                      "`notice_url`), validation_error"}},
 )
 def register(token: str, data: Registration, db: DbSession) -> RegistrationPublic:
-    """Register a site and its coordinator through an invite (no login needed)."""
+    """Register a site and its coordinator through an invite (no login needed). The
+    coordinator must accept the conference's privacy notice: `accept_notice: true` and
+    the `notice_version` read (GET /api/v1/privacy/{conference_id})."""
     site, account = invites.register_with_invite(db, token=token, data=data)
     return RegistrationPublic(
         site=_site(site), user=UserPublic.model_validate(account, from_attributes=True)

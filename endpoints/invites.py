@@ -14,7 +14,7 @@ from app.accounts.passwords import check_new_password
 from app.accounts.service import is_admin, normalize_username, require_admin
 from app.db import utcnow
 from app.security import hash_password, hash_token, new_invite_token
-from endpoints import errors
+from endpoints import errors, privacy
 from endpoints.invite_models import Invite, InviteCreate, Registration
 from endpoints.models import Approval, Conference, Site, SiteCreate, SiteView
 from endpoints.service import (
@@ -99,7 +99,12 @@ def register_with_invite(
     """A coordinator registers their site and account: a registry site under the invite's
     parent, added to the invite's conference; all of it waits for approval."""
     invite = open_invite(db, token=token)
-    # Before the claim: a weak password must not use the invite up.
+    conference = db.get(Conference, invite.conference_id)
+    if conference is None:
+        raise errors.InviteInvalid()
+    # Before the claim: a weak password or a notice not accepted must not use the invite up.
+    privacy.check_acceptance(conference, accepted=data.accept_notice,
+                             version=data.notice_version)
     check_new_password(data.password, username=data.username)
     now = utcnow()
     # Claim the invite atomically: of two parallel registrations, exactly one wins.
@@ -139,6 +144,10 @@ def register_with_invite(
     db.execute(update(Invite).where(col(Invite.id) == invite.id).values(site_id=site.id))
     db.add(user)
     try:
+        db.flush()
+        assert user.id is not None
+        privacy.record_acceptance(db, conference=conference, user_id=user.id,
+                                  invite_id=invite.id)
         db.commit()
     except IntegrityError as exc:
         db.rollback()

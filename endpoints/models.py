@@ -117,10 +117,12 @@ class ConferenceBase(SQLModel):
 class Conference(ConferenceBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # The privacy notice (None: the default text); its version grows with each edit, and
-    # a coordinator's acceptance names the version they read.
+    # The privacy notice (None: the default text); its version grows with each change of
+    # its text (at notice_updated_at; None: since created_at), and a coordinator's
+    # acceptance names the version they read.
     privacy_notice: str | None = Field(default=None, sa_type=Text)
     notice_version: int = 1
+    notice_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Identities are replaced by anonymous ids this many days after the last day.
     retention_days: int = 90
     purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -8,11 +8,12 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.config import Settings
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CsrfChecked
+from app.deps import AdminUser, CsrfChecked, SettingsDep
 from app.errors import AppError
 from app.templating import render_page
-from endpoints import errors, invites, registrations, service, site_lists
+from endpoints import errors, invites, privacy, registrations, service, site_lists
 from endpoints.forms import FormText, filled, notice, validation_message
 from endpoints.invite_models import Registration
 
@@ -30,10 +31,17 @@ class RegistrationForm(BaseModel):
     username: FormText = ""
     password: FormText = ""
     password_confirm: FormText = ""
+    # The privacy notice box, and the version of the notice the page showed.
+    accept_notice: FormText = ""
+    notice_version: FormText = ""
 
-    def kept(self) -> "RegistrationForm":
-        """The form to show again: passwords are never sent back to the browser."""
-        return self.model_copy(update={"password": "", "password_confirm": ""})
+    def kept(self, *, accepted: bool = True) -> "RegistrationForm":
+        """The form to show again: passwords are never sent back to the browser (nor the
+        acceptance of a notice that changed meanwhile)."""
+        update = {"password": "", "password_confirm": ""}
+        if not accepted:
+            update["accept_notice"] = ""
+        return self.model_copy(update=update)
 
 
 _INVITE_TITLES = {
@@ -58,6 +66,7 @@ def _register(
     request: Request,
     details: invites.InviteDetails,
     token: str,
+    settings: Settings,
     *,
     form: RegistrationForm | None = None,
     error: str | None = None,
@@ -73,6 +82,8 @@ def _register(
             "token": token,
             "form": form or RegistrationForm(kind=kind),
             "error": error,
+            "privacy": privacy.notice_of(details.conference,
+                                         controller=privacy.controller_of(settings)),
         },
         status=status,
     )
@@ -80,14 +91,15 @@ def _register(
 
 @router.get("/invite/{token}", response_class=HTMLResponse)
 def register_page(
-    request: Request, token: Annotated[str, Path(max_length=200)], db: ReadDbSession
+    request: Request, token: Annotated[str, Path(max_length=200)], db: ReadDbSession,
+    settings: SettingsDep,
 ) -> Response:
     """The public registration form behind an invite link (no login)."""
     try:
         details = invites.invite_details(db, token=token)
     except (errors.InviteInvalid, errors.InviteUsed, errors.InviteExpired) as exc:
         return _invite_closed(request, exc)
-    return _register(request, details, token)
+    return _register(request, details, token, settings)
 
 
 @router.post("/invite/{token}", dependencies=[CsrfChecked])
@@ -95,6 +107,7 @@ def register_submit(
     request: Request,
     token: Annotated[str, Path(max_length=200)],
     db: DbSession,
+    settings: SettingsDep,
     form: Annotated[RegistrationForm, Form()],
 ) -> Response:
     """Register the site and the coordinator account; both wait for approval."""
@@ -103,7 +116,7 @@ def register_submit(
     except (errors.InviteInvalid, errors.InviteUsed, errors.InviteExpired) as exc:
         return _invite_closed(request, exc)
     if form.password != form.password_confirm:
-        return _register(request, details, token, form=form.kept(),
+        return _register(request, details, token, settings, form=form.kept(),
                          error="Mật khẩu nhập lại không khớp.", status=422)
     fields = [f for f in RegistrationForm.model_fields if f != "password_confirm"]
     try:
@@ -113,13 +126,18 @@ def register_submit(
         )
         site, account = invites.register_with_invite(db, token=token, data=data)
     except ValidationError as exc:
-        return _register(request, details, token, form=form.kept(),
+        return _register(request, details, token, settings, form=form.kept(),
                          error=validation_message(exc), status=422)
     except (errors.InviteInvalid, errors.InviteUsed, errors.InviteExpired) as exc:
         return _invite_closed(request, exc)
     except AppError as exc:
-        return _register(request, details, token, form=form.kept(), error=exc.detail,
-                         status=exc.status_code)
+        if isinstance(exc, errors.NoticeChanged):
+            # Show the new version: the coordinator reads it and accepts it again.
+            db.rollback()
+            details = invites.invite_details(db, token=token)
+        return _register(request, details, token, settings,
+                         form=form.kept(accepted=not isinstance(exc, errors.NoticeChanged)),
+                         error=exc.detail, status=exc.status_code)
     return render_page(
         request,
         None,

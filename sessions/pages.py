@@ -476,6 +476,7 @@ def follow_page(
             "stage": stage,
             "agenda": [e.item for e in agenda],
             "token": token,
+            "conference_id": conference_id,
             "stage_json": _script_json(events.encode_stage("snapshot", stage)),
         },
     )

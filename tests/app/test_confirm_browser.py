@@ -47,7 +47,8 @@ def _seed(base: str) -> World:
     second = http.post(f"/api/v1/conferences/{cid}/invites", json={"parent_site_id": hub}).json()
     registered = httpx.post(f"{base}/api/v1/invites/{second['token']}/register", json={
         "site_name": "Phường Sài Gòn", "kind": "ward", "full_name": "Trần Văn Bình",
-        "phone": "0912345678", "username": "saigon", "password": "sg-password-1"})
+        "phone": "0912345678", "username": "saigon", "password": "sg-password-1",
+        "accept_notice": True, "notice_version": 1})
     registered.raise_for_status()
     return World(http=http, conference_id=cid, leaf_id=leaf, session_id=sid, item_id=item,
                  screen_site_id=hub, invite_id=invite["id"],

@@ -120,14 +120,10 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     http, today = _admin_api(server), local_today().isoformat()
     cid = http.post("/api/v1/conferences", json={"title": "Hội nghị CSP", "starts_on": today,
                                                   "ends_on": today}).json()["id"]
-    site = http.post(
-        f"/api/v1/conferences/{cid}/sites",
-        json={"name": "Phường Bến Nghé", "kind": "ward", "expected_attendees": 10},
-    ).json()["id"]
-    attendee = http.post(
-        f"/api/v1/conferences/{cid}/attendees",
-        json=[{"full_name": "Nguyễn Văn An", "site_id": site}],
-    ).json()[0]["id"]
+    site = http.post(f"/api/v1/conferences/{cid}/sites", json={
+        "name": "Phường Bến Nghé", "kind": "ward", "expected_attendees": 10}).json()["id"]
+    attendee = http.post(f"/api/v1/conferences/{cid}/attendees", json=[
+        {"full_name": "Nguyễn Văn An", "site_id": site}]).json()[0]["id"]
     invite = http.post(f"/api/v1/conferences/{cid}/invites", json={}).json()["url"]
     session = http.post(
         f"/api/v1/conferences/{cid}/sessions",
@@ -159,6 +155,8 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/conferences/{conference_id}/sites": f"{c}/sites",
         "/conferences/{conference_id}/sites/import": f"{c}/sites/import",
         "/conferences/{conference_id}/attendees/import": f"{c}/attendees/import",
+        "/conferences/{conference_id}/privacy": f"{c}/privacy",
+        "/privacy/{conference_id}": f"/privacy/{cid}",
         "/registry/sites": "/registry/sites",
         "/registry/units": "/registry/units",
         "/sessions/{session_id}": f"/sessions/{session}",
@@ -178,7 +176,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
 
 # Visited before the login (anonymous pages), then the rest as the central office.
 ANONYMOUS = ("/login", "/invite/{token}", "/c/{site_token}", "/follow/{token}", "/screen",
-             "/screen/pair", "/docs", "/password-reset/{token}")
+             "/screen/pair", "/docs", "/password-reset/{token}", "/privacy/{conference_id}")
 
 
 @pytest.fixture

@@ -111,7 +111,8 @@ def _register_and_import(http: httpx.Client) -> tuple[int, int, str]:
     invite = http.post(f"/api/v1/conferences/{cid}/invites", json={}).json()["token"]
     r = http.post(f"/api/v1/invites/{invite}/register", json={
         "site_name": "Phường Tân Định", "kind": "ward", "full_name": NAMES[1],
-        "phone": PHONES[1], "username": "tandinh", "password": "mat-khau-dai-1"})
+        "phone": PHONES[1], "username": "tandinh", "password": "mat-khau-dai-1",
+        "accept_notice": True, "notice_version": 1})
     assert r.status_code == 201, r.text
     assert http.post(f"/api/v1/sites/{r.json()['site']['id']}/approve").status_code == 200
     code = "LOG-BN"

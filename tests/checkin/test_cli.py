@@ -53,6 +53,21 @@ def test_import_attendees_command_imports_file(cli_db: Tree, tmp_path: Path,
         "Nguyễn Văn An", "Trần Thị Bình"]
 
 
+def test_import_attendees_command_records_the_basis(cli_db: Tree, tmp_path: Path,
+                                                    sqlite_url: str) -> None:
+    path = tmp_path / "ds.csv"
+    path.write_text("họ và tên,mã điểm cầu\nNguyễn Văn An,HCM-BN\n", encoding="utf-8")
+    args = ["import-attendees", str(path), "--conference", str(cli_db.cid)]
+    refused = CliRunner().invoke(cli, [*args, "--basis", "ban-be"])
+    assert refused.exit_code == 1 and "basis_invalid" in refused.output
+    assert _rows(sqlite_url, Attendee) == []
+    result = CliRunner().invoke(cli, [*args, "--basis", "consent"])
+    assert result.exit_code == 0, result.output
+    (row,) = _rows(sqlite_url, Attendee)
+    assert row.basis == "consent" and row.supplied_by_id is not None
+    assert row.supplied_at is not None
+
+
 def test_import_attendees_command_bad_file_exits_1(cli_db: Tree, tmp_path: Path,
                                                    sqlite_url: str) -> None:
     path = tmp_path / "ds.csv"

@@ -51,7 +51,8 @@ def test_coordinator_gets_the_page_and_a_template_of_their_own_sites(
     # Its example lines name the coordinator's own sites, so it imports as it is.
     assert {row[1] for row in rows[1:]} <= {"HCM", "HCM-BN", "HCM-CG"}
     token = csrf(client)
-    r = client.post(f"/conferences/{tree.cid}/attendees/import", data={"csrf_token": token},
+    r = client.post(f"/conferences/{tree.cid}/attendees/import",
+                    data={"csrf_token": token, "basis": "unit"},
                     files={"file": ("mau.csv", sample.content, "text/csv")})
     assert r.status_code == 200, r.text
     assert "Đã nhập <strong>2</strong> đại biểu" in r.text
@@ -64,7 +65,7 @@ def test_a_line_outside_the_scope_is_reported_and_nothing_imported(
     login(client, "hcm", "hcm-password")
     form_url = f"/conferences/{tree.cid}/attendees/import"
     data = (HEADER + "Nguyễn Văn An,HCM-BN,,,\nTrần Thị Bình,HN-HK,,,\n").encode()
-    r = client.post(form_url, data={"csrf_token": csrf(client)},
+    r = client.post(form_url, data={"csrf_token": csrf(client), "basis": "unit"},
                     files={"file": ("ds.csv", data, "text/csv")})
     assert r.status_code == 422
     assert "Các dòng cần sửa" in r.text and 'data-code="unknown_site"' in r.text
@@ -108,6 +109,7 @@ def test_coordinator_imports_a_roster_through_the_page(
     assert template.startswith("Họ và tên,Mã điểm cầu")
 
     page.evaluate("window.__samePage = true")
+    page.check("input[name=basis][value=unit]")
     bad = tmp_path / "sai.csv"
     bad.write_text(HEADER + "Nguyễn Văn An,HCM-BN,Đảng ủy phường,Bí thư,0901 234 567\n"
                    "Trần Thị Bình,HN-HK,,,\n", encoding="utf-8")

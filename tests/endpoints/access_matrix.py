@@ -122,7 +122,8 @@ _LOGIN = {"username": "admin", "password": "admin-test-password"}
 _SITE_FORM = {"name": "Đảng ủy phường Tân Định", "kind": "ward", "code": "HCM-TD"}
 # "{serial}" is new on every request: each role registers its own account.
 _REGISTRATION = {"site_name": "Phường Sài Gòn", "kind": "ward", "full_name": "Trần Văn Bình",
-                 "phone": "0912345678", "username": "sg{serial}", "password": "sg-password-1"}
+                 "phone": "0912345678", "username": "sg{serial}", "password": "sg-password-1",
+                 "accept_notice": True, "notice_version": 1}
 _ACCOUNT = {"user_id": "account_id"}
 _PASSWORD = {"current_password": "not-the-password", "new_password": "a-long-new-password-7"}
 _TEST = {"picture": True, "sound": True, "link": True}
@@ -160,6 +161,14 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/sites/{site_id}/approve"): ADMIN(ok=409),
     ("POST", "/api/v1/sites/{site_id}/reject"): ADMIN(ok=409),
     ("POST", "/api/v1/conferences/{conference_id}/sites/import"): ADMIN(files="csv", ok=422),
+    # ------------------------------------------------------------ privacy notice
+    ("GET", "/api/v1/privacy/{conference_id}"): PUBLIC,
+    ("GET", "/api/v1/conferences/{conference_id}/privacy"): ADMIN,
+    ("PUT", "/api/v1/conferences/{conference_id}/privacy"): ADMIN(body={"retention_days": 90}),
+    ("GET", "/privacy/{conference_id}"): PUBLIC,
+    ("GET", "/conferences/{conference_id}/privacy"): ADMIN,
+    ("POST", "/conferences/{conference_id}/privacy"): ADMIN(
+        body={"text": "", "retention_days": "90"}),
     ("POST", "/api/v1/conferences/{conference_id}/participants"): ADMIN(
         body={"site_ids": ["{site_id}"]}, ok=409),
     # ------------------------------------------------------------------ screens
@@ -276,7 +285,8 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/conferences/{conference_id}/attendees/import"): USER,
     ("GET", "/conferences/{conference_id}/attendees/import/mau.csv"): USER,
     ("POST", "/conferences/{conference_id}/attendees/import"): SCOPED(
-        files="roster", other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
+        files="roster", body={"basis": "unit"},
+        other=Refused(422, "import_invalid")),  # outside: "unknown_site" line
     ("GET", "/api/v1/attendees/{attendee_id}"): ATTENDEE,
     ("DELETE", "/api/v1/attendees/{attendee_id}"): ATTENDEE(fresh=("attendee_id",)),
     ("POST", "/api/v1/attendees/{attendee_id}/reissue"): ATTENDEE(fresh=("attendee_id",)),

@@ -25,6 +25,8 @@ def registration(**over: object) -> Registration:
         "phone": "0912345678",
         "username": "saigon",
         "password": "saigon-password",
+        "accept_notice": True,
+        "notice_version": 1,
     }
     data.update(over)
     return Registration.model_validate(data)
@@ -42,6 +44,8 @@ REGISTRATION = {
     "username": "saigon",
     "password": "sg-password-1",
     "password_confirm": "sg-password-1",
+    "accept_notice": "1",
+    "notice_version": "1",
 }
 
 

@@ -153,6 +153,7 @@ def test_invite_register_approve_login_journey(
     expect(mobile.locator("select[name=kind]")).to_have_value("ward")
     for name, value in REGISTRATION.items():
         mobile.fill(f"input[name={name}]", value)
+    mobile.check("#accept-notice")
     width = mobile.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the registration form fits a phone without side-scrolling"
     _screenshot(mobile, "register-phone.png")

@@ -38,7 +38,7 @@ SITE_FIELDS = (
 )
 REGISTRATION_FIELDS = (
     "site_name", "kind", "room", "expected_attendees", "connection_link", "full_name",
-    "phone", "username", "password", "password_confirm",
+    "phone", "username", "password", "password_confirm", "accept_notice", "notice_version",
 )
 VALID_REGISTRATION = {
     "site_name": st.just("Đảng ủy phường Sài Gòn"),
@@ -48,6 +48,8 @@ VALID_REGISTRATION = {
     "username": st.from_regex(r"[a-z]{4,16}", fullmatch=True),
     "password": st.just("sg-password-1"),
     "password_confirm": st.just("sg-password-1"),
+    "accept_notice": st.just("1"),
+    "notice_version": st.just("1"),
 }
 VALID_SITE = {"name": st.just("Điểm cầu Thủ Đức"), "kind": st.just("ward")}
 FUZZ = settings(

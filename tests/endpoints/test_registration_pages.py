@@ -3,15 +3,19 @@
 import re
 from datetime import timedelta
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import BrowserContext, expect
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.accounts.models import AccountStatus, User
 from app.db import utcnow
-from endpoints.invite_models import Invite
+from endpoints.invite_models import Invite, NoticeAcceptance
 from endpoints.models import Approval, Site
+from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD, Tree
 from tests.endpoints.support import (
     REGISTRATION,
@@ -128,3 +132,78 @@ def test_coordinator_cannot_open_approvals(client: TestClient, tree: Tree,
     r = client.get(f"/conferences/{tree.cid}/registrations")
     assert r.status_code == 403
     assert "admin_only" in r.text
+
+
+# ------------------------------------------------------------ privacy notice
+
+
+def test_registration_needs_the_notice_box_and_stores_the_acceptance(
+    client: TestClient, db: Session, tree: Tree
+) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    client.cookies.clear()
+    form = client.get(f"/invite/{token}")
+    assert 'name="accept_notice" value="1" id="accept-notice" required' in form.text
+    assert 'name="notice_version" value="1"' in form.text
+    assert f'href="/privacy/{tree.cid}"' in form.text and "Mục đích xử lý" in form.text
+    unticked = {k: v for k, v in REGISTRATION.items() if k != "accept_notice"}
+    r = post(client, f"/invite/{token}", unticked)
+    assert r.status_code == 422 and "Bạn cần đọc và đồng ý" in r.text
+    assert 'value="Đảng ủy phường Sài Gòn"' in r.text  # what was typed is kept
+    assert post(client, f"/invite/{token}", REGISTRATION).status_code == 201
+    db.rollback()
+    account = db.exec(select(User).where(User.username == "saigon")).one()
+    stored = db.exec(select(NoticeAcceptance)).one()
+    assert (stored.user_id, stored.conference_id, stored.notice_version) == (
+        account.id, tree.cid, 1)
+
+
+def test_a_notice_changed_since_the_page_opened_is_shown_again(
+    client: TestClient, db: Session, tree: Tree
+) -> None:
+    login(client, "admin", ADMIN_PASSWORD)
+    token = create_invite(client, tree.cid, tree.hub_a)
+    r = post(client, f"/conferences/{tree.cid}/privacy",
+             {"text": "Thông báo mới: đọc lại.", "retention_days": "90"})
+    assert r.status_code == 303
+    client.cookies.clear()
+    r = post(client, f"/invite/{token}", REGISTRATION)  # the box ticked on version 1
+    assert r.status_code == 409 and "vừa được cập nhật" in r.text
+    assert 'name="notice_version" value="2"' in r.text and "Thông báo mới: đọc lại." in r.text
+    assert 'id="accept-notice" required>' in r.text  # to tick again
+    assert post(client, f"/invite/{token}", {**REGISTRATION, "notice_version": "2"}
+                ).status_code == 201
+    db.rollback()
+    assert db.exec(select(NoticeAcceptance)).one().notice_version == 2
+
+
+@pytest.mark.browser
+def test_the_browser_will_not_send_the_form_without_the_box(
+    live_server: LiveServer, phone: BrowserContext
+) -> None:
+    http = httpx.Client(base_url=live_server.url, timeout=30)
+    auth = http.post("/api/v1/auth/token",
+                     data={"username": "admin", "password": ADMIN_PASSWORD}).json()
+    http.headers["Authorization"] = f"Bearer {auth['access_token']}"
+    cid = http.post("/api/v1/conferences", json={
+        "title": "Hội nghị đăng ký", "starts_on": "2026-12-20", "ends_on": "2026-12-20",
+    }).json()["id"]
+    invite = http.post(f"/api/v1/conferences/{cid}/invites", json={}).json()["url"]
+    mobile = phone.new_page()
+    mobile.goto(f"{live_server.url}{invite}")
+    mobile.select_option("select[name=kind]", "ward")
+    for name, value in REGISTRATION.items():
+        if name not in ("kind", "accept_notice", "notice_version"):
+            mobile.fill(f"input[name={name}]", value)
+    mobile.get_by_text("Đọc Thông báo xử lý dữ liệu cá nhân").click()
+    expect(mobile.locator(".notice-box")).to_contain_text("91/2025/QH15")
+    mobile.get_by_role("button", name="Gửi đăng ký").click()
+    assert mobile.locator("#accept-notice").evaluate("box => !box.validity.valid")
+    expect(mobile.locator("h1")).to_have_text("Hội nghị đăng ký")  # not sent
+    assert http.get(f"/api/v1/conferences/{cid}/registrations").json() == []
+    mobile.check("#accept-notice")
+    mobile.get_by_role("button", name="Gửi đăng ký").click()
+    expect(mobile.locator("h1")).to_have_text("Đã gửi đăng ký, chờ ban tổ chức duyệt")
+    assert len(http.get(f"/api/v1/conferences/{cid}/registrations").json()) == 1
+    http.close()

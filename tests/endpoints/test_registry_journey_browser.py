@@ -174,6 +174,7 @@ def _register_once(p: Page, mobile: Page, base: str, conference_id: int, hub_id:
     expect(mobile.locator("select[name=kind]")).to_have_value("department")
     for name, value in REGISTRATION.items():
         mobile.fill(f"input[name={name}]", value)
+    mobile.check("#accept-notice")
     mobile.get_by_role("button", name="Gửi đăng ký").click()
     expect(mobile.locator("h1")).to_have_text("Đã gửi đăng ký, chờ ban tổ chức duyệt")
     p.goto(f"{base}/conferences/{conference_id}/registrations")
