@@ -36,6 +36,7 @@ from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
 from checkin import participation_routes as checkin_participation_routes
 from checkin import report_routes as checkin_report_routes
+from checkin import retention_routes as checkin_retention_routes
 from checkin import roster_pages as checkin_roster_pages
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
@@ -43,6 +44,7 @@ from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
 from checkin.misses import MissFlusher
+from checkin.retention_job import RetentionJob
 from endpoints import account_pages as endpoints_account_pages
 from endpoints import account_routes as endpoints_account_routes
 from endpoints import conference_pages as endpoints_conference_pages
@@ -172,6 +174,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.dashboards = dashboards
     miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
     await miss_flusher.start()
+    retention_job = RetentionJob(engine, hour=settings.purge_hour)
+    await retention_job.start()
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -180,6 +184,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await retention_job.stop()
         await miss_flusher.stop()
         await dashboards.stop()
         await presence_ticker.stop()
@@ -304,6 +309,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_roster_pages.router)
     app.include_router(checkin_pages.router)
     app.include_router(checkin_report_routes.router)
+    app.include_router(checkin_retention_routes.router)
     app.include_router(checkin_site_qr_routes.router)
     app.include_router(checkin_headcount_routes.router)
     app.include_router(checkin_participation_routes.router)
