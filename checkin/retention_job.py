@@ -95,11 +95,10 @@ def seconds_until(hour: int, *, now: datetime) -> float:
 class RetentionJob:
     """Runs `purge_due` after start-up, then daily at `hour` local time (-1: never)."""
 
-    def __init__(self, engine: Engine, *, hour: int, start_delay: float = START_DELAY_SECONDS
-                 ) -> None:
+    def __init__(self, engine: Engine, *, hour: int, start_delay: float | None = None) -> None:
         self._engine = engine
         self._hour = hour
-        self._start_delay = start_delay
+        self._start_delay = START_DELAY_SECONDS if start_delay is None else start_delay
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
