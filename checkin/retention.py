@@ -130,7 +130,7 @@ def _anonymise_chunks(db: Session, conference_id: int) -> tuple[int, int]:
         select(col(Attendee.id)).where(col(Attendee.conference_id) == conference_id,
                                        col(Attendee.erased_at).is_(None))
         .order_by(col(Attendee.id))).scalars()]
-    db.rollback()
+    db.commit()  # with the requests' text, cleared first
     done = phones = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
@@ -142,10 +142,21 @@ def _anonymise_chunks(db: Session, conference_id: int) -> tuple[int, int]:
     return done, phones
 
 
-def _clear_details(db: Session, conference_id: int) -> tuple[int, int, int]:
-    """Clear refused scans' details, check-ins' device labels and requests' text;
-    (failed scans, devices, requests) cleared."""
-    quiet: dict[str, Any] = {"synchronize_session": False}
+_QUIET: dict[str, Any] = {"synchronize_session": False}
+
+
+def _clear_requests(db: Session, conference_id: int) -> int:
+    """Clear the text of the attendees' requests (anonymise clears messages only)."""
+    return int(db.execute(
+        update(DataRequest).where(_requests_with_text(conference_id))
+        .values(message=None, outcome=None).execution_options(**_QUIET)
+    ).rowcount)  # type: ignore[attr-defined]
+
+
+def _clear_details(db: Session, conference_id: int) -> tuple[int, int]:
+    """Clear refused scans' details and check-ins' device labels, revoke every pass;
+    (failed scans, devices) cleared."""
+    quiet = _QUIET
     failed = db.execute(
         update(ScanFailure).where(_failed_with_details(conference_id))
         .values(code_prefix="", device=None, actor_id=None).execution_options(**quiet)
@@ -154,27 +165,26 @@ def _clear_details(db: Session, conference_id: int) -> tuple[int, int, int]:
         update(Attendance).where(_devices(conference_id)).values(device=None)
         .execution_options(**quiet)
     ).rowcount  # type: ignore[attr-defined]
-    requests = db.execute(
-        update(DataRequest).where(_requests_with_text(conference_id))
-        .values(message=None, outcome=None).execution_options(**quiet)
-    ).rowcount  # type: ignore[attr-defined]
     # No pass of the conference checks anyone in again, by QR or by short code.
     db.execute(update(Attendee).where(col(Attendee.conference_id) == conference_id,
                                       col(Attendee.revoked).is_(False))
                .values(revoked=True).execution_options(**quiet))
-    return int(failed), int(devices), int(requests)
+    return int(failed), int(devices)
 
 
 def purge(db: Session, *, conference_id: int, today: date, early: bool = False) -> PurgeReport:
     """Purge one conference (refused with a 409 code when it must not run, changing
-    nothing). Commits: the attendees chunk by chunk, then the rest with the audit entry."""
+    nothing). Commits: the requests' text with the list of attendees, the attendees chunk
+    by chunk, then the rest with the audit entry."""
     conference = _conference(db, conference_id)
     check_purgeable(conference, today=today, early=early)
+    requests = _clear_requests(db, conference_id)
     attendees, phones = _anonymise_chunks(db, conference_id)
     conference = _conference(db, conference_id, fresh=True)
     check_purgeable(conference, today=today, early=early)  # another process finished it
+    requests += _clear_requests(db, conference_id)  # made while the chunks ran
     late_attendees, late_phones = _late_attendees(db, conference_id)
-    failed, devices, requests = _clear_details(db, conference_id)
+    failed, devices = _clear_details(db, conference_id)
     now = utcnow()
     db.execute(update(Conference).where(col(Conference.id) == conference_id)
                .values(purged_at=now).execution_options(synchronize_session=False))
