@@ -172,10 +172,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
-    await miss_flusher.start()
-    retention_job = RetentionJob(engine, hour=settings.purge_hour)
-    await retention_job.start()
+    workers = await _start_workers(engine, settings)
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -184,8 +181,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await retention_job.stop()
-        await miss_flusher.stop()
+        for worker in reversed(workers):
+            await worker.stop()
         await dashboards.stop()
         await presence_ticker.stop()
         await presence.stop()
@@ -195,6 +192,18 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             limiter.close()
         write_gate.close()
         engine.dispose()
+
+
+async def _start_workers(engine: Engine, settings: Settings) -> list[MissFlusher | RetentionJob]:
+    """Background writers with no state the requests read: failed-scan counts, the daily
+    retention purge. Stopped in reverse order."""
+    workers: list[MissFlusher | RetentionJob] = [
+        MissFlusher(engine, interval=settings.miss_flush_seconds),
+        RetentionJob(engine, hour=settings.purge_hour),
+    ]
+    for worker in workers:
+        await worker.start()
+    return workers
 
 
 def _throttles(app: FastAPI, settings: Settings, engine: Engine, gate: WriteGate) -> Limiter:

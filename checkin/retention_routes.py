@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
 from app.db import DbSession, ReadDbSession, local_today
 from app.deps import AdminUser, CookieCsrf
@@ -36,14 +36,15 @@ def retention_plan(conference_id: int, db: ReadDbSession, user: AdminUser) -> Re
 )
 def purge_conference(
     conference_id: int,
-    body: PurgeRequest,
     db: DbSession,
     user: AdminUser,
     # After the user: an anonymous call is told to log in (401), not about CSRF.
     _csrf: Annotated[None, CookieCsrf],
+    body: Annotated[PurgeRequest | None, Body()] = None,
 ) -> PurgeReport:
     """Replace the identities of an ended conference by anonymous ids now, as the daily
     job does once its retention period is over; before that only with `early: true`.
-    A running conference is refused (409 conference_not_ended) and nothing changes."""
+    A running conference is refused (409 conference_not_ended) and nothing changes.
+    No body: `{"early": false}`."""
     return retention.purge(db, conference_id=conference_id, today=local_today(),
-                           early=body.early)
+                           early=body is not None and body.early)

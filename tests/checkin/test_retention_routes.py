@@ -48,7 +48,7 @@ def test_preview_says_what_a_purge_would_change(
 def test_purge_of_a_due_conference_answers_the_counts_and_is_logged(
     client: TestClient, admin_headers: dict[str, str], roster: Roster, tree: Tree, db: Session
 ) -> None:
-    r = client.post(f"/api/v1/conferences/{tree.cid}/purge", headers=admin_headers, json={})
+    r = client.post(f"/api/v1/conferences/{tree.cid}/purge", headers=admin_headers)
     assert r.status_code == 200, r.text
     assert (r.json()["attendees"], r.json()["early"]) == (3, False)
     assert all(n.startswith(ANONYMOUS) for n in _names(db))
