@@ -1,5 +1,5 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
-load-units, rotate-pass-key, revoke-pass-key, backup, restore, migrate."""
+load-units, rotate-pass-key, revoke-pass-key, backup, restore, purge, migrate."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.config import get_settings
-from checkin import roster_import
+from checkin import retention_cli, roster_import
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,6 +28,8 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+# The retention purge (checkin/retention_cli.py): --dry-run, --conference, --today, --early.
+cli.command("purge")(retention_cli.purge)
 
 
 def _engine() -> Engine:

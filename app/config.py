@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     presence_flush_seconds: float = Field(default=10.0, gt=0, le=300)
     # Anonymous refused scans (self check-in) are counted in memory and written this often.
     miss_flush_seconds: float = Field(default=5.0, gt=0, le=300)
+    # The daily retention purge (checkin/retention_job.py) runs shortly after start-up and
+    # then every day at this local hour (Asia/Ho_Chi_Minh); -1 turns it off (the
+    # `diemcau purge` command still purges).
+    purge_hour: int = Field(default=3, ge=-1, le=23)
     # Dashboard updates are coalesced: at most one message per scope per interval.
     dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
     # Throttling (app/throttle.py): where failure counts live. "auto" = Redis when the broker

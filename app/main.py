@@ -36,6 +36,7 @@ from checkin import keys as checkin_keys
 from checkin import pages as checkin_pages
 from checkin import participation_routes as checkin_participation_routes
 from checkin import report_routes as checkin_report_routes
+from checkin import retention_routes as checkin_retention_routes
 from checkin import roster_pages as checkin_roster_pages
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
@@ -43,6 +44,7 @@ from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
 from checkin.misses import MissFlusher
+from checkin.retention_job import RetentionJob
 from endpoints import account_pages as endpoints_account_pages
 from endpoints import account_routes as endpoints_account_routes
 from endpoints import conference_pages as endpoints_conference_pages
@@ -172,8 +174,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
-    await miss_flusher.start()
+    workers = await _start_workers(engine, settings)
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -182,7 +183,8 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await miss_flusher.stop()
+        for worker in reversed(workers):
+            await worker.stop()
         await dashboards.stop()
         await presence_ticker.stop()
         await presence.stop()
@@ -192,6 +194,18 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             limiter.close()
         write_gate.close()
         engine.dispose()
+
+
+async def _start_workers(engine: Engine, settings: Settings) -> list[MissFlusher | RetentionJob]:
+    """Background writers with no state the requests read: failed-scan counts, the daily
+    retention purge. Stopped in reverse order."""
+    workers: list[MissFlusher | RetentionJob] = [
+        MissFlusher(engine, interval=settings.miss_flush_seconds),
+        RetentionJob(engine, hour=settings.purge_hour),
+    ]
+    for worker in workers:
+        await worker.start()
+    return workers
 
 
 def _throttles(app: FastAPI, settings: Settings, engine: Engine, gate: WriteGate) -> Limiter:
@@ -308,6 +322,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_roster_pages.router)
     app.include_router(checkin_pages.router)
     app.include_router(checkin_report_routes.router)
+    app.include_router(checkin_retention_routes.router)
     app.include_router(checkin_site_qr_routes.router)
     app.include_router(checkin_headcount_routes.router)
     app.include_router(checkin_participation_routes.router)

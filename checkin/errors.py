@@ -120,6 +120,27 @@ class HeadcountConflict(AppError):
     detail = "Một báo cáo khác của điểm cầu vừa được gửi cùng lúc; vui lòng gửi lại."
 
 
+class ConferenceNotEnded(AppError):
+    status_code = 409
+    code = "conference_not_ended"
+    detail = "Hội nghị chưa kết thúc: chưa thể xoá dữ liệu định danh của đại biểu."
+
+
+class RetentionNotOver(AppError):
+    status_code = 409
+    code = "retention_not_over"
+    detail = (
+        "Chưa hết thời hạn lưu trữ dữ liệu của hội nghị; muốn xoá sớm hãy xác nhận rõ "
+        "(early: true, hoặc --early)."
+    )
+
+
+class ConferenceAlreadyPurged(AppError):
+    status_code = 409
+    code = "conference_already_purged"
+    detail = "Dữ liệu định danh của hội nghị đã được xoá trước đó; không còn gì để xoá."
+
+
 class PassKeyNotFound(NotFound):
     code = "pass_key_not_found"
     detail = "Không có khoá ký thẻ này."

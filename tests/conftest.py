@@ -120,7 +120,9 @@ def make_settings(database_url: str, **extra: object) -> Settings:
         admin_username="admin",
         admin_password=ADMIN_PASSWORD,
         allowed_origins=["http://testserver"],
-        **extra,  # type: ignore[arg-type]
+        # No daily retention purge in a test app: it would purge the test conferences
+        # (dated 2025) behind the test's back; tests call it themselves.
+        **{"purge_hour": -1, **extra},  # type: ignore[arg-type]
     )
 
 

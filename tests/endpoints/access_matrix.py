@@ -318,6 +318,10 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/conferences/{conference_id}/dashboard/sites"): SCOPED(
         query="under_id={site_id}"),
     ("GET", "/api/v1/conferences/{conference_id}/missing"): USER,
+    # The matrix's conference is running: a purge is refused (409 conference_not_ended)
+    # once past who may ask.
+    ("GET", "/api/v1/conferences/{conference_id}/retention"): ADMIN,
+    ("POST", "/api/v1/conferences/{conference_id}/purge"): ADMIN(body={}, ok=409),
     # --------------------------------------------------------------- accounts
     ("GET", "/api/v1/accounts"): ADMIN,
     ("POST", "/api/v1/accounts/{user_id}/disable"): ADMIN(use=_ACCOUNT, fresh=("account_id",)),
