@@ -82,18 +82,20 @@ def _guard(
 ) -> tuple[Attendee | None, AppError | None]:
     """The link's attendee (code checked when given, unless erased), or the refusal; a
     forged link or a wrong code is counted against the caller."""
-    client, attendee = client_address(request), None
+    client, attendee, attendee_id = client_address(request), None, None
     try:
         throttle.check(*own_attempts(client=client, attendee_id=None))
         attendee = own_data.open_link(db, token=token, settings=settings)
-        throttle.check(*own_attempts(client=client, attendee_id=attendee.id))
+        attendee_id = attendee.id
+        throttle.check(*own_attempts(client=client, attendee_id=attendee_id))
         if code is not None and attendee.erased_at is None:
             own_data.check_code(attendee, code)
     except AppError as exc:
-        db.rollback()  # before the throttle writes (through the gate, on SQLite)
+        # End the write transaction before the throttle writes (through the gate, on
+        # SQLite), and touch no expired attribute after it: that would begin another.
+        db.rollback()
         if is_miss(exc):
-            throttle.failed(*own_attempts(client=client,
-                                          attendee_id=attendee.id if attendee else None))
+            throttle.failed(*own_attempts(client=client, attendee_id=attendee_id))
         return attendee, exc
     return attendee, None
 

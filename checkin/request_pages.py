@@ -35,6 +35,8 @@ def _queue_page(
     return render_page(request, user, "checkin/requests.html", {
         "items": items, "people": people, "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
         "error": error, "error_id": error_id,
+        # Shown in the request's card while it is open, else above the list.
+        "error_inline": error_id in {i.id for i in items if i.status == "open"},
         "notice": _NOTICES.get(request.query_params.get("msg") or ""),
         "open_count": sum(1 for i in items if i.status == "open"),
     }, status=status)

@@ -180,7 +180,8 @@ def apply_correction(db: Session, *, attendee: Attendee, changes: AttendeeCorrec
     sent = {name: getattr(changes, name) for name in changes.model_fields_set}
     if not sent:
         raise errors.CorrectionEmpty()
-    changed = [name for name, value in sent.items() if getattr(attendee, name) != value]
+    changed = [name for name in FIELD_LABELS  # in the form's order
+               if name in sent and getattr(attendee, name) != sent[name]]
     for name in changed:
         setattr(attendee, name, sent[name])
     if "full_name" in changed:

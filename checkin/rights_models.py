@@ -125,3 +125,11 @@ class RefuseBody(SQLModel):
 
     reason: Reason
 
+
+
+class OwnLink(SQLModel):
+    """The attendee's personal link (to send them): their pass, and their data once they
+    type the personal code printed on it."""
+
+    url: str
+    token: str

@@ -4,17 +4,18 @@ office's queue of the attendees' requests."""
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.accounts import service as accounts_service
 from app.db import DbSession, ReadDbSession
-from app.deps import AdminUser, CookieCsrf, CurrentUser
+from app.deps import AdminUser, CookieCsrf, CurrentUser, SettingsDep
 from app.tabular.export import csv_chunks
-from checkin import data_requests, rights
+from checkin import attendee_links, data_requests, rights, roster
 from checkin.rights_models import (
     AttendeeCorrection,
     Identity,
+    OwnLink,
     PersonalData,
     QueueItem,
     RefuseBody,
@@ -44,6 +45,18 @@ def export_csv(attendee_id: int, db: DbSession, user: CurrentUser) -> StreamingR
                "Content-Disposition": f'attachment; filename="du-lieu-dai-bieu-{attendee_id}.csv"'}
     return StreamingResponse(csv_chunks(rights.csv_rows(data)), media_type="text/csv",
                              headers=headers)
+
+
+@router.get("/attendees/{attendee_id}/link", response_model=OwnLink,
+            responses={404: {"description": "attendee_not_found"}})
+def own_link(
+    attendee_id: int, request: Request, db: ReadDbSession, user: CurrentUser,
+    settings: SettingsDep,
+) -> OwnLink:
+    """The attendee's personal link, to send them (it dies when their pass is reissued)."""
+    attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    token = attendee_links.link_token(attendee, secret=settings.secret_key)
+    return OwnLink(url=f"{str(request.base_url).rstrip('/')}/p/{token}", token=token)
 
 
 def _identity(db: DbSession, attendee_id: int, user: CurrentUser) -> Identity:

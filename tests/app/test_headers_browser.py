@@ -138,6 +138,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     site_token = http.get(f"/api/v1/sites/{site}/self-checkin-qr").json()["token"]
     screen = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
     reset = _reset_link(http, site)
+    own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
@@ -173,12 +174,14 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/accounts": "/accounts",
         "/account/password": "/account/password",
         "/password-reset/{token}": reset,
+        "/p/{token}": own,
+        "/data-requests": "/data-requests",
     }
 
 
 # Visited before the login (anonymous pages), then the rest as the central office.
 ANONYMOUS = ("/login", "/invite/{token}", "/c/{site_token}", "/follow/{token}", "/screen",
-             "/screen/pair", "/docs", "/password-reset/{token}")
+             "/screen/pair", "/docs", "/password-reset/{token}", "/p/{token}")
 
 
 @pytest.fixture

@@ -93,7 +93,8 @@ def test_coordinator_acts_in_their_subtree_only(
     assert still["identity"]["erased_at"] is None
     assert [e.object_id for e in entries(db, "export")] == [str(an["id"]), str(cuong["id"])]
     # Within the subtree a coordinator may correct and erase.
-    fixed = client.patch(f"/api/v1/attendees/{an['id']}", headers=hcm, json={"unit": "Sở Tài chính"})
+    fixed = client.patch(f"/api/v1/attendees/{an['id']}", headers=hcm,
+                         json={"unit": "Sở Tài chính"})
     assert fixed.status_code == 200 and fixed.json()["unit"] == "Sở Tài chính"
     assert client.post(f"/api/v1/attendees/{an['id']}/erase", headers=hcm).status_code == 200
 
