@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from app.accounts import service as accounts_service
 from app.accounts.errors import AdminOnly
 from app.accounts.models import User
+from app.audit import service as audit
 from app.db import utcnow
 from app.text import TextError, clean_text
 from checkin import errors, rights, roster
@@ -84,7 +85,8 @@ def _items(db: Session, requests: list[DataRequest]) -> list[QueueItem]:
 def queue(
     db: Session, *, actor: User, conference_id: int | None = None, open_only: bool = False
 ) -> list[QueueItem]:
-    """The central office's queue: open requests, oldest first, then the latest handled."""
+    """The central office's queue: open requests, oldest first, then the latest handled;
+    the view is recorded in the audit log (committed)."""
     _admin(actor)
     base = select(DataRequest)
     if conference_id is not None:
@@ -95,7 +97,12 @@ def queue(
         found += db.exec(base.where(DataRequest.status != RequestStatus.open)
                          .order_by(col(DataRequest.handled_at).desc(),
                                    col(DataRequest.id).desc()).limit(CLOSED_SHOWN)).all()
-    return _items(db, found)
+    items = _items(db, found)
+    # The queue shows people's names and words: a view of personal data, on the record.
+    audit.record(db, action="view", object_type="data_request", conference_id=conference_id,
+                 detail={"count": len(items), "open_only": open_only})
+    db.commit()
+    return items
 
 
 def _open(db: Session, request_id: int, actor: User) -> DataRequest:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.db import DbSession, ReadDbSession
+from app.db import DbSession
 from app.deps import AdminUser, CsrfChecked
 from app.errors import AppError
 from app.templating import render_page
@@ -43,7 +43,7 @@ def _queue_page(
 
 
 @router.get("/data-requests", response_class=HTMLResponse)
-def queue_page(request: Request, db: ReadDbSession, user: AdminUser) -> Response:
+def queue_page(request: Request, db: DbSession, user: AdminUser) -> Response:
     """The requests queue of the central office."""
     return _queue_page(request, db, user)
 

@@ -86,7 +86,7 @@ def erase_attendee(attendee_id: int, db: DbSession, user: CurrentUser) -> Identi
 
 @router.get("/data-requests", response_model=list[QueueItem])
 def list_requests(
-    db: ReadDbSession, user: AdminUser, conference_id: int | None = None,
+    db: DbSession, user: AdminUser, conference_id: int | None = None,
     open_only: bool = False,
 ) -> list[QueueItem]:
     """The attendees' requests: open ones first (oldest first), then the latest handled."""

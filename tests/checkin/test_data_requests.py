@@ -42,6 +42,9 @@ def test_queue_lists_open_requests_first_for_the_central_office_only(
     assert queue[1]["message"] == "Chức vụ: Trưởng phòng"
     assert queue[0]["site_name"] == "Đảng ủy phường Hoàn Kiếm"
     assert queue[0]["conference_title"] == "Hội nghị tập huấn AI"
+    viewed = entries(db, "view", "data_request")
+    assert viewed and viewed[-1].role == "admin" and viewed[-1].detail == {
+        "count": 2, "open_only": False}
     only_open = client.get("/api/v1/data-requests", params={"open_only": "true"},
                            headers=admin_headers).json()
     assert [q["kind"] for q in only_open] == ["erase"]
