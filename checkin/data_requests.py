@@ -3,9 +3,9 @@ link, the central office's queue lists them and closes each by correcting, erasi
 refusing with a reason.
 
 One open request of each kind per attendee at a time: a second is refused
-(`data_request_already_open`) until the first is handled. The check comes before the
-insert in the same transaction; two submits racing past it leave two open requests of
-one kind, which the office closes as one (no harm, and no schema change for it).
+(`data_request_already_open`) until the first is handled. The attendee's row is locked
+for the check and the insert (PostgreSQL; on SQLite the writer holds the database), so
+two submits at once cannot both pass it; a request being handled is locked the same way.
 """
 
 from sqlmodel import Session, col, select
@@ -39,6 +39,7 @@ def clean_message(raw: str | None) -> str | None:
 
 def ask(db: Session, *, attendee: Attendee, kind: RequestKind, message: str | None) -> DataRequest:
     """Record the attendee's request for the central office; committed."""
+    db.refresh(attendee, with_for_update=True)
     if attendee.erased_at is not None:
         raise errors.AttendeeErased()
     text = clean_message(message)
@@ -107,7 +108,7 @@ def queue(
 
 def _open(db: Session, request_id: int, actor: User) -> DataRequest:
     _admin(actor)
-    request = db.get(DataRequest, request_id)
+    request = db.get(DataRequest, request_id, with_for_update=True)
     if request is None:
         raise errors.DataRequestNotFound()
     if request.status != RequestStatus.open:

@@ -22,7 +22,7 @@ from app.qrimage import qr_svg_inline
 from app.templating import render_page
 from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
-from checkin import own_data, roster
+from checkin import own_data, rights, roster
 from checkin.models import Attendee
 from checkin.own_throttle import is_miss, own_attempts
 from checkin.rights_models import KIND_LABELS, STATUS_LABELS, PersonalData
@@ -54,14 +54,13 @@ def _render(
         "token": token, "attendee": attendee, "data": data, "code": code, "notice": notice,
         "error": error.detail if error else None, "error_code": error.code if error else None,
         "kinds": KIND_LABELS, "statuses": STATUS_LABELS, "qr": None, "site_name": "",
-        "conference": None,
     }
     if attendee is not None:
         context["qr"] = _qr(db, attendee, settings)
         context["site_name"] = roster.site_names(
             db, conference_id=attendee.conference_id, site_ids=[attendee.site_id]
         ).get(attendee.site_id, "")
-        context["notice_url"] = f"/privacy/{attendee.conference_id}"
+        context["notice_url"] = rights.notice_url(attendee.conference_id)
         context["conference_title"] = (data.identity.conference_title if data else
                                        _conference_title(db, attendee))
     page = render_page(request, None, "checkin/my_data.html", context, status=status)

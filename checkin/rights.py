@@ -206,6 +206,7 @@ def correct(
 ) -> Attendee:
     """Correct an attendee's identity fields; logged with before and after."""
     attendee = find_attendee(db, attendee_id=attendee_id, actor=actor)
+    db.refresh(attendee, with_for_update=True)  # not erased meanwhile
     apply_correction(db, attendee=attendee, changes=changes)
     db.commit()
     db.refresh(attendee)
@@ -227,6 +228,9 @@ def erase(
     """Replace the attendee's identity with an anonymous id (attendance kept, so every
     total stays), close their open requests, record the erasure; committed."""
     attendee = find_attendee(db, attendee_id=attendee_id, actor=actor)
+    # Locked until the commit (PostgreSQL; SQLite's writer holds the database): a second
+    # erasure racing this one waits, then sees it done.
+    db.refresh(attendee, with_for_update=True)
     if attendee.erased_at is not None:
         raise errors.AttendeeAlreadyErased()
     close_open(db, attendee_id=attendee_id, actor=actor, outcome=ERASED_OUTCOME)

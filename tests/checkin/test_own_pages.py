@@ -9,7 +9,8 @@ from app.main import create_app
 from checkin.privacy_models import DataRequest
 from tests.checkin.rights_support import add_people, check_in, entries, link_of, own_post
 from tests.checkin.support import count_rows
-from tests.conftest import Tree
+from tests.conftest import ADMIN_PASSWORD, Tree
+from tests.endpoints.support import login
 
 
 def test_the_link_shows_the_pass_but_not_the_personal_code(
@@ -156,3 +157,17 @@ def test_an_erased_attendees_link_says_so(
         assert r.status_code == 200 and 'id="erased"' in r.text
         assert "Nguyễn Văn An" not in r.text and "<svg" not in r.text
     assert count_rows(db, DataRequest) == 0 and entries(db, "view") == []
+
+
+def test_the_staff_pass_page_gives_the_personal_link(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session,
+    settings: Settings,
+) -> None:
+    an = add_people(client, admin_headers, tree)[0]
+    login(client, "admin", ADMIN_PASSWORD)
+    page = client.get(f"/attendees/{an['id']}/pass")
+    link = link_of(db, settings, an["id"])
+    assert page.status_code == 200 and f'href="{link}"' in page.text
+    assert f"/api/v1/attendees/{an['id']}/data.csv" in page.text
+    api = client.get(f"/api/v1/attendees/{an['id']}/link", headers=admin_headers).json()
+    assert api["token"] == link.removeprefix("/p/") and api["url"].endswith(link)
