@@ -33,10 +33,13 @@ from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
+from checkin import own_pages as checkin_own_pages
 from checkin import pages as checkin_pages
 from checkin import participation_routes as checkin_participation_routes
 from checkin import report_routes as checkin_report_routes
+from checkin import request_pages as checkin_request_pages
 from checkin import retention_routes as checkin_retention_routes
+from checkin import rights_routes as checkin_rights_routes
 from checkin import roster_pages as checkin_roster_pages
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
@@ -329,3 +332,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_dashboard_pages.router)
     app.include_router(checkin_dashboard_routes.router)
     app.include_router(checkin_dashboard_ws.router)
+    app.include_router(checkin_rights_routes.router)
+    app.include_router(checkin_own_pages.router)
+    app.include_router(checkin_request_pages.router)

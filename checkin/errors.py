@@ -163,3 +163,65 @@ class BasisRequired(AppError):
     status_code = 422
     code = "basis_required"
     detail = "Hãy chọn cơ sở xử lý dữ liệu của danh sách (đơn vị cử, đại biểu tự đồng ý…)."
+# ------------------------------------------------------------- data subject's rights
+
+
+class AttendeeAlreadyErased(AppError):
+    status_code = 409
+    code = "attendee_already_erased"
+    detail = "Dữ liệu của đại biểu này đã được xoá trước đó; không còn gì để xoá."
+
+
+class AttendeeErased(AppError):
+    status_code = 409
+    code = "attendee_erased"
+    detail = "Dữ liệu của đại biểu này đã được xoá; không thể sửa hay yêu cầu gì thêm."
+
+
+class CorrectionEmpty(AppError):
+    status_code = 422
+    code = "correction_empty"
+    detail = "Chưa có thông tin nào cần sửa."
+
+
+class AttendeeLinkInvalid(AppError):
+    status_code = 404
+    code = "attendee_link_invalid"
+    detail = "Đường dẫn thẻ đại biểu không hợp lệ; hãy dùng đúng đường dẫn đã được gửi cho bạn."
+
+
+class AttendeeLinkRevoked(AppError):
+    status_code = 410
+    code = "attendee_link_revoked"
+    detail = ("Thẻ của bạn đã được cấp lại; đường dẫn này không còn dùng được. "
+              "Hãy xin đường dẫn mới.")
+
+
+class PersonalCodeWrong(AppError):
+    status_code = 403
+    code = "personal_code_wrong"
+    detail = "Mã cá nhân không đúng. Hãy nhập đúng mã 8 ký tự in trên thẻ đại biểu của bạn."
+
+
+class DataRequestNotFound(NotFound):
+    code = "data_request_not_found"
+    detail = "Không tìm thấy yêu cầu về dữ liệu cá nhân này."
+
+
+class DataRequestOpen(AppError):
+    status_code = 409
+    code = "data_request_already_open"
+    detail = ("Bạn đã có một yêu cầu loại này đang chờ xử lý; "
+              "vui lòng đợi Văn phòng trung ương trả lời.")
+
+
+class DataRequestClosed(AppError):
+    status_code = 409
+    code = "data_request_closed"
+    detail = "Yêu cầu này đã được xử lý rồi."
+
+
+class RefusalReasonMissing(AppError):
+    status_code = 422
+    code = "refusal_reason_missing"
+    detail = "Hãy ghi lý do từ chối để đại biểu được biết."

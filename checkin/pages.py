@@ -23,7 +23,7 @@ from app.qrimage import qr_svg_inline
 from app.templating import LOCAL_TZ
 from app.templating import render_page as _page
 from app.throttle_deps import ThrottleDep, client_address
-from checkin import basis, errors, follow_offer, headcounts, roster, service
+from checkin import attendee_links, basis, errors, follow_offer, headcounts, roster, service
 from checkin import sites as checkin_sites
 from checkin.models import HEADCOUNT_CATEGORIES, Attendee
 from checkin.self_throttle import is_miss, self_attempts
@@ -118,7 +118,8 @@ def pass_page(
         user,
         "checkin/pass.html",
         {"conference": conference, **_badge(db, attendee, site, settings),
-         "provenance": basis.provenance(db, attendee=attendee)},
+         "provenance": basis.provenance(db, attendee=attendee),
+         "own_link": attendee_links.link_path(attendee, secret=settings.secret_key)},
     )
 
 

@@ -31,7 +31,7 @@ NO_COOKIE = {
 # Anonymous forms: they need the CSRF token too (login CSRF), but no login.
 ANONYMOUS_FORMS = {
     ("POST", "/login"), ("POST", "/invite/{token}"), ("POST", "/c/{site_token}"),
-    ("POST", "/password-reset/{token}"),
+    ("POST", "/password-reset/{token}"), ("POST", "/p/{token}"), ("POST", "/p/{token}/requests"),
 }
 # A valid body for routes that authenticate only after reading it (the scan hot path).
 BODIES: dict[tuple[str, str], dict[str, object]] = {

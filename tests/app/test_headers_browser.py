@@ -114,6 +114,11 @@ def _reset_link(http: httpx.Client, site: int) -> str:
     return httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
 
 
+# Pages whose route is their URL.
+FIXED_PAGES = ("/login", "/screen/pair", "/docs", "/", "/conferences", "/registry/sites",
+               "/registry/units", "/accounts", "/account/password", "/data-requests")
+
+
 def _scenario(server: LiveServer) -> dict[str, str]:
     """A conference with a site, an attendee, an invite, a session and a screen; the URL
     of one page of each kind, keyed by its route path."""
@@ -134,18 +139,15 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     site_token = http.get(f"/api/v1/sites/{site}/self-checkin-qr").json()["token"]
     screen = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
     reset = _reset_link(http, site)
+    own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
-        "/login": "/login",
+        **{path: path for path in FIXED_PAGES},
         "/invite/{token}": invite,
         "/c/{site_token}": f"/c/{site_token}",
         "/follow/{token}": follow,
         "/screen": f"/screen#token={screen}",
-        "/screen/pair": "/screen/pair",
-        "/docs": "/docs",
-        "/": "/",
-        "/conferences": "/conferences",
         "/conferences/{conference_id}/dashboard": f"{c}/dashboard",
         "/conferences/{conference_id}/invite-sites": f"{c}/invite-sites",
         "/conferences/{conference_id}/invites": f"{c}/invites",
@@ -157,8 +159,6 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/conferences/{conference_id}/attendees/import": f"{c}/attendees/import",
         "/conferences/{conference_id}/privacy": f"{c}/privacy",
         "/privacy/{conference_id}": f"/privacy/{cid}",
-        "/registry/sites": "/registry/sites",
-        "/registry/units": "/registry/units",
         "/sessions/{session_id}": f"/sessions/{session}",
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
@@ -168,15 +168,15 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/headcount": f"{s}/headcount?conference_id={cid}",
         "/sites/{site_id}/history": f"{s}/history",
         "/sites/{site_id}/screens": f"{s}/screens",
-        "/accounts": "/accounts",
-        "/account/password": "/account/password",
         "/password-reset/{token}": reset,
+        "/p/{token}": own,
     }
 
 
 # Visited before the login (anonymous pages), then the rest as the central office.
 ANONYMOUS = ("/login", "/invite/{token}", "/c/{site_token}", "/follow/{token}", "/screen",
-             "/screen/pair", "/docs", "/password-reset/{token}", "/privacy/{conference_id}")
+             "/screen/pair", "/docs", "/password-reset/{token}", "/privacy/{conference_id}",
+             "/p/{token}")
 
 
 @pytest.fixture

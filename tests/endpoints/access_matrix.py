@@ -322,6 +322,30 @@ MATRIX: dict[Route, Rule] = {
     # once past who may ask.
     ("GET", "/api/v1/conferences/{conference_id}/retention"): ADMIN,
     ("POST", "/api/v1/conferences/{conference_id}/purge"): ADMIN(body={}, ok=409),
+    # ------------------------------------------------- data subject's rights
+    ("GET", "/api/v1/attendees/{attendee_id}/data"): ATTENDEE,
+    ("GET", "/api/v1/attendees/{attendee_id}/data.csv"): ATTENDEE,
+    ("GET", "/api/v1/attendees/{attendee_id}/link"): ATTENDEE,
+    ("PATCH", "/api/v1/attendees/{attendee_id}"): ATTENDEE(body={"unit": "Sở Nội vụ"}),
+    ("POST", "/api/v1/attendees/{attendee_id}/erase"): ATTENDEE(fresh=("attendee_id",)),
+    ("GET", "/api/v1/data-requests"): ADMIN,
+    ("POST", "/api/v1/data-requests/{request_id}/correct"): ADMIN(
+        body={"unit": "Sở Nội vụ"}, fresh=("request_id",)),
+    ("POST", "/api/v1/data-requests/{request_id}/erase"): ADMIN(fresh=("request_id",)),
+    ("POST", "/api/v1/data-requests/{request_id}/refuse"): ADMIN(
+        body={"reason": "Không đủ căn cứ"}, fresh=("request_id",)),
+    ("GET", "/data-requests"): ADMIN,
+    ("POST", "/data-requests/{request_id}/correct"): ADMIN(
+        body={"full_name": "Nguyễn Văn Kín", "unit": "Sở Nội vụ"}, fresh=("request_id",)),
+    ("POST", "/data-requests/{request_id}/erase"): ADMIN(fresh=("request_id",)),
+    ("POST", "/data-requests/{request_id}/refuse"): ADMIN(
+        body={"reason": "Không đủ căn cứ"}, fresh=("request_id",)),
+    # The attendee's own pages: the link is the credential, the personal code the second.
+    ("GET", "/p/{token}"): PUBLIC(use={"token": "own_token"}),
+    ("POST", "/p/{token}"): PUBLIC(body={"code": "{short_code}"}, use={"token": "own_token"}),
+    ("POST", "/p/{token}/requests"): PUBLIC(
+        body={"code": "{short_code}", "kind": "correct", "message": "Sửa đơn vị"},
+        use={"token": "own_token"}, ok=409),  # one open request of a kind at a time
     # --------------------------------------------------------------- accounts
     ("GET", "/api/v1/accounts"): ADMIN,
     ("POST", "/api/v1/accounts/{user_id}/disable"): ADMIN(use=_ACCOUNT, fresh=("account_id",)),

@@ -185,6 +185,8 @@ def _seed_site_things(w: World, cid: int) -> None:
 
     w.makers.update(
         attendee_id=attendee,
+        request_id=lambda: _data_request(w, attendee()),
+        own_token=lambda: w.api("GET", f"/api/v1/attendees/{v['attendee_id']}/link")["token"],
         screen_id=lambda: w.api("POST", f"/api/v1/sites/{site_id}/screen-token")["screen_id"],
         pairing_code=lambda: w.api("POST", f"/api/v1/sites/{site_id}/pairing-code")["code"],
         incident_id=lambda: w.api("POST", f"/api/v1/sites/{site_id}/incidents",
@@ -211,6 +213,18 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["invite_id"] = w.makers["invite_id"]()
     v["incident_id"] = w.makers["incident_id"]()
     v["account_action"] = "logout"
+
+
+def _data_request(w: World, attendee_id: int) -> int:
+    """An erasure request the attendee sent from their own page; its id."""
+    token = w.api("GET", f"/api/v1/attendees/{attendee_id}/link")["token"]
+    short = w.api("GET", f"/api/v1/attendees/{attendee_id}")["short_code"]
+    visitor = TestClient(w.client.app)  # the attendee's own phone
+    r = visitor.post(f"/p/{token}/requests", data={
+        "code": short, "kind": "erase", CSRF_FIELD: support.csrf(visitor)})
+    assert r.status_code == 201, r.text
+    return int(next(q["id"] for q in w.api("GET", "/api/v1/data-requests")
+                    if q["attendee_id"] == attendee_id))
 
 
 @dataclass(frozen=True)
