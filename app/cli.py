@@ -1,5 +1,5 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
-load-units, rotate-pass-key, revoke-pass-key, backup, restore, migrate."""
+load-units, rotate-pass-key, revoke-pass-key, backup, restore, migrate, audit verify."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
+from app.audit.commands import audit
 from app.config import get_settings
 from checkin import roster_import
 
@@ -28,6 +29,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+cli.add_typer(audit, name="audit")
 
 
 def _engine() -> Engine:
