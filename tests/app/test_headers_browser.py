@@ -114,6 +114,21 @@ def _reset_link(http: httpx.Client, site: int) -> str:
     return httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
 
 
+# Pages whose URL needs nothing made first.
+FIXED_PAGES = {
+    "/login": "/login",
+    "/screen/pair": "/screen/pair",
+    "/docs": "/docs",
+    "/": "/",
+    "/conferences": "/conferences",
+    "/registry/sites": "/registry/sites",
+    "/registry/units": "/registry/units",
+    "/accounts": "/accounts",
+    "/audit": "/audit",
+    "/account/password": "/account/password",
+}
+
+
 def _scenario(server: LiveServer) -> dict[str, str]:
     """A conference with a site, an attendee, an invite, a session and a screen; the URL
     of one page of each kind, keyed by its route path."""
@@ -141,15 +156,11 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
-        "/login": "/login",
+        **FIXED_PAGES,
         "/invite/{token}": invite,
         "/c/{site_token}": f"/c/{site_token}",
         "/follow/{token}": follow,
         "/screen": f"/screen#token={screen}",
-        "/screen/pair": "/screen/pair",
-        "/docs": "/docs",
-        "/": "/",
-        "/conferences": "/conferences",
         "/conferences/{conference_id}/dashboard": f"{c}/dashboard",
         "/conferences/{conference_id}/invite-sites": f"{c}/invite-sites",
         "/conferences/{conference_id}/invites": f"{c}/invites",
@@ -159,8 +170,6 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/conferences/{conference_id}/sites": f"{c}/sites",
         "/conferences/{conference_id}/sites/import": f"{c}/sites/import",
         "/conferences/{conference_id}/attendees/import": f"{c}/attendees/import",
-        "/registry/sites": "/registry/sites",
-        "/registry/units": "/registry/units",
         "/sessions/{session_id}": f"/sessions/{session}",
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
@@ -170,8 +179,6 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/headcount": f"{s}/headcount?conference_id={cid}",
         "/sites/{site_id}/history": f"{s}/history",
         "/sites/{site_id}/screens": f"{s}/screens",
-        "/accounts": "/accounts",
-        "/account/password": "/account/password",
         "/password-reset/{token}": reset,
     }
 
