@@ -40,12 +40,22 @@ def _engine() -> Engine:
 
 
 @cli.command()
-def migrate() -> None:
-    """Bring the database to the newest schema."""
-    from app.migrate import upgrade
+def migrate(
+    app_role: Annotated[str | None, typer.Option(
+        "--app-role", help="PostgreSQL: vai trò của ứng dụng (không sở hữu bảng) được cấp quyền")
+    ] = None,
+) -> None:
+    """Bring the database to the newest schema (as the owner role, on PostgreSQL)."""
+    from app.migrate import grant_app_role, upgrade
 
     upgrade(get_settings().database_url)
     typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+    if app_role is not None:
+        try:
+            grant_app_role(get_settings().database_url, role=app_role)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--app-role") from exc
+        typer.echo(f"Đã cấp quyền cho vai trò {app_role} (không sửa, xoá được nhật ký kiểm toán).")
 
 
 @cli.command()

@@ -357,3 +357,14 @@ def test_audit_verify_exit_codes_as_a_process(sqlite_url: str, tmp_path: Path) -
     assert broken.returncode == 1, broken.stdout
     assert "reason=changed broken_at=1" in broken.stdout
     assert "mục #1" in broken.stderr
+
+
+def test_migrate_app_role_needs_postgresql_and_a_plain_name(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    for role, says in (('x"; DROP TABLE audit_log; --', "chữ thường"),
+                       ("diemcau_app", "PostgreSQL")):
+        result = CliRunner().invoke(cli, ["migrate", "--app-role", role])
+        assert result.exit_code == 2, result.output
+        assert says in result.output

@@ -1,27 +1,29 @@
 """PostgreSQL privileges on the audit log, with roles as a deployment has them (no
 superuser): the role that ran the migrations may append and read but not update, delete
 or truncate, triggers off or on; and the production layout (deploy/postgres-app-role.sql:
-a separate owner) leaves the application no way to give those rights back to itself."""
+a separate owner, `diemcau migrate --app-role`) leaves the application no way to give those
+rights back to itself."""
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
 
 from app.audit import chain
-from app.config import PROJECT_ROOT
+from app.cli import cli
+from app.config import get_settings
 from app.db import create_db_engine
 from app.migrate import upgrade
 from tests.conftest import PG_ADMIN_URL, PG_HOST, _pg_reachable
 
 pytestmark = pytest.mark.postgres
 DENIED = "42501"  # insufficient_privilege
-ROLE_SQL = PROJECT_ROOT / "deploy" / "postgres-app-role.sql"
 
 
 @dataclass
@@ -113,18 +115,19 @@ def test_the_migrating_role_cannot_change_the_log_even_with_triggers_off(
 
 
 def test_an_application_role_that_owns_nothing_cannot_get_the_rights_back(
-    cluster: Cluster,
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the CLI's settings may write a secret file here
+    get_settings.cache_clear()
     pid = os.getpid()
     owner = cluster.role(f"diemcau_owner_{pid}")
     app = cluster.role(f"diemcau_app_{pid}")
     name = cluster.database(f"diemcau_priv_{pid}", owner=owner)
-    upgrade(url(owner, name))
-    subprocess.run(
-        ["psql", f"postgresql://{owner}@{PG_HOST}:5432/{name}", "-q", "-v", "ON_ERROR_STOP=1",
-         "-v", f"app={app}", "-f", str(ROLE_SQL)],
-        check=True, capture_output=True, text=True, timeout=60,
-    )
+    migrated = CliRunner().invoke(cli, ["migrate", "--app-role", app],
+                                  env={"DIEMCAU_DATABASE_URL": url(owner, name)})
+    get_settings.cache_clear()
+    assert migrated.exit_code == 0, migrated.output
+    assert f"Đã cấp quyền cho vai trò {app}" in migrated.output
     engine = create_db_engine(url(app, name), pool_size=1)
     try:
         upgrade(url(app, name))  # `diemcau serve` migrates first: at head, it only reads
