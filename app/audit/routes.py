@@ -6,7 +6,7 @@ Reading the log opens personal values, so a read that opened any is itself recor
 """
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -52,11 +52,12 @@ def _moment(name: str, value: str, *, end: bool) -> datetime | None:
             moment = datetime.fromisoformat(value)
             if end and moment.second == 0 and moment.microsecond == 0 and len(value) <= 16:
                 moment += timedelta(seconds=59, microseconds=999_999)  # "to 15:30" keeps 15:30
-    except ValueError as exc:
+        local = moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # year 1 at +07:00 is before year 1 in UTC
         raise BadAuditFilter(
             f"Bộ lọc nhật ký không hợp lệ: “{name}” cần dạng 2026-12-31 hoặc 2026-12-31T08:00."
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
 def audit_filter(

@@ -164,7 +164,8 @@ def test_csv_export_is_formula_safe_opened_and_recorded(
 
 
 @pytest.mark.parametrize("params", [{"conference_id": "abc"}, {"site_id": "-1"},
-                                    {"role": "boss"}, {"from": "hôm qua"}])
+                                    {"role": "boss"}, {"from": "hôm qua"},
+                                    {"from": "0001-01-01"}, {"to": "2026-13-01T08:00"}])
 def test_bad_filters_are_refused_with_a_code(
     client: TestClient, admin_headers: dict[str, str], params: dict[str, str]
 ) -> None:
