@@ -1,5 +1,5 @@
 """The `diemcau` command: serve, demo, create-admin, import-sites, import-attendees,
-load-units, rotate-pass-key, revoke-pass-key, backup, restore, purge, migrate."""
+load-units, rotate-pass-key, revoke-pass-key, backup, restore, purge, migrate, audit verify."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
+from app.audit.commands import audit
 from app.config import get_settings
 from checkin import retention_cli, roster_import
 
@@ -30,6 +31,7 @@ cli = typer.Typer(
 )
 # The retention purge (checkin/retention_cli.py): --dry-run, --conference, --today, --early.
 cli.command("purge")(retention_cli.purge)
+cli.add_typer(audit, name="audit")
 
 
 def _engine() -> Engine:
@@ -40,12 +42,22 @@ def _engine() -> Engine:
 
 
 @cli.command()
-def migrate() -> None:
-    """Bring the database to the newest schema."""
-    from app.migrate import upgrade
+def migrate(
+    app_role: Annotated[str | None, typer.Option(
+        "--app-role", help="PostgreSQL: vai trò của ứng dụng (không sở hữu bảng) được cấp quyền")
+    ] = None,
+) -> None:
+    """Bring the database to the newest schema (as the owner role, on PostgreSQL)."""
+    from app.migrate import grant_app_role, upgrade
 
     upgrade(get_settings().database_url)
     typer.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+    if app_role is not None:
+        try:
+            grant_app_role(get_settings().database_url, role=app_role)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--app-role") from exc
+        typer.echo(f"Đã cấp quyền cho vai trò {app_role} (không sửa, xoá được nhật ký kiểm toán).")
 
 
 @cli.command()

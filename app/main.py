@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
+from app.audit import pages as audit_pages
+from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
 from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
@@ -313,6 +315,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(endpoints_account_pages.router)
     app.include_router(endpoints_privacy_routes.router)
     app.include_router(endpoints_privacy_pages.router)
+    app.include_router(audit_routes.router)
+    app.include_router(audit_pages.router)
     app.include_router(sessions_ws.router)
     app.include_router(sessions_follow_ws.router)
     app.include_router(sessions_screen_pages.router)

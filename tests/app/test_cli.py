@@ -337,3 +337,34 @@ def test_cli_import_sites_bad_file_exits_1(cli_db: tuple[str, int], tmp_path: Pa
     assert missing.exit_code == 1 and "conference_not_found" in missing.output
 
 
+
+
+def test_audit_verify_exit_codes_as_a_process(sqlite_url: str, tmp_path: Path) -> None:
+    """The real command's exit status: 0 on a whole log, 1 once an entry was changed."""
+    import sqlite3
+
+    engine = create_db_engine(sqlite_url, pool_size=1)
+    with Session(engine) as db:
+        accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
+    engine.dispose()
+    whole = _run(["audit", "verify"], tmp_path, DIEMCAU_DATABASE_URL=sqlite_url)
+    assert whole.returncode == 0, whole.stderr
+    assert "audit_verify status=ok entries=1 " in whole.stdout
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        conn.execute("UPDATE audit_log SET role = 'coordinator'")
+    broken = _run(["audit", "verify"], tmp_path, DIEMCAU_DATABASE_URL=sqlite_url)
+    assert broken.returncode == 1, broken.stdout
+    assert "reason=changed broken_at=1" in broken.stdout
+    assert "mục #1" in broken.stderr
+
+
+def test_migrate_app_role_needs_postgresql_and_a_plain_name(
+    cli_env: None, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
+    for role, says in (('x"; DROP TABLE audit_log; --', "chữ thường"),
+                       ("diemcau_app", "PostgreSQL")):
+        result = CliRunner().invoke(cli, ["migrate", "--app-role", role])
+        assert result.exit_code == 2, result.output
+        assert says in result.output

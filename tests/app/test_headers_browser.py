@@ -114,9 +114,20 @@ def _reset_link(http: httpx.Client, site: int) -> str:
     return httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
 
 
-# Pages whose route is their URL.
-FIXED_PAGES = ("/login", "/screen/pair", "/docs", "/", "/conferences", "/registry/sites",
-               "/registry/units", "/accounts", "/account/password", "/data-requests")
+# Pages whose URL needs nothing made first.
+FIXED_PAGES = {
+    "/login": "/login",
+    "/screen/pair": "/screen/pair",
+    "/docs": "/docs",
+    "/": "/",
+    "/conferences": "/conferences",
+    "/registry/sites": "/registry/sites",
+    "/registry/units": "/registry/units",
+    "/accounts": "/accounts",
+    "/audit": "/audit",
+    "/account/password": "/account/password",
+    "/data-requests": "/data-requests",
+}
 
 
 def _scenario(server: LiveServer) -> dict[str, str]:
@@ -143,7 +154,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
-        **{path: path for path in FIXED_PAGES},
+        **FIXED_PAGES,
         "/invite/{token}": invite,
         "/c/{site_token}": f"/c/{site_token}",
         "/follow/{token}": follow,

@@ -360,6 +360,11 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/accounts"): ADMIN,
     ("POST", "/accounts/{user_id}/{action}"): ADMIN(
         use={**_ACCOUNT, "action": "account_action"}, fresh=("account_id",)),
+    # --------------------------------------------------------------- audit log
+    ("GET", "/api/v1/audit"): ADMIN,
+    ("GET", "/api/v1/audit.csv"): ADMIN,
+    ("GET", "/audit"): ADMIN,
+    ("GET", "/audit.csv"): ADMIN,
     ("GET", "/account/password"): ACCOUNT,
     ("POST", "/account/password"): ACCOUNT(
         body={**_PASSWORD, "confirm_password": _PASSWORD["new_password"]}, ok=422),
