@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     presence_flush_seconds: float = Field(default=10.0, gt=0, le=300)
     # Anonymous refused scans (self check-in) are counted in memory and written this often.
     miss_flush_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Check-ins and views of personal data are counted in memory and written to the audit
+    # log as one summary entry per actor, site and kind this often (app/audit/spool.py).
+    audit_flush_seconds: float = Field(default=5.0, gt=0, le=300)
     # Dashboard updates are coalesced: at most one message per scope per interval.
     dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
     # Throttling (app/throttle.py): where failure counts live. "auto" = Redis when the broker

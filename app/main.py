@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
 from app.audit.context import AuditContext
+from app.audit.spool import SpoolFlusher
 from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
@@ -172,6 +173,9 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.dashboards = dashboards
     miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
     await miss_flusher.start()
+    audit_flusher = SpoolFlusher(engine, interval=settings.audit_flush_seconds,
+                                 run=write_gate.run)
+    await audit_flusher.start()
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -181,6 +185,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await miss_flusher.stop()
+        await audit_flusher.stop()
         await dashboards.stop()
         await presence_ticker.stop()
         await presence.stop()

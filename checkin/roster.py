@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import service as audit_service
 from app.config import Settings
 from app.db import utcnow
 from app.tabular import errors as tabular_errors
@@ -327,6 +328,10 @@ def reissue_pass(db: Session, *, attendee_id: int, actor: User) -> Attendee:
                     revoked=False,
                 )
             )
+            # A statement: the log is told (the new code itself is not kept).
+            audit_service.record(
+                db, action="reissue_pass", object_type="attendee", object_id=attendee_id,
+                conference_id=attendee.conference_id, site_id=attendee.site_id)
             db.commit()
             break
         except IntegrityError:
