@@ -196,3 +196,15 @@ class SpoolFlusher:
             except Exception:
                 # A locked or unreachable database must not end the counting for good.
                 log.exception("audit summary flush failed; will retry")
+
+
+def viewed(db: Any, *, what: str, object_id: str | int | None = None,
+           conference_id: int | None = None, site_id: int | None = None,
+           **details: Any) -> None:
+    """Count a view of personal data by the current actor (`what`: the object type shown,
+    e.g. "attendee_list"); written with the next flush as one "view" entry per actor,
+    object, conference and site. `details` name the view's kind, never what was typed."""
+    spool_for(db.get_bind()).note(
+        action="view", object_type=what, object_id=object_id, conference_id=conference_id,
+        site_id=site_id, details=tuple(sorted(details.items())),
+    )

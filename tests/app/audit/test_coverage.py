@@ -212,5 +212,45 @@ def test_unsafe_route_leaves_an_audit_entry(audited_world: World, route: Route) 
     assert _entries(engine) > before, f"{route} as {role} ({got}) left no audit entry"
 
 
+# Reads that show or export personal data (attendees' identities and passes, the contact
+# person of a site, coordinators' names and phones): each is on the record.
+PERSONAL_READS: list[Route] = [
+    ("GET", "/api/v1/conferences/{conference_id}/attendees"),
+    ("GET", "/api/v1/attendees/{attendee_id}"),
+    ("GET", "/api/v1/attendees/{attendee_id}/pass.png"),
+    ("GET", "/api/v1/attendees/{attendee_id}/pass.svg"),
+    ("GET", "/attendees/{attendee_id}/pass"),
+    ("GET", "/sites/{site_id}/badges"),
+    ("GET", "/api/v1/conferences/{conference_id}/sites"),
+    ("GET", "/conferences/{conference_id}/sites"),
+    ("GET", "/api/v1/sites/{site_id}"),
+    ("GET", "/sites/{site_id}"),
+    ("GET", "/api/v1/registry/sites"),
+    ("GET", "/api/v1/registry/sites/{site_id}"),
+    ("GET", "/api/v1/accounts"),
+    ("GET", "/accounts"),
+    ("GET", "/api/v1/conferences/{conference_id}/registrations"),
+    ("GET", "/conferences/{conference_id}/registrations"),
+]
+
+
+@pytest.mark.parametrize("route", PERSONAL_READS, ids=[f"{m} {p}" for m, p in PERSONAL_READS])
+def test_a_view_or_export_of_personal_data_is_on_the_record(
+    audited_world: World, route: Route
+) -> None:
+    w = audited_world
+    engine: Engine = w.client.app.state.engine  # type: ignore[attr-defined]
+    rule = _prepared(w, route, MATRIX[route], "admin")
+    before = _entries(engine)
+    got = call(w, route, rule, "admin")
+    assert got.status < 400, f"{route}: {got}"
+    assert _entries(engine) > before
+    with engine.connect() as conn:
+        newest = conn.execute(select(AuditEntry).where(
+            AuditEntry.id > before)).all()  # type: ignore[arg-type,operator]
+    assert {row.action for row in newest} & {"view", "export"}, newest
+
+
 def test_exemptions_name_routes_that_exist() -> None:
     assert not set(EXEMPT) - set(UNSAFE) and not set(SUCCEED) - set(UNSAFE)
+    assert not set(PERSONAL_READS) - set(MATRIX)

@@ -221,3 +221,43 @@ def test_logout_is_on_the_record(client: TestClient, admin_headers: dict[str, st
     assert client.post("/api/v1/auth/logout", headers=admin_headers).status_code == 204
     entries = _entries(db, "logout")
     assert [(e.actor_name, e.object_type) for e in entries] == [("admin", "user_account")]
+
+
+# ------------------------------------------------------------- views, exports
+
+
+def test_name_searches_are_counted_per_flush_without_what_was_typed(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
+) -> None:
+    engine = _app_engine(client)
+    add = client.post(f"/api/v1/conferences/{tree.cid}/attendees", headers=admin_headers,
+                      json=[{"full_name": "Hoàng Thị Xuyến", "site_id": tree.ward_a1}])
+    assert add.status_code == 201
+    spool.flush(engine)
+    for _ in range(3):
+        r = client.get(f"/api/v1/conferences/{tree.cid}/attendees?q=xuyen",
+                       headers=admin_headers)
+        assert r.status_code == 200 and len(r.json()) == 1
+    assert _entries(db, "view") == []  # counted, not yet written
+    spool.flush(engine)
+    [entry] = _entries(db, "view")
+    assert (entry.object_type, entry.actor_name, entry.conference_id) == (
+        "attendee_list", "admin", tree.cid)
+    assert entry.detail is not None
+    assert entry.detail["count"] == 3 and entry.detail["search"] is True
+    assert "xuyen" not in repr(entry.detail).lower()
+
+
+def test_printing_badges_is_an_export_recorded_at_once(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
+) -> None:
+    add = client.post(f"/api/v1/conferences/{tree.cid}/attendees", headers=admin_headers,
+                      json=[{"full_name": f"Người {i}", "site_id": tree.ward_a1}
+                            for i in range(3)])
+    assert add.status_code == 201
+    r = client.get(f"/sites/{tree.ward_a1}/badges", headers=admin_headers)
+    assert r.status_code == 200
+    [entry] = _entries(db, "export")  # no flush needed
+    assert (entry.object_type, entry.site_id, entry.conference_id) == (
+        "badges", tree.ward_a1, tree.cid)
+    assert entry.detail == {"what": "badges", "page": 1, "rows": 3}
