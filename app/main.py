@@ -171,11 +171,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    miss_flusher = MissFlusher(engine, interval=settings.miss_flush_seconds)
-    await miss_flusher.start()
-    audit_flusher = SpoolFlusher(engine, interval=settings.audit_flush_seconds,
-                                 run=write_gate.run)
-    await audit_flusher.start()
+    miss_flusher, audit_flusher = await _start_flushers(engine, settings, write_gate)
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -195,6 +191,18 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             limiter.close()
         write_gate.close()
         engine.dispose()
+
+
+async def _start_flushers(
+    engine: Engine, settings: Settings, gate: WriteGate
+) -> tuple[MissFlusher, SpoolFlusher]:
+    """The writers of what the hot paths only count: refused self check-ins, and the audit
+    log's summaries (through the write gate: on SQLite they take turns with the scans)."""
+    misses = MissFlusher(engine, interval=settings.miss_flush_seconds)
+    await misses.start()
+    audit = SpoolFlusher(engine, interval=settings.audit_flush_seconds, run=gate.run)
+    await audit.start()
+    return misses, audit
 
 
 def _throttles(app: FastAPI, settings: Settings, engine: Engine, gate: WriteGate) -> Limiter:

@@ -108,8 +108,9 @@ def authenticate_throttled(
 def note_attempt(db: Session, *, username: str, outcome: str, user: User | None = None) -> None:
     """Count a login attempt for the audit log (`outcome`: "login" or the refusal's code)."""
     here = current_actor()
-    if user is None:
-        # The account the attempt named, if there is one (never the typed text otherwise).
+    if user is None and outcome != Throttled.code:
+        # The account the attempt named, if there is one (never the typed text otherwise);
+        # a throttled attempt is not looked up (a flood must stay cheap).
         user = db.exec(select(User).where(
             User.username == service.normalize_username(username))).first()
     actor = Actor(role=str(user.role) if user else "anonymous", address=here.address,
