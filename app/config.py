@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # then every day at this local hour (Asia/Ho_Chi_Minh); -1 turns it off (the
     # `diemcau purge` command still purges).
     purge_hour: int = Field(default=3, ge=-1, le=23)
+    # Check-ins and views of personal data are counted in memory and written to the audit
+    # log as one summary entry per actor, site and kind this often (app/audit/spool.py).
+    audit_flush_seconds: float = Field(default=5.0, gt=0, le=300)
     # Dashboard updates are coalesced: at most one message per scope per interval.
     dashboard_interval_seconds: float = Field(default=0.3, ge=0.05, le=60)
     # Throttling (app/throttle.py): where failure counts live. "auto" = Redis when the broker

@@ -19,6 +19,7 @@ from app.accounts.revocations import SocketRevocations
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
+from app.audit.spool import SpoolFlusher
 from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
@@ -179,7 +180,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    workers = await _start_workers(engine, settings)
+    workers = await _start_workers(engine, settings, write_gate)
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -201,11 +202,15 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         engine.dispose()
 
 
-async def _start_workers(engine: Engine, settings: Settings) -> list[MissFlusher | RetentionJob]:
-    """Background writers with no state the requests read: failed-scan counts, the daily
-    retention purge. Stopped in reverse order."""
-    workers: list[MissFlusher | RetentionJob] = [
+async def _start_workers(
+    engine: Engine, settings: Settings, gate: WriteGate
+) -> list[MissFlusher | SpoolFlusher | RetentionJob]:
+    """Background writers with no state the requests read: failed-scan counts, the audit
+    log's summaries (through the write gate: on SQLite they take turns with the scans),
+    the daily retention purge. Stopped in reverse order."""
+    workers: list[MissFlusher | SpoolFlusher | RetentionJob] = [
         MissFlusher(engine, interval=settings.miss_flush_seconds),
+        SpoolFlusher(engine, interval=settings.audit_flush_seconds, run=gate.run),
         RetentionJob(engine, hour=settings.purge_hour),
     ]
     for worker in workers:

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit_service
 from app.db import read_only, utcnow
 from checkin import errors
 from checkin.models import PassKey
@@ -136,6 +137,8 @@ def _insert_key(db: Session, secret_key: str) -> str:
         )
         .on_conflict_do_nothing(index_elements=["kid"])
     )
+    # A statement the ORM listener cannot see (the key itself is never logged).
+    audit_service.record(db, action="create", object_type="pass_key", object_id=kid)
     return kid
 
 
@@ -190,6 +193,8 @@ def rotate(bind: Any, *, secret_key: str) -> PassKey:
         db.execute(
             update(PassKey).where(col(PassKey.retired_at).is_(None)).values(retired_at=utcnow())
         )
+        audit_service.record(db, action="retire", object_type="pass_key",
+                             detail={"reason": "rotate"})
         kid = _insert_key(db, secret_key)
         db.commit()
         key = db.get(PassKey, kid)

@@ -14,6 +14,8 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.audit import service as audit_service
+from app.audit import spool
 from app.config import Settings
 from app.db import DbSession, ReadDbSession, WriteGateDep
 from app.deps import CsrfChecked, CurrentUser, HubDep, SettingsDep
@@ -113,6 +115,8 @@ def pass_page(
     """An attendee's pass: name, unit, site, the QR and the short code (prints on A6/phone)."""
     attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
     site, conference = _site_and_conference(db, attendee.site_id, user, attendee.conference_id)
+    spool.viewed(db, what="pass", object_id=attendee_id, conference_id=attendee.conference_id,
+                 site_id=attendee.site_id)
     return _page(
         request,
         user,
@@ -140,6 +144,12 @@ def badges_page(
     pages = max(1, -(-len(attendees) // BADGES_PER_PRINT))
     start = (page - 1) * BADGES_PER_PRINT
     chunk = attendees[start : start + BADGES_PER_PRINT]
+    badges = [_badge(db, a, site, settings) for a in chunk]
+    # Printed sheets of names leave the screen: an export, recorded before it is shown.
+    audit_service.record(db, action="export", object_type="badges", site_id=site_id,
+                         conference_id=site.conference_id,
+                         detail={"what": "badges", "page": page, "rows": len(chunk)})
+    db.commit()
     return _page(
         request,
         user,
@@ -147,7 +157,7 @@ def badges_page(
         {
             "conference": conference,
             "site": site,
-            "badges": [_badge(db, a, site, settings) for a in chunk],
+            "badges": badges,
             "total": len(attendees),
             "page": page,
             "pages": pages,

@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.accounts.service import require_admin
+from app.audit import service as audit_service
 from checkin.models import Attendance, Attendee, Headcount
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
@@ -57,5 +58,10 @@ def remove_site(db: Session, *, conference_id: int, site_id: int, actor: User) -
                col(Participation.site_id).in_(_subtree(path)))
         .execution_options(synchronize_session=False)
     )
+    count = int(getattr(removed, "rowcount", 0) or 0)
+    # A statement the ORM listener cannot see: one entry for the whole subtree.
+    audit_service.record(db, action="delete", object_type="participation",
+                         conference_id=conference_id, site_id=site_id,
+                         detail={"sites_removed": count, "subtree_of": site_id})
     db.commit()
-    return int(getattr(removed, "rowcount", 0) or 0)
+    return count

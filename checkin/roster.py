@@ -356,6 +356,10 @@ def reissue_pass(db: Session, *, attendee_id: int, actor: User) -> Attendee:
                     revoked=False,
                 )
             )
+            # A statement: the log is told (the new code itself is not kept).
+            audit.record(
+                db, action="reissue_pass", object_type="attendee", object_id=attendee_id,
+                conference_id=attendee.conference_id, site_id=attendee.site_id)
             db.commit()
             break
         except IntegrityError:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app import uploads
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import spool
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, SettingsDep
@@ -161,6 +162,9 @@ def search_attendees(
     found = search.search_attendees(
         db, conference_id=conference_id, q=q, actor=user, site_id=site_id, limit=limit
     )
+    # Counted per actor and flush (the door's name search is frequent); never the query.
+    spool.viewed(db, what="attendee_list", conference_id=conference_id, site_id=site_id,
+                 search=bool(q))
     names = roster.site_names(db, conference_id=conference_id,
                               site_ids=[a.site_id for a in found])
     here = search.checked_in_times(db, session_id=session_id,
@@ -181,6 +185,8 @@ def get_attendee(
 ) -> AttendeePublic:
     """One attendee with their pass code."""
     attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    spool.viewed(db, what="attendee", object_id=attendee_id,
+                 conference_id=attendee.conference_id, site_id=attendee.site_id)
     return _public(attendee, roster.issue_pass(db, attendee=attendee, settings=settings), user)
 
 
@@ -211,6 +217,8 @@ _NO_STORE = {"Cache-Control": "private, no-store"}
 
 def _pass_code(db: Session, *, attendee_id: int, user: User, settings: Settings) -> str:
     attendee = roster.get_attendee(db, attendee_id=attendee_id, actor=user)
+    spool.viewed(db, what="pass", object_id=attendee_id, conference_id=attendee.conference_id,
+                 site_id=attendee.site_id)
     return roster.issue_pass(db, attendee=attendee, settings=settings)
 
 

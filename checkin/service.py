@@ -9,6 +9,8 @@ read-then-write: the unique constraints on (attendee, session) and
 repeat reads the earlier row. Pass signatures are checked against keys held in
 memory. Failed staff scans are kept in `scan_failure`, each in its own short
 transaction; anonymous ones (self check-in) are counted in memory (`checkin.misses`).
+Every scan, accepted or refused, is counted for the audit log's batch summary
+(`checkin.scan_audit`): a counter bump after the commit, never an audit row per scan.
 The statements themselves are in `checkin.statements`; on SQLite the routes run every
 check-in in the one thread of `app.db.WriteGate`, so writers never fight for the lock.
 
@@ -22,9 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, Role, User
@@ -32,9 +33,10 @@ from app.config import Settings
 from app.db import utcnow
 from app.errors import AppError
 from app.realtime import Publish
-from checkin import errors, events, keys, misses, qr, site_tokens, statements
+from checkin import errors, events, keys, misses, qr, scan_audit, site_tokens, statements
 from checkin import sites as checkin_sites
-from checkin.models import CONFERENCE_LEVEL, Attendance, ScanFailure
+from checkin.checkout import check_out as check_out
+from checkin.models import CONFERENCE_LEVEL, ScanFailure
 from checkin.roster import normalize_short_code
 from checkin.site_tokens import SiteQr as SiteQr
 from checkin.site_tokens import page_token as page_token
@@ -310,15 +312,20 @@ def _note_failure(
     """Keep a refused scan (who, where, what, why) in its own short transaction; an
     anonymous one (self check-in) is only counted in memory (`checkin.misses`)."""
     db.rollback()
+    bind, site_id, session_id = db.get_bind(), scan.site_id, scan.session_id
     if scan.actor is None:
-        misses.counter_for(db.get_bind()).note(
-            conference_id=claims.conference_id if claims is not None else None,
-            site_id=scan.site_id, session_id=scan.session_id, reason=reason)
+        conference = claims.conference_id if claims is not None else None
+        misses.counter_for(bind).note(conference_id=conference, site_id=site_id,
+                                      session_id=session_id, reason=reason)
+        scan_audit.scanned(bind, conference_id=conference, site_id=site_id,
+                           session_id=session_id, method=scan.method, outcome=reason)
         return
     try:
         # Counted in the pass's conference, else the session's, else the site's current.
         conference_id = claims.conference_id if claims is not None else (
-            checkin_sites.known_conference(db, site_id=scan.site_id, session_id=scan.session_id))
+            checkin_sites.known_conference(db, site_id=site_id, session_id=session_id))
+        scan_audit.scanned(bind, conference_id=conference_id, site_id=site_id,
+                           session_id=session_id, method=scan.method, outcome=reason)
         db.add(
             ScanFailure(
                 conference_id=conference_id,
@@ -381,6 +388,9 @@ def check_in(
     except AppError as exc:
         _note_failure(db, scan, exc.code, claims)
         raise
+    # After the commit: a counter bump for the audit log's batch summary, no I/O.
+    scan_audit.scanned(db.get_bind(), conference_id=result.conference_id, site_id=site_id,
+                       session_id=session_id, method=method, outcome=result.status)
     if publish is not None:
         _announce(publish, result, site_id)
     return result
@@ -454,43 +464,3 @@ def authorize_site_screen(
     if actor is None:
         raise errors.ScreenTokenInvalid()
     return endpoints_service.get_site(db, site_id=site_id, actor=actor)
-
-
-# --------------------------------------------------------------- check-out
-
-
-def check_out(
-    db: Session,
-    *,
-    attendee_id: int,
-    session_id: int | None,
-    actor: User,
-    publish: Publish | None = None,
-) -> Attendance:
-    """Note that a checked-in attendee left (optional; the check-in itself stays)."""
-    session_key = session_id if session_id is not None else CONFERENCE_LEVEL
-    row = db.exec(
-        select(Attendance).where(
-            Attendance.attendee_id == attendee_id, Attendance.session_key == session_key
-        )
-    ).first()
-    if row is None:
-        raise errors.NotCheckedIn()
-    endpoints_service.get_site(db, site_id=row.site_id, actor=actor)
-    now = utcnow()
-    db.execute(
-        update(Attendance)
-        .where(col(Attendance.id) == row.id, col(Attendance.checked_out_at).is_(None))
-        .values(checked_out_at=now)
-    )
-    db.commit()
-    db.refresh(row)
-    if publish is not None:
-        publish(
-            events.attendance_channel(row.conference_id),
-            events.encode_checkout(
-                conference_id=row.conference_id, site_id=row.site_id, session_id=session_id,
-                attendee_id=attendee_id, at=now,
-            ),
-        )
-    return row

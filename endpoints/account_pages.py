@@ -11,6 +11,7 @@ from app.accounts import admin, resets
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, User
+from app.audit import spool
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CsrfChecked, CurrentUser, HubDep, SettingsDep, set_login_cookie
 from app.errors import AppError
@@ -68,6 +69,7 @@ def accounts_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Every account, searchable, with the central office's actions."""
+    spool.viewed(db, what="user_account_list", search=bool(q))  # names and phones
     return _list_page(request, db, user, q=q, status=status, page=page)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from app.accounts import admin, resets
 from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, UserPublic
+from app.audit import spool
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, HubDep, SettingsDep
 from endpoints.account_models import (
@@ -43,6 +44,7 @@ def list_accounts(
     users, total = admin.list_accounts(
         db, actor=user, query=q, status=status_, limit=limit, offset=offset
     )
+    spool.viewed(db, what="user_account_list", search=bool(q))  # names and phones
     return AccountPage(items=[_public(u) for u in users], total=total)
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.models import AccountStatus, Role, User
+from app.audit import service as audit_service
 from app.errors import describe_validation
 from app.tabular import errors as tabular_errors
 from app.tabular import reader
@@ -343,6 +344,9 @@ def _write(
         import_writes.insert_new(db, plan, actor, progress)
         import_writes.apply_updates(db, plan, actor, progress)
         import_writes.invite_all(db, plan, conference_id)
+        # Bulk statements the ORM listener cannot see: one entry for the whole import.
+        audit_service.record(db, action="import", object_type="site", conference_id=conference_id,
+                             detail={"created": len(plan.new), "updated": len(plan.updates)})
         db.commit()
     except IntegrityError as exc:
         # Another writer added a code or removed a parent between the checks and the insert.

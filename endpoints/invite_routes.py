@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.accounts.models import Password, Username, UserPublic
+from app.audit import spool
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser, SettingsDep
 from app.text import Name
@@ -132,6 +133,7 @@ def list_registrations(
     approval: Approval = Approval.pending,
 ) -> list[RegistrationPublic]:
     """Sites registered through invites, waiting for (or past) a decision."""
+    spool.viewed(db, what="registration_list", conference_id=conference_id)  # names, phones
     return [
         RegistrationPublic(
             site=_site(s), user=UserPublic.model_validate(u, from_attributes=True)

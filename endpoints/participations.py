@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.accounts.service import require_admin
+from app.audit import service as audit_service
 from app.db import UTCDateTime, utcnow
 from endpoints import errors
 from endpoints.models import (
@@ -173,6 +174,10 @@ def invite_sites(
     wanted = _count(db, picked)
     invited = _insert_missing(db, conference_id, picked)
     total = _count_in(db, conference_id)
+    # One statement for the whole selection: one entry for it.
+    audit_service.record(db, action="invite_sites", object_type="participation",
+                         conference_id=conference_id,
+                         detail={"invited": invited, "already_in": wanted - invited})
     db.commit()
     return InviteReport(invited=invited, already_in=wanted - invited, total_in_conference=total)
 

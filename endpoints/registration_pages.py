@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.audit import spool
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CsrfChecked, SettingsDep
@@ -196,6 +197,7 @@ def registrations_page(
     show: Annotated[str, Query(max_length=20)] = "pending",
 ) -> Response:
     """Sites registered through invites: waiting for a decision, or already decided."""
+    spool.viewed(db, what="registration_list", conference_id=conference_id)  # names, phones
     return _registrations(request, db, user, conference_id, decided=show == "decided")
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import AccountStatus, User
 from app.accounts.service import require_admin
+from app.audit import service as audit_service
 from app.db import utcnow
 from endpoints import errors
 from endpoints.invite_models import Invite
@@ -79,6 +80,10 @@ def _decide(db: Session, *, site_id: int, actor: User, approve: bool) -> SiteVie
         .where(col(User.site_id) == site_id, col(User.status) == AccountStatus.pending)
         .values(status=AccountStatus.active if approve else AccountStatus.rejected)
     )
+    # Statements the ORM listener cannot see: the decision is one entry.
+    audit_service.record(db, action="approve" if approve else "reject",
+                         object_type="registration", object_id=site_id, site_id=site_id,
+                         detail={"approval": new_approval.value})
     db.commit()
     db.refresh(site)
     conference_id = registered_for(db, site_id=site_id)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
+from app.audit import spool
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CookieCsrf, CurrentUser
 from app.text import Name, ShortText
@@ -85,6 +86,7 @@ def list_registry_sites(
     page = registry.list_registry_sites(db, actor=user, q=q, kind=kind, status=status,
                                         under_id=under_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(page.total)
+    spool.viewed(db, what="site_list", site_id=under_id)  # contacts: personal data
     return [_public(s) for s in page.items]
 
 
@@ -98,7 +100,9 @@ def create_registry_site(data: SiteCreate, db: DbSession, user: CurrentUser) -> 
 @router.get("/registry/sites/{site_id}", response_model=RegistrySitePublic)
 def get_registry_site(site_id: int, db: ReadDbSession, user: CurrentUser) -> RegistrySitePublic:
     """One registry site in the user's scope, whatever conference it takes part in."""
-    return _public(service.get_site(db, site_id=site_id, actor=user))
+    site = service.get_site(db, site_id=site_id, actor=user)
+    spool.viewed(db, what="site", object_id=site_id, site_id=site_id)  # contacts
+    return _public(site)
 
 
 @router.get("/sites/{site_id}/history", response_model=list[SiteHistoryPublic])

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts import login
 from app.accounts import service as accounts_service
 from app.accounts.models import UserPublic
+from app.audit import spool
 from app.config import Settings
 from app.db import DbSession, ReadDbSession
 from app.deps import (
@@ -170,6 +171,8 @@ def list_sites(
         offset=offset,
     )
     response.headers["X-Total-Count"] = str(page.total)
+    # Sites carry their contact person's name and phone: a view of personal data.
+    spool.viewed(db, what="site_list", conference_id=conference_id, site_id=under_id)
     return [_site(s) for s in page.items]
 
 
@@ -179,7 +182,9 @@ def get_site(
 ) -> SitePublic:
     """One site in the user's scope, with its participation in `conference_id` (default:
     the conference it is about now)."""
-    return _site(service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id))
+    view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
+    spool.viewed(db, what="site", object_id=site_id, conference_id=conference_id, site_id=site_id)
+    return _site(view)
 
 
 @router.patch(

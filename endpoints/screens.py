@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import service as audit_service
 from app.db import utcnow
 from app.security import hash_token
 from endpoints import errors
@@ -147,6 +148,8 @@ def pair_screen(db: Session, *, code: str) -> tuple[ScreenDevice, str]:
         db.rollback()
         raise errors.PairingCodeInvalid()
     screen = db.exec(select(ScreenDevice).where(ScreenDevice.token_hash == token_hash)).one()
+    audit_service.record(db, action="pair", object_type="screen_device", object_id=screen.id,
+                         site_id=screen.site_id)
     db.commit()
     return screen, token
 

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Password, User, Username
+from app.audit import spool
 from app.db import DbSession, ReadDbSession
 from app.deps import AdminUser, CsrfChecked, CurrentUser
 from app.errors import AppError
@@ -180,6 +181,7 @@ def sites_page(
     query: Annotated[TreeQuery, Query()],
 ) -> Response:
     """The site tree (a coordinator sees their subtree), filtered, searched and paged."""
+    spool.viewed(db, what="site_list", conference_id=conference_id)
     return _tree(request, db, user, conference_id, query)
 
 
@@ -352,6 +354,8 @@ def site_page(
     """One site: every field, its edit form, the sites below it; in `?conference_id=` or
     the conference the site is about now."""
     view = service.site_view(db, site_id=site_id, actor=user, conference_id=conference_id)
+    # Contacts and coordinators' names and phones: a view of personal data.
+    spool.viewed(db, what="site", object_id=site_id, conference_id=conference_id, site_id=site_id)
     return _site_page(request, db, user, view)
 
 

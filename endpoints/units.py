@@ -23,6 +23,7 @@ from vietnam_provinces import Province, ProvinceCode, VietNamDivisionType, Ward
 
 from app.accounts.models import User
 from app.accounts.service import require_admin
+from app.audit import service as audit_service
 from app.db import utcnow
 from app.text import search_key
 from endpoints import errors, tree_order
@@ -235,6 +236,9 @@ def load_units(db: Session, *, actor: User, province_code: int | None = None) ->
         _insert_many(db, "site", rows)
         _insert_many(db, "site_history", list(_history_rows(rows, actor)))
         _follow_official(db, units, existing, actor, report)
+        # Bulk statements the ORM listener cannot see: one entry for the load.
+        audit_service.record(db, action="load_units", object_type="site",
+                             detail={"province_code": province_code, "created": len(rows)})
         db.commit()
     except IntegrityError as exc:
         # Another writer took one of these codes between the read and the insert.

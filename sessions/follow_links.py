@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import service as audit_service
 from app.db import LOCAL_TZ, utcnow
 from endpoints import service as endpoints_service
 from endpoints.models import Conference
@@ -185,6 +186,9 @@ def rotate(db: Session, *, conference_id: int, actor: User, secret: str) -> str:
     )
     if bumped.rowcount == 0:  # type: ignore[attr-defined]
         db.add(FollowLinkGeneration(conference_id=conference_id, generation=1))
+    else:  # a statement the ORM listener cannot see
+        audit_service.record(db, action="rotate", object_type="follow_link",
+                             conference_id=conference_id)
     try:
         db.commit()
     except IntegrityError:  # another rotation created the row first: bump it

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import service as audit_service
 from app.db import utcnow
 from app.realtime import Publish
 from endpoints import service as endpoints_service
@@ -154,6 +155,9 @@ def reopen_session(db: Session, *, session_id: int, actor: User) -> ConferenceSe
     if reopened.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
         raise errors.SessionNotClosed()
+    # A statement the ORM listener cannot see: the log is told.
+    audit_service.record(db, action="reopen", object_type="conference_session",
+                         object_id=session_id, conference_id=session.conference_id)
     db.commit()
     db.refresh(session)
     return session

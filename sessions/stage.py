@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit import spool
 from app.db import utcnow
 from app.errors import NotFound
 from app.realtime import Publish
@@ -200,6 +201,11 @@ def set_state(
     except BaseException:
         db.rollback()
         raise
+    # Slide changes come in runs: counted for the audit log's summary (the stage row is
+    # written by statements the ORM listener cannot see).
+    spool.spool_for(db.get_bind()).note(
+        action="stage.change", object_type="stage", conference_id=view.conference_id,
+        details=(("session_id", session_id),))
     announce(publish, view)
     return view
 

@@ -7,6 +7,13 @@ made while waiting is refused (429, Retry-After) before any database work or arg
 A good password clears the account's count, never the address's (else a guesser
 could log into their own account between guesses). Passwords are checked one at a
 time per process, in one thread at the lowest CPU priority (see `_verifying`).
+
+Every attempt is a security event on the audit log, counted in the spool (a login storm
+at the opening, or a guesser's flood, is one summary entry per account, address and
+outcome each few seconds, not a write per attempt): a success as the account, a refusal
+with the account only when the username names one. A username that names no account is
+not kept (it may be someone's e-mail or a password typed in the wrong box), nor is any
+password.
 """
 
 import contextlib
@@ -14,10 +21,12 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.accounts import errors, service
 from app.accounts.models import User
+from app.audit import spool
+from app.audit.context import Actor, current_actor
 from app.config import Settings
 from app.throttle import Rule, Throttle, Throttled
 
@@ -76,18 +85,38 @@ def authenticate_throttled(
     run while holding SQLite's write lock (every check-in would wait behind it).
     """
     attempts = login_attempts(settings, client=client, username=username)
-    throttle.check(*attempts)
     keys = {rule.key(subject) for rule, subject in attempts}
-    with _pending_lock:
-        if keys & _pending:  # this client or account is being checked right now
-            raise Throttled(1)
-        _pending.update(keys)
     try:
-        return _verify(db, throttle=throttle, attempts=attempts, username=username,
-                       password=password)
-    finally:
+        throttle.check(*attempts)
         with _pending_lock:
-            _pending.difference_update(keys)
+            if keys & _pending:  # this client or account is being checked right now
+                raise Throttled(1)
+            _pending.update(keys)
+        try:
+            user = _verify(db, throttle=throttle, attempts=attempts, username=username,
+                           password=password)
+        finally:
+            with _pending_lock:
+                _pending.difference_update(keys)
+    except (errors.InvalidCredentials, errors.AccountNotActive, Throttled) as exc:
+        note_attempt(db, username=username, outcome=exc.code)
+        raise
+    note_attempt(db, username=username, outcome="login", user=user)
+    return user
+
+
+def note_attempt(db: Session, *, username: str, outcome: str, user: User | None = None) -> None:
+    """Count a login attempt for the audit log (`outcome`: "login" or the refusal's code)."""
+    here = current_actor()
+    if user is None and outcome != Throttled.code:
+        # The account the attempt named, if there is one (never the typed text otherwise);
+        # a throttled attempt is not looked up (a flood must stay cheap).
+        user = db.exec(select(User).where(
+            User.username == service.normalize_username(username))).first()
+    actor = Actor(role=str(user.role) if user else "anonymous", address=here.address,
+                  user_id=user.id if user else None, username=user.username if user else None)
+    spool.spool_for(db.get_bind()).note(action="login", object_type="user_account",
+                                        object_id=actor.user_id, outcome=outcome, actor=actor)
 
 
 def precheck(throttle: Throttle, attempts: tuple[tuple[Rule, str], ...]) -> None:

@@ -8,6 +8,7 @@ from app.accounts import errors
 from app.accounts.models import AccountStatus, Role, User
 from app.accounts.passwords import check_new_password
 from app.accounts.revocations import announce_revoked
+from app.audit import service as audit_service
 from app.config import DEV_ADMIN_PASSWORD
 from app.realtime import Publish
 from app.security import create_access_token, hash_password, read_access_token, verify_password
@@ -66,6 +67,9 @@ def logout(db: Session, *, user: User, publish: Publish | None = None) -> None:
     db.execute(
         update(User).where(col(User.id) == user.id).values(token_version=User.token_version + 1)
     )
+    # A statement, not an ORM write: the log is told (a security event, in the same commit).
+    audit_service.record(db, action="logout", object_type="user_account", object_id=user.id,
+                         site_id=user.site_id)
     db.commit()
     if publish is not None and user.id is not None:
         announce_revoked(publish, user_id=user.id)
