@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     ws_connections_per_client: int = Field(default=100, ge=0, le=100_000)
     # The controller of the personal data (bên kiểm soát dữ liệu cá nhân), named in every
     # conference's default privacy notice, and how to reach them (address, phone, email).
-    controller_name: str = Field(default="Ban tổ chức hội nghị", min_length=1, max_length=300)
+    controller_name: str = Field(default="Ban tổ chức hội nghị", max_length=300)
     controller_contact: str = Field(default="", max_length=500)
 
     @field_validator("allowed_origins", mode="before")
