@@ -20,12 +20,11 @@ from app.audit import service as audit
 from app.db import LOCAL_TZ, utcnow
 from app.tabular.export import CsvValue
 from app.text import mask_phone, search_key
-from checkin import errors, roster
+from checkin import basis, errors, roster
 from checkin.anonymise import anonymise
 from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, AttendeeWord
 from checkin.privacy_models import DataRequest, RequestStatus
 from checkin.rights_models import (
-    BASIS_LABELS,
     KIND_LABELS,
     METHOD_LABELS,
     STATUS_LABELS,
@@ -87,7 +86,7 @@ def _identity(db: Session, attendee: Attendee, site_name: str, whole_phone: bool
         phone=attendee.phone if whole_phone else mask_phone(attendee.phone),
         short_code=attendee.short_code, site_id=attendee.site_id, site_name=site_name,
         basis=attendee.basis,
-        basis_label=BASIS_LABELS.get(attendee.basis, attendee.basis) if attendee.basis else None,
+        basis_label=basis.basis_label(attendee.basis) if attendee.basis else None,
         supplied_by=supplier.full_name if supplier else None, supplied_at=attendee.supplied_at,
         created_at=attendee.created_at, revoked=attendee.revoked,
         deleted_at=attendee.deleted_at, erased_at=attendee.erased_at,

@@ -11,12 +11,6 @@ from sqlmodel import SQLModel
 from app.text import Name, ShortText
 from endpoints.models import Phone
 
-# Why the service holds a person (attendee.basis); unknown values are shown as they are.
-BASIS_LABELS = {
-    "unit": "Do đơn vị cử (gửi danh sách)",
-    "consent": "Người tham dự tự đồng ý",
-    "duty": "Thực hiện nhiệm vụ theo quy định của pháp luật",
-}
 KIND_LABELS = {"correct": "Yêu cầu chỉnh sửa", "erase": "Yêu cầu xoá dữ liệu"}
 STATUS_LABELS = {"open": "Chờ xử lý", "done": "Đã xử lý", "refused": "Từ chối"}
 METHOD_LABELS = {"scan": "Quét mã QR", "search": "Tìm theo tên", "self": "Tự điểm danh",
