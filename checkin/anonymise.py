@@ -48,7 +48,7 @@ def anonymise(db: Session, *, attendee_ids: Sequence[int]) -> int:
             update(table).where(table.c.id == bindparam("b_id")).values(
                 full_name=bindparam("b_name"), name_key=bindparam("b_key"),
                 sort_key=bindparam("b_sort"), unit=None, position=None, phone=None,
-                pass_version=table.c.pass_version + 1, erased_at=now,
+                pass_version=table.c.pass_version + 1, revoked=True, erased_at=now,
             ).execution_options(synchronize_session=False),
             [{"b_id": i, "b_name": n, "b_key": search_key(n), "b_sort": sort_key(n)}
              for i, n in zip(ids, names, strict=True)],
