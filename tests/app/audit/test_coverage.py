@@ -132,8 +132,7 @@ def _more_makers(w: World, secret_key: str) -> None:
         w.api("POST", f"/api/v1/accounts/{made}/disable")
         return int(made)
 
-    def notice_version() -> int:
-        # Another line here edits the notice (a new version): register with the current one.
+    def notice_version() -> int:  # another line edits the notice: register with the current
         return int(w.client.get(f"/api/v1/privacy/{cid}").json()["version"])
 
     def registered_site() -> int:
