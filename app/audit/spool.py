@@ -4,8 +4,9 @@ One audit row per scan would put a hash-chain append (and on PostgreSQL the chai
 on every check-in. Instead the hot path only counts: `note` bumps a counter in this
 process under a lock (no I/O), keyed by what an auditor asks (action, object, actor and
 role, address, conference, site, and a few details such as session and method), with the
-first and last time. `SpoolFlusher` writes every `interval` seconds ONE chained entry per
-key (`chain.append`, one transaction), and once more at shutdown; a failed flush gives the
+first and last time. `SpoolFlusher` writes every `interval` seconds one chained entry per
+key, scans folded into one per action and conference (FOLDED), in one transaction, and
+once more at shutdown; a failed flush gives the
 batch back to be written next time. Counted events lost in a crash are at most one
 interval's worth, and the rows they describe (attendance) keep their own times and actors.
 
@@ -141,18 +142,61 @@ def entry_of(key: Key, tally: Tally) -> dict[str, Any]:
     }
 
 
+# Scans come from every site at once (a national check-in: hundreds of scanning accounts
+# in one flush): their keys are folded into one entry per action and conference, the
+# breakdown by actor, site and detail in `detail["by"]`, so a flush appends a handful of
+# entries instead of one per scanning account (which held the write gate for tens of ms).
+FOLDED = frozenset({"checkin.batch", "checkout.batch"})
+
+
+def folded_entry(items: list[tuple[Key, Tally]]) -> dict[str, Any]:
+    """One entry for several keys of the same action and conference."""
+    if len(items) == 1:
+        return entry_of(*items[0])
+    total = Tally(first_at=items[0][1].first_at, last_at=items[0][1].last_at)
+    by = []
+    for key, tally in items:
+        total.merge(tally)
+        (_, _, _, actor_id, actor_name, role, address, _, site_id, details) = key
+        row = {"actor_id": actor_id, "actor_name": actor_name, "role": role,
+               "address": address, "site_id": site_id, **dict(details), "count": tally.count}
+        if tally.outcomes:
+            row["outcomes"] = dict(sorted(tally.outcomes.items()))
+        by.append(row)
+    first = items[0][0]
+    actors = {k[3:7] for k, _ in items}
+    sites = {k[8] for k, _ in items}
+    one_actor = next(iter(actors)) if len(actors) == 1 else (None, None, "several", None)
+    whole: Key = (first[0], first[1], first[2], *one_actor, first[7],
+                  next(iter(sites)) if len(sites) == 1 else None, ())
+    entry = entry_of(whole, total)
+    entry["detail"]["by"] = by
+    return entry
+
+
+def entries_of(batch: dict[Key, Tally]) -> list[dict[str, Any]]:
+    """The chained entries of a flush, oldest first (the log reads in time order)."""
+    entries: list[dict[str, Any]] = []
+    folded: dict[tuple[str, str, int | None], list[tuple[Key, Tally]]] = {}
+    for key, tally in sorted(batch.items(), key=lambda item: item[1].last_at):
+        if key[0] in FOLDED:
+            folded.setdefault((key[0], key[1], key[7]), []).append((key, tally))
+        else:
+            entries.append(entry_of(key, tally))
+    entries.extend(folded_entry(items) for items in folded.values())
+    return sorted(entries, key=lambda e: e["at"])
+
+
 def flush(engine: Engine) -> int:
-    """Write the pending events of a database, one entry per key, in one transaction;
-    how many events the entries count."""
+    """Write the pending events of a database in one transaction (see FOLDED); how many
+    events the entries count."""
     spool = spool_for(engine)
     batch = spool.take()
     if not batch:
         return 0
-    # Oldest first, so the log reads in time order within a flush.
-    ordered = sorted(batch.items(), key=lambda item: item[1].last_at)
     try:
         with engine.begin() as conn:
-            chain.append(conn, [entry_of(key, tally) for key, tally in ordered])
+            chain.append(conn, entries_of(batch))
     except Exception:
         spool.give_back(batch)
         raise

@@ -111,6 +111,31 @@ def test_flush_writes_one_chained_entry_per_key_and_gives_back_on_failure(
     assert verify(engine).ok
 
 
+def test_scans_from_many_sites_fold_into_one_entry_per_conference(
+    engine: Engine, db: Session
+) -> None:
+    counted = spool.spool_for(engine)
+    spool.flush(engine)
+    for site in range(1, 301):  # 300 sites, each with its own scanning account
+        set_actor(Actor(role="coordinator", address=f"10.0.{site // 250}.{site % 250}",
+                        user_id=site, username=f"c{site}"))
+        for _ in range(site % 3 + 1):
+            counted.note(action="checkin.batch", object_type="attendance", conference_id=4,
+                         site_id=site, outcome="checked_in", details=(("method", "scan"),))
+    counted.note(action="checkin.batch", object_type="attendance", conference_id=5, site_id=1,
+                 outcome="checked_in", details=(("method", "scan"),))
+    assert spool.flush(engine) == 601
+    entries = {e.conference_id: e for e in _entries(db, "checkin.batch")}
+    assert set(entries) == {4, 5}  # one entry a conference, not one per account
+    whole = entries[4].detail
+    assert whole is not None and whole["count"] == 600
+    assert entries[4].role == "several" and entries[4].site_id is None
+    assert len(whole["by"]) == 300 and sum(r["count"] for r in whole["by"]) == 600
+    assert {r["site_id"]: r["actor_name"] for r in whole["by"]}[7] == "c7"
+    assert entries[5].actor_name == "c300" and entries[5].site_id == 1  # alone: as it was
+    assert verify(engine).ok
+
+
 # ------------------------------------------------------------ check-in bursts
 
 
@@ -160,17 +185,26 @@ def test_a_checkin_burst_writes_no_audit_row_per_scan_and_its_summaries_add_up(
     entries = _entries(db, "checkin.batch")
     assert sum(e.detail["count"] for e in entries) == sent  # type: ignore[index]
     outcomes: dict[tuple[str, str], Counter[str]] = {}
-    for e in entries:
-        assert e.detail is not None
-        outcomes.setdefault((e.role, e.detail["method"]), Counter()).update(e.detail["outcomes"])
+    for row in _rows(entries):
+        outcomes.setdefault((row["role"], row["method"]), Counter()).update(row["outcomes"])
     assert outcomes[("admin", "scan")] == {"checked_in": 6, "already_checked_in": 6,
                                            "short_code_not_found": 3}
     # Self check-ins: anonymous (the two were scanned already), and one made-up code.
     assert outcomes[("anonymous", "self")] == {"already_checked_in": 2,
                                                "short_code_not_found": 1}
-    assert {e.site_id for e in entries} == {tree.ward_a1}
+    assert {row["site_id"] for row in _rows(entries)} == {tree.ward_a1}
     assert {e.conference_id for e in entries} - {None} == {tree.cid}
     assert verify(engine).ok
+
+
+def _rows(entries: list[AuditEntry]) -> list[dict[str, Any]]:
+    """Each actor's tally: an entry's own, or the rows of an entry that folds several."""
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        assert e.detail is not None
+        rows.extend(e.detail.get("by") or [
+            {**e.detail, "role": e.role, "site_id": e.site_id}])
+    return rows
 
 
 def test_what_is_counted_is_written_when_the_service_stops(
