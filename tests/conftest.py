@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel
 import app.models  # noqa: F401 - every table on the metadata
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.audit.context import clear_actor
 from app.config import Settings
 from app.db import create_db_engine, read_only
 from app.main import create_app
@@ -46,6 +47,13 @@ def _pg_reachable() -> bool:
 
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(autouse=True)
+def _no_actor_left_over() -> None:
+    """Each test starts as the system: an actor set by an earlier test in this worker
+    (`set_actor`) would otherwise sign this test's writes."""
+    clear_actor()
 
 
 @pytest.fixture(scope="session")

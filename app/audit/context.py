@@ -35,6 +35,11 @@ def set_actor(actor: Actor) -> None:
     _current.set(actor)
 
 
+def clear_actor() -> None:
+    """Back to no actor (the system): tests start each case from here."""
+    _current.set(None)
+
+
 def identify(*, user_id: int | None, username: str, role: str) -> None:
     """The request's login is known: its writes are that user's."""
     actor = _current.get()

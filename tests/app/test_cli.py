@@ -352,7 +352,7 @@ def test_audit_verify_exit_codes_as_a_process(sqlite_url: str, tmp_path: Path) -
     assert "audit_verify status=ok entries=1 " in whole.stdout
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
         conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute("UPDATE audit_log SET role = 'coordinator'")
+        conn.execute("UPDATE audit_log SET role = 'tampered'")
     broken = _run(["audit", "verify"], tmp_path, DIEMCAU_DATABASE_URL=sqlite_url)
     assert broken.returncode == 1, broken.stdout
     assert "reason=changed broken_at=1" in broken.stdout
