@@ -11,9 +11,6 @@ The memory is bounded: past MAX_KEYS distinct keys, new misses are counted at th
 conference level (the session named by a caller is the one thing a guesser controls).
 """
 
-import asyncio
-import contextlib
-import logging
 import threading
 import weakref
 from collections import Counter
@@ -24,13 +21,11 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.db import utcnow
+from app.flusher import Flusher
 from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, ScanFailureCount
-
-log = logging.getLogger(__name__)
 
 MAX_KEYS = 10_000
 
@@ -126,34 +121,8 @@ def flush(engine: Engine) -> int:
     return sum(batch.values())
 
 
-class MissFlusher:
+class MissFlusher(Flusher):
     """Flushes the counted misses every `interval` seconds, and once more at stop."""
 
     def __init__(self, engine: Engine, *, interval: float = 5.0) -> None:
-        self._engine = engine
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Begin flushing in the background."""
-        self._task = asyncio.create_task(self._run(), name="miss-flush")
-
-    async def stop(self) -> None:
-        """Write what is pending and stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        try:
-            await run_in_threadpool(flush, self._engine)
-        except Exception:
-            log.exception("could not write the counted failed scans at shutdown")
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await run_in_threadpool(flush, self._engine)
-            except Exception:
-                # A locked or unreachable database must not end the counting for good.
-                log.exception("failed-scan flush failed; will retry")
+        super().__init__(flush, engine, interval=interval, name="miss-flush")

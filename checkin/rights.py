@@ -34,8 +34,6 @@ from checkin.rights_models import (
     PersonalData,
     RequestPublic,
 )
-from endpoints import errors as endpoints_errors
-from endpoints import service as endpoints_service
 from endpoints.models import Conference
 from sessions.models import ConferenceSession
 
@@ -53,14 +51,7 @@ def notice_url(conference_id: int) -> str:
 def find_attendee(db: Session, *, attendee_id: int, actor: User) -> Attendee:
     """An attendee of a site in the actor's scope, even one taken off the roster (their
     data is still held); `attendee_not_found` otherwise."""
-    attendee = db.get(Attendee, attendee_id)
-    if attendee is None:
-        raise errors.AttendeeNotFound()
-    try:
-        endpoints_service.get_site(db, site_id=attendee.site_id, actor=actor)
-    except endpoints_errors.SiteOutOfScope as exc:
-        raise errors.AttendeeNotFound() from exc
-    return attendee
+    return roster.get_attendee(db, attendee_id=attendee_id, actor=actor, deleted_too=True)
 
 
 # ------------------------------------------------------------ what is held

@@ -304,10 +304,13 @@ def create_attendees(
     return found
 
 
-def get_attendee(db: Session, *, attendee_id: int, actor: User) -> Attendee:
-    """One attendee (not deleted) of a site in the actor's scope."""
+def get_attendee(
+    db: Session, *, attendee_id: int, actor: User, deleted_too: bool = False
+) -> Attendee:
+    """One attendee of a site in the actor's scope (`attendee_not_found` otherwise); one
+    taken off the roster only with `deleted_too` (their data is still held)."""
     attendee = db.get(Attendee, attendee_id)
-    if attendee is None or attendee.deleted_at is not None:
+    if attendee is None or (attendee.deleted_at is not None and not deleted_too):
         raise errors.AttendeeNotFound()
     try:
         endpoints_service.get_site(db, site_id=attendee.site_id, actor=actor)

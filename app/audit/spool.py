@@ -16,11 +16,10 @@ controls).
 """
 
 import asyncio
-import contextlib
-import logging
 import threading
 import weakref
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,8 +28,7 @@ from sqlalchemy.engine import Engine
 
 from app.audit import chain
 from app.audit.context import Actor, current_actor
-
-log = logging.getLogger(__name__)
+from app.flusher import Flusher
 
 MAX_KEYS = 10_000
 
@@ -203,43 +201,13 @@ def flush(engine: Engine) -> int:
     return sum(t.count for t in batch.values())
 
 
-class SpoolFlusher:
-    """Flushes the spool every `interval` seconds, and once more at stop.
-
-    `run` is where the write runs (the app passes its write gate's, so on SQLite the
-    flush takes its turn with the check-ins instead of fighting them for the lock).
-    """
+class SpoolFlusher(Flusher):
+    """Flushes the spool every `interval` seconds, and once more at stop (the app runs
+    it through its write gate: on SQLite the flush takes its turn with the scans)."""
 
     def __init__(self, engine: Engine, *, interval: float = 5.0,
-                 run: Any = asyncio.to_thread) -> None:
-        self._engine = engine
-        self._interval = interval
-        self._run_in = run
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Begin flushing in the background."""
-        self._task = asyncio.create_task(self._loop(), name="audit-spool-flush")
-
-    async def stop(self) -> None:
-        """Write what is pending and stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        try:
-            await self._run_in(flush, self._engine)
-        except Exception:
-            log.exception("could not write the audit summaries at shutdown")
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self._run_in(flush, self._engine)
-            except Exception:
-                # A locked or unreachable database must not end the counting for good.
-                log.exception("audit summary flush failed; will retry")
+                 run: Callable[..., Awaitable[Any]] = asyncio.to_thread) -> None:
+        super().__init__(flush, engine, interval=interval, name="audit-spool-flush", run=run)
 
 
 def viewed(db: Any, *, what: str, object_id: str | int | None = None,
