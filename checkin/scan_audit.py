@@ -1,9 +1,10 @@
 """Check-ins on the audit log: counted per batch in the spool, never one entry per scan.
 
 Called after the commit (or after the refusal), these only bump a counter in memory
-(`app.audit.spool`): the flusher writes one chained entry per actor, address, site,
-session and method every few seconds, with the count of scans by outcome
-(`checked_in`, `already_checked_in`, or the refusal's code) and the first and last time.
+(`app.audit.spool`): every few seconds the flusher writes one chained entry per action
+and conference, broken down by actor, address, site, session and method, with the count
+of scans by outcome (`checked_in`, `already_checked_in`, or the refusal's code) and the
+first and last time.
 """
 
 from typing import Any
