@@ -23,6 +23,7 @@ from endpoints.models import (
     SiteHistory,
 )
 from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
+from sessions.floor_models import FloorQuestion, FloorRequest
 from sessions.models import (
     AgendaItem,
     ConferenceSession,
@@ -42,6 +43,8 @@ __all__ = [
     "ConferenceSession",
     "ConnectionTest",
     "DataRequest",
+    "FloorQuestion",
+    "FloorRequest",
     "FollowLinkGeneration",
     "Headcount",
     "Incident",

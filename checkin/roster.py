@@ -392,4 +392,4 @@ def scope_path(
 
 def site_names(db: Session, *, conference_id: int, site_ids: Sequence[int]) -> dict[int, str]:
     """Names of sites by id as the conference knew them (search results and passes)."""
-    return checkin_sites.names_in(db, conference_id=conference_id, site_ids=site_ids)
+    return endpoints_service.names_in(db, conference_id=conference_id, site_ids=site_ids)

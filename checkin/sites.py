@@ -8,7 +8,6 @@ the site (live, else the next, else the last: endpoints.service.current_conferen
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -64,21 +63,6 @@ def site_in(
     chosen = conference_for_site(db, site_id=site_id, conference_id=conference_id,
                                  session_id=session_id)
     return endpoints_service.get_site_in(db, conference_id=chosen, site_id=site_id, actor=actor)
-
-
-def names_in(db: Session, *, conference_id: int, site_ids: Sequence[int]) -> dict[int, str]:
-    """Names of sites by id as a conference knew them (the registry name if not invited)."""
-    out: dict[int, str] = {}
-    unique = sorted(set(site_ids))
-    for start in range(0, len(unique), 500):
-        rows = db.execute(
-            sa_select(col(Site.id), func.coalesce(col(Participation.name), col(Site.name)))
-            .outerjoin(Participation, and_(col(Participation.site_id) == col(Site.id),
-                                           col(Participation.conference_id) == conference_id))
-            .where(col(Site.id).in_(unique[start : start + 500]))
-        ).all()
-        out.update({int(r[0]): str(r[1]) for r in rows})
-    return out
 
 
 def participants(

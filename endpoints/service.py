@@ -452,3 +452,18 @@ def missing_sites(
     return MissingList(
         conference_id=conference_id, session_id=session_id, at=at or now, sites=rows
     )
+
+
+def names_in(db: Session, *, conference_id: int, site_ids: Sequence[int]) -> dict[int, str]:
+    """Names of sites by id as a conference knew them (the registry name if not invited)."""
+    out: dict[int, str] = {}
+    unique = sorted(set(site_ids))
+    for start in range(0, len(unique), 500):
+        rows = db.execute(
+            sa_select(col(Site.id), func.coalesce(col(Participation.name), col(Site.name)))
+            .outerjoin(Participation, and_(col(Participation.site_id) == col(Site.id),
+                                           col(Participation.conference_id) == conference_id))
+            .where(col(Site.id).in_(unique[start : start + 500]))
+        ).all()
+        out.update({int(r[0]): str(r[1]) for r in rows})
+    return out

@@ -111,3 +111,58 @@ class FollowLinkExpired(AppError):
     status_code = 410
     code = "follow_link_expired"
     detail = "Hội nghị đã kết thúc; đường dẫn theo dõi không còn dùng được."
+
+
+# --------------------------------------------------------------------- floor
+
+
+class FloorRequestNotFound(NotFound):
+    code = "floor_request_not_found"
+    detail = "Không tìm thấy yêu cầu phát biểu."
+
+
+class FloorRequestWithdrawn(AppError):
+    status_code = 409
+    code = "floor_request_withdrawn"
+    detail = "Điểm cầu đã rút yêu cầu phát biểu này."
+
+
+class FloorRequestNotOpen(AppError):
+    status_code = 409
+    code = "floor_request_not_open"
+    detail = "Yêu cầu phát biểu không còn chờ (đã được trả lời hoặc đã phát biểu)."
+
+
+class FloorNoSpeaker(AppError):
+    status_code = 409
+    code = "floor_no_speaker"
+    detail = "Hiện không có điểm cầu nào đang phát biểu."
+
+
+class SessionNotOnStage(AppError):
+    status_code = 409
+    code = "session_not_on_stage"
+    detail = "Phiên họp này chưa được đưa lên màn hình; hãy mở phiên trên bảng điều khiển trước."
+
+
+class NoSessionOnStage(AppError):
+    status_code = 409
+    code = "no_session_on_stage"
+    detail = "Chưa có phiên họp nào đang diễn ra."
+
+
+class QuestionNotFound(NotFound):
+    code = "question_not_found"
+    detail = "Không tìm thấy câu hỏi."
+
+
+class QuestionNotApproved(AppError):
+    status_code = 409
+    code = "question_not_approved"
+    detail = "Chỉ câu hỏi đã duyệt mới được đưa lên màn hình."
+
+
+class QuestionMergeInvalid(AppError):
+    status_code = 422
+    code = "question_merge_invalid"
+    detail = "Chỉ gộp được vào một câu hỏi khác, chưa bị ẩn hay gộp, của cùng phiên họp."

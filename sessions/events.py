@@ -39,6 +39,30 @@ class StageSlide:
 
 
 @dataclass(frozen=True, slots=True)
+class StageFloor:
+    """The site that has the floor: every screen shows it with a running timer."""
+
+    request_id: int
+    site_id: int
+    site_name: str
+    speaker_name: str
+    speaker_position: str
+    topic: str
+    started_at: datetime
+    limit_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StageQuestion:
+    """An approved written question the chair put on every screen."""
+
+    id: int
+    text: str
+    site_name: str | None
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
 class StageView:
     """Everything a site screen shows now, with the version that names this state."""
 
@@ -51,11 +75,30 @@ class StageView:
     slide: StageSlide | None
     notice: str | None
     changed_at: datetime
+    floor: StageFloor | None = None
+    question: StageQuestion | None = None
 
 
 def stage_channel(conference_id: int) -> str:
     """The channel every screen of a conference listens to."""
     return f"conference:{conference_id}:stage"
+
+
+def floor_channel(conference_id: int) -> str:
+    """The channel of a conference's floor queue: chairs' views listen to it."""
+    return f"conference:{conference_id}:floor"
+
+
+def encode_floor_changed(*, session_id: int, version: int) -> str:
+    """`{"type": "floor", "session_id", "version"}`: the session's queue changed."""
+    return json.dumps({"type": "floor", "session_id": session_id, "version": version},
+                      separators=(",", ":"))
+
+
+def decode_floor_changed(message: str | bytes) -> tuple[int, int]:
+    """The inverse of :func:`encode_floor_changed`: (session_id, version)."""
+    body = json.loads(message)
+    return int(body["session_id"]), int(body["version"])
 
 
 StageType = Literal["snapshot", "state"]
@@ -99,7 +142,31 @@ def stage_body(view: StageView) -> dict[str, Any]:
         else {"number": slide.number, "count": slide.count, "url": slide.url},
         "notice": view.notice,
         "changed_at": view.changed_at.isoformat(),
+        "floor": _floor(view.floor),
+        "question": _question(view.question),
     }
+
+
+def _floor(floor: StageFloor | None) -> dict[str, Any] | None:
+    if floor is None:
+        return None
+    return {
+        "request_id": floor.request_id,
+        "site_id": floor.site_id,
+        "site_name": floor.site_name,
+        "speaker_name": floor.speaker_name,
+        "speaker_position": floor.speaker_position,
+        "topic": floor.topic,
+        "started_at": floor.started_at.isoformat(),
+        "limit_seconds": floor.limit_seconds,
+    }
+
+
+def _question(question: StageQuestion | None) -> dict[str, Any] | None:
+    if question is None:
+        return None
+    return {"id": question.id, "text": question.text, "site_name": question.site_name,
+            "weight": question.weight}
 
 
 def encode_stage(type: StageType, view: StageView) -> str:
@@ -151,6 +218,28 @@ def _decode_session(body: dict[str, Any] | None) -> StageSession | None:
     )
 
 
+def _decode_floor(body: dict[str, Any] | None) -> StageFloor | None:
+    if body is None:
+        return None
+    return StageFloor(
+        request_id=body["request_id"],
+        site_id=body["site_id"],
+        site_name=body["site_name"],
+        speaker_name=body["speaker_name"],
+        speaker_position=body["speaker_position"],
+        topic=body["topic"],
+        started_at=datetime.fromisoformat(body["started_at"]),
+        limit_seconds=body["limit_seconds"],
+    )
+
+
+def _decode_question(body: dict[str, Any] | None) -> StageQuestion | None:
+    if body is None:
+        return None
+    return StageQuestion(id=body["id"], text=body["text"], site_name=body["site_name"],
+                         weight=body["weight"])
+
+
 def decode_stage(message: str | bytes) -> StageMessage:
     """The inverse of :func:`encode_stage`."""
     body = json.loads(message)
@@ -165,6 +254,8 @@ def decode_stage(message: str | bytes) -> StageMessage:
         slide=None if slide is None else StageSlide(slide["number"], slide["count"], slide["url"]),
         notice=body["notice"],
         changed_at=datetime.fromisoformat(body["changed_at"]),
+        floor=_decode_floor(body.get("floor")),
+        question=_decode_question(body.get("question")),
     )
     return StageMessage(type=body["type"], view=view)
 

@@ -86,6 +86,8 @@ class ConferenceSession(SQLModel, table=True):
         default=SessionStatus.scheduled, sa_column=Column(String(20), nullable=False)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Grows with every change of the session's floor queue: the chair's view names it.
+    floor_version: int = 0
 
 
 class SessionCreate(SQLModel):
@@ -232,6 +234,9 @@ class Stage(SQLModel, table=True):
     agenda_item_id: int | None = Field(default=None, foreign_key="agenda_item.id")
     slide: int | None = None
     notice: str | None = Field(default=None, max_length=MAX_NOTICE)
+    # The site that has the floor and the question put on every screen (the floor's).
+    speaker_id: int | None = Field(default=None, foreign_key="floor_request.id")
+    question_id: int | None = Field(default=None, foreign_key="floor_question.id")
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -292,6 +297,24 @@ class StageSlidePublic(SQLModel):
     url: str
 
 
+class StageFloorPublic(SQLModel):
+    request_id: int
+    site_id: int
+    site_name: str
+    speaker_name: str
+    speaker_position: str
+    topic: str
+    started_at: datetime
+    limit_seconds: int | None
+
+
+class StageQuestionPublic(SQLModel):
+    id: int
+    text: str
+    site_name: str | None
+    weight: int
+
+
 class StagePublic(SQLModel):
     """The stage as screens receive it (the websocket message without `type`)."""
 
@@ -304,6 +327,8 @@ class StagePublic(SQLModel):
     slide: StageSlidePublic | None
     notice: str | None
     changed_at: datetime
+    floor: StageFloorPublic | None = None
+    question: StageQuestionPublic | None = None
 
 
 class FollowLink(SQLModel):

@@ -47,7 +47,7 @@ from sessions.models import (
     SlideDeck,
     Stage,
 )
-from sessions.stage import announce, build_view, locked_stage, restage
+from sessions.stage import announce, build_view, finish_speaker, locked_stage, restage
 
 # ---------------------------------------------------------------- sessions
 
@@ -128,11 +128,15 @@ def close_session(
     session.status = SessionStatus.closed
     db.add(session)
     db.flush()
+    stage = locked_stage(db, session.conference_id)
+    if stage is not None and stage.session_id == session_id:
+        finish_speaker(db, stage)
     view = restage(
         db,
         conference_id=session.conference_id,
         session_id=session_id,
-        values={"session_id": None, "agenda_item_id": None, "slide": None},
+        values={"session_id": None, "agenda_item_id": None, "slide": None,
+                "speaker_id": None, "question_id": None},
     )
     db.commit()
     announce(publish, view)

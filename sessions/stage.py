@@ -15,8 +15,9 @@ from app.errors import NotFound
 from app.realtime import Publish
 from endpoints import service as endpoints_service
 from sessions import decks, errors, events
-from sessions.events import StageItem, StageSession, StageSlide
+from sessions.events import StageFloor, StageItem, StageQuestion, StageSession, StageSlide
 from sessions.events import StageView as StageView
+from sessions.floor_models import FloorQuestion, FloorRequest, FloorStatus
 from sessions.loading import AgendaEntry, deck_of, load_session, session_items
 from sessions.models import (
     AGENDA_KIND_LABELS,
@@ -145,7 +146,65 @@ def build_view(db: Session, conference_id: int) -> StageView:
         slide=slide_view,
         notice=stage.notice,
         changed_at=stage.changed_at,
+        floor=_floor_view(db, stage),
+        question=_question_view(db, stage),
     )
+
+
+def site_name_in(db: Session, *, conference_id: int, site_id: int) -> str:
+    """A site's name as the conference knows it (the registry's when not invited)."""
+    part = endpoints_service.participation_of(db, conference_id=conference_id, site_id=site_id)
+    if part is not None and part.name:
+        return part.name
+    return endpoints_service.load_site(db, site_id).name
+
+
+def _floor_view(db: Session, stage: Stage) -> StageFloor | None:
+    if stage.speaker_id is None or stage.session_id is None:
+        return None
+    req = db.get(FloorRequest, stage.speaker_id, populate_existing=True)
+    if req is None or req.session_id != stage.session_id or req.started_at is None:
+        return None
+    return StageFloor(
+        request_id=stage.speaker_id,
+        site_id=req.site_id,
+        site_name=site_name_in(db, conference_id=stage.conference_id, site_id=req.site_id),
+        speaker_name=req.speaker_name,
+        speaker_position=req.speaker_position,
+        topic=req.topic,
+        started_at=req.started_at,
+        limit_seconds=req.limit_seconds,
+    )
+
+
+def _question_view(db: Session, stage: Stage) -> StageQuestion | None:
+    if stage.question_id is None or stage.session_id is None:
+        return None
+    question = db.get(FloorQuestion, stage.question_id, populate_existing=True)
+    if question is None or question.session_id != stage.session_id:
+        return None
+    site = question.site_id
+    return StageQuestion(
+        id=stage.question_id,
+        text=question.text,
+        site_name=None if site is None else site_name_in(
+            db, conference_id=stage.conference_id, site_id=site),
+        weight=question.weight,
+    )
+
+
+def finish_speaker(db: Session, stage: Stage) -> FloorRequest | None:
+    """End whoever has the floor on this (locked) stage; the request ended, if any."""
+    if stage.speaker_id is None:
+        return None
+    req = db.get(FloorRequest, stage.speaker_id, populate_existing=True)
+    if req is None or req.status != FloorStatus.speaking:
+        return None
+    req.status = FloorStatus.done
+    req.ended_at = utcnow()
+    req.changed_at = req.ended_at
+    db.add(req)
+    return req
 
 
 def get_stage(db: Session, *, conference_id: int) -> StageView:
@@ -244,9 +303,10 @@ def _change_stage(db: Session, *, session_id: int, data: StateUpdate) -> StageVi
     )
     if started.rowcount != 1:  # type: ignore[attr-defined]
         raise errors.SessionClosed()  # closed by someone else meanwhile
-    _bump(
-        db,
-        cid,
-        {"session_id": session_id, "agenda_item_id": item_id, "slide": slide, "notice": notice},
-    )
+    values: dict[str, Any] = {
+        "session_id": session_id, "agenda_item_id": item_id, "slide": slide, "notice": notice}
+    if not same_session:  # the floor belongs to the session leaving the screens
+        finish_speaker(db, stage)
+        values.update(speaker_id=None, question_id=None)
+    _bump(db, cid, values)
     return build_view(db, cid)

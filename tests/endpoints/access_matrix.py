@@ -127,6 +127,8 @@ _REGISTRATION = {"site_name": "Phường Sài Gòn", "kind": "ward", "full_name"
 _ACCOUNT = {"user_id": "account_id"}
 _PASSWORD = {"current_password": "not-the-password", "new_password": "a-long-new-password-7"}
 _TEST = {"picture": True, "sound": True, "link": True}
+_ASK = {"site_id": "{site_id}", "topic": "Kinh nghiệm chuyển đổi số",
+        "speaker_name": "Trần Văn Bình", "speaker_position": "Bí thư"}
 
 Route = tuple[str, str]
 
@@ -273,6 +275,26 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf",
                                                           fresh=("agenda_item_id",)),
     ("GET", "/sessions/{session_id}/console"): ADMIN,
+    # -------------------------------------------------------------------- floor
+    ("POST", "/api/v1/sessions/{session_id}/floor/requests"): SCOPED(body=_ASK),
+    ("GET", "/api/v1/sessions/{session_id}/floor/sites/{site_id}"): SCOPED,
+    ("POST", "/api/v1/floor/requests/{request_id}/withdraw"): SCOPED(
+        use={"request_id": "floor_request_id"}, fresh=("floor_request_id",)),
+    ("GET", "/api/v1/sessions/{session_id}/floor"): ADMIN,
+    ("POST", "/api/v1/floor/requests/{request_id}/give"): ADMIN(
+        body={"limit_seconds": 180}, use={"request_id": "floor_request_id"},
+        fresh=("floor_request_id",)),
+    ("POST", "/api/v1/floor/requests/{request_id}/decline"): ADMIN(
+        body={"reason": "Hết thời gian thảo luận"}, use={"request_id": "floor_request_id"},
+        fresh=("floor_request_id",)),
+    ("POST", "/api/v1/sessions/{session_id}/floor/end"): ADMIN(ok=409),
+    ("PUT", "/api/v1/sessions/{session_id}/floor/limit"): ADMIN(
+        body={"limit_seconds": 120}, ok=409),
+    ("POST", "/api/v1/sessions/{session_id}/questions"): SCOPED(
+        body={"text": "Khi nào có tài liệu?", "site_id": "{site_id}"}),
+    ("POST", "/api/v1/questions/{question_id}/moderate"): ADMIN(
+        body={"action": "approved"}, fresh=("question_id",)),
+    ("PUT", "/api/v1/sessions/{session_id}/questions/shown"): ADMIN(body={"question_id": None}),
     ("GET", "/follow/{token}"): PUBLIC(use={"token": "follow_token"}),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),

@@ -198,6 +198,11 @@ def _seed_site_things(w: World, cid: int) -> None:
         # Rotates every 20 s: read when used.
         site_token=lambda: w.api("GET", f"/api/v1/sites/{site_id}/self-checkin-qr")["token"],
         site_id=spare_site,
+        floor_request_id=lambda: _floor_request(w, spare_site()),
+        speaker_session=lambda: _speaker_session(w, spare_site()),
+        question_id=lambda: w.api("POST", f"/api/v1/sessions/{v['session_id']}/questions",
+                                  json={"text": "Khi nào có hướng dẫn?", "site_id": site_id}
+                                  )["id"],
         login=lambda: None,
         account_id=lambda: account(),
         reset_token=lambda: w.api("POST", f"/api/v1/accounts/{account()}/reset-link",
@@ -212,7 +217,22 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["invite_token"] = w.makers["invite_token"]()
     v["invite_id"] = w.makers["invite_id"]()
     v["incident_id"] = w.makers["incident_id"]()
+    v["floor_request_id"] = w.makers["floor_request_id"]()
+    v["question_id"] = w.makers["question_id"]()
     v["account_action"] = "logout"
+
+
+def _floor_request(w: World, site_id: int) -> int:
+    """An open request for the floor of a site of its own (one open request a site)."""
+    body = {"site_id": site_id, "topic": "Kinh nghiệm", "speaker_name": "Trần Văn Bình"}
+    return int(w.api("POST", f"/api/v1/sessions/{w.values['session_id']}/floor/requests",
+                     json=body)["id"])
+
+
+def _speaker_session(w: World, site_id: int) -> int:
+    """The world's session with a site given the floor (routes that need a speaker)."""
+    w.api("POST", f"/api/v1/floor/requests/{_floor_request(w, site_id)}/give", json={})
+    return int(w.values["session_id"])
 
 
 def _data_request(w: World, attendee_id: int) -> int:

@@ -52,6 +52,11 @@ SUCCEED: dict[Route, dict[str, Any]] = {
         "body": {"new_password": _NEW_PASSWORD, "confirm_password": _NEW_PASSWORD},
         "fresh": ("reset_token",)},
     ("PATCH", "/api/v1/sessions/{session_id}"): {"body": {"title": "Phiên bế mạc"}},
+    # A site has the floor, so there is a speaker to end or to time.
+    ("POST", "/api/v1/sessions/{session_id}/floor/end"): {
+        "use": {"session_id": "speaker_session"}, "fresh": ("speaker_session",)},
+    ("PUT", "/api/v1/sessions/{session_id}/floor/limit"): {
+        "use": {"session_id": "speaker_session"}, "fresh": ("speaker_session",)},
     ("POST", "/agenda-items/{agenda_item_id}"): {"body": {"title": "Khai mạc hội nghị",
                                                           "kind": "opening"}},
     ("POST", "/agenda-items/{agenda_item_id}/move"): {"fresh": ("agenda_item_id",)},

@@ -1,0 +1,179 @@
+"""JSON API of the floor: asks, the chair's decisions, written questions, the minutes."""
+
+from fastapi import APIRouter, Response
+from pydantic import ConfigDict
+from sqlmodel import SQLModel
+
+from app.db import DbSession, ReadDbSession
+from app.deps import CookieCsrf, CurrentUser, HubDep
+from sessions import floor, floor_questions, floor_view
+from sessions.floor_models import (
+    FloorAsk,
+    FloorDecline,
+    FloorGive,
+    FloorLimit,
+    FloorQueuePublic,
+    FloorRequestPublic,
+    QuestionAsk,
+    QuestionModerate,
+    QuestionPublic,
+)
+from sessions.models import StagePublic
+from sessions.routes import stage_public
+
+router = APIRouter(prefix="/api/v1", tags=["floor"])
+
+
+class SiteFloorAsk(FloorAsk):
+    """An ask names the site it is for (a hub coordinator runs several)."""
+
+    site_id: int
+
+
+class SiteQuestionAsk(QuestionAsk):
+    site_id: int
+
+
+class ShownQuestion(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    question_id: int | None
+
+
+@router.post(
+    "/sessions/{session_id}/floor/requests", response_model=FloorRequestPublic,
+    status_code=201, dependencies=[CookieCsrf],
+    responses={200: {"description": "the site's open request, changed"},
+               409: {"description": "session_closed"}},
+)
+def ask_floor(
+    session_id: int, data: SiteFloorAsk, db: DbSession, user: CurrentUser, hub: HubDep,
+    response: Response,
+) -> FloorRequestPublic:
+    """A site asks for the floor; a second ask changes its open request (200)."""
+    req, created = floor.ask(db, session_id=session_id, site_id=data.site_id,
+                             data=FloorAsk.model_validate(data.model_dump(exclude={"site_id"})),
+                             actor=user, publish=hub.publish)
+    if not created:
+        response.status_code = 200
+    return floor_view.request_public(req, floor_view.names_of(db, req))
+
+
+@router.get(
+    "/sessions/{session_id}/floor/sites/{site_id}", response_model=list[FloorRequestPublic]
+)
+def site_floor(
+    session_id: int, site_id: int, db: ReadDbSession, user: CurrentUser
+) -> list[FloorRequestPublic]:
+    """A site's requests in a session, newest first."""
+    return floor_view.site_requests(db, session_id=session_id, site_id=site_id, actor=user)
+
+
+@router.post(
+    "/floor/requests/{request_id}/withdraw", response_model=FloorRequestPublic,
+    dependencies=[CookieCsrf],
+    responses={409: {"description": "floor_request_withdrawn / floor_request_not_open"}},
+)
+def withdraw_floor(
+    request_id: int, db: DbSession, user: CurrentUser, hub: HubDep
+) -> FloorRequestPublic:
+    """The site takes back its open request."""
+    req = floor.withdraw(db, request_id=request_id, actor=user, publish=hub.publish)
+    return floor_view.request_public(req, floor_view.names_of(db, req))
+
+
+@router.get("/sessions/{session_id}/floor", response_model=FloorQueuePublic)
+def floor_queue(
+    session_id: int, db: ReadDbSession, user: CurrentUser, hub_id: int | None = None,
+    kind: str | None = None,
+) -> FloorQueuePublic:
+    """The chair's view: speaker, open requests in the order asked, questions."""
+    return floor_view.queue(db, session_id=session_id, actor=user, hub_id=hub_id, kind=kind)
+
+
+@router.post(
+    "/floor/requests/{request_id}/give", response_model=StagePublic,
+    dependencies=[CookieCsrf],
+    responses={409: {"description": "floor_request_not_open / session_not_on_stage"}},
+)
+def give_floor(
+    request_id: int, data: FloorGive, db: DbSession, user: CurrentUser, hub: HubDep
+) -> StagePublic:
+    """Give the floor to a site (ends the previous speaker); the new stage."""
+    view = floor.give(db, request_id=request_id, limit_seconds=data.limit_seconds,
+                      actor=user, publish=hub.publish)
+    return stage_public(view)
+
+
+@router.post(
+    "/floor/requests/{request_id}/decline", response_model=FloorRequestPublic,
+    dependencies=[CookieCsrf],
+)
+def decline_floor(
+    request_id: int, data: FloorDecline, db: DbSession, user: CurrentUser, hub: HubDep
+) -> FloorRequestPublic:
+    """Decline an open request with a short reason."""
+    req = floor.decline(db, request_id=request_id, reason=data.reason, actor=user,
+                        publish=hub.publish)
+    return floor_view.request_public(req, floor_view.names_of(db, req))
+
+
+@router.post(
+    "/sessions/{session_id}/floor/end", response_model=StagePublic, dependencies=[CookieCsrf],
+    responses={409: {"description": "floor_no_speaker"}},
+)
+def end_floor(session_id: int, db: DbSession, user: CurrentUser, hub: HubDep) -> StagePublic:
+    """End the current speaker; the screens clear the banner."""
+    return stage_public(floor.end(db, session_id=session_id, actor=user, publish=hub.publish))
+
+
+@router.put(
+    "/sessions/{session_id}/floor/limit", response_model=StagePublic,
+    dependencies=[CookieCsrf],
+)
+def floor_limit(
+    session_id: int, data: FloorLimit, db: DbSession, user: CurrentUser, hub: HubDep
+) -> StagePublic:
+    """Set or clear the current speaker's time limit."""
+    return stage_public(floor.set_limit(db, session_id=session_id,
+                                        limit_seconds=data.limit_seconds, actor=user,
+                                        publish=hub.publish))
+
+
+@router.post(
+    "/sessions/{session_id}/questions", response_model=QuestionPublic, status_code=201,
+    dependencies=[CookieCsrf],
+)
+def ask_question(
+    session_id: int, data: SiteQuestionAsk, db: DbSession, user: CurrentUser, hub: HubDep
+) -> QuestionPublic:
+    """A coordinator sends a written question for their site."""
+    question = floor_questions.ask_for_site(db, session_id=session_id, site_id=data.site_id,
+                                            text=data.text, actor=user, publish=hub.publish)
+    return floor_view.question_public(question, floor_view.question_names(db, question))
+
+
+@router.post(
+    "/questions/{question_id}/moderate", response_model=QuestionPublic,
+    dependencies=[CookieCsrf],
+)
+def moderate_question(
+    question_id: int, data: QuestionModerate, db: DbSession, user: CurrentUser, hub: HubDep
+) -> QuestionPublic:
+    """Approve, hide or merge a question (central office)."""
+    question = floor_questions.moderate(db, question_id=question_id, data=data, actor=user,
+                                        publish=hub.publish)
+    return floor_view.question_public(question, floor_view.question_names(db, question))
+
+
+@router.put(
+    "/sessions/{session_id}/questions/shown", response_model=StagePublic,
+    dependencies=[CookieCsrf],
+)
+def show_question(
+    session_id: int, data: ShownQuestion, db: DbSession, user: CurrentUser, hub: HubDep
+) -> StagePublic:
+    """Put an approved question on every screen (`null`: take it off)."""
+    return stage_public(floor_questions.show(db, session_id=session_id,
+                                             question_id=data.question_id, actor=user,
+                                             publish=hub.publish))
