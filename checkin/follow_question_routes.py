@@ -63,6 +63,7 @@ def ask_follow_question(
     client = client_address(request)
     misses = code_attempts(client)
     throttle.check(*misses)
+    db.rollback()  # hold no SQLite write lock while the throttle writes (through the gate)
     throttle.count((QUESTION_RATE, client), detail=RATE_DETAIL)
     try:
         question = follow_questions.ask(db, token=token, text=data.text, code=data.code,

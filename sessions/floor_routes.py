@@ -55,7 +55,7 @@ def ask_floor(
 ) -> FloorRequestPublic:
     """A site asks for the floor; a second ask changes its open request (200)."""
     endpoints_service.get_site(db, site_id=data.site_id, actor=user)
-    floor_throttle.count_ask(throttle, site_id=data.site_id, client=client_address(request))
+    floor_throttle.count_ask(throttle, db, site_id=data.site_id, client=client_address(request))
     req, created = floor.ask(db, session_id=session_id, site_id=data.site_id,
                              data=FloorAsk.model_validate(data.model_dump(exclude={"site_id"})),
                              actor=user, publish=hub.publish)
@@ -96,7 +96,7 @@ def withdraw_floor(
     """The site takes back its open request."""
     site_id = floor.load_request(db, request_id).site_id
     endpoints_service.get_site(db, site_id=site_id, actor=user)
-    floor_throttle.count_ask(throttle, site_id=site_id, client=client_address(request))
+    floor_throttle.count_ask(throttle, db, site_id=site_id, client=client_address(request))
     req = floor.withdraw(db, request_id=request_id, actor=user, publish=hub.publish)
     return floor_view.request_public(req, floor_view.names_of(db, req))
 
@@ -170,7 +170,7 @@ def ask_question(
 ) -> QuestionPublic:
     """A coordinator sends a written question for their site."""
     endpoints_service.get_site(db, site_id=data.site_id, actor=user)
-    floor_throttle.count_question(throttle, site_id=data.site_id,
+    floor_throttle.count_question(throttle, db, site_id=data.site_id,
                                   client=client_address(request))
     question = floor_questions.ask_for_site(db, session_id=session_id, site_id=data.site_id,
                                             text=data.text, actor=user, publish=hub.publish)

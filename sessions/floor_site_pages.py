@@ -93,7 +93,7 @@ def _ask(
     data = FloorAsk.model_validate({k: v for k, v in values.items()
                                     if k != "speaker_position" or v.strip()})
     sid = int(session_id) if session_id.isdigit() and int(session_id) < 2**31 else 0
-    floor_throttle.count_ask(throttle, site_id=site_id, client=client)
+    floor_throttle.count_ask(throttle, db, site_id=site_id, client=client)
     _, created = floor.ask(db, session_id=sid, site_id=site_id, data=data, actor=user,
                            publish=hub.publish)
     return created
@@ -132,7 +132,7 @@ def floor_withdraw_submit(
         rid = int(request_id) if request_id.strip().isdigit() else 0
         owner = floor.load_request(db, min(rid, 2**31 - 1)).site_id
         endpoints_service.get_site(db, site_id=owner, actor=user)
-        floor_throttle.count_ask(throttle, site_id=owner, client=client_address(request))
+        floor_throttle.count_ask(throttle, db, site_id=owner, client=client_address(request))
         floor.withdraw(db, request_id=rid, actor=user, publish=hub.publish)
     except AppError as exc:
         return _refused(request, db, user, site_id, exc)
@@ -149,7 +149,7 @@ def floor_question_submit(
     try:
         data = QuestionAsk.model_validate({"text": text})
         sid = int(session_id) if session_id.strip().isdigit() else 0
-        floor_throttle.count_question(throttle, site_id=site_id,
+        floor_throttle.count_question(throttle, db, site_id=site_id,
                                       client=client_address(request))
         floor_questions.ask_for_site(db, session_id=min(sid, 2**31 - 1), site_id=site_id,
                                      text=data.text, actor=user, publish=hub.publish)
