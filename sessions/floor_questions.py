@@ -61,8 +61,6 @@ def ask_on_stage(
     stage = db.get(Stage, conference_id)
     if stage is None or stage.session_id is None:
         raise errors.NoSessionOnStage()
-    if load_session(db, stage.session_id).status == SessionStatus.closed:
-        raise errors.SessionClosed()
     return _add(db, session_id=stage.session_id, conference_id=conference_id, text=text,
                 publish=publish, site_id=site_id, attendee_id=attendee_id)
 
