@@ -46,7 +46,7 @@ def _post(phone: TestClient, url: str, **fields: str) -> tuple[int, str]:
 def _page(phone: TestClient, site: int) -> str:
     r = phone.get(f"/sites/{site}/floor")
     assert r.status_code == 200, r.text
-    return r.text
+    return str(r.text)
 
 
 def test_without_a_session_on_stage_the_page_says_so(phone: TestClient, tree: Tree) -> None:
