@@ -200,3 +200,32 @@ def test_a_screen_that_reconnects_shows_the_current_speaker_without_a_reload(
         assert re.fullmatch(r"Quá giờ \+00:1\d", _timer_runs(page))
         assert page.evaluate("window.__sameDocument") is True  # never reloaded
     w.http.close()
+
+
+def test_an_attendee_sends_a_question_from_the_follow_page_with_the_remembered_code(
+    server: RestartableServer, browser: Browser
+) -> None:
+    w = _world(server.url)
+    cid = w.http.get(f"/api/v1/sessions/{w.sid}").json()["conference_id"]
+    made = w.http.post(f"/api/v1/conferences/{cid}/attendees", json=[
+        {"full_name": "Nguyễn Văn An", "site_id": w.site_a}]).json()[0]
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True)
+    # The self check-in page remembered the pass code on this phone.
+    context.add_init_script(f"localStorage.setItem('diemcau.pass.code', '{made['short_code']}')")
+    page = context.new_page()
+    page.goto(w.follow)
+    expect(page.locator("#ask-code")).to_have_value(made["short_code"])
+    expect(page.locator("#ask-code-hint")).to_be_visible()
+    page.fill("#ask-text", "Khi nào có tài liệu của phiên thảo luận?")
+    page.click("#ask-send")
+    expect(page.locator("#ask-result")).to_have_text(
+        "Đã gửi câu hỏi; câu hỏi chờ Ban tổ chức duyệt.")
+    page.fill("#ask-code", "ABCD-EFGH")
+    page.fill("#ask-text", "Câu hỏi thứ hai")
+    page.click("#ask-send")
+    expect(page.locator("#ask-result")).to_contain_text("Mã cá nhân không đúng")
+    queue = w.http.get(f"/api/v1/sessions/{w.sid}/floor").json()
+    assert [(q["text"], q["site_id"]) for q in queue["questions"]] == [
+        ("Khi nào có tài liệu của phiên thảo luận?", w.site_a)]
+    context.close()
+    w.http.close()
