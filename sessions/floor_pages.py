@@ -20,6 +20,7 @@ from app.templating import render_page
 from endpoints import service as endpoints_service
 from endpoints.models import SITE_KIND_LABELS, Participation, Site, SiteKind
 from sessions import service
+from sessions.models import SESSION_STATUS_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,6 +69,7 @@ def chair_page(session_id: int, request: Request, db: ReadDbSession, user: Admin
     data = chair_data(db, session_id=session_id, conference_id=session.conference_id,
                       closed=session.status == "closed")
     return render_page(request, user, "sessions/chair.html", {
+        "SESSION_STATUS_LABELS": SESSION_STATUS_LABELS,
         "conference": conference,
         "session": session,
         "chair_json": script_json(data),

@@ -46,12 +46,8 @@
   function tick() {
     var sp = current && current.speaker;
     if (!sp) { return; }
-    var t = F.timer(sp, now());
-    el("timer-label").textContent = t.label;
-    el("timer-text").textContent = t.text;
-    el("overtime").hidden = !t.over;
-    el("timer").classList.toggle("over", t.over);
-    el("speaker-h").parentNode.classList.toggle("over", t.over);
+    var over = F.showTimer(el("timer"), sp, now());
+    el("speaker-h").parentNode.classList.toggle("over", over);
   }
 
   function limitButtons() {

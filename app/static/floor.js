@@ -91,6 +91,16 @@
     return { text: "+" + clock(-left), over: true, label: "Quá giờ" };
   }
 
+  // Fill a `.floor-timer` box (.timer-label, .timer-text, .overtime); true when over time.
+  function showTimer(box, speaker, nowMs) {
+    var t = timer(speaker, nowMs);
+    box.querySelector(".timer-label").textContent = t.label;
+    box.querySelector(".timer-text").textContent = t.text;
+    box.querySelector(".overtime").hidden = !t.over;
+    box.classList.toggle("over", t.over);
+    return t.over;
+  }
+
   // "vừa xong", "3 phút trước", "1 giờ 5 phút trước".
   function ago(iso, nowMs) {
     var s = Math.max(0, (nowMs - Date.parse(iso)) / 1000);
@@ -132,7 +142,7 @@
   }
 
   window.DiemcauFloor = {
-    api: api, connect: connect, timer: timer, ago: ago, clock: clock, limitLabel: limitLabel,
+    api: api, connect: connect, timer: timer, showTimer: showTimer, ago: ago, clock: clock, limitLabel: limitLabel,
     node: node, button: button, skew: skew, who: who, end: end, give: give
   };
 })();
