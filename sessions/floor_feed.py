@@ -3,9 +3,9 @@
 A :class:`FloorFeed` listens to its conference's floor channel
 (`events.floor_channel`). A `{"type": "floor", "session_id", "version"}` for its
 session with a newer version marks it stale; at most every `interval` seconds
-(0.25 s: four sends a second) it reads the queue once (one SELECT of the open
-requests, in a thread), encodes it once, and puts the same string in the outbox of
-every chair socket with that session and filter. Many asks in a burst become a few
+(0.25 s: four sends a second; longer after a long read) it reads the queue once (one
+SELECT of the open requests, in a thread), encodes it once, and puts the same string in
+the outbox of every chair socket with that session and filter. Many asks in a burst become a few
 messages, and a thousand chairs cost one read, not a thousand.
 
 Messages (JSON, `type` first): ``{"type": "snapshot", "now", ...FloorQueuePublic}`` on
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two sends of one feed: four a second at most.
 INTERVAL: Final = 0.25
+#: Pause after a read, as a multiple of the read's time (when longer than INTERVAL).
+READ_SHARE: Final = 2.0
 #: Messages a chair socket may have waiting before it is dropped as too slow.
 SINK_QUEUE: Final = 8
 
@@ -134,6 +137,7 @@ class FloorFeed:
         while True:
             await self._stale.wait()
             self._stale.clear()
+            started = time.monotonic()
             try:
                 if await self._read():
                     message = _framed("state", self.body)
@@ -141,7 +145,11 @@ class FloorFeed:
                         sink.put(self.version, message)
             except Exception:
                 log.exception("floor: reading the queue failed")
-            await asyncio.sleep(self.interval)  # the coalescing: changes meanwhile wait
+            # The coalescing: changes meanwhile wait. A long queue takes long to read
+            # (4,000 requests: about 0.3-0.6 s), so the pause grows with the read and
+            # reading never takes more than a third of the time, whatever the burst.
+            spent = time.monotonic() - started
+            await asyncio.sleep(max(self.interval, READ_SHARE * spent))
 
     async def _read(self) -> bool:
         """Read the queue; True when its version grew."""
