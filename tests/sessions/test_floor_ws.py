@@ -206,3 +206,27 @@ def test_logging_out_closes_the_chair_socket(client: TestClient, sid: int) -> No
         json.loads(ws.receive_text())
         assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
         assert _close_code(ws) == (4401, "account_revoked")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how", ["another_session_on_stage", "session_closed"])
+def test_the_chair_sees_the_speaker_end_when_the_stage_leaves_the_session(
+    client: TestClient, db: Session, tree: Tree, admin: User, sid: int, coord: dict[str, str],
+    admin_headers: dict[str, str], how: str,
+) -> None:
+    asked = _ask(client, coord, sid, tree.ward_a1)
+    r = client.post(f"/api/v1/floor/requests/{asked['id']}/give", headers=admin_headers, json={})
+    assert r.status_code == 200, r.text
+    with client.websocket_connect(f"/ws/floor?session_id={sid}&token={_token(client)}") as ws:
+        snapshot = json.loads(ws.receive_text())
+        assert snapshot["speaker"]["id"] == asked["id"]
+        if how == "session_closed":
+            r = client.post(f"/api/v1/sessions/{sid}/close", headers=admin_headers)
+        else:
+            other = new_session(db, tree, admin, "Phiên chiều")
+            item = new_items(db, other, admin, "Báo cáo")[0]
+            r = client.put(f"/api/v1/sessions/{other}/state", headers=admin_headers,
+                           json={"agenda_item_id": item})
+        assert r.status_code == 200, r.text
+        (state,) = _until(ws, lambda m: m["speaker"] is None)
+    assert state["version"] > snapshot["version"]
