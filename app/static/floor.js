@@ -29,7 +29,7 @@
   // The socket: calls onMessage(msg) with snapshots and states (never an older version),
   // onStatus("live" | "lost" | "connecting", text) on changes; reconnects with since=.
   function connect(opts) {
-    var socket = null, version = null, retry = 0, timer = null, stopped = false, filters = "";
+    var socket = null, version = null, retry = 0, timer = null, filters = "";
     function url() {
       var proto = location.protocol === "https:" ? "wss://" : "ws://";
       var q = "session_id=" + opts.sessionId + filters;
@@ -39,9 +39,11 @@
     function open() {
       timer = null;
       opts.onStatus("connecting", "Đang kết nối…");
-      socket = new WebSocket(url());
-      socket.addEventListener("open", function () { retry = 0; });
-      socket.addEventListener("message", function (event) {
+      var mine = socket = new WebSocket(url());
+      // A socket replaced (new filters) may still report: only the current one counts.
+      mine.addEventListener("open", function () { if (socket === mine) { retry = 0; } });
+      mine.addEventListener("message", function (event) {
+        if (socket !== mine) { return; }
         var msg = JSON.parse(event.data);
         if (msg.type === "resumed") { opts.onStatus("live", "Trực tiếp"); return; }
         if (version !== null && msg.version < version) { return; }
@@ -49,19 +51,14 @@
         opts.onStatus("live", "Trực tiếp");
         opts.onMessage(msg);
       });
-      socket.addEventListener("close", function (event) {
+      mine.addEventListener("close", function (event) {
+        if (socket !== mine) { return; }
         socket = null;
-        if (stopped) { return; }
         if (CLOSED[event.code]) { opts.onStatus("lost", CLOSED[event.code]); return; }
         opts.onStatus("lost", "Mất kết nối, đang thử lại…");
         retry = Math.min(retry + 1, 5);
         timer = setTimeout(open, 1000 * retry);
       });
-    }
-    function restart() {
-      if (timer) { clearTimeout(timer); timer = null; }
-      if (socket) { var old = socket; socket = null; stopped = true; old.close(); stopped = false; }
-      open();
     }
     open();
     return {
@@ -69,7 +66,11 @@
       filter: function (hubId, kind) {
         filters = (hubId ? "&hub_id=" + hubId : "") + (kind ? "&kind=" + encodeURIComponent(kind) : "");
         version = null;
-        restart();
+        if (timer) { clearTimeout(timer); }
+        var old = socket;
+        socket = null;
+        if (old) { old.close(); }
+        open();
       }
     };
   }

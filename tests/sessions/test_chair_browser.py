@@ -116,6 +116,12 @@ def test_the_chair_runs_the_floor_live(
     expect(rows.nth(0)).to_contain_text("Phường Bến Nghé")
     expect(rows.nth(0)).to_contain_text("Điểm cầu TP Hồ Chí Minh")
     expect(rows.nth(0)).to_contain_text("Trần Văn Bình, Bí thư Đảng ủy")
+    page.select_option("#kind-filter", "commune")  # both asked from wards
+    expect(rows).to_have_count(0)
+    expect(page.locator("#queue-empty")).to_be_visible()
+    page.select_option("#kind-filter", "")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#conn")).to_have_text("Trực tiếp")
     _give_and_decline(page, floor)
     _questions(page, floor)
     page.click("#end")
@@ -179,3 +185,4 @@ def _reconnects(page: Page, sockets: list[WebSocketRoute]) -> None:
     expect(page.locator("#conn")).to_have_text("Mất kết nối, đang thử lại…")
     expect(page.locator("#conn")).to_have_text("Trực tiếp", timeout=10_000)
     assert len(sockets) == before + 1 and "since=" in sockets[-1].url
+    assert before == 3  # the first, then one per filter change: none left behind
