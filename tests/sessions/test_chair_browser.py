@@ -186,3 +186,23 @@ def _reconnects(page: Page, sockets: list[WebSocketRoute]) -> None:
     expect(page.locator("#conn")).to_have_text("Trực tiếp", timeout=10_000)
     assert len(sockets) == before + 1 and "since=" in sockets[-1].url
     assert before == 3  # the first, then one per filter change: none left behind
+
+
+@pytest.mark.timeout(120)
+def test_the_console_floor_panel_gives_and_ends(
+    browser: Browser, live_server: LiveServer, floor: Floor
+) -> None:
+    page = _chair(browser, live_server.url, floor.sid, [])
+    page.goto(f"/sessions/{floor.sid}/console")
+    expect(page.locator("#floor-conn")).to_have_text("Trực tiếp")
+    _ask(floor, floor.wards[1], "Nguyễn Thị Lan")
+    expect(page.locator("#floor-count")).to_have_text("1")
+    page.locator("#floor-queue").get_by_role("button", name="Mời phát biểu").click()
+    expect(page.locator("#floor-site")).to_have_text("Phường Sài Gòn")
+    expect(page.locator("#floor-count")).to_have_text("0")
+    assert _stage(floor)["floor"]["site_id"] == floor.wards[1]
+    page.click("#floor-end")
+    expect(page.locator("#floor-none")).to_be_visible()
+    assert _stage(floor)["floor"] is None
+    expect(page.get_by_role("link", name="Mở trang điều hành phát biểu")).to_have_attribute(
+        "href", f"/sessions/{floor.sid}/chair")
