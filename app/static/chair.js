@@ -6,7 +6,6 @@
   var F = window.DiemcauFloor;
   var data = JSON.parse(document.getElementById("chair-data").textContent);
   var el = function (id) { return document.getElementById(id); };
-  var MAX_ROWS = 300;  // beyond this the page says how many more (filter to see them)
   var kinds = {};
   var current = null;  // the last queue message
   var skewMs = 0;
@@ -128,8 +127,9 @@
   }
 
   function renderQueue() {
-    var requests = current.requests, shown = requests.slice(0, MAX_ROWS), keep = {}, items = [];
-    shown.forEach(function (req, i) {
+    // The server sends the head of the queue (300) and how many wait in all.
+    var requests = current.requests, waiting = current.waiting, keep = {}, items = [];
+    requests.forEach(function (req, i) {
       var row = rows[req.id] || newRow(req.id);
       fillRow(row, req, i);
       keep[req.id] = row;
@@ -137,10 +137,10 @@
     });
     rows = keep;
     arrange(el("queue"), items);
-    el("queue-count").textContent = String(requests.length);
-    el("queue-empty").hidden = requests.length > 0;
-    el("queue-more").hidden = requests.length <= MAX_ROWS;
-    el("queue-more").textContent = "… và " + (requests.length - MAX_ROWS) + " yêu cầu khác (lọc theo tỉnh/thành hoặc loại điểm cầu để xem).";
+    el("queue-count").textContent = String(waiting);
+    el("queue-empty").hidden = waiting > 0;
+    el("queue-more").hidden = waiting <= requests.length;
+    el("queue-more").textContent = "… và " + (waiting - requests.length) + " yêu cầu khác (lọc theo tỉnh/thành hoặc loại điểm cầu để xem).";
   }
 
   // -------------------------------------------------------------- questions

@@ -43,7 +43,7 @@
       el("floor-site").textContent = sp.site_name;
       el("floor-who").textContent = F.who(sp) + (sp.topic ? " — " + sp.topic : "");
     }
-    el("floor-count").textContent = String(msg.requests.length);
+    el("floor-count").textContent = String(msg.waiting);
     var list = el("floor-queue");
     list.textContent = "";
     msg.requests.slice(0, FIRST).forEach(function (req, i) { list.appendChild(row(req, i)); });
