@@ -14,11 +14,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
+from app.config import PROJECT_ROOT
 from app.db import local_today
 from tests.browser import LiveServer
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
+SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "chair-tablet.png"
 TABLET = {"width": 820, "height": 1180}
 
 
@@ -122,6 +124,8 @@ def test_the_chair_runs_the_floor_live(
     page.select_option("#kind-filter", "")
     expect(rows).to_have_count(2)
     expect(page.locator("#conn")).to_have_text("Trực tiếp")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)  # for the README
+    assert SCREENSHOT.stat().st_size < 300_000
     _give_and_decline(page, floor)
     _questions(page, floor)
     page.click("#end")

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlmodel import Session
 
 from app.accounts import service as accounts_service
+from app.config import PROJECT_ROOT
 from app.db import create_db_engine, utcnow
 from sessions import floor
 from sessions.floor_models import FloorRequest
@@ -26,6 +27,7 @@ from tests.sessions.test_screen_browser import TODAY, RestartableServer
 pytestmark = pytest.mark.browser
 SITE_A, SITE_B = "Phường Bến Nghé", "Xã Cần Giờ"
 # Screen B's projector PC runs two hours fast: its timer must still start at 00:00.
+SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "screen-floor.png"
 SKEWED_CLOCK = "(() => { const real = Date.now; Date.now = () => real() + 7200000; })();"
 
 
@@ -155,6 +157,8 @@ def test_a_site_asks_on_a_phone_and_every_screen_shows_the_speaker(
     for page in (screen_a, screen_b):
         expect(page.locator("#floor")).to_have_class(re.compile(r"\bcountdown\b"))
         assert re.fullmatch(r"01:5\d", _timer_runs(page)), "counts down from 02:00"
+    screen_b.screenshot(path=str(SCREENSHOT))  # for the README
+    assert SCREENSHOT.stat().st_size < 300_000
 
     assert w.http.post(f"/api/v1/sessions/{w.sid}/floor/end").status_code == 200
     for page in (screen_a, screen_b, follow):
