@@ -172,6 +172,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/privacy/{conference_id}": f"/privacy/{cid}",
         "/sessions/{session_id}": f"/sessions/{session}",
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
+        "/sessions/{session_id}/minutes": f"/sessions/{session}/minutes",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
         "/sites/{site_id}": f"{s}?conference_id={cid}",
         "/sites/{site_id}/badges": f"{s}/badges?conference_id={cid}",

@@ -295,6 +295,10 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/questions/{question_id}/moderate"): ADMIN(
         body={"action": "approved"}, fresh=("question_id",)),
     ("PUT", "/api/v1/sessions/{session_id}/questions/shown"): ADMIN(body={"question_id": None}),
+    # The minutes: the whole to the central office, a coordinator's subtree to them.
+    ("GET", "/api/v1/sessions/{session_id}/minutes.csv"): USER,
+    ("GET", "/api/v1/sessions/{session_id}/minutes.xlsx"): USER,
+    ("GET", "/sessions/{session_id}/minutes"): USER,
     ("GET", "/follow/{token}"): PUBLIC(use={"token": "follow_token"}),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
