@@ -34,6 +34,7 @@ from app.throttle_store import RedisLimiter, make_limiter
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
+from checkin import follow_question_routes as checkin_follow_question_routes
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
 from checkin import own_pages as checkin_own_pages
@@ -75,6 +76,7 @@ from endpoints import units_pages as endpoints_units_pages
 from endpoints.presence import Presence, PresenceTicker
 from sessions import deps as sessions_deps
 from sessions import floor_routes as sessions_floor_routes
+from sessions import floor_site_pages as sessions_floor_site_pages
 from sessions import follow_ws as sessions_follow_ws
 from sessions import minutes_pages as sessions_minutes_pages
 from sessions import minutes_routes as sessions_minutes_routes
@@ -332,6 +334,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_floor_routes.router)
     app.include_router(sessions_minutes_routes.router)
     app.include_router(sessions_minutes_pages.router)
+    app.include_router(sessions_floor_site_pages.router)
     app.include_router(sessions_routes.files)
     app.include_router(sessions_pages.router)
     app.include_router(sessions_status_pages.router)
@@ -350,3 +353,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_rights_routes.router)
     app.include_router(checkin_own_pages.router)
     app.include_router(checkin_request_pages.router)
+    app.include_router(checkin_follow_question_routes.router)

@@ -62,6 +62,21 @@ class Rule:
         return f"{self.name}:{subject[:200]}"
 
 
+@dataclass(frozen=True)
+class Rate:
+    """How many requests a subject may make in each fixed window (not failures: every
+    request counts). Fixed windows: at a window's edge up to twice `limit` may pass."""
+
+    name: str  # key prefix: "floor-site", "floor-client", ...
+    limit: int  # requests per window
+    window: float = 60.0
+
+    def rule(self, wait: float) -> Rule:
+        """The failure rule that stands for this rate in a window with `wait` seconds left."""
+        return Rule(self.name, free=self.limit, first_delay=max(1.0, wait),
+                    max_delay=self.window, forget=self.window)
+
+
 class Limiter(Protocol):
     """Where failure counts live."""
 
@@ -134,6 +149,27 @@ class Throttle:
                 self._remember(key, now + delay, now)
             longest = max(longest, delay)
         return longest
+
+    def count(self, *rates: tuple[Rate, str], detail: str | None = None) -> None:
+        """Count one request of each subject in the current window; `Throttled` (until the
+        window ends) when any of them is past its rate. The store's failure counter is the
+        rate counter, keyed by window; a refused subject is refused from memory until then."""
+        now = self._clock()
+        keyed = []
+        for rate, subject in rates:
+            start = math.floor(now / rate.window) * rate.window
+            keyed.append((rate, f"{subject}:{int(start)}", start + rate.window))
+        known = self._known_wait([rate.name + ":" + s[:200] for rate, s, _ in keyed], now)
+        if known > 0:
+            raise Throttled(known, detail)
+        longest = 0.0
+        for rate, subject, until in keyed:
+            rule = rate.rule(until - now)
+            if self.limiter.fail(rule.key(subject), rule, now) > 0:
+                self._remember(rule.key(subject), until, now)
+                longest = max(longest, until - now)
+        if longest > 0:
+            raise Throttled(longest, detail)
 
     def clear(self, rule: Rule, subject: str) -> None:
         """Forget one subject's failures (e.g. an account after a good password)."""

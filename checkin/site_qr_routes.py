@@ -1,6 +1,7 @@
 """JSON API of the site screens' QR codes: self check-in (rotating token, URL, SVG) and
 the conference's follow-along link."""
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from app.accounts.models import User
-from app.db import ReadDbSession
+from app.db import ReadDbSession, utcnow
 from app.deps import BearerToken, SettingsDep, find_user
 from app.errors import NotAuthenticated
 from app.qrimage import qr_svg
@@ -131,6 +132,10 @@ class ScreenFollowQrPublic(BaseModel):
     url: str | None
     svg: str | None
     recheck_in: float
+    # The screen's site (its own screen says so when that site has the floor) and the
+    # server's time (a projector PC's clock may be off: the floor's timer counts from it).
+    site_id: int | None = None
+    now: datetime | None = None
 
 
 @router.get("/screen/follow-qr", response_model=ScreenFollowQrPublic, tags=["checkins"])
@@ -149,5 +154,5 @@ def screen_follow_qr(
                                         conference_id=screen.conference_id, settings=settings)
     return ScreenFollowQrPublic(
         conference_id=screen.conference_id, url=url, svg=_qr_svg_text(url) if url else None,
-        recheck_in=FOLLOW_RECHECK_SECONDS,
+        recheck_in=FOLLOW_RECHECK_SECONDS, site_id=screen.site_id, now=utcnow(),
     )

@@ -1,12 +1,14 @@
 """JSON API of the floor: asks, the chair's decisions, written questions, the minutes."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import ConfigDict
 from sqlmodel import SQLModel
 
 from app.db import DbSession, ReadDbSession
 from app.deps import CookieCsrf, CurrentUser, HubDep
-from sessions import floor, floor_questions, floor_view
+from app.throttle_deps import ThrottleDep, client_address
+from endpoints import service as endpoints_service
+from sessions import floor, floor_questions, floor_site_view, floor_throttle, floor_view
 from sessions.floor_models import (
     FloorAsk,
     FloorDecline,
@@ -44,13 +46,16 @@ class ShownQuestion(SQLModel):
     "/sessions/{session_id}/floor/requests", response_model=FloorRequestPublic,
     status_code=201, dependencies=[CookieCsrf],
     responses={200: {"description": "the site's open request, changed"},
-               409: {"description": "session_closed"}},
+               409: {"description": "session_closed"},
+               429: {"description": "too_many_attempts (per site and per client)"}},
 )
 def ask_floor(
     session_id: int, data: SiteFloorAsk, db: DbSession, user: CurrentUser, hub: HubDep,
-    response: Response,
+    response: Response, request: Request, throttle: ThrottleDep,
 ) -> FloorRequestPublic:
     """A site asks for the floor; a second ask changes its open request (200)."""
+    endpoints_service.get_site(db, site_id=data.site_id, actor=user)
+    floor_throttle.count_ask(throttle, db, site_id=data.site_id, client=client_address(request))
     req, created = floor.ask(db, session_id=session_id, site_id=data.site_id,
                              data=FloorAsk.model_validate(data.model_dump(exclude={"site_id"})),
                              actor=user, publish=hub.publish)
@@ -69,15 +74,29 @@ def site_floor(
     return floor_view.site_requests(db, session_id=session_id, site_id=site_id, actor=user)
 
 
+@router.get("/sites/{site_id}/floor", response_model=floor_site_view.SiteFloorPublic)
+def site_floor_now(
+    site_id: int, db: ReadDbSession, user: CurrentUser
+) -> floor_site_view.SiteFloorPublic:
+    """The coordinator's phone: the session on stage of the site's current conference,
+    the site's latest request (status, place in the queue) and its questions."""
+    return floor_site_view.site_floor(db, site_id=site_id, actor=user)
+
+
 @router.post(
     "/floor/requests/{request_id}/withdraw", response_model=FloorRequestPublic,
     dependencies=[CookieCsrf],
-    responses={409: {"description": "floor_request_withdrawn / floor_request_not_open"}},
+    responses={409: {"description": "floor_request_withdrawn / floor_request_not_open"},
+               429: {"description": "too_many_attempts (per site and per client)"}},
 )
 def withdraw_floor(
-    request_id: int, db: DbSession, user: CurrentUser, hub: HubDep
+    request_id: int, db: DbSession, user: CurrentUser, hub: HubDep, request: Request,
+    throttle: ThrottleDep,
 ) -> FloorRequestPublic:
     """The site takes back its open request."""
+    site_id = floor.load_request(db, request_id).site_id
+    endpoints_service.get_site(db, site_id=site_id, actor=user)
+    floor_throttle.count_ask(throttle, db, site_id=site_id, client=client_address(request))
     req = floor.withdraw(db, request_id=request_id, actor=user, publish=hub.publish)
     return floor_view.request_public(req, floor_view.names_of(db, req))
 
@@ -143,11 +162,16 @@ def floor_limit(
 @router.post(
     "/sessions/{session_id}/questions", response_model=QuestionPublic, status_code=201,
     dependencies=[CookieCsrf],
+    responses={429: {"description": "too_many_attempts (per site and per client)"}},
 )
 def ask_question(
-    session_id: int, data: SiteQuestionAsk, db: DbSession, user: CurrentUser, hub: HubDep
+    session_id: int, data: SiteQuestionAsk, db: DbSession, user: CurrentUser, hub: HubDep,
+    request: Request, throttle: ThrottleDep,
 ) -> QuestionPublic:
     """A coordinator sends a written question for their site."""
+    endpoints_service.get_site(db, site_id=data.site_id, actor=user)
+    floor_throttle.count_question(throttle, db, site_id=data.site_id,
+                                  client=client_address(request))
     question = floor_questions.ask_for_site(db, session_id=session_id, site_id=data.site_id,
                                             text=data.text, actor=user, publish=hub.publish)
     return floor_view.question_public(question, floor_view.question_names(db, question))

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
-from app.db import DbSession, ReadDbSession
+from app.db import DbSession, ReadDbSession, utcnow
 from app.deps import (
     AdminUser,
     CsrfChecked,
@@ -479,5 +479,6 @@ def follow_page(
             "token": token,
             "conference_id": conference_id,
             "stage_json": _script_json(events.encode_stage("snapshot", stage)),
+            "server_now": utcnow().isoformat(),  # the floor's timer: the phone's clock may be off
         },
     )

@@ -29,8 +29,9 @@ from app.audit import service as audit_service
 from app.db import utcnow
 from app.realtime import Publish
 from endpoints import service as endpoints_service
-from sessions import decks, errors, follow_links
+from sessions import decks, errors, floor_questions, follow_links
 from sessions.events import StageView as StageView
+from sessions.floor_models import FloorQuestion
 from sessions.floor_privacy import SentQuestion as SentQuestion
 from sessions.floor_privacy import attendee_questions as attendee_questions
 from sessions.floor_privacy import erase_attendee_questions as erase_attendee_questions
@@ -400,3 +401,20 @@ def follow_link_token(
     self check-in); None once its links have expired."""
     return follow_links.offered_token(db, conference_id=conference_id, secret=secret,
                                       grace_days=grace_days)
+
+
+def follow_conference(db: Session, *, token: str, secret: str, grace_days: int) -> int:
+    """The conference of a follow-along link (404 follow_link_invalid, 410 revoked or
+    expired): the other domains' way to check one."""
+    return follow_links.conference_of(db, token=token, secret=secret, grace_days=grace_days)
+
+
+def ask_question_on_stage(
+    db: Session, *, conference_id: int, text: str, publish: Publish,
+    attendee_id: int | None = None, site_id: int | None = None,
+) -> FloorQuestion:
+    """A written question from an attendee's phone for the session on stage (the caller
+    checked the follow link and the personal code)."""
+    return floor_questions.ask_on_stage(db, conference_id=conference_id, text=text,
+                                        publish=publish, attendee_id=attendee_id,
+                                        site_id=site_id)

@@ -11,6 +11,46 @@
   var agendaIds = [];
   var attempt = 0;
   var stopped = false;
+  var floor = null;  // who has the floor: the stage message's `floor`
+  // The server's time minus this phone's (the page carries the server's time when sent).
+  var serverNow = Date.parse(script.getAttribute("data-now") || "");
+  var clockOffset = isNaN(serverNow) ? 0 : serverNow - Date.now();
+  var CODE_KEY = "diemcau.pass.code";  // remembered by the self check-in page
+
+  function mmss(seconds) {
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function floorTick() {
+    if (!floor) { return; }
+    var elapsed = Math.max(0, Math.floor((Date.now() + clockOffset - Date.parse(floor.started_at)) / 1000));
+    var text = mmss(elapsed), over = false;
+    if (floor.limit_seconds) {
+      var left = floor.limit_seconds - elapsed;
+      over = left < 0;
+      text = over ? "Quá giờ +" + mmss(-left) : mmss(left);
+    }
+    el("floor").classList.toggle("overtime", over);
+    el("floor-timer").textContent = text;
+  }
+  setInterval(floorTick, 1000);
+
+  function renderFloor(msg) {
+    floor = msg.floor || null;
+    el("floor").hidden = !floor;
+    if (floor) {
+      el("floor-site").textContent = floor.site_name;
+      el("floor-speaker").textContent = floor.speaker_name +
+        (floor.speaker_position ? ", " + floor.speaker_position : "");
+      el("floor-topic").textContent = floor.topic || "";
+      floorTick();
+    }
+    var q = msg.question || null;
+    el("question").hidden = !q;
+    el("question-text").textContent = q ? q.text : "";
+    el("question-from").textContent = q && q.site_name ? " · " + q.site_name : "";
+  }
 
   function readAgendaIds() {
     agendaIds = [];
@@ -90,6 +130,7 @@
     var notice = el("notice");
     notice.textContent = msg.notice || "";
     notice.hidden = !msg.notice;
+    renderFloor(msg);
     var newSession = msg.session ? msg.session.id : null;
     var itemId = item ? item.id : null;
     // The message names the current item and the next few only: fetch the whole agenda
@@ -129,6 +170,46 @@
       setTimeout(connect, delay);
     };
   }
+
+  // Written questions: with the personal code this phone remembers (if any), or without.
+  var remembered = "";
+  try { remembered = localStorage.getItem(CODE_KEY) || ""; } catch (e) { remembered = ""; }
+  if (remembered) { el("ask-code").value = remembered; el("ask-code-hint").hidden = false; }
+  var errorText = {
+    personal_code_wrong: "Mã cá nhân không đúng. Hãy kiểm tra lại mã in trên thẻ, hoặc xoá mã để gửi không ghi tên.",
+    no_session_on_stage: "Chưa có phiên họp nào đang diễn ra.",
+    session_closed: "Phiên họp đã kết thúc.",
+    too_many_attempts: "Bạn đã gửi nhiều lần, vui lòng đợi rồi thử lại."
+  };
+  el("ask-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var result = el("ask-result"), text = el("ask-text").value.trim();
+    var code = el("ask-code").value.trim();
+    if (!text) { return; }
+    el("ask-send").disabled = true;
+    result.className = "ask-result";
+    result.textContent = "Đang gửi…";
+    fetch("/api/v1/follow/" + encodeURIComponent(token) + "/questions", {
+      method: "POST", credentials: "omit",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(code ? { text: text, code: code } : { text: text })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) { return [r.status, body]; });
+    }).then(function (answer) {
+      var status = answer[0], body = answer[1];
+      if (status === 201) {
+        result.className = "ask-result ok";
+        result.textContent = "Đã gửi câu hỏi; câu hỏi chờ Ban tổ chức duyệt.";
+        el("ask-text").value = "";
+      } else {
+        result.className = "ask-result err";
+        result.textContent = errorText[body.code] || body.detail || "Không gửi được câu hỏi.";
+      }
+    }).catch(function () {
+      result.className = "ask-result err";
+      result.textContent = "Mất kết nối, hãy thử lại.";
+    }).then(function () { el("ask-send").disabled = false; });
+  });
 
   readAgendaIds();
   render(initial);

@@ -19,6 +19,8 @@
   var socket = null;
   var heartbeat = null;
   var followTimer = null;  // the next look at the follow link (see followQr)
+  var siteId = null;  // this screen's site (from the follow-link answer)
+  var floor = null;  // who has the floor: the stage message's `floor`
   var el = function (id) { return document.getElementById(id); };
 
   var clockFmt = new Intl.DateTimeFormat("vi-VN", {
@@ -38,9 +40,50 @@
     el("clock").textContent = clockFmt.format(now);
     el("waiting-clock").textContent = clockFmt.format(now);
     el("waiting-date").textContent = dateFmt.format(now);
+    floorTick();
   }
   tick();
   setInterval(tick, 1000);
+
+  function mmss(seconds) {
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  // The timer counts from the server's time (clockOffset), not this PC's: up while there is
+  // no limit; with one, down to 00:00 and then "Quá giờ +mm:ss".
+  function floorTick() {
+    if (!floor) { return; }
+    var elapsed = Math.max(0, Math.floor((Date.now() + clockOffset - Date.parse(floor.started_at)) / 1000));
+    var box = el("floor"), text = mmss(elapsed), over = false;
+    if (floor.limit_seconds) {
+      var left = floor.limit_seconds - elapsed;
+      over = left < 0;
+      text = over ? "Quá giờ +" + mmss(-left) : mmss(left);
+    }
+    box.classList.toggle("countdown", !!floor.limit_seconds && !over);
+    box.classList.toggle("overtime", over);
+    el("floor-timer").textContent = text;
+  }
+
+  function renderFloor() {
+    var box = el("floor");
+    box.hidden = !floor;
+    if (!floor) { delete box.dataset.site; return; }
+    box.dataset.site = String(floor.site_id);  // read by the browser tests
+    el("floor-own").hidden = siteId === null || floor.site_id !== siteId;
+    el("floor-site").textContent = floor.site_name;
+    el("floor-speaker").textContent = floor.speaker_name +
+      (floor.speaker_position ? ", " + floor.speaker_position : "");
+    el("floor-topic").textContent = floor.topic || "";
+    floorTick();
+  }
+
+  function renderQuestion(question) {
+    el("question").hidden = !question;
+    el("question-text").textContent = question ? question.text : "";
+    el("question-from").textContent = question && question.site_name ? " · " + question.site_name : "";
+  }
 
   function setStatus(online) {
     var s = el("status");
@@ -66,6 +109,9 @@
     conferenceId = null;
     clearTimeout(followTimer);  // no conference live here: no follow link
     el("follow").hidden = true;
+    floor = null;
+    renderFloor();
+    renderQuestion(null);
     var now = Date.parse(msg.now);
     if (!isNaN(now)) { clockOffset = now - Date.now(); tick(); }
     el("conference").textContent = "";
@@ -122,6 +168,9 @@
       next.appendChild(li);
     });
     el("next-label").hidden = !(msg.next && msg.next.length);
+    floor = msg.floor || null;
+    renderFloor();
+    renderQuestion(msg.question || null);
     document.body.dataset.version = String(version);
   }
 
@@ -210,9 +259,15 @@
   function followQr() {
     clearTimeout(followTimer);
     if (!token) { return; }
+    var asked = Date.now();
     fetch("/api/v1/screen/follow-qr", { headers: { "Authorization": "Screen " + token } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (f) {
+        var now = f.now ? Date.parse(f.now) : NaN;
+        // The server's time at about the middle of the round trip.
+        if (!isNaN(now)) { clockOffset = now - (asked + Date.now()) / 2; }
+        if (typeof f.site_id === "number") { siteId = f.site_id; }
+        renderFloor();
         var panel = el("follow");
         if (f.url && f.svg) {
           if (panel.dataset.url !== f.url) {

@@ -27,6 +27,7 @@ NO_COOKIE = {
     ("POST", "/api/v1/invites/{token}/register"): "anonymous, carries the invite token",
     ("POST", "/api/v1/screens/pair"): "a screen device pairs with a one-time code",
     ("POST", "/api/v1/auth/password-reset"): "anonymous, carries the one-time reset token",
+    ("POST", "/api/v1/follow/{token}/questions"): "anonymous, carries the follow link token",
 }
 # Anonymous forms: they need the CSRF token too (login CSRF), but no login.
 ANONYMOUS_FORMS = {

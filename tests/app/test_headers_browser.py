@@ -178,6 +178,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/badges": f"{s}/badges?conference_id={cid}",
         SCANNER: f"{s}/checkin?conference_id={cid}",
         "/sites/{site_id}/headcount": f"{s}/headcount?conference_id={cid}",
+        "/sites/{site_id}/floor": f"{s}/floor",
         "/sites/{site_id}/history": f"{s}/history",
         "/sites/{site_id}/screens": f"{s}/screens",
         "/password-reset/{token}": reset,

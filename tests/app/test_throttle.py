@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
-from app.throttle import ConnectionCap, MemoryLimiter, Rule, Throttle, Throttled
+from app.throttle import ConnectionCap, MemoryLimiter, Rate, Rule, Throttle, Throttled
 from tests.conftest import ADMIN_PASSWORD, Tree, make_settings, token_for
 
 
@@ -124,3 +124,29 @@ def test_known_waits_are_refused_without_asking_the_store() -> None:
     now[0] = 11.0
     throttle.check_cached((client, "1.2.3.4"))
     throttle.check((client, "1.2.3.4"))
+
+
+def test_a_rate_counts_every_request_in_its_window_then_refuses_until_it_ends() -> None:
+    now = [1200.0]  # a window starts at 1200 (60 s windows)
+    throttle = Throttle(MemoryLimiter(), clock=lambda: now[0])
+    rate = Rate("r", limit=3)
+    for _ in range(3):
+        throttle.count((rate, "site-1"))
+    now[0] = 1230.0
+    with pytest.raises(Throttled) as refused:
+        throttle.count((rate, "site-1"), detail="Quá nhiều.")
+    assert refused.value.retry_after == 30 and refused.value.headers["Retry-After"] == "30"
+    assert refused.value.detail == "Quá nhiều."
+    throttle.count((rate, "site-2"))  # another subject has its own count
+    now[0] = 1260.0  # the next window: counted afresh
+    throttle.count((rate, "site-1"))
+
+
+def test_a_rate_refuses_when_any_of_its_subjects_is_past_it() -> None:
+    throttle = Throttle(MemoryLimiter(), clock=lambda: 600.0)
+    site, client = Rate("s", limit=5), Rate("c", limit=2)
+    throttle.count((site, "1"), (client, "10.0.0.1"))
+    throttle.count((site, "2"), (client, "10.0.0.1"))
+    with pytest.raises(Throttled):
+        throttle.count((site, "3"), (client, "10.0.0.1"))
+    throttle.count((site, "3"), (client, "10.0.0.2"))

@@ -299,6 +299,19 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/sessions/{session_id}/minutes.csv"): USER,
     ("GET", "/api/v1/sessions/{session_id}/minutes.xlsx"): USER,
     ("GET", "/sessions/{session_id}/minutes"): USER,
+    ("GET", "/api/v1/sites/{site_id}/floor"): SCOPED,
+    ("GET", "/sites/{site_id}/floor"): SCOPED,
+    ("POST", "/sites/{site_id}/floor"): SCOPED(body={
+        "session_id": "{session_id}", "topic": "Kinh nghiệm", "speaker_name": "Trần Văn Bình"}),
+    # Withdraws the named request (a spare site's: each role its own) from the site's page.
+    ("POST", "/sites/{site_id}/floor/withdraw"): SCOPED(
+        body={"request_id": "{floor_request_id}"}, fresh=("floor_request_id",)),
+    ("POST", "/sites/{site_id}/floor/questions"): SCOPED(
+        body={"session_id": "{session_id}", "text": "Khi nào có tài liệu?"}),
+    # The follow link is the credential; the personal code is optional (a wrong one: 403).
+    ("POST", "/api/v1/follow/{token}/questions"): PUBLIC(
+        body={"text": "Khi nào có tài liệu?", "code": "{short_code}"},
+        use={"token": "follow_token"}),
     ("GET", "/follow/{token}"): PUBLIC(use={"token": "follow_token"}),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),

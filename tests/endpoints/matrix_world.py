@@ -201,7 +201,9 @@ def _seed_site_things(w: World, cid: int) -> None:
         floor_request_id=lambda: _floor_request(w, spare_site()),
         speaker_session=lambda: _speaker_session(w, spare_site()),
         question_id=lambda: w.api("POST", f"/api/v1/sessions/{v['session_id']}/questions",
-                                  json={"text": "Khi nào có hướng dẫn?", "site_id": site_id}
+                                  # each its own site: a site's questions are rate-limited
+                                  json={"text": "Khi nào có hướng dẫn?",
+                                        "site_id": spare_site()}
                                   )["id"],
         login=lambda: None,
         account_id=lambda: account(),
