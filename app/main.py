@@ -75,8 +75,10 @@ from endpoints import site_pages as endpoints_site_pages
 from endpoints import units_pages as endpoints_units_pages
 from endpoints.presence import Presence, PresenceTicker
 from sessions import deps as sessions_deps
+from sessions import floor_pages as sessions_floor_pages
 from sessions import floor_routes as sessions_floor_routes
 from sessions import floor_site_pages as sessions_floor_site_pages
+from sessions import floor_ws as sessions_floor_ws
 from sessions import follow_ws as sessions_follow_ws
 from sessions import minutes_pages as sessions_minutes_pages
 from sessions import minutes_routes as sessions_minutes_routes
@@ -335,6 +337,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_minutes_routes.router)
     app.include_router(sessions_minutes_pages.router)
     app.include_router(sessions_floor_site_pages.router)
+    app.include_router(sessions_floor_pages.router)
+    app.include_router(sessions_floor_ws.router)
     app.include_router(sessions_routes.files)
     app.include_router(sessions_pages.router)
     app.include_router(sessions_status_pages.router)

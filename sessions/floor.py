@@ -6,7 +6,6 @@ speaks, or of the time limit, bumps the stage too, so every screen's snapshot ca
 the speaker and a screen that reconnects shows it at once.
 """
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -16,7 +15,7 @@ from app.db import utcnow
 from app.realtime import Publish
 from endpoints import service as endpoints_service
 from endpoints.models import Site, SiteKind
-from sessions import errors, events
+from sessions import errors
 from sessions.floor_models import (
     FloorAsk,
     FloorRequest,
@@ -24,7 +23,15 @@ from sessions.floor_models import (
 )
 from sessions.loading import load_session
 from sessions.models import ConferenceSession, SessionStatus, Stage
-from sessions.stage import StageView, announce, finish_speaker, locked_stage, restage
+from sessions.stage import (
+    StageView,
+    announce,
+    bump_floor,
+    finish_speaker,
+    locked_stage,
+    restage,
+    tell_chairs,
+)
 
 
 def hub_of(db: Session, site: Site) -> int | None:
@@ -37,26 +44,6 @@ def hub_of(db: Session, site: Site) -> int | None:
         .order_by(col(Site.depth))
     ).first()
     return found
-
-
-def bump_floor(db: Session, *, session_id: int) -> int:
-    """Count one change of a session's queue (in the database: no two get one number)."""
-    db.execute(
-        update(ConferenceSession)
-        .where(col(ConferenceSession.id) == session_id)
-        .values(floor_version=col(ConferenceSession.floor_version) + 1)
-        .execution_options(synchronize_session=False)
-    )
-    version = db.exec(
-        select(ConferenceSession.floor_version).where(ConferenceSession.id == session_id)
-    ).one()
-    return int(version)
-
-
-def tell_chairs(publish: Publish, *, conference_id: int, session_id: int, version: int) -> None:
-    """After commit: the chairs' views of the session read the queue again."""
-    publish(events.floor_channel(conference_id),
-            events.encode_floor_changed(session_id=session_id, version=version))
 
 
 def _open_session(db: Session, session_id: int) -> ConferenceSession:

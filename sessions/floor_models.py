@@ -231,12 +231,14 @@ class QuestionPublic(SQLModel):
 
 
 class FloorQueuePublic(SQLModel):
-    """What the chair sees: the speaker, open requests in the order asked, questions."""
+    """What the chair sees: the speaker, the head of the open requests in the order asked
+    and how many wait in all (`waiting`), questions."""
 
     version: int
     session_id: int
     speaker: FloorRequestPublic | None
     requests: list[FloorRequestPublic]
+    waiting: int
     questions: list[QuestionPublic]
     shown_question_id: int | None
 

@@ -15,11 +15,10 @@ from app.db import utcnow
 from app.realtime import Publish
 from endpoints import service as endpoints_service
 from sessions import errors
-from sessions.floor import bump_floor, tell_chairs
 from sessions.floor_models import FloorQuestion, QuestionModerate, QuestionStatus
 from sessions.loading import load_session
 from sessions.models import SessionStatus, Stage
-from sessions.stage import StageView, announce, locked_stage, restage
+from sessions.stage import StageView, announce, bump_floor, locked_stage, restage, tell_chairs
 
 
 def _add(

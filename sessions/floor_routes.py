@@ -1,6 +1,8 @@
 """JSON API of the floor: asks, the chair's decisions, written questions, the minutes."""
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ConfigDict
 from sqlmodel import SQLModel
 
@@ -32,6 +34,7 @@ from sessions.floor_models import (
     QuestionModerate,
     QuestionPublic,
 )
+from sessions.floor_view import QUEUE_ROWS
 from sessions.models import StagePublic
 from sessions.routes import stage_public
 
@@ -134,10 +137,12 @@ def withdraw_floor(
 @router.get("/sessions/{session_id}/floor", response_model=FloorQueuePublic)
 def floor_queue(
     session_id: int, db: ReadDbSession, user: CurrentUser, hub_id: int | None = None,
-    kind: str | None = None,
+    kind: str | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = QUEUE_ROWS,
 ) -> FloorQueuePublic:
-    """The chair's view: speaker, open requests in the order asked, questions."""
-    return floor_view.queue(db, session_id=session_id, actor=user, hub_id=hub_id, kind=kind)
+    """The chair's view: speaker, the first `limit` open requests in the order asked and
+    how many wait in all (`waiting`), questions."""
+    return floor_view.queue(db, session_id=session_id, actor=user, hub_id=hub_id, kind=kind,
+                            limit=limit)
 
 
 @router.post(

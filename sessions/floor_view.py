@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
@@ -27,6 +28,8 @@ from sessions.floor_models import (
 from sessions.loading import load_session, readable_session
 from sessions.models import ConferenceSession, Stage
 
+#: How many open requests (and questions) a chair's view carries: the head of the queue.
+QUEUE_ROWS = 300
 # What a chair's view lists: pending and approved questions, newest approved first.
 LISTED_QUESTIONS = (QuestionStatus.pending, QuestionStatus.approved)
 
@@ -80,10 +83,11 @@ def question_public(
 
 def queue(
     db: Session, *, session_id: int, actor: User, hub_id: int | None = None,
-    kind: str | None = None,
+    kind: str | None = None, limit: int = QUEUE_ROWS,
 ) -> FloorQueuePublic:
-    """The chair's view: who speaks, open requests in the order asked (filtered by hub
-    and site kind), pending and approved questions."""
+    """The chair's view: who speaks, the first `limit` open requests in the order asked
+    (filtered by hub and site kind) and how many wait in all, pending and approved
+    questions (the first `limit`)."""
     accounts_service.require_admin(actor)
     session = load_session(db, session_id)
     conds = [FloorRequest.session_id == session_id, FloorRequest.status == FloorStatus.open]
@@ -91,10 +95,13 @@ def queue(
         conds.append(FloorRequest.hub_id == hub_id)
     if kind:
         conds.append(FloorRequest.site_kind == kind)
+    # A chair reads the head of the queue: 4,000 sites asking must not make every
+    # refresh of every chair's view read, encode and send 4,000 rows.
     open_requests = db.exec(
         select(FloorRequest).where(*conds).order_by(col(FloorRequest.asked_at),
-                                                    col(FloorRequest.id))
+                                                    col(FloorRequest.id)).limit(limit)
     ).all()
+    waiting = db.exec(select(func.count()).select_from(FloorRequest).where(*conds)).one()
     stage = db.get(Stage, session.conference_id)
     on_stage = stage is not None and stage.session_id == session_id
     speaker = db.get(FloorRequest, stage.speaker_id) if on_stage and stage and stage.speaker_id \
@@ -103,7 +110,7 @@ def queue(
         select(FloorQuestion)
         .where(FloorQuestion.session_id == session_id,
                col(FloorQuestion.status).in_(LISTED_QUESTIONS))
-        .order_by(col(FloorQuestion.id))
+        .order_by(col(FloorQuestion.id)).limit(limit)
     ).all()
     site_ids = [r.site_id for r in open_requests] + [r.hub_id for r in open_requests if r.hub_id]
     site_ids += [q.site_id for q in questions if q.site_id is not None]
@@ -115,6 +122,7 @@ def queue(
         version=session.floor_version, session_id=session_id,
         speaker=None if speaker is None else request_public(speaker, names),
         requests=[request_public(r, names) for r in open_requests],
+        waiting=int(waiting),
         questions=[question_public(q, names, shown) for q in questions],
         shown_question_id=shown,
     )

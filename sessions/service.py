@@ -56,7 +56,14 @@ from sessions.models import (
     SlideDeck,
     Stage,
 )
-from sessions.stage import announce, build_view, finish_speaker, locked_stage, restage
+from sessions.stage import (
+    announce,
+    build_view,
+    leave_floor,
+    locked_stage,
+    restage,
+    tell_chairs,
+)
 
 # ---------------------------------------------------------------- sessions
 
@@ -138,8 +145,9 @@ def close_session(
     db.add(session)
     db.flush()
     stage = locked_stage(db, session.conference_id)
+    left = None
     if stage is not None and stage.session_id == session_id:
-        finish_speaker(db, stage)
+        left = leave_floor(db, stage)  # its chairs hear of it below
     view = restage(
         db,
         conference_id=session.conference_id,
@@ -149,6 +157,9 @@ def close_session(
     )
     db.commit()
     announce(publish, view)
+    if left is not None:
+        tell_chairs(publish, conference_id=session.conference_id, session_id=session_id,
+                    version=left[1])
     return session
 
 

@@ -79,6 +79,26 @@ def restage(
     return build_view(db, conference_id)
 
 
+def bump_floor(db: Session, *, session_id: int) -> int:
+    """Count one change of a session's queue (in the database: no two get one number)."""
+    db.execute(
+        update(ConferenceSession)
+        .where(col(ConferenceSession.id) == session_id)
+        .values(floor_version=col(ConferenceSession.floor_version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    version = db.exec(
+        select(ConferenceSession.floor_version).where(ConferenceSession.id == session_id)
+    ).one()
+    return int(version)
+
+
+def tell_chairs(publish: Publish, *, conference_id: int, session_id: int, version: int) -> None:
+    """After commit: the chairs' views of the session read the queue again."""
+    publish(events.floor_channel(conference_id),
+            events.encode_floor_changed(session_id=session_id, version=version))
+
+
 def announce(publish: Publish, view: StageView | None) -> None:
     """Publish a changed stage (after commit); nothing when the change did not touch it."""
     if view is not None:
@@ -255,7 +275,7 @@ def set_state(
     """Move what every screen shows: the agenda item, the slide, the notice."""
     accounts_service.require_admin(actor)
     try:
-        view = _change_stage(db, session_id=session_id, data=data)
+        view, left = _change_stage(db, session_id=session_id, data=data)
         db.commit()
     except BaseException:
         db.rollback()
@@ -266,10 +286,24 @@ def set_state(
         action="stage.change", object_type="stage", conference_id=view.conference_id,
         details=(("session_id", session_id),))
     announce(publish, view)
+    if left is not None:
+        tell_chairs(publish, conference_id=view.conference_id, session_id=left[0],
+                    version=left[1])
     return view
 
 
-def _change_stage(db: Session, *, session_id: int, data: StateUpdate) -> StageView:
+def leave_floor(db: Session, stage: Stage) -> tuple[int, int] | None:
+    """The (locked) stage leaves its session: end its speaker, take its question off.
+    The session and its new floor version when its chairs' views changed, else None."""
+    finish_speaker(db, stage)
+    if stage.session_id is None or (stage.speaker_id is None and stage.question_id is None):
+        return None
+    return stage.session_id, bump_floor(db, session_id=stage.session_id)
+
+
+def _change_stage(
+    db: Session, *, session_id: int, data: StateUpdate
+) -> tuple[StageView, tuple[int, int] | None]:
     session = load_session(db, session_id)
     if session.status == SessionStatus.closed:
         raise errors.SessionClosed()
@@ -305,8 +339,9 @@ def _change_stage(db: Session, *, session_id: int, data: StateUpdate) -> StageVi
         raise errors.SessionClosed()  # closed by someone else meanwhile
     values: dict[str, Any] = {
         "session_id": session_id, "agenda_item_id": item_id, "slide": slide, "notice": notice}
+    left = None
     if not same_session:  # the floor belongs to the session leaving the screens
-        finish_speaker(db, stage)
+        left = leave_floor(db, stage)
         values.update(speaker_id=None, question_id=None)
     _bump(db, cid, values)
-    return build_view(db, cid)
+    return build_view(db, cid), left

@@ -56,6 +56,8 @@ LIVE = {
     "/conferences/{conference_id}/dashboard": "Đang cập nhật trực tiếp",
     "/follow/{token}": "Trực tiếp",
     "/screen": "Đã kết nối",
+    "/sessions/{session_id}/chair": "Trực tiếp",
+    "/sessions/{session_id}/console": "Trực tiếp",
 }
 SCANNER = "/sites/{site_id}/checkin"
 # Our own icon, linked from every page (base.html and the pages that do not extend it).
@@ -173,6 +175,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sessions/{session_id}": f"/sessions/{session}",
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
         "/sessions/{session_id}/minutes": f"/sessions/{session}/minutes",
+        "/sessions/{session_id}/chair": f"/sessions/{session}/chair",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
         "/sites/{site_id}": f"{s}?conference_id={cid}",
         "/sites/{site_id}/badges": f"{s}/badges?conference_id={cid}",

@@ -275,6 +275,7 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf",
                                                           fresh=("agenda_item_id",)),
     ("GET", "/sessions/{session_id}/console"): ADMIN,
+    ("GET", "/sessions/{session_id}/chair"): ADMIN,
     # -------------------------------------------------------------------- floor
     ("POST", "/api/v1/sessions/{session_id}/floor/requests"): SCOPED(body=_ASK),
     ("GET", "/api/v1/sessions/{session_id}/floor/sites/{site_id}"): SCOPED,
@@ -422,4 +423,6 @@ MATRIX: dict[Route, Rule] = {
     ("WS", "/ws/follow"): WS_PUBLIC(query="token={follow_token}"),
     ("WS", "/ws/dashboard"): WS_USER(other=WS_SCOPE,
                                      query="conference_id={conference_id}&under_id={site_id}"),
+    ("WS", "/ws/floor"): WS_USER(stranger=ADMIN_ONLY, other=ADMIN_ONLY, hub=ADMIN_ONLY,
+                                 query="session_id={session_id}"),
 }

@@ -103,3 +103,18 @@ def test_refusals_carry_codes(
         floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(), actor=coordinator_a,
                   publish=Recorder())
     assert error_code(exc) == (409, "session_closed")
+
+
+def test_the_queue_carries_its_head_and_how_many_wait(
+    db: Session, tree: Tree, admin: User, coordinator_a: User
+) -> None:
+    sid = _on_stage(db, tree, admin)
+    for site in (tree.ward_a1, tree.ward_a2, tree.hub_a):
+        floor.ask(db, session_id=sid, site_id=site, data=_ask(), actor=coordinator_a,
+                  publish=Recorder())
+    head = floor_view.queue(db, session_id=sid, actor=admin, limit=2)
+    assert [r.site_id for r in head.requests] == [tree.ward_a1, tree.ward_a2]
+    assert head.waiting == 3
+    only_hub_kind = floor_view.queue(db, session_id=sid, actor=admin, kind="hub")
+    assert [r.site_id for r in only_hub_kind.requests] == [tree.hub_a]
+    assert only_hub_kind.waiting == 1
