@@ -15,10 +15,11 @@ the queue meanwhile, against a real `diemcau serve` and a bare reference, same r
    site's scope in the tree, the site's row lock, the upsert, the queue's version. The
    asks are spread over `--clients` processes (bench/floor_client.py, open loop:
    latency from the scheduled moment).
-3. Meanwhile the chair polls GET /api/v1/sessions/{id}/floor (the whole queue, up to
-   4,000 requests with names) every `--poll` seconds: its latency during the storm.
-4. Checks: no 5xx, every ask 201 or 200, one 201 per site; the queue holds exactly one
-   open request per site, ordered by asked_at.
+3. Meanwhile the chair polls GET /api/v1/sessions/{id}/floor (the head of the queue and
+   how many wait) every `--poll` seconds, and holds /ws/floor: read latency, the
+   socket's delivery lag and gaps, when it showed every site waiting.
+4. Checks: no 5xx, every ask 201 or 200, one 201 per site; the queue (?limit=10000)
+   holds exactly one open request per site, ordered by asked_at; `waiting` counts all.
 5. Reference, same schedule, clients and uvicorn settings: bench/floor_reference.py, a
    bare Starlette route doing one SQLite upsert with the same partial unique index,
    and an ordered read of the open rows for the chair.
@@ -29,6 +30,7 @@ the queue meanwhile, against a real `diemcau serve` and a bare reference, same r
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -68,7 +70,10 @@ class Storm:
 
     results: list[list[float]] = field(default_factory=list)  # at, latency, service, status
     polls: list[tuple[float, int, int]] = field(default_factory=list)  # latency, status, size
+    # The chair's socket: received, the server's `now`, version, waiting (epoch seconds).
+    socket: list[tuple[float, float, int, int]] = field(default_factory=list)
     wall: float = 0.0
+    last_answer: float = 0.0
 
 
 def _tree_and_session(db: Any, admin: Any, sites: int) -> tuple[int, int, list[int]]:
@@ -177,15 +182,38 @@ def _poll(url: str, headers: dict[str, str], every: float, stop: threading.Event
             started = time.perf_counter()
             try:
                 r = client.get(url)
-                size = len(r.json().get("requests", [])) if r.status_code == 200 else 0
+                body = r.json() if r.status_code == 200 else {}
+                size = int(body.get("waiting", len(body.get("requests", []))))
                 out.append((time.perf_counter() - started, r.status_code, size))
             except httpx.HTTPError:
                 out.append((time.perf_counter() - started, 0, 0))
             stop.wait(max(0.0, every - (time.perf_counter() - started)))
 
 
+def _socket(url: str, stop: threading.Event, out: list[tuple[float, float, int, int]]) -> None:
+    """The chair's tablet: hold /ws/floor; per message (received, the server's `now`,
+    version, waiting). Epoch seconds: the host's clock is the server's."""
+    from websockets.sync.client import connect
+
+    with contextlib.suppress(OSError, websockets_closed()), \
+            connect(url, open_timeout=30, max_size=2**24) as sock:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                message = json.loads(sock.recv(timeout=0.5))
+                now = datetime.fromisoformat(message["now"]).timestamp()
+                out.append((time.time(), now, int(message["version"]),
+                            int(message.get("waiting", 0))))
+
+
+def websockets_closed() -> type[Exception]:
+    from websockets.exceptions import ConnectionClosed
+
+    return ConnectionClosed
+
+
 def storm(base: str, items: list[list[Any]], *, clients: int, poll_url: str,
-          poll_headers: dict[str, str], poll_every: float, work: Path, tag: str) -> Storm:
+          poll_headers: dict[str, str], poll_every: float, work: Path, tag: str,
+          socket_url: str | None = None) -> Storm:
     """Run the schedule from `clients` processes while the chair polls; the figures."""
     host, port = base.removeprefix("http://").split(":")
     start = time.time() + 2.0  # the clients start and open their connections meanwhile
@@ -203,14 +231,29 @@ def storm(base: str, items: list[list[Any]], *, clients: int, poll_url: str,
     chair = threading.Thread(target=_poll, args=(poll_url, poll_headers, poll_every, stop,
                                                  out.polls), daemon=True)
     chair.start()
+    tablet = threading.Thread(target=_socket, args=(socket_url, stop, out.socket),
+                              daemon=True) if socket_url else None
+    if tablet is not None:
+        tablet.start()
     for proc in procs:
         proc.wait(timeout=600)
     out.wall = time.time() - start
+    out.last_answer = start + max((r[0] + r[1] for r in _results(work, tag, clients)),
+                                  default=0.0)
+    time.sleep(2.0 if tablet is not None else 0.0)  # the socket's last states arrive
     stop.set()
     chair.join()
-    for n in range(clients):
-        out.results += json.loads((work / f"{tag}-result-{n}.json").read_text())
+    if tablet is not None:
+        tablet.join(timeout=10)
+    out.results = _results(work, tag, clients)
     return out
+
+
+def _results(work: Path, tag: str, clients: int) -> list[list[float]]:
+    found: list[list[float]] = []
+    for n in range(clients):
+        found += json.loads((work / f"{tag}-result-{n}.json").read_text())
+    return found
 
 
 def figures(s: Storm) -> dict[str, Any]:
@@ -230,12 +273,28 @@ def figures(s: Storm) -> dict[str, Any]:
         "poll_p50": pct(polls, 50), "poll_p99": pct(polls, 99),
         "poll_max": max(polls, default=0.0), "poll_bad": len(s.polls) - len(polls),
         "largest_queue": max((p[2] for p in s.polls), default=0),
+        **_socket_figures(s),
     }
+
+
+def _socket_figures(s: Storm) -> dict[str, Any]:
+    """The chair socket's messages: delivery lag (received - the server's `now`), the
+    gaps between them, and when it showed the whole queue after the last ask's answer."""
+    if not s.socket:
+        return {"socket_messages": 0}
+    lag = [(r - now) * 1000 for r, now, _, _ in s.socket]
+    gaps = [(b[0] - a[0]) * 1000 for a, b in zip(s.socket, s.socket[1:], strict=False)]
+    full = max(w for _, _, _, w in s.socket)
+    settled = next((r for r, _, _, w in s.socket if w == full), s.socket[-1][0])
+    return {"socket_messages": len(s.socket), "socket_lag_p50": pct(lag, 50),
+            "socket_lag_p99": pct(lag, 99), "socket_gap_p99": pct(gaps, 99),
+            "socket_waiting": full,
+            "socket_settle_ms": max(0.0, (settled - s.last_answer) * 1000)}
 
 
 def verify(base: str, seeded: Seeded, f: dict[str, Any]) -> dict[str, bool]:
     """The rules after the storm: answers, one open request per site, in order."""
-    r = httpx.get(f"{base}/api/v1/sessions/{seeded.session_id}/floor", timeout=120,
+    r = httpx.get(f"{base}/api/v1/sessions/{seeded.session_id}/floor?limit=10000", timeout=120,
                   headers={"Authorization": f"Bearer {seeded.admin_token}"})
     requests = r.json()["requests"] if r.status_code == 200 else []
     sites = [q["site_id"] for q in requests]
@@ -247,6 +306,7 @@ def verify(base: str, seeded: Seeded, f: dict[str, Any]) -> dict[str, bool]:
         "queue_one_per_site": len(sites) == len(set(sites)) == len(seeded.sites)
         and set(sites) == {s for s, _ in seeded.sites},
         "queue_in_order": order == sorted(order),
+        "waiting_counts_all": r.status_code == 200 and r.json()["waiting"] == len(seeded.sites),
         "chair_never_failed": f["poll_bad"] == 0 and f["polls"] > 0,
     }
 
@@ -292,7 +352,9 @@ def measure_app(args: argparse.Namespace, work: Path, env: dict[str, str]
         run = storm(base, items, clients=args.clients,
                     poll_url=f"{base}/api/v1/sessions/{seeded.session_id}/floor",
                     poll_headers={"Authorization": f"Bearer {seeded.admin_token}"},
-                    poll_every=args.poll, work=work, tag="app")
+                    poll_every=args.poll, work=work, tag="app",
+                    socket_url=f"ws://127.0.0.1:{port}/ws/floor?session_id={seeded.session_id}"
+                    f"&token={seeded.admin_token}")
         f = figures(run)
         return seeded, f, verify(base, seeded, f)
 
@@ -325,6 +387,11 @@ def report(args: argparse.Namespace, backend: str, app: dict[str, Any],
         print(f"  {'':<28} chair's queue read: {f['polls']} reads, p50 {f['poll_p50']:.1f} ms, "
               f"p99 {f['poll_p99']:.1f} ms, max {f['poll_max']:.1f} ms, "
               f"largest queue {f['largest_queue']:,}, failed {f['poll_bad']}")
+    if app.get("socket_messages"):
+        print(f"  chair's socket /ws/floor: {app['socket_messages']} messages, delivery lag "
+              f"p50 {app['socket_lag_p50']:.1f} ms, p99 {app['socket_lag_p99']:.1f} ms, "
+              f"gap p99 {app['socket_gap_p99']:.0f} ms; showed all {app['socket_waiting']:,} "
+              f"waiting {app['socket_settle_ms']:.0f} ms after the last ask's answer")
     print(f"  ratio to the reference: ask p50 {app['p50'] / ref['p50']:.1f}×, "
           f"ask p99 {app['p99'] / ref['p99']:.1f}×, "
           f"queue read p50 {app['poll_p50'] / ref['poll_p50']:.1f}×")
