@@ -80,6 +80,8 @@ from sessions import floor_routes as sessions_floor_routes
 from sessions import floor_site_pages as sessions_floor_site_pages
 from sessions import floor_ws as sessions_floor_ws
 from sessions import follow_ws as sessions_follow_ws
+from sessions import minutes_pages as sessions_minutes_pages
+from sessions import minutes_routes as sessions_minutes_routes
 from sessions import pages as sessions_pages
 from sessions import routes as sessions_routes
 from sessions import screen_pages as sessions_screen_pages
@@ -332,6 +334,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sessions_screen_pages.router)
     app.include_router(sessions_routes.router)
     app.include_router(sessions_floor_routes.router)
+    app.include_router(sessions_minutes_routes.router)
+    app.include_router(sessions_minutes_pages.router)
     app.include_router(sessions_floor_site_pages.router)
     app.include_router(sessions_floor_pages.router)
     app.include_router(sessions_floor_ws.router)

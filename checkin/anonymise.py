@@ -3,9 +3,10 @@ retention purge.
 
 The attendee row stays (its attendance, and so every total, is unchanged); what named
 the person goes: name, unit, position and phone, their search words, the text of their
-requests, and the keys of their values in the audit log. The name becomes an anonymous
-id ("Ẩn danh 7Q4K2MXA") drawn at random, so it says nothing about the person, and the
-pass version grows, so a printed pass no longer checks in.
+requests and of the questions they sent with their personal code, and the keys of
+their values in the audit log. The name becomes an anonymous id ("Ẩn danh 7Q4K2MXA")
+drawn at random, so it says nothing about the person, and the pass version grows, so a
+printed pass no longer checks in.
 """
 
 import secrets
@@ -21,6 +22,7 @@ from app.text import search_key
 from checkin.models import SHORT_CODE_ALPHABET, Attendee, AttendeeWord
 from checkin.privacy_models import DataRequest
 from checkin.roster import chunks, sort_key
+from sessions import service as sessions_service
 
 ANONYMOUS = "Ẩn danh"
 _CHUNK = 500
@@ -59,6 +61,8 @@ def anonymise(db: Session, *, attendee_ids: Sequence[int]) -> int:
         if requests:
             db.execute(update(DataRequest).where(col(DataRequest.id).in_(requests))
                        .values(message=None).execution_options(synchronize_session=False))
+        # Their written questions go with them (text replaced, link cleared).
+        sessions_service.erase_attendee_questions(db, attendee_ids=ids)
         audit.forget(db, subjects=[keys.subject_of("attendee", i) for i in ids]
                      + [keys.subject_of("data_request", r) for r in requests])
         done += len(ids)

@@ -14,8 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -23,8 +21,8 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.db import utcnow
-from app.tabular import export
-from app.templating import LOCAL_TZ, local_datetime
+from app.tabular import export, sheet
+from app.templating import local_datetime
 from app.text import format_number
 from checkin import attendance
 from checkin.board import SiteState
@@ -355,44 +353,9 @@ def csv_chunks(rows: Iterable[Sequence[export.CsvValue]], *, batch: int = 500) -
     return export.csv_chunks(rows, batch=batch)
 
 
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
-_INT = "#,##0"
-_RATE = "0.0%"
-_TIME = "dd/mm/yyyy hh:mm"
-
-
-def _header(ws: WriteOnlyWorksheet, titles: Sequence[str], widths: Sequence[float]) -> None:
-    for i, width in enumerate(widths):
-        ws.column_dimensions[_letter(i)].width = width
-    ws.freeze_panes = "A2"
-    cells = []
-    for title in titles:
-        cell = export.xlsx_cell(ws, title)
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        cells.append(cell)
-    ws.append(cells)
-
-
-def _letter(index: int) -> str:
-    letter: str = get_column_letter(index + 1)
-    return letter
-
-
-def _cell(ws: WriteOnlyWorksheet, value: Any, fmt: str | None = None, bold: bool = False) -> Any:
-    cell = export.xlsx_cell(ws, value)
-    if fmt is not None:
-        cell.number_format = fmt
-    if bold:
-        cell.font = _BOLD
-    return cell
-
-
-def _naive_local(value: datetime | None) -> datetime | None:
-    # Excel has no time zones: write the local wall-clock time.
-    return None if value is None else value.astimezone(LOCAL_TZ).replace(tzinfo=None)
+# The sheet helpers are app.tabular.sheet's (the floor's minutes use them too).
+_BOLD, _INT, _RATE, _TIME = sheet.BOLD, sheet.INT, sheet.RATE, sheet.TIME
+_header, _cell, _naive_local = sheet.header, sheet.cell, sheet.naive_local
 
 
 def _counts_cells(ws: WriteOnlyWorksheet, c: Counts, bold: bool, *, with_sites: bool) -> list[Any]:

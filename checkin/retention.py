@@ -5,7 +5,9 @@ the purge replaces each name by an anonymous id and drops unit, position and pho
 (`checkin.anonymise`, the function behind erasure), clears the details of refused scans
 (the scanned text, the device, the staff account: reason, time, site and session stay,
 so failed-scan counts do not move), the device label of check-ins and the text of the
-attendees' requests. Attendance rows, headcounts and sites are untouched, so every
+attendees' requests, and on the floor the speakers' names and positions, the topics,
+the decline reasons and the questions' texts (`sessions.floor_privacy`: which site spoke,
+when and for how long stays). Attendance rows, headcounts and sites are untouched, so every
 report and the dashboard give the same numbers before and after.
 
 Attendees are anonymised in chunks, each committed on its own: a national conference
@@ -31,6 +33,7 @@ from checkin.privacy_models import DataRequest
 from checkin.retention_models import PurgeReport, RetentionPlan
 from endpoints import errors as endpoints_errors
 from endpoints.models import Conference
+from sessions import service as sessions_service
 
 CHUNK = 500
 
@@ -90,6 +93,7 @@ def purge_plan(db: Session, *, conference_id: int, today: date) -> RetentionPlan
                  col(Attendee.erased_at).is_(None))
     count = select(func.count())
     assert conference.id is not None
+    floor_requests, questions = sessions_service.floor_to_purge(db, conference_id=conference_id)
     return RetentionPlan(
         conference_id=conference.id, title=conference.title, ends_on=conference.ends_on,
         retention_days=conference.retention_days, kept_until=kept_until(conference),
@@ -103,6 +107,7 @@ def purge_plan(db: Session, *, conference_id: int, today: date) -> RetentionPlan
         devices=_count(db, count.select_from(Attendance).where(_devices(conference_id))),
         requests=_count(db, count.select_from(DataRequest).where(
             _requests_with_text(conference_id))),
+        floor_requests=floor_requests, questions=questions,
     )
 
 
@@ -185,6 +190,7 @@ def purge(db: Session, *, conference_id: int, today: date, early: bool = False) 
     requests += _clear_requests(db, conference_id)  # made while the chunks ran
     late_attendees, late_phones = _late_attendees(db, conference_id)
     failed, devices = _clear_details(db, conference_id)
+    floor_requests, questions = sessions_service.purge_floor(db, conference_id=conference_id)
     now = utcnow()
     db.execute(update(Conference).where(col(Conference.id) == conference_id)
                .values(purged_at=now).execution_options(synchronize_session=False))
@@ -192,6 +198,7 @@ def purge(db: Session, *, conference_id: int, today: date, early: bool = False) 
         conference_id=conference_id, purged_at=now, early=not is_due(conference, today=today),
         attendees=attendees + late_attendees, phones=phones + late_phones,
         failed_scans=failed, devices=devices, requests=requests,
+        floor_requests=floor_requests, questions=questions,
     )
     audit.record(db, action="purge", object_type="conference", object_id=conference_id,
                  conference_id=conference_id, detail={

@@ -28,6 +28,10 @@ class RetentionPlan(SQLModel):
     devices: int
     # Requests of attendees whose text (message, outcome) would be cleared.
     requests: int
+    # Floor requests whose speaker, position, topic or decline reason would be blanked.
+    floor_requests: int = 0
+    # Written questions whose text would be replaced.
+    questions: int = 0
 
 
 class PurgeRequest(SQLModel):
@@ -49,3 +53,5 @@ class PurgeReport(SQLModel):
     failed_scans: int
     devices: int
     requests: int
+    floor_requests: int = 0
+    questions: int = 0

@@ -32,9 +32,11 @@ from checkin.rights_models import (
     AttendeeCorrection,
     Identity,
     PersonalData,
+    QuestionEntry,
     RequestPublic,
 )
 from endpoints.models import Conference
+from sessions import service as sessions_service
 from sessions.models import ConferenceSession
 
 CONFERENCE_ENTRY = "Hội nghị (điểm danh vào hội nghị)"
@@ -93,8 +95,16 @@ def _attendance(db: Session, attendee: Attendee) -> tuple[list[Attendance], dict
     return rows, titles
 
 
+def _questions(db: Session, attendee: Attendee) -> list[QuestionEntry]:
+    sent = sessions_service.attendee_questions(db, attendee_id=int(attendee.id or 0))
+    return [QuestionEntry(session_id=q.session_id, session_title=q.session_title, text=q.text,
+                          status=q.status, status_label=q.status_label, asked_at=q.asked_at)
+            for q in sent]
+
+
 def personal_data(db: Session, *, attendee: Attendee, whole_phone: bool) -> PersonalData:
-    """Everything held about `attendee`: identity, attendance, answers, requests."""
+    """Everything held about `attendee`: identity, attendance, answers, requests, the
+    questions they sent with their personal code."""
     rows, titles = _attendance(db, attendee)
     names = roster.site_names(db, conference_id=attendee.conference_id,
                               site_ids=[attendee.site_id, *(r.site_id for r in rows)])
@@ -115,6 +125,7 @@ def personal_data(db: Session, *, attendee: Attendee, whole_phone: bool) -> Pers
         ],
         answers=[],  # no questionnaire is held yet; a later one adds its answers here
         requests=[request_public(r) for r in requests],
+        questions=_questions(db, attendee),
         notice_url=notice_url(attendee.conference_id),
     )
 
@@ -156,6 +167,8 @@ def csv_rows(data: PersonalData) -> Iterator[Sequence[CsvValue]]:
         yield ("Yêu cầu", KIND_LABELS.get(r.kind, r.kind),
                f"{STATUS_LABELS.get(r.status, r.status)}: {r.message or ''}".rstrip(": "),
                "", _local(r.created_at))
+    for q in data.questions:
+        yield ("Câu hỏi", q.session_title, q.text, q.status_label, _local(q.asked_at))
     if not data.answers:
         yield ("Câu trả lời", "Không có câu trả lời nào được lưu", "", "", "")
 

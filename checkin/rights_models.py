@@ -62,6 +62,17 @@ class Answer(SQLModel):
     answered_at: datetime
 
 
+class QuestionEntry(SQLModel):
+    """A written question the person sent with their personal code."""
+
+    session_id: int
+    session_title: str
+    text: str
+    status: str
+    status_label: str
+    asked_at: datetime
+
+
 class RequestPublic(SQLModel):
     id: int
     conference_id: int
@@ -82,6 +93,7 @@ class PersonalData(SQLModel):
     attendance: list[AttendanceEntry]
     answers: list[Answer]
     requests: list[RequestPublic]
+    questions: list[QuestionEntry] = []
     notice_url: str
 
 

@@ -90,12 +90,16 @@ def ask(
     if stage is not None and stage.session_id == session_id:
         current.agenda_item_id = stage.agenda_item_id
     db.add(current)
-    version = bump_floor(db, session_id=session_id)
     try:
-        db.commit()
+        # The partial unique index speaks at the flush, not at the commit (bump_floor's
+        # query would autoflush it outside this try: a 500). With the site's row locked
+        # it never does; this is the net under that.
+        db.flush()
     except IntegrityError as exc:  # a concurrent first ask of the same site won
         db.rollback()
         raise errors.FloorRequestNotOpen("Điểm cầu vừa gửi yêu cầu khác; hãy thử lại.") from exc
+    version = bump_floor(db, session_id=session_id)
+    db.commit()
     tell_chairs(publish, conference_id=cid, session_id=session_id, version=version)
     return current, created
 

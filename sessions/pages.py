@@ -29,7 +29,7 @@ from app.deps import (
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.templating import render, render_page
 from endpoints import service as endpoints_service
-from sessions import events, follow_links, service
+from sessions import events, follow_links, minutes, service
 from sessions import stage as stage_service
 from sessions.follow_view import follow_context
 from sessions.models import (
@@ -218,6 +218,7 @@ def _session_page(
             "is_admin": accounts_service.is_admin(user),
             "tab": "sessions",
             **follow_context(request, db, conference),
+            **minutes.page_context(db, session_id=session_id, actor=user),
             "local_input": _local_input,
             "error": error,
             "notice": _NOTICES.get(request.query_params.get("msg") or ""),

@@ -9,6 +9,9 @@ so screens never show stale titles or "next" items.
 
 Session status: "live" means started (the presenter has put it on stage at least
 once) and not closed; which session the screens show is the stage's `session_id`.
+
+The floor's personal data (`floor_privacy`) is re-exported here: checkin's rights and
+retention purge reach sessions only through this module.
 """
 
 import hmac
@@ -29,6 +32,11 @@ from endpoints import service as endpoints_service
 from sessions import decks, errors, floor_questions, follow_links
 from sessions.events import StageView as StageView
 from sessions.floor_models import FloorQuestion
+from sessions.floor_privacy import SentQuestion as SentQuestion
+from sessions.floor_privacy import attendee_questions as attendee_questions
+from sessions.floor_privacy import erase_attendee_questions as erase_attendee_questions
+from sessions.floor_privacy import floor_to_purge as floor_to_purge
+from sessions.floor_privacy import purge_floor as purge_floor
 from sessions.loading import (
     AgendaEntry,
     deck_of,

@@ -174,6 +174,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/privacy/{conference_id}": f"/privacy/{cid}",
         "/sessions/{session_id}": f"/sessions/{session}",
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
+        "/sessions/{session_id}/minutes": f"/sessions/{session}/minutes",
         "/sessions/{session_id}/chair": f"/sessions/{session}/chair",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
         "/sites/{site_id}": f"{s}?conference_id={cid}",

@@ -19,11 +19,14 @@ from checkin import errors, retention, service
 from checkin.anonymise import ANONYMOUS
 from checkin.models import Attendance, Attendee, AttendeeWord, ScanFailure
 from checkin.privacy_models import DataRequest, RequestKind
+from endpoints import coordinators
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.models import Conference, ConferenceCreate
+from sessions.floor_models import FloorQuestion, FloorRequest
 from tests.checkin.support import Roster, code_for
 from tests.conftest import Tree
+from tests.sessions.floor_support import spoken_session
 
 # The test tree's conference ended on 9/9/2025 and keeps identities 90 days.
 KEPT_UNTIL = date(2025, 12, 8)
@@ -193,7 +196,8 @@ def test_purge_records_one_audit_entry_with_counts(
             for e in entries] == [("purge", "conference", str(tree.cid), tree.cid, "system")]
     assert entries[0].detail == {
         "early": False, "attendees": 3, "phones": 2, "failed_scans": 1, "devices": 1,
-        "requests": 1, "retention_days": 90, "kept_until": "2025-12-08"}
+        "requests": 1, "floor_requests": 0, "questions": 0, "retention_days": 90,
+        "kept_until": "2025-12-08"}
 
 
 def test_purge_is_idempotent(
@@ -244,3 +248,20 @@ def test_old_passes_and_short_codes_are_refused_after_the_purge(
                              settings=settings)
     db.rollback()
     assert db.exec(select(func.count()).select_from(Attendance)).one() == 1
+
+
+def test_purge_blanks_the_floor_and_counts_it(
+    wdb: Session, roster: Roster, tree: Tree, admin: User, db: Session
+) -> None:
+    coordinator = coordinators.create_coordinator(
+        wdb, site_id=tree.hub_a, username="hcm", password="hcm-password", full_name="Lê Hồng",
+        phone=None, actor=admin)
+    spoken_session(wdb, tree, admin, coordinator)
+    assert retention.purge_plan(wdb, conference_id=tree.cid, today=DUE_DAY).questions == 4
+    report = retention.purge(wdb, conference_id=tree.cid, today=DUE_DAY)
+    assert (report.floor_requests, report.questions) == (2, 4)
+    db.rollback()
+    assert {r.speaker_name for r in db.exec(select(FloorRequest)).all()} == {""}
+    assert "Câu hỏi trùng" not in db.exec(select(FloorQuestion.text)).all()
+    plan = retention.purge_plan(wdb, conference_id=tree.cid, today=DUE_DAY)
+    assert (plan.floor_requests, plan.questions) == (0, 0)

@@ -296,6 +296,10 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/questions/{question_id}/moderate"): ADMIN(
         body={"action": "approved"}, fresh=("question_id",)),
     ("PUT", "/api/v1/sessions/{session_id}/questions/shown"): ADMIN(body={"question_id": None}),
+    # The minutes: the whole to the central office, a coordinator's subtree to them.
+    ("GET", "/api/v1/sessions/{session_id}/minutes.csv"): USER,
+    ("GET", "/api/v1/sessions/{session_id}/minutes.xlsx"): USER,
+    ("GET", "/sessions/{session_id}/minutes"): USER,
     ("GET", "/api/v1/sites/{site_id}/floor"): SCOPED,
     ("GET", "/sites/{site_id}/floor"): SCOPED,
     ("POST", "/sites/{site_id}/floor"): SCOPED(body={
