@@ -29,7 +29,7 @@ from app.headers import SecurityHeaders
 from app.logs import install_log_filters
 from app.realtime import create_hub
 from app.templating import LOCAL_TZ
-from app.throttle import ConnectionCap, Limiter, Throttle
+from app.throttle import ConnectionCap, Limiter, MemoryLimiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
@@ -228,7 +228,11 @@ async def _start_workers(
 def _throttles(app: FastAPI, settings: Settings, engine: Engine, gate: WriteGate) -> Limiter:
     """The attempt throttle of logins, self check-in and pairing codes (shared by workers)."""
     limiter = make_limiter(settings, engine, write=gate.call)
-    app.state.throttle = Throttle(limiter)
+    # Request rates (the floor's asks and questions) are counted in Redis when workers
+    # share it, else in this process: without Redis the server runs one process, and a
+    # rate is no secret worth a database write on every ask (4,000 sites within seconds).
+    rates = limiter if isinstance(limiter, RedisLimiter) else MemoryLimiter()
+    app.state.throttle = Throttle(limiter, rates=rates)
     return limiter
 
 

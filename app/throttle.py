@@ -103,8 +103,10 @@ class Throttle:
     """
 
     def __init__(self, limiter: Limiter, clock: "Clock | None" = None,
-                 max_known: int = 10_000) -> None:
+                 max_known: int = 10_000, rates: Limiter | None = None) -> None:
         self.limiter = limiter
+        # Where `count` keeps request rates (default: with the failures).
+        self.rates = rates or limiter
         self._clock = clock or time.time
         self._known: dict[str, float] = {}  # key -> blocked until
         self._max_known = max_known
@@ -165,7 +167,7 @@ class Throttle:
         longest = 0.0
         for rate, subject, until in keyed:
             rule = rate.rule(until - now)
-            if self.limiter.fail(rule.key(subject), rule, now) > 0:
+            if self.rates.fail(rule.key(subject), rule, now) > 0:
                 self._remember(rule.key(subject), until, now)
                 longest = max(longest, until - now)
         if longest > 0:

@@ -60,7 +60,17 @@ def in_scope(db: Session, *, user: User, site: Site) -> bool:
         return True
     if user.role != Role.coordinator or user.status != AccountStatus.active:
         return False
-    return site.path.startswith(_root_site(db, user).path)
+    return path_in_scope(user, path=site.path, root_path=_root_site(db, user).path)
+
+
+def path_in_scope(user: User, *, path: str, root_path: str | None) -> bool:
+    """`in_scope` for a hot path that read the site's path and the user's root site's
+    path (`root_path`, None when the user has none) in its own query."""
+    if is_admin(user):
+        return True
+    if user.role != Role.coordinator or user.status != AccountStatus.active:
+        return False
+    return root_path is not None and path.startswith(root_path)
 
 
 def check_scope(db: Session, user: User, site: Site) -> None:

@@ -90,7 +90,8 @@ class FloorRequest(SQLModel, table=True):
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
         ),
-        Index("ix_floor_request_session", "session_id", "status", "id"),
+        # The chair reads the head of the queue in the order asked: from the index alone.
+        Index("ix_floor_request_session", "session_id", "status", "asked_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

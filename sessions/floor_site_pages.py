@@ -6,6 +6,7 @@ with the same rates (sessions/floor_throttle.py), and answers with a redirect an
 message, so the page works without JavaScript; its script only polls the status.
 """
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -93,10 +94,9 @@ def _ask(
     data = FloorAsk.model_validate({k: v for k, v in values.items()
                                     if k != "speaker_position" or v.strip()})
     sid = int(session_id) if session_id.isdigit() and int(session_id) < 2**31 else 0
-    floor_throttle.count_ask(throttle, db, site_id=site_id, client=client)
-    _, created = floor.ask(db, session_id=sid, site_id=site_id, data=data, actor=user,
-                           publish=hub.publish)
-    return created
+    count = partial(floor_throttle.count_ask, throttle, site_id=site_id, client=client)
+    return floor.ask(db, session_id=sid, site_id=site_id, data=data, actor=user,
+                     publish=hub.publish, count=count).created
 
 
 @router.post("/sites/{site_id}/floor", dependencies=[CsrfChecked])
@@ -132,7 +132,7 @@ def floor_withdraw_submit(
         rid = int(request_id) if request_id.strip().isdigit() else 0
         owner = floor.load_request(db, min(rid, 2**31 - 1)).site_id
         endpoints_service.get_site(db, site_id=owner, actor=user)
-        floor_throttle.count_ask(throttle, db, site_id=owner, client=client_address(request))
+        floor_throttle.count_ask(throttle, site_id=owner, client=client_address(request))
         floor.withdraw(db, request_id=rid, actor=user, publish=hub.publish)
     except AppError as exc:
         return _refused(request, db, user, site_id, exc)
@@ -149,7 +149,7 @@ def floor_question_submit(
     try:
         data = QuestionAsk.model_validate({"text": text})
         sid = int(session_id) if session_id.strip().isdigit() else 0
-        floor_throttle.count_question(throttle, db, site_id=site_id,
+        floor_throttle.count_question(throttle, site_id=site_id,
                                       client=client_address(request))
         floor_questions.ask_for_site(db, session_id=min(sid, 2**31 - 1), site_id=site_id,
                                      text=data.text, actor=user, publish=hub.publish)

@@ -7,13 +7,17 @@ whole queue: 4,000 open requests are one SELECT, not 4,000.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from endpoints import service as endpoints_service
+from endpoints.models import Participation, Site
 from sessions.floor_models import (
     FLOOR_STATUS_LABELS,
     QUESTION_STATUS_LABELS,
@@ -54,12 +58,13 @@ def question_names(db: Session, question: FloorQuestion) -> dict[int, str]:
 def request_public(req: FloorRequest, names: dict[int, str]) -> FloorRequestPublic:
     """The API form of a request, with the conference's names of its site and hub."""
     assert req.id is not None
-    return FloorRequestPublic(
+    # Built without validation: every value comes from our own row.
+    return FloorRequestPublic.model_construct(
         id=req.id, session_id=req.session_id, site_id=req.site_id,
         site_name=names.get(req.site_id, ""), site_kind=req.site_kind, hub_id=req.hub_id,
         hub_name=None if req.hub_id is None else names.get(req.hub_id),
         topic=req.topic, speaker_name=req.speaker_name, speaker_position=req.speaker_position,
-        status=req.status, status_label=FLOOR_STATUS_LABELS[FloorStatus(req.status)],
+        status=FloorStatus(req.status), status_label=FLOOR_STATUS_LABELS[FloorStatus(req.status)],
         asked_at=req.asked_at, started_at=req.started_at, ended_at=req.ended_at,
         limit_seconds=req.limit_seconds, decline_reason=req.decline_reason,
     )
@@ -81,6 +86,45 @@ def question_public(
     )
 
 
+_SITE_NAME, _HUB_NAME = aliased(Participation), aliased(Participation)
+_SITE, _HUB = aliased(Site), aliased(Site)
+_HEAD_COLUMNS = (
+    *FloorRequest.__table__.c,  # type: ignore[attr-defined]
+    func.coalesce(col(_SITE_NAME.name), col(_SITE.name)).label("site_name"),
+    func.coalesce(col(_HUB_NAME.name), col(_HUB.name)).label("hub_name"),
+)
+
+
+def _head(db: Session, conference_id: int, conds: list[Any], limit: int
+          ) -> list[FloorRequestPublic]:
+    """The first open requests with their names, in one SELECT, as API rows (built
+    without validation: every value comes from our own columns)."""
+    rows = db.execute(
+        sa_select(*_HEAD_COLUMNS)
+        .join(_SITE, col(_SITE.id) == col(FloorRequest.site_id))
+        .outerjoin(_SITE_NAME, and_(col(_SITE_NAME.site_id) == col(FloorRequest.site_id),
+                                    col(_SITE_NAME.conference_id) == conference_id))
+        .outerjoin(_HUB, col(_HUB.id) == col(FloorRequest.hub_id))
+        .outerjoin(_HUB_NAME, and_(col(_HUB_NAME.site_id) == col(FloorRequest.hub_id),
+                                   col(_HUB_NAME.conference_id) == conference_id))
+        .where(*conds).order_by(col(FloorRequest.asked_at), col(FloorRequest.id)).limit(limit)
+    ).all()
+    return [
+        FloorRequestPublic.model_construct(
+            **{k: m[k] for k in _REQUEST_FIELDS},
+            status=FloorStatus(m["status"]),
+            status_label=FLOOR_STATUS_LABELS[FloorStatus(m["status"])],
+            site_name=m["site_name"] or "",
+        )
+        for m in (row._mapping for row in rows)
+    ]
+
+
+_REQUEST_FIELDS = ("id", "session_id", "site_id", "site_kind", "hub_id", "hub_name", "topic",
+                   "speaker_name", "speaker_position", "asked_at", "started_at", "ended_at",
+                   "limit_seconds", "decline_reason")
+
+
 def queue(
     db: Session, *, session_id: int, actor: User, hub_id: int | None = None,
     kind: str | None = None, limit: int = QUEUE_ROWS,
@@ -97,10 +141,7 @@ def queue(
         conds.append(FloorRequest.site_kind == kind)
     # A chair reads the head of the queue: 4,000 sites asking must not make every
     # refresh of every chair's view read, encode and send 4,000 rows.
-    open_requests = db.exec(
-        select(FloorRequest).where(*conds).order_by(col(FloorRequest.asked_at),
-                                                    col(FloorRequest.id)).limit(limit)
-    ).all()
+    open_requests = _head(db, session.conference_id, conds, limit)
     waiting = db.exec(select(func.count()).select_from(FloorRequest).where(*conds)).one()
     stage = db.get(Stage, session.conference_id)
     on_stage = stage is not None and stage.session_id == session_id
@@ -112,8 +153,7 @@ def queue(
                col(FloorQuestion.status).in_(LISTED_QUESTIONS))
         .order_by(col(FloorQuestion.id)).limit(limit)
     ).all()
-    site_ids = [r.site_id for r in open_requests] + [r.hub_id for r in open_requests if r.hub_id]
-    site_ids += [q.site_id for q in questions if q.site_id is not None]
+    site_ids = [q.site_id for q in questions if q.site_id is not None]
     if speaker is not None:
         site_ids += [speaker.site_id] + ([speaker.hub_id] if speaker.hub_id else [])
     names = _names(db, session.conference_id, site_ids)
@@ -121,7 +161,7 @@ def queue(
     return FloorQueuePublic(
         version=session.floor_version, session_id=session_id,
         speaker=None if speaker is None else request_public(speaker, names),
-        requests=[request_public(r, names) for r in open_requests],
+        requests=open_requests,
         waiting=int(waiting),
         questions=[question_public(q, names, shown) for q in questions],
         shown_question_id=shown,

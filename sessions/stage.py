@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Integer, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -79,18 +79,17 @@ def restage(
     return build_view(db, conference_id)
 
 
+_SESSIONS = ConferenceSession.__table__  # type: ignore[attr-defined]
+# Core, built once: the ask's hot path runs it for every one of 4,000 asks.
+_BUMP_FLOOR = (
+    _SESSIONS.update().where(_SESSIONS.c.id == bindparam("session_id", type_=Integer))
+    .values(floor_version=_SESSIONS.c.floor_version + 1).returning(_SESSIONS.c.floor_version)
+)
+
+
 def bump_floor(db: Session, *, session_id: int) -> int:
     """Count one change of a session's queue (in the database: no two get one number)."""
-    db.execute(
-        update(ConferenceSession)
-        .where(col(ConferenceSession.id) == session_id)
-        .values(floor_version=col(ConferenceSession.floor_version) + 1)
-        .execution_options(synchronize_session=False)
-    )
-    version = db.exec(
-        select(ConferenceSession.floor_version).where(ConferenceSession.id == session_id)
-    ).one()
-    return int(version)
+    return int(db.execute(_BUMP_FLOOR, {"session_id": session_id}).scalar_one())
 
 
 def tell_chairs(publish: Publish, *, conference_id: int, session_id: int, version: int) -> None:

@@ -87,7 +87,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('floor_request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_floor_request_conference_id'), ['conference_id'], unique=False)
-        batch_op.create_index('ix_floor_request_session', ['session_id', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_floor_request_session', ['session_id', 'status', 'asked_at', 'id'], unique=False)
         batch_op.create_index('uq_floor_request_open', ['session_id', 'site_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     with op.batch_alter_table('conference_session', schema=None) as batch_op:

@@ -24,7 +24,8 @@ def visitor(client: TestClient, db: Session, tree: Tree) -> Iterator[TestClient]
     rates (a test never straddles two windows)."""
     make_live(db, tree.cid)
     throttle = client.app.state.throttle  # type: ignore[attr-defined]
-    client.app.state.throttle = Throttle(throttle.limiter, clock=lambda: 1_900_000_020.0)  # type: ignore[attr-defined]
+    client.app.state.throttle = Throttle(  # type: ignore[attr-defined]
+        throttle.limiter, clock=lambda: 1_900_000_020.0, rates=throttle.rates)
     yield client
 
 

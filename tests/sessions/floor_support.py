@@ -36,7 +36,7 @@ def on_stage(db: Session, tree: Tree, admin: User) -> int:
 
 
 def _ask(db: Session, sid: int, site_id: int, name: str, actor: User) -> int:
-    req, _ = floor.ask(db, session_id=sid, site_id=site_id, actor=actor, publish=Recorder(),
+    req, _, _ = floor.ask(db, session_id=sid, site_id=site_id, actor=actor, publish=Recorder(),
                        data=FloorAsk(topic="Chuyển đổi số cấp xã", speaker_name=name,
                                      speaker_position="Bí thư Đảng ủy"))
     assert req.id is not None

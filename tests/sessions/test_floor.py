@@ -31,11 +31,11 @@ def test_a_second_ask_changes_the_open_request_and_keeps_its_place(
 ) -> None:
     sid = _on_stage(db, tree, admin)
     pub = Recorder()
-    first, created = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
+    first, created, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
                                actor=coordinator_a, publish=pub)
-    other, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a2, data=_ask(),
+    other, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a2, data=_ask(),
                          actor=coordinator_a, publish=pub)
-    again, created_again = floor.ask(db, session_id=sid, site_id=tree.ward_a1,
+    again, created_again, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1,
                                      data=_ask(topic="Chủ đề mới"), actor=coordinator_a,
                                      publish=pub)
     assert created and not created_again and again.id == first.id
@@ -54,9 +54,9 @@ def test_giving_the_floor_ends_the_previous_speaker_and_puts_it_on_the_stage(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
     sid = _on_stage(db, tree, admin)
-    a, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
+    a, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
                      actor=coordinator_a, publish=Recorder())
-    b, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a2, data=_ask(name="Lê Văn Cường"),
+    b, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a2, data=_ask(name="Lê Văn Cường"),
                      actor=coordinator_a, publish=Recorder())
     pub = Recorder()
     assert a.id is not None and b.id is not None
@@ -81,7 +81,7 @@ def test_refusals_carry_codes(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
     sid = _on_stage(db, tree, admin)
-    req, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
+    req, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
                        actor=coordinator_a, publish=Recorder())
     assert req.id is not None
     floor.withdraw(db, request_id=req.id, actor=coordinator_a, publish=Recorder())

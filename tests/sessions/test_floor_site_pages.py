@@ -33,7 +33,8 @@ def phone(client: TestClient, coordinator_a: User) -> Iterator[TestClient]:
     """The hub A coordinator's phone, logged in through the form; a fixed clock for the
     rates (a test never straddles two windows)."""
     throttle = client.app.state.throttle  # type: ignore[attr-defined]
-    client.app.state.throttle = Throttle(throttle.limiter, clock=lambda: 1_900_000_020.0)  # type: ignore[attr-defined]
+    client.app.state.throttle = Throttle(  # type: ignore[attr-defined]
+        throttle.limiter, clock=lambda: 1_900_000_020.0, rates=throttle.rates)
     login(client, "hcm", "hcm-password")
     yield client
 
