@@ -322,6 +322,8 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--pg", action="store_true", help=f"a fresh {PG_BENCH_DB} on 127.0.0.1")
     p.add_argument("--smoke", action="store_true", help="CI: 200 sites in 2 s, 2 clients")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
+    p.add_argument("--workers", type=int, default=1,
+                   help="serve --workers N (N > 1: Redis on 127.0.0.1:6379, db 7, as broker)")
     args = p.parse_args()
     if args.smoke:
         args.sites, args.seconds, args.clients = 200, 2.0, 2
@@ -339,7 +341,8 @@ def measure_app(args: argparse.Namespace, work: Path, env: dict[str, str]
                 ) -> tuple[Seeded, dict[str, Any], dict[str, bool]]:
     """Seed a real `diemcau serve`, run the storm, check the queue."""
     port = free_port()
-    cmd = [str(Path(sys.executable).parent / "diemcau"), "serve", "--port", str(port)]
+    cmd = [str(Path(sys.executable).parent / "diemcau"), "serve", "--port", str(port),
+           "--workers", str(args.workers)]
     with process(cmd, env, work / "serve.log", cwd=work) as server:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/healthz", 120, server)
@@ -398,6 +401,17 @@ def report(args: argparse.Namespace, backend: str, app: dict[str, Any],
     print("checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in checks.items()))
 
 
+REDIS_BENCH_URL = "redis://127.0.0.1:6379/7"
+
+
+def _fresh_redis(url: str) -> str:
+    """An empty Redis database for the run's hub and rates."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
 def main() -> int:
     args = _arguments()
     work = Path(tempfile.mkdtemp(prefix="diemcau-bench-floor-"))
@@ -405,11 +419,15 @@ def main() -> int:
     env = {**os.environ, "DIEMCAU_DATABASE_URL": url, "DIEMCAU_SECRET_KEY": SECRET,
            "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD, "DIEMCAU_ENV": "development",
            "DIEMCAU_BROKER_URL": "memory://", "DIEMCAU_DATA_DIR": str(work / "var")}
+    if args.workers > 1:  # workers share the hub and the rates through Redis
+        env["DIEMCAU_BROKER_URL"] = _fresh_redis(REDIS_BENCH_URL)
     try:
         seeded, app, checks = measure_app(args, work, env)
         ref = measure_reference(args, work, env, seeded)
-        report(args, "PostgreSQL" if url.startswith("postgresql") else "SQLite", app, ref,
-               checks)
+        backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        if args.workers > 1:
+            backend += f", {args.workers} workers, Redis"
+        report(args, backend, app, ref, checks)
     finally:
         if args.keep:
             print(f"kept {work}")
