@@ -10,16 +10,20 @@ Everything here reads the ASGI scope rather than ``WebSocket.headers``/``.url``:
 those are cached on the socket object for its whole life, times every open socket.
 """
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
 from typing import Final, Literal
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.websockets import WebSocket
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket, WebSocketState
 
+from app.config import Settings
 from app.errors import AppError
-from app.security import origin_allowed
+from app.security import TokenClaims, origin_allowed, read_access_token
+from app.unknown_tokens import UnknownTokens
 
 CLOSE_BAD_REQUEST: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
@@ -112,3 +116,36 @@ async def receive_loop(
         if text is None or len(text) > MAX_MESSAGE_CHARS or (accept and not accept(text)):
             await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad_message")
             return
+
+
+# ------------------------------------------------------------ login sockets
+
+#: How long a signed login token refused lately (logged out, disabled) is refused again
+#: without a lookup.
+UNKNOWN_LOGIN_SECONDS = 5.0
+
+
+def unknown_logins(connection: HTTPConnection) -> UnknownTokens:
+    """This app's memory of refused login tokens (per app, made on first use on the event
+    loop, so two apps in one process, as in tests, never share it)."""
+    state = connection.app.state
+    memo: UnknownTokens | None = getattr(state, "unknown_logins", None)
+    if memo is None:
+        memo = state.unknown_logins = UnknownTokens(ttl=UNKNOWN_LOGIN_SECONDS)
+    return memo
+
+
+def login_claims(settings: Settings, token: str, unknown: UnknownTokens) -> TokenClaims | None:
+    """The claims of a signed, unexpired login token not refused lately: anything else is
+    refused without a database lookup or thread hop (made-up tokens cost almost nothing)."""
+    if not token or token in unknown:
+        return None
+    return read_access_token(secret=settings.secret_key, token=token,
+                             max_age_seconds=settings.access_token_minutes * 60)
+
+
+async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close a socket that may already be gone (a revocation, a slow reader)."""
+    if websocket.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close(code=code, reason=reason)

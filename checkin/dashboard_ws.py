@@ -15,8 +15,6 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocketState
 
 from app import ws
 from app.accounts import service as accounts_service
@@ -28,7 +26,6 @@ from app.deps import (
     login_cookie,
 )
 from app.errors import AppError
-from app.security import read_access_token
 from app.unknown_tokens import UnknownTokens
 from checkin.board import Scope
 from checkin.coalescer import Sink
@@ -39,24 +36,11 @@ from checkin.deps import dashboards_of
 router = APIRouter()
 
 MAX_MESSAGES_PER_MINUTE = 60
-#: How long a signed login token refused lately (logged out, disabled) is refused again
-#: without a lookup.
-UNKNOWN_LOGIN_SECONDS = 5.0
 _REASONS = {
     ws.CLOSE_UNAUTHORIZED: "invalid_token",  # "account_revoked" when closed later
     ws.CLOSE_FORBIDDEN: "site_out_of_scope",
     ws.CLOSE_NOT_FOUND: "not_found",
 }
-
-
-def unknown_logins(connection: HTTPConnection) -> UnknownTokens:
-    """This app's memory of refused login tokens (per app, made on first use on the event
-    loop, so two apps in one process, as in tests, never share it)."""
-    state = connection.app.state
-    memo: UnknownTokens | None = getattr(state, "unknown_logins", None)
-    if memo is None:
-        memo = state.unknown_logins = UnknownTokens(ttl=UNKNOWN_LOGIN_SECONDS)
-    return memo
 
 
 def _authorize(
@@ -79,24 +63,10 @@ def _authorize(
             return ws.close_code(exc)
 
 
-def _may_be_valid(settings: Settings, token: str, unknown: UnknownTokens) -> bool:
-    """A signed, unexpired token not refused lately: anything else is refused without a
-    database lookup or thread hop (a flood of made-up tokens costs almost nothing)."""
-    claims = read_access_token(secret=settings.secret_key, token=token,
-                               max_age_seconds=settings.access_token_minutes * 60)
-    return claims is not None and token not in unknown
-
-
 async def _write(websocket: WebSocket, sink: Sink) -> None:
     while True:
         message = await sink.queue.get()
         await websocket.send_text(message)
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    if websocket.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await websocket.close(code=code, reason=reason)
 
 
 @router.websocket("/ws/dashboard")
@@ -115,21 +85,18 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     if not isinstance(conference_id, int) or ws.BAD in (session_id, under_id, since):
         await websocket.close(code=ws.CLOSE_BAD_REQUEST, reason="bad_request")
         return
-    unknown = unknown_logins(websocket)
-    if not _may_be_valid(settings, token, unknown):
+    unknown = ws.unknown_logins(websocket)
+    claims = ws.login_claims(settings, token, unknown)
+    if claims is None:
         await websocket.close(code=ws.CLOSE_UNAUTHORIZED, reason="invalid_token")
         return
     # Registered before the account is checked: a disable committed after the check
     # still reaches this socket, one committed before fails the check.
-    claims = read_access_token(
-        secret=settings.secret_key, token=token,
-        max_age_seconds=settings.access_token_minutes * 60,
-    ) if token else None
     revocations = connection_revocations(websocket)
     handle = revocations.register(
         user_id=claims.user_id, version=claims.version,
-        close=partial(_close, websocket, ws.CLOSE_UNAUTHORIZED, "account_revoked"),
-    ) if claims is not None else None
+        close=partial(ws.close_quietly, websocket, ws.CLOSE_UNAUTHORIZED, "account_revoked"),
+    )
     try:
         scope = await run_in_threadpool(
             _authorize, connection_read_engine(websocket), settings, token, conference_id,
@@ -153,7 +120,7 @@ async def _watch(websocket: WebSocket, scope: Scope, since: int | None) -> None:
     closing: set[asyncio.Task[None]] = set()
 
     def drop() -> None:
-        task = loop.create_task(_close(websocket, ws.CLOSE_TOO_SLOW, "too_slow"))
+        task = loop.create_task(ws.close_quietly(websocket, ws.CLOSE_TOO_SLOW, "too_slow"))
         closing.add(task)  # keep a reference until it ran
 
     sink = Sink(drop)
@@ -182,4 +149,4 @@ async def _watch(websocket: WebSocket, scope: Scope, since: int | None) -> None:
 def _writer_done(websocket: WebSocket, task: "asyncio.Task[None]") -> None:
     # A failed send means the client is gone; the reading side notices and ends.
     if not task.cancelled() and task.exception() is not None:
-        asyncio.get_running_loop().create_task(_close(websocket, 1011, "send_failed"))
+        asyncio.get_running_loop().create_task(ws.close_quietly(websocket, 1011, "send_failed"))

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocketState
 
 from app import ws
 from app.accounts import service as accounts_service
@@ -32,7 +31,6 @@ from app.deps import (
     login_cookie,
 )
 from app.errors import AppError
-from app.security import read_access_token
 from app.unknown_tokens import UnknownTokens
 from endpoints.models import SiteKind
 from sessions.floor_feed import FeedKey, FloorFeed, FloorFeeds, FloorSink
@@ -41,7 +39,6 @@ from sessions.loading import load_session
 router = APIRouter()
 
 MAX_MESSAGES_PER_MINUTE = 60
-UNKNOWN_LOGIN_SECONDS = 5.0
 _KINDS = frozenset(k.value for k in SiteKind)
 _REASONS = {
     ws.CLOSE_UNAUTHORIZED: "invalid_token",  # "account_revoked" when closed later
@@ -58,14 +55,6 @@ def floor_feeds(connection: HTTPConnection) -> FloorFeeds:
         feeds = state.floor_feeds = FloorFeeds(hub=connection_hub(connection),
                                                engine=connection_read_engine(connection))
     return feeds
-
-
-def _unknown_logins(connection: HTTPConnection) -> UnknownTokens:
-    state = connection.app.state
-    memo: UnknownTokens | None = getattr(state, "unknown_floor_logins", None)
-    if memo is None:
-        memo = state.unknown_floor_logins = UnknownTokens(ttl=UNKNOWN_LOGIN_SECONDS)
-    return memo
 
 
 def _authorize(
@@ -87,22 +76,6 @@ def _authorize(
             return ws.close_code(exc)
         db.expunge(user)
         return user, session.conference_id
-
-
-def _claims(settings: Settings, token: str, unknown: UnknownTokens) -> tuple[int, int] | None:
-    """(user id, version) of a signed, unexpired token not refused lately: anything else is
-    refused without a database lookup or thread hop."""
-    if not token or token in unknown:
-        return None
-    claims = read_access_token(secret=settings.secret_key, token=token,
-                               max_age_seconds=settings.access_token_minutes * 60)
-    return None if claims is None else (claims.user_id, claims.version)
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    if websocket.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await websocket.close(code=code, reason=reason)
 
 
 def _filters(websocket: WebSocket) -> tuple[FeedKey, ws.QueryInt] | None:
@@ -132,8 +105,8 @@ async def floor_socket(websocket: WebSocket) -> None:
         await websocket.close(code=ws.CLOSE_BAD_REQUEST, reason="bad_request")
         return
     key, since = parsed
-    unknown = _unknown_logins(websocket)
-    claims = _claims(settings, token, unknown)
+    unknown = ws.unknown_logins(websocket)
+    claims = ws.login_claims(settings, token, unknown)
     if claims is None:
         await websocket.close(code=ws.CLOSE_UNAUTHORIZED, reason="invalid_token")
         return
@@ -141,8 +114,8 @@ async def floor_socket(websocket: WebSocket) -> None:
     # still reaches this socket, one committed before fails the check.
     revocations = connection_revocations(websocket)
     handle = revocations.register(
-        user_id=claims[0], version=claims[1],
-        close=partial(_close, websocket, ws.CLOSE_UNAUTHORIZED, "account_revoked"),
+        user_id=claims.user_id, version=claims.version,
+        close=partial(ws.close_quietly, websocket, ws.CLOSE_UNAUTHORIZED, "account_revoked"),
     )
     try:
         found = await run_in_threadpool(
@@ -177,7 +150,7 @@ async def _watch(
     closing: set[asyncio.Task[None]] = set()
 
     def drop() -> None:
-        task = loop.create_task(_close(websocket, ws.CLOSE_TOO_SLOW, "too_slow"))
+        task = loop.create_task(ws.close_quietly(websocket, ws.CLOSE_TOO_SLOW, "too_slow"))
         closing.add(task)  # keep a reference until it ran
 
     sink = FloorSink(drop)
@@ -206,4 +179,4 @@ async def _watch(
 def _writer_done(websocket: WebSocket, task: "asyncio.Task[None]") -> None:
     # A failed send means the client is gone; the reading side notices and ends.
     if not task.cancelled() and task.exception() is not None:
-        asyncio.get_running_loop().create_task(_close(websocket, 1011, "send_failed"))
+        asyncio.get_running_loop().create_task(ws.close_quietly(websocket, 1011, "send_failed"))
