@@ -1,4 +1,5 @@
-// The floor's shared pieces (chair page and presenter console): the live socket
+// The floor's shared pieces (chair page, presenter console; the site screen and the
+// follow page use its timer): the live socket
 // /ws/floor with reconnect and resume, JSON API calls with the CSRF header, the
 // speaker's timer and small formatting helpers. Exposed as window.DiemcauFloor.
 (function () {

@@ -17,22 +17,12 @@
   var clockOffset = isNaN(serverNow) ? 0 : serverNow - Date.now();
   var CODE_KEY = "diemcau.pass.code";  // remembered by the self check-in page
 
-  function mmss(seconds) {
-    var m = Math.floor(seconds / 60), s = seconds % 60;
-    return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
-  }
-
+  // Counted from the server's time (floor.js's timer): up, or down to "Quá giờ +mm:ss".
   function floorTick() {
     if (!floor) { return; }
-    var elapsed = Math.max(0, Math.floor((Date.now() + clockOffset - Date.parse(floor.started_at)) / 1000));
-    var text = mmss(elapsed), over = false;
-    if (floor.limit_seconds) {
-      var left = floor.limit_seconds - elapsed;
-      over = left < 0;
-      text = over ? "Quá giờ +" + mmss(-left) : mmss(left);
-    }
-    el("floor").classList.toggle("overtime", over);
-    el("floor-timer").textContent = text;
+    var t = window.DiemcauFloor.timer(floor, Date.now() + clockOffset);
+    el("floor").classList.toggle("overtime", t.over);
+    el("floor-timer").textContent = t.over ? t.label + " " + t.text : t.text;
   }
   setInterval(floorTick, 1000);
 

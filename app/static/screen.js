@@ -45,25 +45,15 @@
   tick();
   setInterval(tick, 1000);
 
-  function mmss(seconds) {
-    var m = Math.floor(seconds / 60), s = seconds % 60;
-    return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
-  }
-
   // The timer counts from the server's time (clockOffset), not this PC's: up while there is
-  // no limit; with one, down to 00:00 and then "Quá giờ +mm:ss".
+  // no limit; with one, down to 00:00 and then "Quá giờ +mm:ss" (floor.js's timer).
   function floorTick() {
     if (!floor) { return; }
-    var elapsed = Math.max(0, Math.floor((Date.now() + clockOffset - Date.parse(floor.started_at)) / 1000));
-    var box = el("floor"), text = mmss(elapsed), over = false;
-    if (floor.limit_seconds) {
-      var left = floor.limit_seconds - elapsed;
-      over = left < 0;
-      text = over ? "Quá giờ +" + mmss(-left) : mmss(left);
-    }
-    box.classList.toggle("countdown", !!floor.limit_seconds && !over);
-    box.classList.toggle("overtime", over);
-    el("floor-timer").textContent = text;
+    var t = window.DiemcauFloor.timer(floor, Date.now() + clockOffset);
+    var box = el("floor");
+    box.classList.toggle("countdown", !!floor.limit_seconds && !t.over);
+    box.classList.toggle("overtime", t.over);
+    el("floor-timer").textContent = t.over ? t.label + " " + t.text : t.text;
   }
 
   function renderFloor() {
