@@ -136,6 +136,11 @@ def withdraw(db: Session, *, request_id: int, actor: User, publish: Publish) -> 
     req = _locked_request(db, request_id)
     _must_be_open(req)
     req.status = FloorStatus.withdrawn
+    return _close_request(db, req, publish)
+
+
+def _close_request(db: Session, req: FloorRequest, publish: Publish) -> FloorRequest:
+    """Write a request the site or the chair has just closed, then tell the chairs."""
     req.changed_at = utcnow()
     db.add(req)
     version = bump_floor(db, session_id=req.session_id)
@@ -156,13 +161,7 @@ def decline(
     req.status = FloorStatus.declined
     req.decline_reason = reason
     req.decided_by = actor.id
-    req.changed_at = utcnow()
-    db.add(req)
-    version = bump_floor(db, session_id=req.session_id)
-    db.commit()
-    tell_chairs(publish, conference_id=req.conference_id, session_id=req.session_id,
-                version=version)
-    return req
+    return _close_request(db, req, publish)
 
 
 def _stage_on(db: Session, conference_id: int, session_id: int) -> Stage:

@@ -11,25 +11,18 @@ from app.errors import AppError
 from sessions import events, floor, floor_view, service, stage
 from sessions.floor_models import FloorAsk, FloorRequest, FloorStatus
 from tests.conftest import Tree
-from tests.sessions.support import Recorder, error_code, new_items, new_session, state_update
+from tests.sessions.floor_support import on_stage
+from tests.sessions.support import Recorder, error_code
 
 
 def _ask(topic: str = "Kinh nghiệm chuyển đổi số", name: str = "Trần Văn Bình") -> FloorAsk:
     return FloorAsk(topic=topic, speaker_name=name, speaker_position="Bí thư Đảng ủy")
 
 
-def _on_stage(db: Session, tree: Tree, admin: User) -> int:
-    sid = new_session(db, tree, admin)
-    items = new_items(db, sid, admin, "Thảo luận")
-    stage.set_state(db, session_id=sid, data=state_update(agenda_item_id=items[0]), actor=admin,
-                    publish=Recorder())
-    return sid
-
-
 def test_a_second_ask_changes_the_open_request_and_keeps_its_place(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
-    sid = _on_stage(db, tree, admin)
+    sid = on_stage(db, tree, admin)
     pub = Recorder()
     first, created, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
                                actor=coordinator_a, publish=pub)
@@ -53,7 +46,7 @@ def test_a_second_ask_changes_the_open_request_and_keeps_its_place(
 def test_giving_the_floor_ends_the_previous_speaker_and_puts_it_on_the_stage(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
-    sid = _on_stage(db, tree, admin)
+    sid = on_stage(db, tree, admin)
     a, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
                      actor=coordinator_a, publish=Recorder())
     b, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a2, data=_ask(name="Lê Văn Cường"),
@@ -80,7 +73,7 @@ def test_giving_the_floor_ends_the_previous_speaker_and_puts_it_on_the_stage(
 def test_refusals_carry_codes(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
-    sid = _on_stage(db, tree, admin)
+    sid = on_stage(db, tree, admin)
     req, _, _ = floor.ask(db, session_id=sid, site_id=tree.ward_a1, data=_ask(),
                        actor=coordinator_a, publish=Recorder())
     assert req.id is not None
@@ -108,7 +101,7 @@ def test_refusals_carry_codes(
 def test_the_queue_carries_its_head_and_how_many_wait(
     db: Session, tree: Tree, admin: User, coordinator_a: User
 ) -> None:
-    sid = _on_stage(db, tree, admin)
+    sid = on_stage(db, tree, admin)
     for site in (tree.ward_a1, tree.ward_a2, tree.hub_a):
         floor.ask(db, session_id=sid, site_id=site, data=_ask(), actor=coordinator_a,
                   publish=Recorder())

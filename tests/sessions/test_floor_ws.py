@@ -11,22 +11,14 @@ from sqlmodel import Session
 from starlette.websockets import WebSocketDisconnect
 
 from app.accounts.models import User
-from sessions import stage
 from sessions.floor_feed import FeedKey, FloorFeeds
 from tests.conftest import ADMIN_PASSWORD, Tree, token_for
-from tests.sessions.support import Recorder, new_items, new_session, state_update
+from tests.sessions.floor_support import on_stage
+from tests.sessions.support import new_items, new_session
 
 
 def _token(client: TestClient, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
     return token_for(client, username, password)["Authorization"].split(" ", 1)[1]
-
-
-def _on_stage(db: Session, tree: Tree, admin: User) -> int:
-    sid = new_session(db, tree, admin)
-    items = new_items(db, sid, admin, "Thảo luận")
-    stage.set_state(db, session_id=sid, data=state_update(agenda_item_id=items[0]), actor=admin,
-                    publish=Recorder())
-    return sid
 
 
 def _ask(client: TestClient, headers: dict[str, str], sid: int, site: int,
@@ -58,7 +50,7 @@ def _close_code(ws: Any) -> tuple[int, str]:
 
 @pytest.fixture
 def sid(db: Session, tree: Tree, admin: User) -> int:
-    return _on_stage(db, tree, admin)
+    return on_stage(db, tree, admin)
 
 
 @pytest.fixture
