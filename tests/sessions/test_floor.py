@@ -8,7 +8,9 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.errors import AppError
-from sessions import events, floor, floor_view, service, stage
+from endpoints import service as endpoints_service
+from endpoints.models import SiteCreate, SiteKind
+from sessions import events, floor, floor_questions, floor_view, service, stage
 from sessions.floor_models import FloorAsk, FloorRequest, FloorStatus
 from tests.conftest import Tree
 from tests.sessions.floor_support import on_stage
@@ -111,3 +113,26 @@ def test_the_queue_carries_its_head_and_how_many_wait(
     only_hub_kind = floor_view.queue(db, session_id=sid, actor=admin, kind="hub")
     assert [r.site_id for r in only_hub_kind.requests] == [tree.hub_a]
     assert only_hub_kind.waiting == 1
+
+
+def test_a_site_outside_the_conference_may_neither_ask_nor_send_questions(
+    db: Session, tree: Tree, admin: User, coordinator_a: User
+) -> None:
+    sid = on_stage(db, tree, admin)
+    # In the registry under hub A (the coordinator's scope), never invited to this conference.
+    outside = endpoints_service.create_registry_site(
+        db, data=SiteCreate(name="Xã Thạnh An", kind=SiteKind.commune, parent_id=tree.hub_a,
+                            code="HCM-TA"), actor=admin)
+    assert outside.id is not None
+    for call in (
+        lambda: floor.ask(db, session_id=sid, site_id=outside.id or 0, data=_ask(),
+                          actor=coordinator_a, publish=Recorder()),
+        lambda: floor_questions.ask_for_site(db, session_id=sid, site_id=outside.id or 0,
+                                             text="Khi nào có tài liệu?", actor=coordinator_a,
+                                             publish=Recorder()),
+    ):
+        with pytest.raises(AppError) as exc:
+            call()
+        assert error_code(exc) == (404, "site_not_in_conference")
+    db.rollback()
+    assert db.exec(select(FloorRequest).where(FloorRequest.site_id == outside.id)).all() == []
