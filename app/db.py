@@ -9,10 +9,11 @@ read-then-write transaction waits for the lock instead of failing with
 import asyncio
 import contextvars
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar, TypeVarTuple
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -211,3 +212,25 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+P = TypeVar("P")
+
+
+class PerPool(Generic[P]):
+    """One object per database, made on first use: keyed by the engine's connection pool,
+    so the read and write engines of one database share it and a disposed engine's object
+    goes with it (tests run several databases in one process)."""
+
+    def __init__(self, factory: Callable[[], P]) -> None:
+        self._factory = factory
+        self._items: weakref.WeakKeyDictionary[Any, P] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, bind: Any) -> P:
+        """The object of `bind`'s database (an Engine or a Connection)."""
+        with self._lock:
+            item = self._items.get(bind.pool)
+            if item is None:
+                item = self._items[bind.pool] = self._factory()
+            return item

@@ -12,7 +12,6 @@ conference level (the session named by a caller is the one thing a guesser contr
 """
 
 import threading
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.db import utcnow
+from app.db import PerPool, utcnow
 from app.flusher import Flusher
 from checkin import sites as checkin_sites
 from checkin.models import CONFERENCE_LEVEL, ScanFailureCount
@@ -75,17 +74,8 @@ class MissCounter:
             self._counts.update(batch)
 
 
-_counters: "weakref.WeakKeyDictionary[Any, MissCounter]" = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def counter_for(bind: Any) -> MissCounter:
-    """The counter of a database (per connection pool, like the key ring)."""
-    with _lock:
-        counter = _counters.get(bind.pool)
-        if counter is None:
-            counter = _counters[bind.pool] = MissCounter()
-        return counter
+#: The counter of a database (per connection pool, like the key ring).
+counter_for: PerPool[MissCounter] = PerPool(MissCounter)
 
 
 def _rows(db: Session, batch: Counter[MissKey]) -> list[dict[str, Any]]:

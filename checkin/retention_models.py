@@ -6,7 +6,26 @@ from pydantic import ConfigDict
 from sqlmodel import SQLModel
 
 
-class RetentionPlan(SQLModel):
+class PurgeCounts(SQLModel):
+    """What a purge changes (would change, in a plan), counted."""
+
+    # Attendees whose identity is replaced by an anonymous id (not yet erased).
+    attendees: int
+    # Of them, those with a phone number.
+    phones: int
+    # Refused scans whose details (scanned text, device, staff account) are cleared.
+    failed_scans: int
+    # Check-ins whose device label is cleared.
+    devices: int
+    # Requests of attendees whose text (message, outcome) is cleared.
+    requests: int
+    # Floor requests whose speaker, position, topic or decline reason are blanked.
+    floor_requests: int = 0
+    # Written questions whose text is replaced.
+    questions: int = 0
+
+
+class RetentionPlan(PurgeCounts):
     """A conference's retention state and what a purge would change now (counts only)."""
 
     conference_id: int
@@ -18,20 +37,6 @@ class RetentionPlan(SQLModel):
     ended: bool
     due: bool
     purged_at: datetime | None
-    # Attendees whose identity would be replaced by an anonymous id (not yet erased).
-    attendees: int
-    # Of them, those with a phone number.
-    phones: int
-    # Refused scans whose details (scanned text, device, staff account) would be cleared.
-    failed_scans: int
-    # Check-ins whose device label would be cleared.
-    devices: int
-    # Requests of attendees whose text (message, outcome) would be cleared.
-    requests: int
-    # Floor requests whose speaker, position, topic or decline reason would be blanked.
-    floor_requests: int = 0
-    # Written questions whose text would be replaced.
-    questions: int = 0
 
 
 class PurgeRequest(SQLModel):
@@ -42,16 +47,9 @@ class PurgeRequest(SQLModel):
     early: bool = False
 
 
-class PurgeReport(SQLModel):
+class PurgeReport(PurgeCounts):
     """What one purge changed (the one audit entry of the purge has the same counts)."""
 
     conference_id: int
     purged_at: datetime
     early: bool
-    attendees: int
-    phones: int
-    failed_scans: int
-    devices: int
-    requests: int
-    floor_requests: int = 0
-    questions: int = 0

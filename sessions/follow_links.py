@@ -9,9 +9,7 @@ genuine one costs one small read, remembered per conference for CACHE_SECONDS (a
 rotation in this process is seen at once, in another within that time).
 """
 
-import threading
 import time
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -25,7 +23,7 @@ from sqlmodel import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.audit import service as audit_service
-from app.db import LOCAL_TZ, utcnow
+from app.db import LOCAL_TZ, PerPool, utcnow
 from endpoints import service as endpoints_service
 from endpoints.models import Conference
 from sessions import errors
@@ -52,8 +50,7 @@ class _Known:
 
 
 # Per database (connection pool), then per conference.
-_known: "weakref.WeakKeyDictionary[Any, dict[int, _Known]]" = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_known: PerPool[dict[int, _Known]] = PerPool(dict)
 
 
 def _memo(db: Session) -> dict[int, _Known]:
@@ -61,12 +58,7 @@ def _memo(db: Session) -> dict[int, _Known]:
 
 
 def _memo_of(bind: Any) -> dict[int, _Known]:
-    pool = bind.pool
-    with _lock:
-        memo = _known.get(pool)
-        if memo is None:
-            memo = _known[pool] = {}
-        return memo
+    return _known(bind)
 
 
 def sign(*, conference_id: int, generation: int, secret: str) -> str:

@@ -17,7 +17,6 @@ controls).
 
 import asyncio
 import threading
-import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from app.audit import chain
 from app.audit.context import Actor, current_actor
+from app.db import PerPool
 from app.flusher import Flusher
 
 MAX_KEYS = 10_000
@@ -107,17 +107,8 @@ class Spool:
                     mine.merge(tally)
 
 
-_spools: "weakref.WeakKeyDictionary[Any, Spool]" = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def spool_for(bind: Any) -> Spool:
-    """The spool of a database (per connection pool: read and write engines share it)."""
-    with _lock:
-        spool = _spools.get(bind.pool)
-        if spool is None:
-            spool = _spools[bind.pool] = Spool()
-        return spool
+#: The spool of a database (per connection pool: read and write engines share it).
+spool_for: PerPool[Spool] = PerPool(Spool)
 
 
 def _iso(at: datetime) -> str:

@@ -1,35 +1,15 @@
 """The check-in commands: `diemcau import-attendees` and `diemcau rotate-pass-key`."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from app.accounts import service as accounts_service
 from app.cli import cli
-from app.config import get_settings
 from app.db import create_db_engine
 from checkin.models import Attendee, PassKey
-from tests.conftest import ADMIN_PASSWORD, Tree
-
-
-@pytest.fixture
-def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> Iterator[Tree]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("DIEMCAU_SECRET_KEY", "cli-secret-" + "q" * 40)
-    get_settings.cache_clear()
-    engine = create_db_engine(sqlite_url, pool_size=1)
-    with Session(engine, expire_on_commit=False) as db:
-        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
-        assert admin is not None
-        tree = Tree(db, admin)
-    engine.dispose()
-    yield tree
-    get_settings.cache_clear()
+from tests.conftest import Tree
 
 
 def _rows(url: str, model: type[Any]) -> list[Any]:

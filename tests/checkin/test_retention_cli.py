@@ -1,48 +1,38 @@
 """`diemcau purge`: the dry run previews and changes nothing, the purge purges what is
 due, refusals exit 1 with their code and change nothing."""
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from app.accounts import service as accounts_service
+from app.accounts.models import User
 from app.cli import cli
-from app.config import get_settings
 from app.db import create_db_engine, local_today
 from checkin.anonymise import ANONYMOUS
 from checkin.models import Attendee
 from endpoints.models import Conference
 from tests.checkin.support import make_roster
-from tests.conftest import ADMIN_PASSWORD, Tree
+from tests.conftest import Tree
 
 NAMES = ["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]
 
 
 @pytest.fixture
-def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) -> Iterator[Tree]:
-    """The test tree (its conference ended 9/9/2025, due since 9/12/2025) with three
-    attendees, one with a phone; the CLI reads the database from the environment."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DIEMCAU_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("DIEMCAU_SECRET_KEY", "cli-secret-" + "q" * 40)
-    get_settings.cache_clear()
+def cli_db(cli_db: Tree, sqlite_url: str) -> Tree:
+    """The CLI's tree (its conference ended 9/9/2025, due since 9/12/2025) with three
+    attendees, one with a phone."""
     engine = create_db_engine(sqlite_url, pool_size=1)
     with Session(engine, expire_on_commit=False) as db:
-        admin = accounts_service.ensure_admin(db, username="admin", password=ADMIN_PASSWORD)
-        assert admin is not None
-        tree = Tree(db, admin)
-        people = make_roster(db, admin, tree)
+        admin = db.exec(select(User).where(User.username == "admin")).one()
+        people = make_roster(db, admin, cli_db)
         db.execute(update(Attendee).where(col(Attendee.id) == people.an.id)
                    .values(phone="0912345678"))
         db.commit()
     engine.dispose()
-    yield tree
-    get_settings.cache_clear()
+    return cli_db
 
 
 def _names(url: str) -> list[str]:
