@@ -129,10 +129,16 @@ def _must_be_open(req: FloorRequest) -> None:
         raise errors.FloorRequestNotOpen()
 
 
-def withdraw(db: Session, *, request_id: int, actor: User, publish: Publish) -> FloorRequest:
-    """The site takes back its open request."""
+def withdraw(
+    db: Session, *, request_id: int, actor: User, publish: Publish,
+    count: Callable[[int], None] | None = None,
+) -> FloorRequest:
+    """The site takes back its open request. `count(site_id)` runs once the actor may act
+    for the request's site, before anything is written (the routes' rate limits)."""
     req = load_request(db, request_id)
     endpoints_service.get_site(db, site_id=req.site_id, actor=actor)
+    if count is not None:
+        count(req.site_id)
     req = _locked_request(db, request_id)
     _must_be_open(req)
     req.status = FloorStatus.withdrawn

@@ -6,6 +6,8 @@ cleaned like every text field (NFC, no control characters, bounded); screens and
 print it through autoescaping only, never as markup.
 """
 
+from collections.abc import Callable
+
 from sqlmodel import Session, select
 
 from app.accounts import service as accounts_service
@@ -39,14 +41,18 @@ def _add(
 
 
 def ask_for_site(
-    db: Session, *, session_id: int, site_id: int, text: str, actor: User, publish: Publish
+    db: Session, *, session_id: int, site_id: int, text: str, actor: User, publish: Publish,
+    count: Callable[[], None] | None = None,
 ) -> FloorQuestion:
-    """A coordinator sends a question for their site in a session not closed."""
+    """A coordinator sends a question for their site in a session not closed. `count` runs
+    once the actor may act for the site, before anything is written (the rate limits)."""
     session = load_session(db, session_id)
     if session.status == SessionStatus.closed:
         raise errors.SessionClosed()
     endpoints_service.get_site_in(db, conference_id=session.conference_id, site_id=site_id,
                                   actor=actor)
+    if count is not None:
+        count()
     return _add(db, session_id=session_id, conference_id=session.conference_id, text=text,
                 publish=publish, site_id=site_id, user_id=actor.id)
 

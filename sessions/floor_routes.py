@@ -22,7 +22,6 @@ from app.deps import (
 from app.realtime import Hub
 from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
-from endpoints import service as endpoints_service
 from sessions import floor, floor_questions, floor_site_view, floor_throttle, floor_view
 from sessions.floor_models import (
     FloorAsk,
@@ -125,10 +124,10 @@ def withdraw_floor(
     throttle: ThrottleDep,
 ) -> FloorRequestPublic:
     """The site takes back its open request."""
-    site_id = floor.load_request(db, request_id).site_id
-    endpoints_service.get_site(db, site_id=site_id, actor=user)
-    floor_throttle.count_ask(throttle, site_id=site_id, client=client_address(request))
-    req = floor.withdraw(db, request_id=request_id, actor=user, publish=hub.publish)
+    client = client_address(request)
+    req = floor.withdraw(db, request_id=request_id, actor=user, publish=hub.publish,
+                         count=lambda site: floor_throttle.count_ask(throttle, site_id=site,
+                                                                     client=client))
     return floor_view.request_public(req, floor_view.names_of(db, req))
 
 
@@ -205,11 +204,11 @@ def ask_question(
     request: Request, throttle: ThrottleDep,
 ) -> QuestionPublic:
     """A coordinator sends a written question for their site."""
-    endpoints_service.get_site(db, site_id=data.site_id, actor=user)
-    floor_throttle.count_question(throttle, site_id=data.site_id,
-                                  client=client_address(request))
+    count = partial(floor_throttle.count_question, throttle, site_id=data.site_id,
+                    client=client_address(request))
     question = floor_questions.ask_for_site(db, session_id=session_id, site_id=data.site_id,
-                                            text=data.text, actor=user, publish=hub.publish)
+                                            text=data.text, actor=user, publish=hub.publish,
+                                            count=count)
     return floor_view.question_public(question, floor_view.question_names(db, question))
 
 

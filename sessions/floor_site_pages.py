@@ -21,7 +21,6 @@ from app.errors import AppError, describe_validation
 from app.templating import render_page
 from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
-from endpoints import service as endpoints_service
 from sessions import floor, floor_questions, floor_throttle
 from sessions.floor_models import MAX_QUESTION, MAX_TOPIC, FloorAsk, FloorStatus, QuestionAsk
 from sessions.floor_site_view import site_floor, site_stage
@@ -130,10 +129,10 @@ def floor_withdraw_submit(
     site_stage(db, site_id=site_id, actor=user)
     try:
         rid = int(request_id) if request_id.strip().isdigit() else 0
-        owner = floor.load_request(db, min(rid, 2**31 - 1)).site_id
-        endpoints_service.get_site(db, site_id=owner, actor=user)
-        floor_throttle.count_ask(throttle, site_id=owner, client=client_address(request))
-        floor.withdraw(db, request_id=rid, actor=user, publish=hub.publish)
+        client = client_address(request)
+        floor.withdraw(db, request_id=min(rid, 2**31 - 1), actor=user, publish=hub.publish,
+                       count=lambda site: floor_throttle.count_ask(throttle, site_id=site,
+                                                                   client=client))
     except AppError as exc:
         return _refused(request, db, user, site_id, exc)
     return _done(site_id, "withdrawn")
@@ -149,10 +148,11 @@ def floor_question_submit(
     try:
         data = QuestionAsk.model_validate({"text": text})
         sid = int(session_id) if session_id.strip().isdigit() else 0
-        floor_throttle.count_question(throttle, site_id=site_id,
-                                      client=client_address(request))
+        count = partial(floor_throttle.count_question, throttle, site_id=site_id,
+                        client=client_address(request))
         floor_questions.ask_for_site(db, session_id=min(sid, 2**31 - 1), site_id=site_id,
-                                     text=data.text, actor=user, publish=hub.publish)
+                                     text=data.text, actor=user, publish=hub.publish,
+                                     count=count)
     except ValidationError as exc:
         return _page(request, db, user, site_id, error=_describe(exc), status=422)
     except AppError as exc:
