@@ -3,6 +3,7 @@
 from app.accounts.models import PasswordReset, User
 from app.audit.models import AuditEntry, AuditKey
 from app.throttle_store import ThrottleEntry
+from checkin.answer_models import FormAnswer, FormChoice, FormTally
 from checkin.models import (
     Attendance,
     Attendee,
@@ -24,6 +25,7 @@ from endpoints.models import (
 )
 from endpoints.screen_models import ScreenDevice, SitePresence, SitePresenceEvent
 from sessions.floor_models import FloorQuestion, FloorRequest
+from sessions.form_models import BankOption, BankQuestion, QuestionBank, TrainingForm
 from sessions.models import (
     AgendaItem,
     ConferenceSession,
@@ -39,6 +41,8 @@ __all__ = [
     "AttendeeWord",
     "AuditEntry",
     "AuditKey",
+    "BankOption",
+    "BankQuestion",
     "Conference",
     "ConferenceSession",
     "ConnectionTest",
@@ -46,6 +50,9 @@ __all__ = [
     "FloorQuestion",
     "FloorRequest",
     "FollowLinkGeneration",
+    "FormAnswer",
+    "FormChoice",
+    "FormTally",
     "Headcount",
     "Incident",
     "Invite",
@@ -53,6 +60,7 @@ __all__ = [
     "Participation",
     "PassKey",
     "PasswordReset",
+    "QuestionBank",
     "ScanFailure",
     "ScanFailureCount",
     "ScreenDevice",
@@ -63,5 +71,6 @@ __all__ = [
     "SlideDeck",
     "Stage",
     "ThrottleEntry",
+    "TrainingForm",
     "User",
 ]

@@ -225,3 +225,29 @@ class RefusalReasonMissing(AppError):
     status_code = 422
     code = "refusal_reason_missing"
     detail = "Hãy ghi lý do từ chối để đại biểu được biết."
+
+
+class FormAlreadyAnswered(AppError):
+    """A second answer of one attendee (or one anonymous phone) to one form."""
+
+    status_code = 409
+    code = "form_already_answered"
+    detail = "Bạn đã trả lời phiếu này rồi: mỗi người chỉ trả lời một lần."
+
+
+class AnswerSiteUnknown(AppError):
+    """An anonymous answer that names no site: scan the site screen's QR or give a code."""
+
+    status_code = 422
+    code = "answer_site_unknown"
+    detail = ("Không xác định được điểm cầu: hãy quét mã QR trên màn hình của điểm cầu "
+              "hoặc nhập mã cá nhân.")
+
+
+class TallyInvalid(AppError):
+    """A room tally that cannot be: negative, above the present count, unknown option.
+    `field` names the count at fault."""
+
+    status_code = 422
+    code = "tally_invalid"
+    detail = "Số liệu kiểm đếm không hợp lệ."

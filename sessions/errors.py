@@ -166,3 +166,33 @@ class QuestionMergeInvalid(AppError):
     status_code = 422
     code = "question_merge_invalid"
     detail = "Chỉ gộp được vào một câu hỏi khác, chưa bị ẩn hay gộp, của cùng phiên họp."
+
+
+class FormNotFound(NotFound):
+    code = "form_not_found"
+    detail = "Không tìm thấy phiếu kiểm tra/khảo sát."
+
+
+class BankNotFound(NotFound):
+    code = "bank_not_found"
+    detail = "Không tìm thấy bộ câu hỏi."
+
+
+class FormNotOpen(AppError):
+    status_code = 409
+    code = "form_not_open"
+    detail = "Phiếu chưa được mở: chưa nhận câu trả lời."
+
+
+class FormClosed(AppError):
+    status_code = 409
+    code = "form_closed"
+    detail = "Phiếu đã đóng: không nhận thêm câu trả lời."
+
+
+class AnswerInvalid(AppError):
+    """An answer that does not fit the form's questions (the detail names the question)."""
+
+    status_code = 422
+    code = "answer_invalid"
+    detail = "Câu trả lời không khớp với câu hỏi của phiếu."

@@ -101,6 +101,40 @@ def decode_floor_changed(message: str | bytes) -> tuple[int, int]:
     return int(body["session_id"]), int(body["version"])
 
 
+def form_channel(conference_id: int) -> str:
+    """The channel of a conference's form answers: the live counters listen to it."""
+    return f"conference:{conference_id}:forms"
+
+
+def encode_form_answered(*, form_id: int, site_id: int) -> str:
+    """`{"type": "answer", "form_id", "site_id"}`: one more phone answer at a site."""
+    return json.dumps({"type": "answer", "form_id": form_id, "site_id": site_id},
+                      separators=(",", ":"))
+
+
+def encode_form_tallied(*, form_id: int, site_id: int, respondents: int) -> str:
+    """`{"type": "tally", "form_id", "site_id", "respondents"}`: a room's tally now stands
+    for `respondents` people (it replaces the site's earlier tally)."""
+    return json.dumps({"type": "tally", "form_id": form_id, "site_id": site_id,
+                       "respondents": respondents}, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class FormCountChange:
+    """A decoded form-channel message: `respondents` is set for a tally, None for an answer."""
+
+    form_id: int
+    site_id: int
+    respondents: int | None
+
+
+def decode_form_change(message: str | bytes) -> FormCountChange:
+    """The inverse of :func:`encode_form_answered` and :func:`encode_form_tallied`."""
+    body = json.loads(message)
+    respondents = int(body["respondents"]) if body["type"] == "tally" else None
+    return FormCountChange(int(body["form_id"]), int(body["site_id"]), respondents)
+
+
 StageType = Literal["snapshot", "state"]
 
 #: What a screen sends every 15 s so the server knows it is still there.

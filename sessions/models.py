@@ -237,6 +237,10 @@ class Stage(SQLModel, table=True):
     # The site that has the floor and the question put on every screen (the floor's).
     speaker_id: int | None = Field(default=None, foreign_key="floor_request.id")
     question_id: int | None = Field(default=None, foreign_key="floor_question.id")
+    # The training form every screen shows: its answer link while open, or its results
+    # once the presenter shows them (`form_results`).
+    form_id: int | None = Field(default=None, foreign_key="training_form.id")
+    form_results: bool = False
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -37,6 +37,21 @@ from sessions.floor_privacy import attendee_questions as attendee_questions
 from sessions.floor_privacy import erase_attendee_questions as erase_attendee_questions
 from sessions.floor_privacy import floor_to_purge as floor_to_purge
 from sessions.floor_privacy import purge_floor as purge_floor
+from sessions.form_bank import AnswerItem as AnswerItem
+from sessions.form_bank import BankView as BankView
+from sessions.form_bank import Checked as Checked
+from sessions.form_bank import Picked as Picked
+from sessions.form_bank import QuestionView as QuestionView
+from sessions.form_bank import check_answer as check_answer
+from sessions.form_bank import form_for_answers as form_for_answers
+from sessions.form_bank import require_open as require_open
+from sessions.form_models import CHOICE_KINDS as CHOICE_KINDS
+from sessions.form_models import TEST_KINDS as TEST_KINDS
+from sessions.form_models import FormKind as FormKind
+from sessions.form_models import FormStatus as FormStatus
+from sessions.form_models import QuestionKind as QuestionKind
+from sessions.form_models import TrainingForm as TrainingForm
+from sessions.form_models import option_letter as option_letter
 from sessions.loading import (
     AgendaEntry,
     deck_of,
