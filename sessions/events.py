@@ -63,6 +63,21 @@ class StageQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class StageForm:
+    """The training form every screen shows: while `status` is "open" its answer link
+    (each screen adds its own site's code and live count); with `results` its results
+    (`results_version` names them: screens fetch the charts once per version)."""
+
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    status: str
+    results: bool
+    results_version: int
+
+
+@dataclass(frozen=True, slots=True)
 class StageView:
     """Everything a site screen shows now, with the version that names this state."""
 
@@ -77,6 +92,7 @@ class StageView:
     changed_at: datetime
     floor: StageFloor | None = None
     question: StageQuestion | None = None
+    form: StageForm | None = None
 
 
 def stage_channel(conference_id: int) -> str:
@@ -178,7 +194,16 @@ def stage_body(view: StageView) -> dict[str, Any]:
         "changed_at": view.changed_at.isoformat(),
         "floor": _floor(view.floor),
         "question": _question(view.question),
+        "form": _form(view.form),
     }
+
+
+def _form(form: StageForm | None) -> dict[str, Any] | None:
+    if form is None:
+        return None
+    return {"id": form.id, "kind": form.kind, "kind_label": form.kind_label,
+            "title": form.title, "status": form.status, "results": form.results,
+            "results_version": form.results_version}
 
 
 def _floor(floor: StageFloor | None) -> dict[str, Any] | None:
@@ -290,6 +315,7 @@ def decode_stage(message: str | bytes) -> StageMessage:
         changed_at=datetime.fromisoformat(body["changed_at"]),
         floor=_decode_floor(body.get("floor")),
         question=_decode_question(body.get("question")),
+        form=StageForm(**body["form"]) if body.get("form") else None,
     )
     return StageMessage(type=body["type"], view=view)
 

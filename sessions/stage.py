@@ -15,9 +15,17 @@ from app.errors import NotFound
 from app.realtime import Publish
 from endpoints import service as endpoints_service
 from sessions import decks, errors, events
-from sessions.events import StageFloor, StageItem, StageQuestion, StageSession, StageSlide
+from sessions.events import (
+    StageFloor,
+    StageForm,
+    StageItem,
+    StageQuestion,
+    StageSession,
+    StageSlide,
+)
 from sessions.events import StageView as StageView
 from sessions.floor_models import FloorQuestion, FloorRequest, FloorStatus
+from sessions.form_models import FORM_KIND_LABELS, TrainingForm
 from sessions.loading import AgendaEntry, deck_of, load_session, session_items
 from sessions.models import (
     AGENDA_KIND_LABELS,
@@ -167,7 +175,19 @@ def build_view(db: Session, conference_id: int) -> StageView:
         changed_at=stage.changed_at,
         floor=_floor_view(db, stage),
         question=_question_view(db, stage),
+        form=_form_view(db, stage),
     )
+
+
+def _form_view(db: Session, stage: Stage) -> StageForm | None:
+    if stage.form_id is None:
+        return None
+    form = db.get(TrainingForm, stage.form_id, populate_existing=True)
+    if form is None:
+        return None
+    return StageForm(id=stage.form_id, kind=str(form.kind), kind_label=FORM_KIND_LABELS[form.kind],
+                     title=form.title, status=str(form.status), results=stage.form_results,
+                     results_version=form.results_version)
 
 
 def site_name_in(db: Session, *, conference_id: int, site_id: int) -> str:
