@@ -34,6 +34,8 @@ from app.throttle_store import RedisLimiter, make_limiter
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
+from checkin import effectiveness_pages as checkin_effectiveness_pages
+from checkin import effectiveness_routes as checkin_effectiveness_routes
 from checkin import follow_question_routes as checkin_follow_question_routes
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
@@ -362,3 +364,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_own_pages.router)
     app.include_router(checkin_request_pages.router)
     app.include_router(checkin_follow_question_routes.router)
+    app.include_router(checkin_effectiveness_routes.router)
+    app.include_router(checkin_effectiveness_pages.router)

@@ -251,3 +251,13 @@ class TallyInvalid(AppError):
     status_code = 422
     code = "tally_invalid"
     detail = "Số liệu kiểm đếm không hợp lệ."
+
+
+class EffectPairNotFound(AppError):
+    """The effectiveness report was asked for a pair whose pre-test is none of the
+    conference's (a pre-test with a post-test of the same question bank)."""
+
+    status_code = 404
+    code = "effect_pair_not_found"
+    detail = ("Không có cặp bài kiểm tra đầu vào và đầu ra (cùng bộ câu hỏi) này trong "
+              "hội nghị.")
