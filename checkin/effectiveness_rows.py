@@ -90,20 +90,26 @@ class Figures:
         """Mean post-test score: 100 × right / scored responses."""
         return _percent(self.post_right, self.post_scored)
 
+    def _exact(self) -> tuple[float, float] | None:
+        """(pre, post) means unrounded: the change and g are computed before rounding."""
+        if not self.pre_scored or not self.post_scored:
+            return None
+        return (100.0 * self.pre_right / self.pre_scored,
+                100.0 * self.post_right / self.post_scored)
+
     @property
     def change(self) -> float | None:
         """Post − pre mean, in points."""
-        pre, post = self.pre_mean, self.post_mean
-        return None if pre is None or post is None else round(post - pre, 1)
+        means = self._exact()
+        return None if means is None else round(means[1] - means[0], 1)
 
     @property
     def gain(self) -> float | None:
         """The normalised gain g = (post − pre) / (100 − pre); None when pre is 100 or missing."""
-        if not self.pre_scored or not self.post_scored:
+        means = self._exact()
+        if means is None or means[0] >= 100.0:
             return None
-        pre = 100.0 * self.pre_right / self.pre_scored
-        post = 100.0 * self.post_right / self.post_scored
-        return None if pre >= 100.0 else round((post - pre) / (100.0 - pre), 3)
+        return round((means[1] - means[0]) / (100.0 - means[0]), 3)
 
     @property
     def paired_change(self) -> float | None:
