@@ -166,6 +166,8 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/conferences/{conference_id}/invites": f"{c}/invites",
         "/conferences/{conference_id}/registrations": f"{c}/registrations",
         "/conferences/{conference_id}/report": f"{c}/report",
+        "/conferences/{conference_id}/effectiveness": f"{c}/effectiveness",
+        "/conferences/{conference_id}/effectiveness/print": f"{c}/effectiveness/print",
         "/conferences/{conference_id}/sessions": f"{c}/sessions",
         "/conferences/{conference_id}/sites": f"{c}/sites",
         "/conferences/{conference_id}/sites/import": f"{c}/sites/import",

@@ -353,6 +353,14 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/conferences/{conference_id}/attendance"): USER,
     ("DELETE", "/api/v1/conferences/{conference_id}/sites/{site_id}"): ADMIN(fresh=("site_id",)),
     ("GET", "/conferences/{conference_id}/report"): USER,
+    # The effectiveness report (issue 13): the whole to the central office, a subtree to a hub.
+    ("GET", "/api/v1/conferences/{conference_id}/effectiveness"): USER,
+    ("GET", "/api/v1/conferences/{conference_id}/effectiveness.csv"): USER,
+    ("GET", "/api/v1/conferences/{conference_id}/effectiveness.xlsx"): SCOPED(
+        query="under_id={site_id}"),
+    ("GET", "/conferences/{conference_id}/effectiveness"): USER,
+    ("GET", "/conferences/{conference_id}/effectiveness/print"): SCOPED(
+        query="under_id={site_id}"),
     ("GET", "/conferences/{conference_id}/dashboard"): SCOPED(query="under_id={site_id}"),
     ("GET", "/api/v1/conferences/{conference_id}/dashboard"): USER,
     ("GET", "/api/v1/conferences/{conference_id}/dashboard/sites"): SCOPED(
