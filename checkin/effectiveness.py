@@ -307,7 +307,8 @@ def report_body(report: EffectReport, rows: list[EffectRow], *, level: str, offs
     ids = [f.id for f in report.forms]
     return {
         "conference_id": report.conference_id, "conference_title": report.conference_title,
-        "under_id": report.under_id, "generated_at": report.generated_at.isoformat(),
+        "under_id": report.under_id, "under_name": report.under_name,
+        "generated_at": report.generated_at.isoformat(),
         "pre": _form_body(report.pre), "post": _form_body(report.post),
         "surveys": [_form_body(s) for s in report.surveys],
         "pairs": [{"pre": _form_body(a), "post": _form_body(b)} for a, b in report.pairs],
