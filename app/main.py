@@ -90,7 +90,6 @@ from sessions import routes as sessions_routes
 from sessions import screen_pages as sessions_screen_pages
 from sessions import status_pages as sessions_status_pages
 from sessions import ws as sessions_ws
-from sessions.form_feed import FormCounts
 from sessions.stream import StageCache
 
 
@@ -176,9 +175,6 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     sessions_deps.provide(
         app.state, stage_cache=StageCache(hub=hub, engine=read_engine), presence=presence
     )
-    # The screens' live form counts; the answers are checkin's, counted by its loader.
-    sessions_deps.provide_form_counts(app.state, FormCounts(
-        hub=hub, engine=read_engine, load=_form_count_parts))
     presence_ticker = PresenceTicker(
         engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
         interval=settings.presence_tick_seconds,
@@ -310,6 +306,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: 200 when the service is up."""
         return {"status": "ok"}
 
+    # The screens' live form counts; the answers are checkin's, counted by its loader.
+    sessions_deps.provide_form_loader(app.state, _form_count_parts)
     _include_routers(app)
     return app
 

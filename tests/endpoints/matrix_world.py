@@ -131,6 +131,7 @@ def _seed(w: World) -> None:
             "username": username, "password": password, "full_name": "Lê Thị Hồng"})
     _seed_programme(w, cid, today)
     _seed_site_things(w, cid)
+    _seed_forms(w)
 
 
 def _registry_site(w: World, name: str, kind: str, parent: int, code: str) -> int:
@@ -213,10 +214,6 @@ def _seed_site_things(w: World, cid: int) -> None:
         kid=lambda: next(k["kid"] for k in w.api("GET", "/api/v1/pass-keys")
                          if k["retired_at"] is None),
         serial=lambda: next(serials),
-        form_id=lambda: _training_form(w),
-        open_form_id=lambda: _training_form(w, "open"),
-        closed_form_id=lambda: _training_form(w, "open", "close"),
-        shown_form_id=lambda: _training_form(w, "open", "close", "results/show"),
     )
     v["attendee_id"] = attendee()
     screen = w.api("POST", f"/api/v1/sites/{site_id}/screen-token")
@@ -227,8 +224,6 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["floor_request_id"] = w.makers["floor_request_id"]()
     v["question_id"] = w.makers["question_id"]()
     v["account_action"] = "logout"
-    v["form_id"] = w.makers["form_id"]()
-    v["shown_form_id"] = w.makers["shown_form_id"]()
 
 
 def _floor_request(w: World, site_id: int) -> int:
@@ -242,6 +237,18 @@ def _speaker_session(w: World, site_id: int) -> int:
     """The world's session with a site given the floor (routes that need a speaker)."""
     w.api("POST", f"/api/v1/floor/requests/{_floor_request(w, site_id)}/give", json={})
     return int(w.values["session_id"])
+
+
+def _seed_forms(w: World) -> None:
+    """Training forms of the world's session, each in the state its routes need."""
+    w.makers.update(
+        form_id=lambda: _training_form(w),
+        open_form_id=lambda: _training_form(w, "open"),
+        closed_form_id=lambda: _training_form(w, "open", "close"),
+        shown_form_id=lambda: _training_form(w, "open", "close", "results/show"),
+    )
+    w.values["form_id"] = w.makers["form_id"]()
+    w.values["shown_form_id"] = w.makers["shown_form_id"]()
 
 
 def _training_form(w: World, *steps: str) -> int:
