@@ -76,6 +76,15 @@ def test_showing_results_needs_a_closed_form_then_every_screen_gets_the_charts(
     for bad in ({"Authorization": "Screen scr_nope"}, {}):
         r = client.get(f"/api/v1/forms/{fid}/results/charts", headers=bad)
         assert r.status_code == 401
+    # A phone following the conference reads them with its follow link.
+    follow = client.get(f"/api/v1/conferences/{tree.cid}/follow-link",
+                        headers=admin_headers).json()["token"]
+    r = client.get(f"/api/v1/forms/{fid}/results/charts",
+                   headers={"Authorization": f"Follow {follow}"})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = client.get(f"/api/v1/forms/{fid}/results/charts",
+                   headers={"Authorization": "Follow not-a-link"})
+    assert r.status_code == 404 and r.json()["code"] == "follow_link_invalid"
 
 
 def test_a_coordinator_reads_their_subtree_s_results(

@@ -57,6 +57,9 @@ def test_a_screen_shows_the_open_form_and_its_live_count(
         while counts[-1] < 3:
             counts.append(_receive(ws, "form_count")["count"])
         assert counts[-1] == 3 and len(counts) <= 2  # coalesced; another site's not counted
+        # The console's total: this process's live counters, every site.
+        assert client.get(f"/api/v1/forms/{fid}/count",
+                          headers=admin_headers).json() == {"form_id": fid, "count": 4}
         time.sleep(0.1)
         r = client.post(f"/api/v1/forms/{fid}/close", headers=admin_headers)
         assert r.status_code == 200
@@ -67,6 +70,8 @@ def test_a_screen_shows_the_open_form_and_its_live_count(
             assert _receive(late, "form_count")["count"] == 3  # a late joiner's count
     r = client.post(f"/api/v1/forms/{fid}/hide", headers=admin_headers)
     assert r.status_code == 200 and r.json()["form"] is None
+    # No screen counts it any more: the database's count (the events above wrote no row).
+    assert client.get(f"/api/v1/forms/{fid}/count", headers=admin_headers).json()["count"] == 0
 
 
 def test_commands_are_the_central_office_s(
