@@ -85,3 +85,23 @@ def test_commands_are_the_central_office_s(
         assert client.post(f"/api/v1/forms/{fid}/{action}").status_code == 401
     r = client.post("/api/v1/forms/999999/open", headers=admin_headers)
     assert r.status_code == 404 and r.json()["code"] == "form_not_found"
+
+
+def test_the_console_count_adds_phones_and_tallies_from_the_database(
+    client: TestClient, db: Session, tree: Tree, admin_headers: dict[str, str]
+) -> None:
+    from checkin.answer_models import FormTally
+    from tests.sessions.form_support import answer
+
+    r = client.post(f"/api/v1/conferences/{tree.cid}/sessions", headers=admin_headers,
+                    json={"title": "Phiên khai mạc", "starts_at": "2025-09-09T01:00:00Z",
+                          "ends_at": "2025-09-09T03:00:00Z"})
+    made = make_form(db.get_bind(), conference_id=tree.cid, session_id=r.json()["id"])
+    for site in (tree.ward_a1, tree.ward_a1, tree.ward_b1):
+        answer(db.get_bind(), made, conference_id=tree.cid, site_id=site,
+               option_id=made.right_id)
+    db.add(FormTally(conference_id=tree.cid, form_id=made.form_id, site_id=tree.ward_a2,
+                     respondents=25, counts={str(made.single_id): {str(made.right_id): 25}}))
+    db.commit()
+    r = client.get(f"/api/v1/forms/{made.form_id}/count", headers=admin_headers)
+    assert r.json() == {"form_id": made.form_id, "count": 28}
