@@ -37,6 +37,7 @@ from checkin import dashboard_ws as checkin_dashboard_ws
 from checkin import effectiveness_pages as checkin_effectiveness_pages
 from checkin import effectiveness_routes as checkin_effectiveness_routes
 from checkin import follow_question_routes as checkin_follow_question_routes
+from checkin import form_routes as checkin_form_routes
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
 from checkin import own_pages as checkin_own_pages
@@ -52,6 +53,7 @@ from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
+from checkin.form_results import count_parts_by_site
 from checkin.misses import MissFlusher
 from checkin.retention_job import RetentionJob
 from endpoints import account_pages as endpoints_account_pages
@@ -82,6 +84,7 @@ from sessions import floor_routes as sessions_floor_routes
 from sessions import floor_site_pages as sessions_floor_site_pages
 from sessions import floor_ws as sessions_floor_ws
 from sessions import follow_ws as sessions_follow_ws
+from sessions import form_routes as sessions_form_routes
 from sessions import minutes_pages as sessions_minutes_pages
 from sessions import minutes_routes as sessions_minutes_routes
 from sessions import pages as sessions_pages
@@ -305,8 +308,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: 200 when the service is up."""
         return {"status": "ok"}
 
+    # The screens' live form counts; the answers are checkin's, counted by its loader.
+    sessions_deps.provide_form_loader(app.state, _form_count_parts)
     _include_routers(app)
     return app
+
+
+def _form_count_parts(db: Session, form_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    return count_parts_by_site(db, form_id=form_id)
 
 
 def _include_routers(app: FastAPI) -> None:
@@ -366,3 +375,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_follow_question_routes.router)
     app.include_router(checkin_effectiveness_routes.router)
     app.include_router(checkin_effectiveness_pages.router)
+    app.include_router(sessions_form_routes.router)
+    app.include_router(checkin_form_routes.router)

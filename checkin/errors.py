@@ -261,3 +261,8 @@ class EffectPairNotFound(AppError):
     code = "effect_pair_not_found"
     detail = ("Không có cặp bài kiểm tra đầu vào và đầu ra (cùng bộ câu hỏi) này trong "
               "hội nghị.")
+
+
+class FormResultsNotShown(NotFound):
+    code = "form_results_not_shown"
+    detail = "Kết quả của phiếu chưa được trình chiếu."

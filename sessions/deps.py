@@ -9,6 +9,8 @@ from typing import Protocol
 from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
+from app.deps import connection_hub, connection_read_engine
+from sessions.form_feed import FormCounts, Loader
 from sessions.stream import StageCache
 from sessions.waiting import RECHECK_SECONDS
 
@@ -56,3 +58,21 @@ def recheck_seconds(connection: HTTPConnection) -> float:
     """Seconds between a waiting screen's looks for a conference gone live."""
     seconds: float = connection.app.state.screen_recheck_seconds
     return seconds
+
+
+def provide_form_loader(state: State, load: Loader) -> None:
+    """Keep how the live form counters load a form's counts per site (the roof's: the
+    answers are checkin's); the counters are made on first use, on the event loop."""
+    state.form_count_loader = load
+
+
+def form_counts(connection: HTTPConnection) -> FormCounts | None:
+    """The live form counters of this app (None in an app made without a loader)."""
+    state = connection.app.state
+    counts: FormCounts | None = getattr(state, "form_counts", None)
+    load: Loader | None = getattr(state, "form_count_loader", None)
+    if counts is None and load is not None:
+        counts = state.form_counts = FormCounts(
+            hub=connection_hub(connection), engine=connection_read_engine(connection),
+            load=load)
+    return counts

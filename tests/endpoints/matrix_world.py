@@ -25,6 +25,7 @@ from app.security import CSRF_FIELD
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
 from tests.endpoints.access_matrix import Route, Rule
+from tests.sessions.form_support import make_form
 from tests.sessions.support import make_pdf
 
 # Words only one subtree holds (its hub's and wards' names and codes, an attendee): what
@@ -130,6 +131,7 @@ def _seed(w: World) -> None:
             "username": username, "password": password, "full_name": "Lê Thị Hồng"})
     _seed_programme(w, cid, today)
     _seed_site_things(w, cid)
+    _seed_forms(w)
 
 
 def _registry_site(w: World, name: str, kind: str, parent: int, code: str) -> int:
@@ -235,6 +237,29 @@ def _speaker_session(w: World, site_id: int) -> int:
     """The world's session with a site given the floor (routes that need a speaker)."""
     w.api("POST", f"/api/v1/floor/requests/{_floor_request(w, site_id)}/give", json={})
     return int(w.values["session_id"])
+
+
+def _seed_forms(w: World) -> None:
+    """Training forms of the world's session, each in the state its routes need."""
+    w.makers.update(
+        form_id=lambda: _training_form(w),
+        open_form_id=lambda: _training_form(w, "open"),
+        closed_form_id=lambda: _training_form(w, "open", "close"),
+        shown_form_id=lambda: _training_form(w, "open", "close", "results/show"),
+    )
+    w.values["form_id"] = w.makers["form_id"]()
+    w.values["shown_form_id"] = w.makers["shown_form_id"]()
+
+
+def _training_form(w: World, *steps: str) -> int:
+    """A pre-test of the world's session (on stage), taken through `steps` (the
+    presenter's commands). No authoring API yet: its rows are written directly."""
+    form_id = make_form(w.client.app.state.engine,  # type: ignore[attr-defined]
+                        conference_id=w.values["conference_id"],
+                        session_id=w.values["session_id"]).form_id
+    for step in steps:
+        w.api("POST", f"/api/v1/forms/{form_id}/{step}")
+    return form_id
 
 
 def _data_request(w: World, attendee_id: int) -> int:
