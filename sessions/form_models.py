@@ -227,6 +227,21 @@ class FormPublic(SQLModel):
     results_version: int
 
 
+class FormUpdate(_Strict):
+    title: Title
+
+
+class BankSummary(SQLModel):
+    """A bank in its conference's list: how big, how many forms ask it, whether locked."""
+
+    id: int
+    conference_id: int
+    title: str
+    questions: int
+    forms: int
+    locked: bool  # a form asking it was opened: it can no longer change
+
+
 def option_letter(position: int) -> str:
     """A, B, C… for positions 1, 2, 3…"""
     return chr(ord("A") + position - 1)
