@@ -24,7 +24,7 @@ def _csv(*lines: str, header: str = HEADER) -> bytes:
 def _xlsx(rows: list[list[object]]) -> bytes:
     book = openpyxl.Workbook()
     for row in rows:
-        book.active.append(row)  # type: ignore[union-attr]
+        book.active.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
