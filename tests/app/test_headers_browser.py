@@ -153,6 +153,9 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     screen = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
     reset = _reset_link(http, site)
     own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
+    bank = http.post(f"/api/v1/conferences/{cid}/banks", json={
+        "title": "Kiểm tra", "questions": [{"kind": "single", "text": "Hỏi", "options": [
+            {"label": "Có", "correct": True}, {"label": "Không"}]}]}).json()["id"]
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
@@ -176,6 +179,9 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
         "/sessions/{session_id}/minutes": f"/sessions/{session}/minutes",
         "/sessions/{session_id}/chair": f"/sessions/{session}/chair",
+        "/sessions/{session_id}/forms": f"/sessions/{session}/forms",
+        "/conferences/{conference_id}/banks": f"{c}/banks",
+        "/banks/{bank_id}": f"/banks/{bank}",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
         "/sites/{site_id}": f"{s}?conference_id={cid}",
         "/sites/{site_id}/badges": f"{s}/badges?conference_id={cid}",

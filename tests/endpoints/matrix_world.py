@@ -24,7 +24,7 @@ from app.errors import AppError
 from app.security import CSRF_FIELD
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
-from tests.endpoints.access_matrix import Route, Rule
+from tests.endpoints.access_matrix import _QUIZ, Route, Rule
 from tests.sessions.support import make_pdf
 
 # Words only one subtree holds (its hub's and wards' names and codes, an attendee): what
@@ -36,6 +36,7 @@ USERS = {"admin": ("admin", ADMIN_PASSWORD), "hub": ("hcm", "hcm-password-1"),
          "other": ("hanoi", "hanoi-password-1"), "stranger": ("danang", "danang-password-1")}
 _CSV = b"code,name,kind,parent_code\nX1,Xa moi,commune,HCM\n"
 _ROSTER = "họ và tên,mã điểm cầu\nĐỗ Văn Em,HCM-TD\n".encode()
+_BANK_FILE = "Câu hỏi,Loại,A,B,Đáp án\nHỏi,một,Có,Không,A\n".encode()
 _ERROR_CODE = re.compile(r"<code>([a-z_]+)</code>")
 
 
@@ -130,6 +131,7 @@ def _seed(w: World) -> None:
             "username": username, "password": password, "full_name": "Lê Thị Hồng"})
     _seed_programme(w, cid, today)
     _seed_site_things(w, cid)
+    _seed_forms(w, cid)
 
 
 def _registry_site(w: World, name: str, kind: str, parent: int, code: str) -> int:
@@ -224,6 +226,21 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["account_action"] = "logout"
 
 
+def _seed_forms(w: World, cid: int) -> None:
+    """A question bank and a draft pre-test asking another (each maker: a new one)."""
+    v = w.values
+
+    def bank() -> int:
+        return int(w.api("POST", f"/api/v1/conferences/{cid}/banks", json=_QUIZ)["id"])
+
+    def form() -> int:
+        return int(w.api("POST", f"/api/v1/sessions/{v['session_id']}/forms", json={
+            "kind": "pretest", "title": "Đầu vào", "bank_id": bank()})["id"])
+
+    w.makers.update(bank_id=bank, form_id=form)
+    v["bank_id"], v["form_id"] = bank(), form()
+
+
 def _floor_request(w: World, site_id: int) -> int:
     """An open request for the floor of a site of its own (one open request a site)."""
     body = {"site_id": site_id, "topic": "Kinh nghiệm", "speaker_name": "Trần Văn Bình"}
@@ -303,6 +320,8 @@ def call(w: World, route: Route, rule: Rule, role: str) -> Outcome:
 def _upload(kind: str) -> tuple[str, bytes, str]:
     if kind == "pdf":
         return ("slides.pdf", make_pdf(1), "application/pdf")
+    if kind == "bank":
+        return ("bo.csv", _BANK_FILE, "text/csv")
     return ("data.csv", _ROSTER if kind == "roster" else _CSV, "text/csv")
 
 
