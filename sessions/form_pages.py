@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from pydantic import Field as PydField
@@ -162,7 +162,18 @@ def bank_page(request: Request, bank_id: int, db: ReadDbSession, user: AdminUser
     return _bank_page(request, db, user, bank_id)
 
 
-@router.post("/banks/{bank_id}", dependencies=[CsrfChecked])
+# Every field of a full editor: 100 questions (and blank blocks), each with its kind,
+# text, "delete" and 10 options with their ticks; more than Starlette's default 1,000.
+_EDITOR_FIELDS = (MAX_QUESTIONS + _BLANK_QUESTIONS) * (3 + 2 * MAX_OPTIONS) + 10
+
+
+async def _editor_form(request: Request) -> None:
+    """Parse the editor's form with room for all its fields (the CSRF check, next,
+    reads the same parsed form)."""
+    await request.form(max_fields=_EDITOR_FIELDS)
+
+
+@router.post("/banks/{bank_id}", dependencies=[Depends(_editor_form), CsrfChecked])
 async def bank_submit(
     request: Request, bank_id: int, db: DbSession, user: AdminUser
 ) -> Response:

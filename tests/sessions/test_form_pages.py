@@ -168,3 +168,20 @@ def test_the_editor_reads_blocks_in_order_and_skips_blank_ones() -> None:
     assert [(d.text, d.kind) for d in drafts] == [("Trước", "multi"), ("Lạ", "single"),
                                                   ("Sau", "single")]
     assert drafts[0].options == [("X", False), ("Y", True)]
+
+
+def test_a_full_bank_is_saved_from_the_editor(
+    client: TestClient, db: Session, tree: Tree, admin: User
+) -> None:
+    """100 questions of 10 options: far more fields than a form parser takes by default."""
+    bank = forms.create_bank(db, conference_id=tree.cid, data=bank_data(quiz_bank()), actor=admin)
+    login(client, "admin", ADMIN_PASSWORD)
+    fields: dict[str, Any] = {"title": "Bộ lớn"}
+    for n in range(1, 101):
+        fields.update({f"q-{n}-kind": "multi", f"q-{n}-text": f"Câu số {n}",
+                       f"q-{n}-correct": [str(j) for j in range(1, 11)]})
+        fields.update({f"q-{n}-opt-{j}": f"Phương án {j}" for j in range(1, 11)})
+    r = _send(client, f"/banks/{bank.id}", fields)
+    assert r.status_code == 303, r.text[:300]
+    saved = forms.get_bank(db, bank_id=bank.id or 0, actor=admin)
+    assert len(saved.questions) == 100 and len(saved.questions[-1].options) == 10
