@@ -175,7 +175,9 @@ class OptionIn(_Strict):
 class QuestionIn(_Strict):
     kind: QuestionKind
     text: QuestionText
-    options: list[OptionIn] = PydField(default_factory=list, max_length=MAX_OPTIONS)
+    # A bound on the payload only: the rule (2 to MAX_OPTIONS) and its code,
+    # `question_invalid`, are sessions.forms.check_questions'.
+    options: list[OptionIn] = PydField(default_factory=list, max_length=5 * MAX_OPTIONS)
 
 
 class BankCreate(_Strict):

@@ -48,6 +48,7 @@ def test_a_bank_is_written_in_order_with_letters_and_answers(
 
 @pytest.mark.parametrize("question", [
     {"kind": "single", "text": "Một phương án", "options": [{"label": "A"}]},
+    {"kind": "multi", "text": "Mười một", "options": [{"label": str(n)} for n in range(11)]},
     {"kind": "multi", "text": "Trùng", "options": [{"label": "Có"}, {"label": "có"}]},
     {"kind": "rating", "text": "Đánh giá", "options": [{"label": "Tốt"}, {"label": "Kém"}]},
     {"kind": "text", "text": "Ý kiến", "options": [{"label": "x"}, {"label": "y"}]},
