@@ -84,7 +84,9 @@ from sessions import floor_routes as sessions_floor_routes
 from sessions import floor_site_pages as sessions_floor_site_pages
 from sessions import floor_ws as sessions_floor_ws
 from sessions import follow_ws as sessions_follow_ws
+from sessions import form_pages as sessions_form_pages
 from sessions import form_routes as sessions_form_routes
+from sessions import form_stage_routes as sessions_form_stage_routes
 from sessions import minutes_pages as sessions_minutes_pages
 from sessions import minutes_routes as sessions_minutes_routes
 from sessions import pages as sessions_pages
@@ -375,5 +377,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_follow_question_routes.router)
     app.include_router(checkin_effectiveness_routes.router)
     app.include_router(checkin_effectiveness_pages.router)
-    app.include_router(sessions_form_routes.router)
+    app.include_router(sessions_form_stage_routes.router)
     app.include_router(checkin_form_routes.router)
+    app.include_router(sessions_form_routes.router)
+    app.include_router(sessions_form_pages.router)

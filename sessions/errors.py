@@ -202,3 +202,53 @@ class FormNotClosed(AppError):
     status_code = 409
     code = "form_not_closed"
     detail = "Chỉ hiện kết quả của phiếu đã đóng."
+
+
+class BankInUse(AppError):
+    """A bank a form has opened (answers refer to its questions), or a form still uses."""
+
+    status_code = 409
+    code = "bank_in_use"
+    detail = "Bộ câu hỏi đã được dùng cho phiếu đã mở: không thể sửa hay xoá."
+
+
+class BankNotATest(AppError):
+    """A test form's bank needs scored choice questions (the detail names the question)."""
+
+    status_code = 422
+    code = "bank_not_a_test"
+    detail = "Bộ câu hỏi không dùng được cho bài kiểm tra."
+
+
+class BankNotASurvey(AppError):
+    """A survey's bank marks no option correct (the detail names the question)."""
+
+    status_code = 422
+    code = "bank_not_a_survey"
+    detail = "Bộ câu hỏi có đáp án đúng: không dùng được cho phiếu khảo sát."
+
+
+class BankEmpty(AppError):
+    status_code = 422
+    code = "bank_empty"
+    detail = "Bộ câu hỏi chưa có câu hỏi nào."
+
+
+class BankNotInConference(AppError):
+    status_code = 422
+    code = "bank_not_in_conference"
+    detail = "Bộ câu hỏi không thuộc hội nghị của phiên họp này."
+
+
+class QuestionInvalid(AppError):
+    """A question whose options do not fit its kind (the detail names the question)."""
+
+    status_code = 422
+    code = "question_invalid"
+    detail = "Câu hỏi không hợp lệ."
+
+
+class FormNotDraft(AppError):
+    status_code = 409
+    code = "form_not_draft"
+    detail = "Phiếu đã mở: không thể đổi tên hay xoá."

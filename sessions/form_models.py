@@ -175,7 +175,9 @@ class OptionIn(_Strict):
 class QuestionIn(_Strict):
     kind: QuestionKind
     text: QuestionText
-    options: list[OptionIn] = PydField(default_factory=list, max_length=MAX_OPTIONS)
+    # A bound on the payload only: the rule (2 to MAX_OPTIONS) and its code,
+    # `question_invalid`, are sessions.forms.check_questions'.
+    options: list[OptionIn] = PydField(default_factory=list, max_length=5 * MAX_OPTIONS)
 
 
 class BankCreate(_Strict):
@@ -225,6 +227,21 @@ class FormPublic(SQLModel):
     opened_at: datetime | None
     closed_at: datetime | None
     results_version: int
+
+
+class FormUpdate(_Strict):
+    title: Title
+
+
+class BankSummary(SQLModel):
+    """A bank in its conference's list: how big, how many forms ask it, whether locked."""
+
+    id: int
+    conference_id: int
+    title: str
+    questions: int
+    forms: int
+    locked: bool  # a form asking it was opened: it can no longer change
 
 
 def option_letter(position: int) -> str:

@@ -116,6 +116,14 @@ def _reset_link(http: httpx.Client, site: int) -> str:
     return httpx.URL(http.post(f"/api/v1/accounts/{account}/reset-link").json()["url"]).path
 
 
+def _bank(http: httpx.Client, cid: int) -> int:
+    """A question bank of one question (its editor is a page)."""
+    made: int = http.post(f"/api/v1/conferences/{cid}/banks", json={
+        "title": "Kiểm tra", "questions": [{"kind": "single", "text": "Hỏi", "options": [
+            {"label": "Có", "correct": True}, {"label": "Không"}]}]}).json()["id"]
+    return made
+
+
 # Pages whose URL needs nothing made first.
 FIXED_PAGES = {
     "/login": "/login",
@@ -153,6 +161,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     screen = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
     reset = _reset_link(http, site)
     own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
+    bank = _bank(http, cid)
     http.close()
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
@@ -178,6 +187,9 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
         "/sessions/{session_id}/minutes": f"/sessions/{session}/minutes",
         "/sessions/{session_id}/chair": f"/sessions/{session}/chair",
+        "/sessions/{session_id}/forms": f"/sessions/{session}/forms",
+        "/conferences/{conference_id}/banks": f"{c}/banks",
+        "/banks/{bank_id}": f"/banks/{bank}",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
         "/sites/{site_id}": f"{s}?conference_id={cid}",
         "/sites/{site_id}/badges": f"{s}/badges?conference_id={cid}",

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.accounts.models import User
 from checkin import answer_links
 from tests.conftest import Tree, token_for
-from tests.sessions.form_support import MadeForm, answer, make_form
+from tests.sessions.form_live_support import MadeForm, answer, make_form
 from tests.sessions.support import make_live
 
 

@@ -66,7 +66,7 @@ class Rule:
 
     `body`: JSON (API) or form fields (pages, and API lines with `form=True`); strings
     "{name}" are world values (ints stay ints). `files`: send a small upload in field
-    `file` ("csv" a site tree, "roster" attendees, "pdf" a deck).
+    `file` ("csv" a site tree, "roster" attendees, "pdf" a deck, "bank" questions).
     `query`: appended to the path, with "{name}" filled the same way. `use`: path
     parameters filled from another world value (e.g. token=follow_token). `fresh`:
     world values made anew for each request (destructive routes: each role acts on
@@ -129,6 +129,10 @@ _PASSWORD = {"current_password": "not-the-password", "new_password": "a-long-new
 _TEST = {"picture": True, "sound": True, "link": True}
 _ASK = {"site_id": "{site_id}", "topic": "Kinh nghiệm chuyển đổi số",
         "speaker_name": "Trần Văn Bình", "speaker_position": "Bí thư"}
+# A bank a pre-test can ask (one scored single choice); the world's makers use it too.
+_QUIZ = {"title": "Kiểm tra", "questions": [{"kind": "single", "text": "Hỏi", "options": [
+    {"label": "Có", "correct": True}, {"label": "Không"}]}]}
+_FORM = {"kind": "pretest", "title": "Đầu vào", "bank_id": "{bank_id}"}
 
 Route = tuple[str, str]
 
@@ -314,6 +318,32 @@ MATRIX: dict[Route, Rule] = {
         body={"text": "Khi nào có tài liệu?", "code": "{short_code}"},
         use={"token": "follow_token"}),
     ("GET", "/follow/{token}"): PUBLIC(use={"token": "follow_token"}),
+    # ------------------------------------------ training forms: banks and forms
+    ("GET", "/api/v1/conferences/{conference_id}/banks"): ADMIN,
+    ("POST", "/api/v1/conferences/{conference_id}/banks"): ADMIN(body=_QUIZ),
+    ("POST", "/api/v1/conferences/{conference_id}/banks/import"): ADMIN(files="bank"),
+    ("GET", "/api/v1/banks/{bank_id}"): ADMIN,
+    ("PUT", "/api/v1/banks/{bank_id}"): ADMIN(body=_QUIZ),
+    ("DELETE", "/api/v1/banks/{bank_id}"): ADMIN(fresh=("bank_id",)),
+    ("GET", "/api/v1/sessions/{session_id}/forms"): ADMIN,
+    ("POST", "/api/v1/sessions/{session_id}/forms"): ADMIN(body=_FORM),
+    ("GET", "/api/v1/forms/{form_id}"): ADMIN,
+    ("PATCH", "/api/v1/forms/{form_id}"): ADMIN(body={"title": "Đầu ra"}),
+    ("DELETE", "/api/v1/forms/{form_id}"): ADMIN(fresh=("form_id",)),
+    ("GET", "/conferences/{conference_id}/banks"): ADMIN,
+    ("POST", "/conferences/{conference_id}/banks"): ADMIN(body={"title": "Bộ mới"}),
+    ("POST", "/conferences/{conference_id}/banks/import"): ADMIN(files="bank"),
+    ("GET", "/conferences/{conference_id}/banks/mau.csv"): ADMIN,
+    ("GET", "/conferences/{conference_id}/banks/mau.xlsx"): ADMIN,
+    ("GET", "/banks/{bank_id}"): ADMIN,
+    ("POST", "/banks/{bank_id}"): ADMIN(body={
+        "title": "Bộ sửa", "q-1-kind": "single", "q-1-text": "Hỏi", "q-1-opt-1": "Có",
+        "q-1-opt-2": "Không", "q-1-correct": "1"}),
+    ("POST", "/banks/{bank_id}/delete"): ADMIN(fresh=("bank_id",)),
+    ("GET", "/sessions/{session_id}/forms"): ADMIN,
+    ("POST", "/sessions/{session_id}/forms"): ADMIN(body=_FORM),
+    ("POST", "/forms/{form_id}"): ADMIN(body={"title": "Kiểm tra cuối khoá"}),
+    ("POST", "/forms/{form_id}/delete"): ADMIN(fresh=("form_id",)),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
     ("POST", "/api/v1/checkins/self"): PUBLIC(body=_SELF),

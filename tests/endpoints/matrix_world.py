@@ -24,8 +24,8 @@ from app.errors import AppError
 from app.security import CSRF_FIELD
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
-from tests.endpoints.access_matrix import Route, Rule
-from tests.sessions.form_support import make_form
+from tests.endpoints.access_matrix import _QUIZ, Route, Rule
+from tests.sessions.form_live_support import make_form
 from tests.sessions.support import make_pdf
 
 # Words only one subtree holds (its hub's and wards' names and codes, an attendee): what
@@ -37,6 +37,7 @@ USERS = {"admin": ("admin", ADMIN_PASSWORD), "hub": ("hcm", "hcm-password-1"),
          "other": ("hanoi", "hanoi-password-1"), "stranger": ("danang", "danang-password-1")}
 _CSV = b"code,name,kind,parent_code\nX1,Xa moi,commune,HCM\n"
 _ROSTER = "họ và tên,mã điểm cầu\nĐỗ Văn Em,HCM-TD\n".encode()
+_BANK_FILE = "Câu hỏi,Loại,A,B,Đáp án\nHỏi,một,Có,Không,A\n".encode()
 _ERROR_CODE = re.compile(r"<code>([a-z_]+)</code>")
 
 
@@ -131,6 +132,7 @@ def _seed(w: World) -> None:
             "username": username, "password": password, "full_name": "Lê Thị Hồng"})
     _seed_programme(w, cid, today)
     _seed_site_things(w, cid)
+    _seed_banks(w, cid)
     _seed_forms(w)
 
 
@@ -224,6 +226,16 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["floor_request_id"] = w.makers["floor_request_id"]()
     v["question_id"] = w.makers["question_id"]()
     v["account_action"] = "logout"
+
+
+def _seed_banks(w: World, cid: int) -> None:
+    """A question bank written through the API (each maker: a new one)."""
+
+    def bank() -> int:
+        return int(w.api("POST", f"/api/v1/conferences/{cid}/banks", json=_QUIZ)["id"])
+
+    w.makers.update(bank_id=bank)
+    w.values["bank_id"] = bank()
 
 
 def _floor_request(w: World, site_id: int) -> int:
@@ -328,6 +340,8 @@ def call(w: World, route: Route, rule: Rule, role: str) -> Outcome:
 def _upload(kind: str) -> tuple[str, bytes, str]:
     if kind == "pdf":
         return ("slides.pdf", make_pdf(1), "application/pdf")
+    if kind == "bank":
+        return ("bo.csv", _BANK_FILE, "text/csv")
     return ("data.csv", _ROSTER if kind == "roster" else _CSV, "text/csv")
 
 

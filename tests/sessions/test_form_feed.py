@@ -14,7 +14,7 @@ from sessions import events, form_stage
 from sessions.form_feed import FormCounts, SiteCounts
 from tests.conftest import Tree
 from tests.sessions.floor_support import on_stage
-from tests.sessions.form_support import make_form
+from tests.sessions.form_live_support import make_form
 from tests.sessions.support import Recorder
 
 

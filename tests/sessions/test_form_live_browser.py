@@ -17,7 +17,7 @@ from app.config import PROJECT_ROOT
 from app.db import create_db_engine
 from sessions import events
 from tests.conftest import ADMIN_PASSWORD
-from tests.sessions.form_support import MadeForm, answer, make_form
+from tests.sessions.form_live_support import MadeForm, answer, make_form
 from tests.sessions.test_screen_browser import TODAY, RestartableServer
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from sessions import events, form_bank, form_stage, service, stage
 from sessions.form_models import FormStatus, TrainingForm
 from tests.conftest import Tree
 from tests.sessions.floor_support import on_stage
-from tests.sessions.form_support import make_form
+from tests.sessions.form_live_support import make_form
 from tests.sessions.support import Recorder, error_code, new_session, state_update
 
 
