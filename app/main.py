@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -320,64 +320,84 @@ def _form_count_parts(db: Session, form_id: int) -> tuple[dict[int, int], dict[i
     return count_parts_by_site(db, form_id=form_id)
 
 
+def _endpoint_routers() -> list[APIRouter]:
+    """The site tree, screens, accounts, privacy and the audit log."""
+    return [
+        endpoints_routes.router,
+        endpoints_invite_routes.router,
+        endpoints_screen_routes.router,
+        endpoints_import_routes.router,
+        endpoints_presence_routes.router,
+        endpoints_registry_routes.router,
+        endpoints_participation_routes.router,
+        endpoints_account_routes.router,
+        endpoints_login_pages.router,
+        endpoints_conference_pages.router,
+        endpoints_site_pages.router,
+        endpoints_invite_pages.router,
+        endpoints_registration_pages.router,
+        endpoints_import_pages.router,
+        endpoints_participation_pages.router,
+        endpoints_screen_pages.router,
+        endpoints_readiness_pages.router,
+        endpoints_units_pages.router,
+        endpoints_account_pages.router,
+        endpoints_privacy_routes.router,
+        endpoints_privacy_pages.router,
+        audit_routes.router,
+        audit_pages.router,
+    ]
+
+
+def _session_routers() -> list[APIRouter]:
+    """The programme, the stage, the floor and training forms."""
+    return [
+        sessions_ws.router,
+        sessions_follow_ws.router,
+        sessions_screen_pages.router,
+        sessions_routes.router,
+        sessions_floor_routes.router,
+        sessions_minutes_routes.router,
+        sessions_minutes_pages.router,
+        sessions_floor_site_pages.router,
+        sessions_floor_pages.router,
+        sessions_floor_ws.router,
+        sessions_routes.files,
+        sessions_pages.router,
+        sessions_status_pages.router,
+        sessions_form_stage_routes.router,
+        sessions_form_routes.router,
+        sessions_form_pages.router,
+    ]
+
+
+def _checkin_routers() -> list[APIRouter]:
+    """Check-in, rosters, dashboards, reports and answers."""
+    return [
+        checkin_routes.router,
+        checkin_roster_routes.router,
+        checkin_roster_pages.router,
+        checkin_pages.router,
+        checkin_report_routes.router,
+        checkin_retention_routes.router,
+        checkin_site_qr_routes.router,
+        checkin_headcount_routes.router,
+        checkin_participation_routes.router,
+        checkin_dashboard_pages.router,
+        checkin_dashboard_routes.router,
+        checkin_dashboard_ws.router,
+        checkin_rights_routes.router,
+        checkin_own_pages.router,
+        checkin_request_pages.router,
+        checkin_follow_question_routes.router,
+        checkin_effectiveness_routes.router,
+        checkin_effectiveness_pages.router,
+        checkin_form_routes.router,
+    ]
+
+
 def _include_routers(app: FastAPI) -> None:
     # First: check-in bursts are the hottest path, and routers are matched in order.
     app.include_router(checkin_routes.scan_router)
-    app.include_router(endpoints_routes.router)
-    app.include_router(endpoints_invite_routes.router)
-    app.include_router(endpoints_screen_routes.router)
-    app.include_router(endpoints_import_routes.router)
-    app.include_router(endpoints_presence_routes.router)
-    app.include_router(endpoints_registry_routes.router)
-    app.include_router(endpoints_participation_routes.router)
-    app.include_router(endpoints_account_routes.router)
-    app.include_router(endpoints_login_pages.router)
-    app.include_router(endpoints_conference_pages.router)
-    app.include_router(endpoints_site_pages.router)
-    app.include_router(endpoints_invite_pages.router)
-    app.include_router(endpoints_registration_pages.router)
-    app.include_router(endpoints_import_pages.router)
-    app.include_router(endpoints_participation_pages.router)
-    app.include_router(endpoints_screen_pages.router)
-    app.include_router(endpoints_readiness_pages.router)
-    app.include_router(endpoints_units_pages.router)
-    app.include_router(endpoints_account_pages.router)
-    app.include_router(endpoints_privacy_routes.router)
-    app.include_router(endpoints_privacy_pages.router)
-    app.include_router(audit_routes.router)
-    app.include_router(audit_pages.router)
-    app.include_router(sessions_ws.router)
-    app.include_router(sessions_follow_ws.router)
-    app.include_router(sessions_screen_pages.router)
-    app.include_router(sessions_routes.router)
-    app.include_router(sessions_floor_routes.router)
-    app.include_router(sessions_minutes_routes.router)
-    app.include_router(sessions_minutes_pages.router)
-    app.include_router(sessions_floor_site_pages.router)
-    app.include_router(sessions_floor_pages.router)
-    app.include_router(sessions_floor_ws.router)
-    app.include_router(sessions_routes.files)
-    app.include_router(sessions_pages.router)
-    app.include_router(sessions_status_pages.router)
-    app.include_router(checkin_routes.router)
-    app.include_router(checkin_roster_routes.router)
-    app.include_router(checkin_roster_pages.router)
-    app.include_router(checkin_pages.router)
-    app.include_router(checkin_report_routes.router)
-    app.include_router(checkin_retention_routes.router)
-    app.include_router(checkin_site_qr_routes.router)
-    app.include_router(checkin_headcount_routes.router)
-    app.include_router(checkin_participation_routes.router)
-    app.include_router(checkin_dashboard_pages.router)
-    app.include_router(checkin_dashboard_routes.router)
-    app.include_router(checkin_dashboard_ws.router)
-    app.include_router(checkin_rights_routes.router)
-    app.include_router(checkin_own_pages.router)
-    app.include_router(checkin_request_pages.router)
-    app.include_router(checkin_follow_question_routes.router)
-    app.include_router(checkin_effectiveness_routes.router)
-    app.include_router(checkin_effectiveness_pages.router)
-    app.include_router(sessions_form_stage_routes.router)
-    app.include_router(checkin_form_routes.router)
-    app.include_router(sessions_form_routes.router)
-    app.include_router(sessions_form_pages.router)
+    for router in (*_endpoint_routers(), *_session_routers(), *_checkin_routers()):
+        app.include_router(router)

@@ -140,6 +140,25 @@ FIXED_PAGES = {
 }
 
 
+def _conference_pages(c: str) -> dict[str, str]:
+    """The pages of the conference `c` (its path), keyed by their route path."""
+    return {
+        "/conferences/{conference_id}/dashboard": f"{c}/dashboard",
+        "/conferences/{conference_id}/invite-sites": f"{c}/invite-sites",
+        "/conferences/{conference_id}/invites": f"{c}/invites",
+        "/conferences/{conference_id}/registrations": f"{c}/registrations",
+        "/conferences/{conference_id}/report": f"{c}/report",
+        "/conferences/{conference_id}/effectiveness": f"{c}/effectiveness",
+        "/conferences/{conference_id}/effectiveness/print": f"{c}/effectiveness/print",
+        "/conferences/{conference_id}/sessions": f"{c}/sessions",
+        "/conferences/{conference_id}/sites": f"{c}/sites",
+        "/conferences/{conference_id}/sites/import": f"{c}/sites/import",
+        "/conferences/{conference_id}/attendees/import": f"{c}/attendees/import",
+        "/conferences/{conference_id}/privacy": f"{c}/privacy",
+        "/conferences/{conference_id}/banks": f"{c}/banks",
+    }
+
+
 def _scenario(server: LiveServer) -> dict[str, str]:
     """A conference with a site, an attendee, an invite, a session and a screen; the URL
     of one page of each kind, keyed by its route path."""
@@ -170,25 +189,13 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/c/{site_token}": f"/c/{site_token}",
         "/follow/{token}": follow,
         "/screen": f"/screen#token={screen}",
-        "/conferences/{conference_id}/dashboard": f"{c}/dashboard",
-        "/conferences/{conference_id}/invite-sites": f"{c}/invite-sites",
-        "/conferences/{conference_id}/invites": f"{c}/invites",
-        "/conferences/{conference_id}/registrations": f"{c}/registrations",
-        "/conferences/{conference_id}/report": f"{c}/report",
-        "/conferences/{conference_id}/effectiveness": f"{c}/effectiveness",
-        "/conferences/{conference_id}/effectiveness/print": f"{c}/effectiveness/print",
-        "/conferences/{conference_id}/sessions": f"{c}/sessions",
-        "/conferences/{conference_id}/sites": f"{c}/sites",
-        "/conferences/{conference_id}/sites/import": f"{c}/sites/import",
-        "/conferences/{conference_id}/attendees/import": f"{c}/attendees/import",
-        "/conferences/{conference_id}/privacy": f"{c}/privacy",
+        **_conference_pages(c),
         "/privacy/{conference_id}": f"/privacy/{cid}",
         "/sessions/{session_id}": f"/sessions/{session}",
         "/sessions/{session_id}/console": f"/sessions/{session}/console",
         "/sessions/{session_id}/minutes": f"/sessions/{session}/minutes",
         "/sessions/{session_id}/chair": f"/sessions/{session}/chair",
         "/sessions/{session_id}/forms": f"/sessions/{session}/forms",
-        "/conferences/{conference_id}/banks": f"{c}/banks",
         "/banks/{bank_id}": f"/banks/{bank}",
         "/attendees/{attendee_id}/pass": f"/attendees/{attendee}/pass",
         "/sites/{site_id}": f"{s}?conference_id={cid}",
