@@ -31,6 +31,7 @@ from app.realtime import create_hub
 from app.templating import LOCAL_TZ
 from app.throttle import ConnectionCap, Limiter, MemoryLimiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
+from checkin import answer_pages as checkin_answer_pages
 from checkin import answer_routes as checkin_answer_routes
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
@@ -49,6 +50,8 @@ from checkin import roster_pages as checkin_roster_pages
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
+from checkin import tally_pages as checkin_tally_pages
+from checkin import tally_routes as checkin_tally_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
 from checkin.misses import MissFlusher
@@ -364,3 +367,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_request_pages.router)
     app.include_router(checkin_follow_question_routes.router)
     app.include_router(checkin_answer_routes.router)
+    app.include_router(checkin_answer_pages.router)
+    app.include_router(checkin_tally_routes.router)
+    app.include_router(checkin_tally_pages.router)

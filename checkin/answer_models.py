@@ -147,7 +147,7 @@ class TallyPublic(SQLModel):
     site_id: int
     respondents: int
     counts: dict[str, dict[str, int]]
-    entered_at: datetime
+    entered_at: datetime | None  # None: no tally typed yet
     present: int
 
 

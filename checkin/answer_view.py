@@ -4,11 +4,16 @@ Public while the form is open or closed (a draft is `form_not_open`): the questi
 reach every phone in the room anyway, the correct options only with the results.
 """
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from endpoints import service as endpoints_service
 from sessions import errors as sessions_errors
 from sessions import service as sessions_service
+from sessions.models import Stage
+from sessions.service import TrainingForm
 
 
 class AskedOption(BaseModel):
@@ -56,3 +61,25 @@ def asked_form(db: Session, *, form_id: int) -> AskedForm:
                                  label=o.label) for o in q.options],
         ) for q in bank.questions],
     )
+
+
+@dataclass(frozen=True)
+class SiteForm:
+    """What a site's answer link finds now: the live conference and the form on its stage."""
+
+    conference_id: int | None
+    site_name: str | None
+    form: TrainingForm | None
+
+
+def form_at_site(db: Session, *, site_id: int) -> SiteForm:
+    """The conference live at the site today and the form its stage shows (any status)."""
+    cid = endpoints_service.current_conference_id(db, site_id=site_id, live_only=True)
+    if cid is None:
+        return SiteForm(None, None, None)
+    part = endpoints_service.participation_of(db, conference_id=cid, site_id=site_id)
+    name = part.name if part is not None and part.name else (
+        endpoints_service.load_site(db, site_id).name)
+    stage = db.get(Stage, cid)
+    form = db.get(TrainingForm, stage.form_id) if stage and stage.form_id else None
+    return SiteForm(cid, name, form)

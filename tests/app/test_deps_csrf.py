@@ -34,6 +34,7 @@ NO_COOKIE = {
 ANONYMOUS_FORMS = {
     ("POST", "/login"), ("POST", "/invite/{token}"), ("POST", "/c/{site_token}"),
     ("POST", "/password-reset/{token}"), ("POST", "/p/{token}"), ("POST", "/p/{token}/requests"),
+    ("POST", "/a/{code}"),
 }
 # A valid body for routes that authenticate only after reading it (the scan hot path).
 BODIES: dict[tuple[str, str], dict[str, object]] = {

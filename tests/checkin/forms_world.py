@@ -15,7 +15,7 @@ from sessions.form_models import (
     QuestionKind,
     TrainingForm,
 )
-from sessions.models import ConferenceSession
+from sessions.models import ConferenceSession, Stage
 
 
 @dataclass
@@ -98,4 +98,12 @@ def set_status(db: Session, form_id: int, status: FormStatus) -> None:
     assert form is not None
     form.status = status
     db.add(form)
+    db.commit()
+
+
+def put_on_stage(db: Session, *, conference_id: int, form_id: int) -> None:
+    """Show the form on the conference's stage (what the presenter's console does)."""
+    stage = db.get(Stage, conference_id) or Stage(conference_id=conference_id)
+    stage.form_id = form_id
+    db.add(stage)
     db.commit()

@@ -322,6 +322,18 @@ MATRIX: dict[Route, Rule] = {
     # role answers from its own phone (a fresh device and nonce).
     ("POST", "/api/v1/forms/{form_id}/answers"): PUBLIC(body=_ANSWER),
     ("GET", "/api/v1/forms/{form_id}/questions"): PUBLIC,
+    # The phone page of a site's answer link (the QR on the site screen), and its plain
+    # form (anonymous CSRF, as the self check-in page): `q<position>` fields. The phone is
+    # known by its cookie: anon and screen share one browser, the second gets 409.
+    ("GET", "/a/{code}"): PUBLIC(use={"code": "answer_code"}),
+    ("POST", "/a/{code}"): PUBLIC(use={"code": "answer_code"}, ok=409,
+                                  body={"nonce": "nonce-000{serial}", "q1": "{form_option_id}"}),
+    # A room's tally: the coordinator of the site (or above it) or the central office;
+    # `q<position>_<letter>` boxes on the page. Nobody is present in the world: zeros.
+    ("PUT", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED(body={"counts": {}}),
+    ("GET", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED,
+    ("GET", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED,
+    ("POST", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(body={"q1_A": "0", "q1_B": "0"}),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
     ("POST", "/api/v1/checkins/self"): PUBLIC(body=_SELF),

@@ -24,7 +24,7 @@ from app.db import local_today
 from app.errors import AppError
 from app.security import CSRF_FIELD
 from checkin.answer_links import site_answer_code
-from tests.checkin.forms_world import make_form
+from tests.checkin.forms_world import make_form, put_on_stage
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
 from tests.endpoints.access_matrix import Route, Rule
@@ -233,6 +233,7 @@ def _seed_form(w: World, cid: int) -> None:
     v, app = w.values, w.client.app
     with Session(app.state.engine, expire_on_commit=False) as db:  # type: ignore[attr-defined]
         made = make_form(db, conference_id=cid)
+        put_on_stage(db, conference_id=cid, form_id=made.form_id)
     v.update(form_id=made.form_id, form_question_id=made.single,
              form_option_id=made.single_options[1],
              answer_code=site_answer_code(v["site_id"], app.state.settings))  # type: ignore[attr-defined]
