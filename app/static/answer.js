@@ -40,8 +40,8 @@
     done.hidden = false;
     if (answer && answer.score !== null && answer.score !== undefined) {
       el("score").textContent = String(answer.score).replace(".", ",");
-      el("correct").textContent = answer.correct;
-      el("scored").textContent = answer.scored;
+      el("right-count").textContent = answer.correct;
+      el("scored-count").textContent = answer.scored;
       el("score-line").hidden = false;
     }
   }

@@ -18,10 +18,13 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+from sqlmodel import Session
 
 from app.db import local_today
 from app.headers import CAMERA_ALLOWED, CONTENT_SECURITY_POLICY, NO_FEATURES
+from checkin.answer_links import site_answer_code
 from tests.browser import DESKTOP, LiveServer
+from tests.checkin.forms_world import make_form, put_on_stage
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -154,6 +157,9 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     reset = _reset_link(http, site)
     own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
     http.close()
+    with Session(server.app.state.engine) as db:  # type: ignore[attr-defined]
+        form = make_form(db, conference_id=cid)  # rows: authoring has no API here
+        put_on_stage(db, conference_id=cid, form_id=form.form_id)
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
         **FIXED_PAGES,
@@ -186,13 +192,15 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/screens": f"{s}/screens",
         "/password-reset/{token}": reset,
         "/p/{token}": own,
+        "/a/{code}": f"/a/{site_answer_code(site, server.settings)}",
+        "/sites/{site_id}/forms/{form_id}/tally": f"{s}/forms/{form.form_id}/tally",
     }
 
 
 # Visited before the login (anonymous pages), then the rest as the central office.
 ANONYMOUS = ("/login", "/invite/{token}", "/c/{site_token}", "/follow/{token}", "/screen",
              "/screen/pair", "/docs", "/password-reset/{token}", "/privacy/{conference_id}",
-             "/p/{token}")
+             "/p/{token}", "/a/{code}")
 
 
 @pytest.fixture
