@@ -62,7 +62,7 @@ def _rows(server: LiveServer) -> list[FormAnswer]:
 def test_answer_a_test_on_a_phone(live_server: LiveServer, phone: BrowserContext) -> None:
     arranged = _arrange(live_server)
     page = phone.new_page()
-    page.add_init_script("localStorage.setItem('diemcau.pass.code', '%s')" % arranged.short_code)
+    page.add_init_script(f"localStorage.setItem('diemcau.pass.code', '{arranged.short_code}')")
     page.goto(arranged.url)
     expect(page.locator("#form-title")).to_have_text("Kiểm tra đầu vào")
     expect(page.locator("#code")).to_have_value(arranged.short_code)
