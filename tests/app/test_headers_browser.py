@@ -157,7 +157,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     reset = _reset_link(http, site)
     own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
     http.close()
-    with Session(server.app.state.engine) as db:  # type: ignore[attr-defined]
+    with Session(server.app.state.engine) as db:
         form = make_form(db, conference_id=cid)  # rows: authoring has no API here
         put_on_stage(db, conference_id=cid, form_id=form.form_id)
     c, s = f"/conferences/{cid}", f"/sites/{site}"
