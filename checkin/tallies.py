@@ -9,7 +9,7 @@ question than are present at the site (the dashboard's own figure,
 """
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.db import utcnow
@@ -22,6 +22,7 @@ from endpoints.models import Site
 from sessions import errors as sessions_errors
 from sessions import events
 from sessions import service as sessions_service
+from sessions.models import Stage
 
 MAX_COUNT = 100_000
 RATING_KEYS = tuple(f"r{i}" for i in range(sessions_service.RATING_MIN,
@@ -136,3 +137,19 @@ def set_tally(db: Session, *, form_id: int, site_id: int, data: TallySubmit, act
                 events.encode_form_tallied(form_id=form_id, site_id=site_id,
                                            respondents=respondents))
     return _public(form_id, site_id, row, present)
+
+
+def latest_form(db: Session, *, conference_id: int) -> int | None:
+    """The form a room would tally now: the one on the stage when it is open or closed,
+    else the conference's latest one opened; None when no form was ever opened."""
+    stage = db.get(Stage, conference_id)
+    if stage is not None and stage.form_id is not None:
+        form = db.get(sessions_service.TrainingForm, stage.form_id)
+        if form is not None and form.status != sessions_service.FormStatus.draft:
+            return stage.form_id
+    form_t = sessions_service.TrainingForm
+    return db.exec(
+        select(form_t.id).where(form_t.conference_id == conference_id,
+                                form_t.status != sessions_service.FormStatus.draft)
+        .order_by(col(form_t.id).desc())
+    ).first()

@@ -3,7 +3,7 @@ a plain form (CSRF-checked, no script needed), posted to the same use case as th
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -13,6 +13,7 @@ from app.deps import CsrfChecked, CurrentUser, HubDep
 from app.errors import AppError
 from app.templating import render_page
 from checkin import errors, tallies
+from checkin import sites as checkin_sites
 from checkin.answer_models import TallyPublic, TallySubmit
 from checkin.answer_view import AskedForm, asked_form
 from checkin.tallies import RATING_KEYS
@@ -40,6 +41,19 @@ def tally_page(request: Request, site_id: Id, form_id: Id, db: ReadDbSession,
                user: CurrentUser) -> Response:
     """The form's questions with a count box per option (A, B, C…) and per rating 1–5."""
     return _page(request, db, user, form_id, site_id)
+
+
+@router.get("/sites/{site_id}/forms/tally", response_class=HTMLResponse)
+def current_tally_page(request: Request, site_id: Id, db: ReadDbSession, user: CurrentUser,
+                       conference_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    """The site page's link: the tally of the form open (or last opened) in the
+    conference, or a word that no form was opened yet."""
+    site = checkin_sites.site_in(db, site_id=site_id, actor=user, conference_id=conference_id)
+    form_id = tallies.latest_form(db, conference_id=site.conference_id)
+    if form_id is None:
+        return render_page(request, user, "checkin/tally.html", {
+            "form": None, "site_id": site_id, "conference_id": site.conference_id})
+    return RedirectResponse(f"/sites/{site_id}/forms/{form_id}/tally", status_code=303)
 
 
 def field_names(form: AskedForm) -> dict[str, tuple[str, str]]:

@@ -16,6 +16,8 @@
   var NONCE_KEY = "diemcau.answer.nonce." + FORM;
   var DONE_KEY = "diemcau.answer.done." + FORM;
   var el = function (id) { return document.getElementById(id); };
+  // The follow page links here by this site code once the phone has opened the site's QR.
+  if (SITE) { put("diemcau.answer.site", SITE); }
 
   function get(key) { try { return localStorage.getItem(key) || ""; } catch (e) { return ""; } }
   function put(key, value) {

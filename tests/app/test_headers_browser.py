@@ -194,6 +194,7 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/p/{token}": own,
         "/a/{code}": f"/a/{site_answer_code(site, server.settings)}",
         "/sites/{site_id}/forms/{form_id}/tally": f"{s}/forms/{form.form_id}/tally",
+        "/sites/{site_id}/forms/tally": f"{s}/forms/tally?conference_id={cid}",
     }
 
 

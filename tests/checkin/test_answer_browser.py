@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from app.db import local_today
 from checkin.answer_links import site_answer_code
 from checkin.answer_models import FormAnswer
+from sessions.form_models import TrainingForm
 from tests.browser import LiveServer
 from tests.checkin.forms_world import FormWorld, make_form, put_on_stage
 from tests.conftest import ADMIN_PASSWORD
@@ -99,3 +100,30 @@ def test_an_answer_lost_offline_is_sent_again_with_its_nonce(
     rows = _rows(live_server)
     assert [(r.nonce, r.attendee_id) for r in rows] == [(nonce, None)]
     assert rows[0].device == page.evaluate("localStorage.getItem('diemcau.device')")
+
+
+def test_the_follow_page_offers_the_open_form(live_server: LiveServer,
+                                              phone: BrowserContext) -> None:
+    arranged = _arrange(live_server)
+    with Session(live_server.app.state.engine) as db:
+        form = db.get(TrainingForm, arranged.form.form_id)
+        assert form is not None
+        cid = form.conference_id
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        r = http.post("/api/v1/auth/token", data={"username": "admin",
+                                                  "password": ADMIN_PASSWORD})
+        link = http.get(f"/api/v1/conferences/{cid}/follow-link", headers={
+            "Authorization": f"Bearer {r.json()['access_token']}"}).json()["url"]
+    page = phone.new_page()
+    page.goto(link)
+    card = page.locator("#form-card")
+    expect(card).to_contain_text("Phiếu kiểm tra đầu vào đang mở")
+    expect(page.locator("#form-link")).to_have_attribute(
+        "href", f"/a/-?form={arranged.form.form_id}")  # no site known: the personal code
+    code = arranged.url.rsplit("/", 1)[1]
+    page.goto(f"{link}?s={code}")
+    expect(page.locator("#form-link")).to_have_attribute("href", f"/a/{code}")
+    page.goto(link)  # remembered on this phone
+    expect(page.locator("#form-link")).to_have_attribute("href", f"/a/{code}")
+    page.click("#form-link")
+    expect(page.locator("#form-title")).to_have_text("Kiểm tra đầu vào")

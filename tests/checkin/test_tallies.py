@@ -157,3 +157,19 @@ def test_the_page_without_script(client: TestClient, db: Session, tree: Tree,
     assert row.respondents == 10
     no_csrf = client.post(url, data={"q1_A": "1"})
     assert no_csrf.status_code == 403
+
+
+def test_the_site_pages_link_finds_the_form(client: TestClient, wdb: Session, tree: Tree,
+                                            admin: User) -> None:
+    login(client, "admin", "admin-test-password")
+    url = f"/sites/{tree.ward_a1}/forms/tally?conference_id={tree.cid}"
+    none = client.get(url)
+    assert none.status_code == 200 and 'id="no-form"' in none.text
+    draft = make_form(wdb, conference_id=tree.cid, status=FormStatus.draft)
+    assert 'id="no-form"' in client.get(url).text  # a draft is not tallied
+    set_status(wdb, draft.form_id, FormStatus.closed)
+    r = client.get(url, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/sites/{tree.ward_a1}/forms/{draft.form_id}/tally"
+    site_page = client.get(f"/sites/{tree.ward_a1}?conference_id={tree.cid}")
+    assert f'href="/sites/{tree.ward_a1}/forms/tally?conference_id={tree.cid}"' in site_page.text

@@ -333,6 +333,7 @@ MATRIX: dict[Route, Rule] = {
     ("PUT", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED(body={"counts": {}}),
     ("GET", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED,
     ("GET", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED,
+    ("GET", "/sites/{site_id}/forms/tally"): SCOPED,
     ("POST", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(body={"q1_A": "0", "q1_B": "0"}),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
