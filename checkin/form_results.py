@@ -120,7 +120,7 @@ def _phone_rows(db: Session, form_id: int, sites: Collection[int] | None) -> Ite
                       col(FormChoice.text).is_not(None)).where(col(FormChoice.form_id) == form_id)
     if sites is not None:
         query = query.where(col(FormChoice.site_id).in_(list(sites)))
-    return db.execute(query).tuples().all()
+    return [(int(a), int(q), o, r, bool(t)) for a, q, o, r, t in db.execute(query).all()]
 
 
 def _add_phones(by_id: dict[int, QuestionResult], bank: BankView,
