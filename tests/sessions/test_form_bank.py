@@ -16,9 +16,11 @@ from tests.conftest import Tree
 SINGLE, MULTI, RATING, TEXT = 1, 2, 3, 4
 BANK = BankView(9, (
     QuestionView(SINGLE, 1, QuestionKind.single, "Một", (
-        OptionView(11, 1, "A", False), OptionView(12, 2, "B", True), OptionView(13, 3, "C", False))),
+        OptionView(11, 1, "A", False), OptionView(12, 2, "B", True),
+        OptionView(13, 3, "C", False))),
     QuestionView(MULTI, 2, QuestionKind.multi, "Nhiều", (
-        OptionView(21, 1, "A", True), OptionView(22, 2, "B", False), OptionView(23, 3, "C", True))),
+        OptionView(21, 1, "A", True), OptionView(22, 2, "B", False),
+        OptionView(23, 3, "C", True))),
     QuestionView(RATING, 3, QuestionKind.rating, "Đánh giá", ()),
     QuestionView(TEXT, 4, QuestionKind.text, "Ý kiến", ()),
 ))
