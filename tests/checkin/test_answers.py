@@ -22,7 +22,7 @@ from endpoints.models import ConferenceCreate, SiteCreate, SiteKind
 from sessions import events
 from sessions.form_models import FormKind, FormStatus
 from tests.checkin.forms_world import FormWorld, make_form, set_status
-from tests.checkin.support import Roster
+from tests.checkin.support import Roster, StatementCounter
 from tests.conftest import Tree
 
 
@@ -308,3 +308,24 @@ def test_one_anonymous_phone_eight_times_at_once(wdb: Session, settings: Setting
          "answers": world.half()} for i in range(8)])
     assert outcomes == {"201": 1, "form_already_answered": 7}
     assert rows == 1
+
+
+def test_the_hot_path_is_a_handful_of_statements(
+    wdb: Session, engine: Engine, settings: Settings, tree: Tree, roster: Roster,
+    world: FormWorld
+) -> None:
+    site = site_answer_code(tree.ward_a1, settings)
+    _submit(wdb, settings, world.form_id, nonce="nonce-0001", device="device-0001",
+            site=site, answers=world.right())  # the bank is kept from here on
+    with StatementCounter(engine) as anonymous:
+        _submit(wdb, settings, world.form_id, nonce="nonce-0002", device="device-0002",
+                site=site, answers=world.right())
+    with StatementCounter(engine) as signed:
+        _submit(wdb, settings, world.form_id, nonce="nonce-0003", code=roster.an.short_code,
+                answers=world.right())
+    reads = [s for s in anonymous.statements if "bank_question" in s or "bank_option" in s]
+    assert reads == []  # no read of the bank per answer
+    # The form, the participation, the INSERT, the choices (one executemany), the COMMIT
+    # (and SQLite's BEGIN IMMEDIATE); a personal code adds its attendee.
+    assert len(anonymous.statements) <= 6, anonymous.statements
+    assert len(signed.statements) <= 7, signed.statements
