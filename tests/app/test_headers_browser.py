@@ -157,9 +157,6 @@ def _scenario(server: LiveServer) -> dict[str, str]:
     reset = _reset_link(http, site)
     own = httpx.URL(http.get(f"/api/v1/attendees/{attendee}/link").json()["url"]).path
     http.close()
-    with Session(server.app.state.engine) as db:
-        form = make_form(db, conference_id=cid)  # rows: authoring has no API here
-        put_on_stage(db, conference_id=cid, form_id=form.form_id)
     c, s = f"/conferences/{cid}", f"/sites/{site}"
     return {
         **FIXED_PAGES,
@@ -192,6 +189,18 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/screens": f"{s}/screens",
         "/password-reset/{token}": reset,
         "/p/{token}": own,
+        **_form_pages(server, cid, site),
+    }
+
+
+def _form_pages(server: LiveServer, cid: int, site: int) -> dict[str, str]:
+    """A form open on the stage (rows: authoring has no API here): its answer and tally
+    pages."""
+    with Session(server.app.state.engine) as db:
+        form = make_form(db, conference_id=cid)
+        put_on_stage(db, conference_id=cid, form_id=form.form_id)
+    s = f"/sites/{site}"
+    return {
         "/a/{code}": f"/a/{site_answer_code(site, server.settings)}",
         "/sites/{site_id}/forms/{form_id}/tally": f"{s}/forms/{form.form_id}/tally",
         "/sites/{site_id}/forms/tally": f"{s}/forms/tally?conference_id={cid}",
