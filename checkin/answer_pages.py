@@ -29,7 +29,7 @@ from checkin import errors
 from checkin.answer_links import site_from_answer_code
 from checkin.answer_models import AnswerSubmit, ChoiceIn
 from checkin.answer_routes import answer_in_gate
-from checkin.answer_throttle import answer_attempts
+from checkin.answer_throttle import answer_attempts, count_view
 from checkin.answer_view import AskedForm, asked_form, form_at_site
 from sessions import errors as sessions_errors
 
@@ -97,6 +97,7 @@ def answer_page(request: Request, code: SiteCode, db: ReadDbSession, settings: S
     client = client_address(request)
     try:
         throttle.check(*answer_attempts(client))
+        count_view(throttle, client)
         view = _find(db, request, code, settings)
     except AppError as exc:
         db.rollback()  # before the throttle writes (through the gate, on SQLite)

@@ -14,7 +14,7 @@ from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
 from checkin import answers
 from checkin.answer_models import AnswerPublic, AnswerSubmit
-from checkin.answer_throttle import answer_attempts, count_answer
+from checkin.answer_throttle import answer_attempts, count_answer, count_view
 from checkin.answer_view import AskedForm, asked_form
 
 router = APIRouter(prefix="/api/v1", tags=["forms"])
@@ -71,9 +71,12 @@ async def submit_answer(
 @router.get(
     "/forms/{form_id}/questions", response_model=AskedForm,
     responses={404: {"description": "form_not_found"},
-               409: {"description": "form_not_open (a draft)"}},
+               409: {"description": "form_not_open (a draft)"},
+               429: {"description": "too_many_attempts (Retry-After)"}},
 )
-def form_questions(form_id: FormId, db: ReadDbSession) -> AskedForm:
+def form_questions(form_id: FormId, request: Request, db: ReadDbSession,
+                   throttle: ThrottleDep) -> AskedForm:
     """A form's questions and options, for phones: public while open or closed, never
-    which options are correct."""
+    which options are correct. Rate-limited per client address."""
+    count_view(throttle, client_address(request))
     return asked_form(db, form_id=form_id)

@@ -120,3 +120,15 @@ def test_questions_never_tell_which_option_is_correct(phone: TestClient, db: Ses
     set_status(db, world.form_id, FormStatus.draft)
     r = phone.get(f"/api/v1/forms/{world.form_id}/questions")
     assert (r.status_code, r.json()["code"]) == (409, "form_not_open")
+
+
+def test_looks_at_forms_are_rate_limited_per_client(phone: TestClient, tree: Tree,
+                                                    settings: Settings, world: FormWorld,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(answer_throttle, "VIEW_RATE", Rate("answer-view-client", limit=2))
+    url = f"/api/v1/forms/{world.form_id}/questions"
+    assert [phone.get(url).status_code for _ in range(2)] == [200, 200]
+    r = phone.get(url)
+    assert (r.status_code, r.json()["code"]) == (429, "too_many_attempts")
+    page = phone.get(f"/a/{site_answer_code(tree.ward_a1, settings)}")
+    assert page.status_code == 429 and "Retry-After" in page.headers
