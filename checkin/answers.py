@@ -150,8 +150,7 @@ def submit(
     if new_id is None:
         answered = _earlier(db, form_id=form_id, who=who, nonce=data.nonce)
         db.commit()
-        _count(db, form.conference_id, who.site_id, "replayed"
-               if not answered.created else "answered")
+        _count(db, form.conference_id, who.site_id, "replayed")
         return answered
     conn.execute(_CHOICES, [
         {"answer_id": new_id, "form_id": form_id, "site_id": who.site_id,
