@@ -31,6 +31,8 @@ from app.realtime import create_hub
 from app.templating import LOCAL_TZ
 from app.throttle import ConnectionCap, Limiter, MemoryLimiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
+from checkin import answer_pages as checkin_answer_pages
+from checkin import answer_routes as checkin_answer_routes
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
@@ -51,6 +53,8 @@ from checkin import roster_pages as checkin_roster_pages
 from checkin import roster_routes as checkin_roster_routes
 from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
+from checkin import tally_pages as checkin_tally_pages
+from checkin import tally_routes as checkin_tally_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
 from checkin.form_results import count_parts_by_site
@@ -393,6 +397,10 @@ def _checkin_routers() -> list[APIRouter]:
         checkin_effectiveness_routes.router,
         checkin_effectiveness_pages.router,
         checkin_form_routes.router,
+        checkin_answer_routes.router,
+        checkin_answer_pages.router,
+        checkin_tally_routes.router,
+        checkin_tally_pages.router,
     ]
 
 

@@ -19,6 +19,7 @@ from app.audit import keys
 from app.audit import service as audit
 from app.db import utcnow
 from app.text import search_key
+from checkin import answer_privacy
 from checkin.models import SHORT_CODE_ALPHABET, Attendee, AttendeeWord
 from checkin.privacy_models import DataRequest
 from checkin.roster import chunks, sort_key
@@ -63,6 +64,8 @@ def anonymise(db: Session, *, attendee_ids: Sequence[int]) -> int:
                        .values(message=None).execution_options(synchronize_session=False))
         # Their written questions go with them (text replaced, link cleared).
         sessions_service.erase_attendee_questions(db, attendee_ids=ids)
+        # Their form answers stay in the counts, unlinked; their short texts go.
+        answer_privacy.erase_attendee_answers(db, attendee_ids=ids)
         audit.forget(db, subjects=[keys.subject_of("attendee", i) for i in ids]
                      + [keys.subject_of("data_request", r) for r in requests])
         done += len(ids)

@@ -341,3 +341,23 @@ def session_counts(
         was = out.get(key, (0, 0, 0))
         out[key] = (was[0] + c, was[1] + (h or 0), was[2] + present(c, h))
     return out
+
+
+def site_present(db: Session, *, conference_id: int, site_id: int,
+                 session_key: int = CONFERENCE_LEVEL) -> int:
+    """Present at one site (its own row on the dashboard, not its subtree): checked in,
+    or its headcount report when higher (:func:`checkin.board.present`)."""
+    checked = db.execute(
+        sa_select(func.count()).select_from(Attendance)
+        .where(col(Attendance.conference_id) == conference_id,
+               col(Attendance.session_key) == session_key,
+               col(Attendance.site_id) == site_id)
+    ).scalar_one()
+    counted = db.execute(
+        sa_select(col(Headcount.total)).where(
+            col(Headcount.conference_id) == conference_id,
+            col(Headcount.session_key) == session_key,
+            col(Headcount.site_id) == site_id,
+            col(Headcount.superseded).is_(False))
+    ).scalar()
+    return present(int(checked), None if counted is None else int(counted))

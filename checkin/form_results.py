@@ -14,7 +14,6 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import cast
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -121,8 +120,7 @@ def _phone_rows(db: Session, form_id: int, sites: Collection[int] | None) -> Ite
                       col(FormChoice.text).is_not(None)).where(col(FormChoice.form_id) == form_id)
     if sites is not None:
         query = query.where(col(FormChoice.site_id).in_(list(sites)))
-    # Rows unpack like tuples (Result.tuples() is deprecated in SQLAlchemy 2.1).
-    return cast("list[tuple[int, int, int | None, int | None, bool]]", db.execute(query).all())
+    return [(int(a), int(q), o, r, bool(t)) for a, q, o, r, t in db.execute(query).all()]
 
 
 def _add_phones(by_id: dict[int, QuestionResult], bank: BankView,

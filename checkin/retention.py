@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 
 from app.audit import service as audit
 from app.db import utcnow
-from checkin import errors
+from checkin import answer_privacy, errors
 from checkin.anonymise import anonymise
 from checkin.models import Attendance, Attendee, ScanFailure
 from checkin.privacy_models import DataRequest
@@ -108,6 +108,7 @@ def purge_plan(db: Session, *, conference_id: int, today: date) -> RetentionPlan
         requests=_count(db, count.select_from(DataRequest).where(
             _requests_with_text(conference_id))),
         floor_requests=floor_requests, questions=questions,
+        answer_texts=answer_privacy.texts_to_purge(db, conference_id=conference_id),
     )
 
 
@@ -191,6 +192,7 @@ def purge(db: Session, *, conference_id: int, today: date, early: bool = False) 
     late_attendees, late_phones = _late_attendees(db, conference_id)
     failed, devices = _clear_details(db, conference_id)
     floor_requests, questions = sessions_service.purge_floor(db, conference_id=conference_id)
+    answer_texts = answer_privacy.purge_texts(db, conference_id=conference_id)
     now = utcnow()
     db.execute(update(Conference).where(col(Conference.id) == conference_id)
                .values(purged_at=now).execution_options(synchronize_session=False))
@@ -198,7 +200,7 @@ def purge(db: Session, *, conference_id: int, today: date, early: bool = False) 
         conference_id=conference_id, purged_at=now, early=not is_due(conference, today=today),
         attendees=attendees + late_attendees, phones=phones + late_phones,
         failed_scans=failed, devices=devices, requests=requests,
-        floor_requests=floor_requests, questions=questions,
+        floor_requests=floor_requests, questions=questions, answer_texts=answer_texts,
     )
     audit.record(db, action="purge", object_type="conference", object_id=conference_id,
                  conference_id=conference_id, detail={

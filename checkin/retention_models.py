@@ -23,6 +23,8 @@ class PurgeCounts(SQLModel):
     floor_requests: int = 0
     # Written questions whose text is replaced.
     questions: int = 0
+    # Short texts of answers to training forms, blanked.
+    answer_texts: int = 0
 
 
 class RetentionPlan(PurgeCounts):

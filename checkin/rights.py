@@ -20,7 +20,7 @@ from app.audit import service as audit
 from app.db import LOCAL_TZ, utcnow
 from app.tabular.export import CsvValue
 from app.text import mask_phone, search_key
-from checkin import basis, errors, roster
+from checkin import answer_privacy, basis, errors, roster
 from checkin.anonymise import anonymise
 from checkin.models import CONFERENCE_LEVEL, Attendance, Attendee, AttendeeWord
 from checkin.privacy_models import DataRequest, RequestStatus
@@ -123,7 +123,7 @@ def personal_data(db: Session, *, attendee: Attendee, whole_phone: bool) -> Pers
             )
             for r in rows
         ],
-        answers=[],  # no questionnaire is held yet; a later one adds its answers here
+        answers=answer_privacy.attendee_answers(db, attendee_id=int(attendee.id or 0)),
         requests=[request_public(r) for r in requests],
         questions=_questions(db, attendee),
         notice_url=notice_url(attendee.conference_id),
@@ -169,6 +169,8 @@ def csv_rows(data: PersonalData) -> Iterator[Sequence[CsvValue]]:
                "", _local(r.created_at))
     for q in data.questions:
         yield ("Câu hỏi", q.session_title, q.text, q.status_label, _local(q.asked_at))
+    for ans in data.answers:
+        yield ("Câu trả lời", ans.question, ans.answer, "", _local(ans.answered_at))
     if not data.answers:
         yield ("Câu trả lời", "Không có câu trả lời nào được lưu", "", "", "")
 

@@ -55,7 +55,8 @@ class AttendanceEntry(SQLModel):
 
 
 class Answer(SQLModel):
-    """An answer the person gave (no questionnaire exists yet: always an empty list)."""
+    """An answer the person gave with their personal code: a form (its title, and the
+    score of a test) or one of its short texts (checkin.answer_privacy)."""
 
     question: str
     answer: str

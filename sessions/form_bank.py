@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from app.db import PerPool
-from app.text import clean_text
+from app.text import TextError, clean_text
 from sessions import errors
 from sessions.form_models import (
     CHOICE_KINDS,
@@ -177,8 +177,13 @@ def _check_one(q: QuestionView, item: AnswerItem) -> list[Picked]:
         return [Picked(q.id, rating=item.rating)]
     if item.rating is not None:
         raise _invalid(q, "câu hỏi này nhận câu trả lời ngắn.")
-    text = clean_text(item.text or "", max_length=MAX_TEXT_ANSWER, field="Câu trả lời")
-    return [Picked(q.id, text=text)] if text else []
+    if not (item.text or "").strip():
+        return []  # left blank: not answered
+    try:
+        text = clean_text(item.text or "", max_length=MAX_TEXT_ANSWER, field="Câu trả lời")
+    except TextError as exc:  # control characters, too long: the phone's 422, never a 500
+        raise _invalid(q, f"{exc}.") from exc
+    return [Picked(q.id, text=text)]
 
 
 def check_answer(bank: BankView, *, kind: FormKind, items: Iterable[AnswerItem]) -> Checked:

@@ -42,6 +42,31 @@
     el("question-from").textContent = q && q.site_name ? " · " + q.site_name : "";
   }
 
+  // A form open on the stage: a card with the way to answer it. The phone knows its site
+  // when the follow link carried `?s=<site answer code>` or the site's QR was opened here
+  // (remembered under SITE_KEY): /a/<code>; otherwise /a/-?form=<id> with the personal code.
+  var SITE_KEY = "diemcau.answer.site";
+  var SITE_CODE = /^[1-9][0-9]{0,9}-[A-Za-z2-7]{6}$/;
+  var fromLink = new URLSearchParams(location.search).get("s") || "";
+  if (SITE_CODE.test(fromLink)) {
+    try { localStorage.setItem(SITE_KEY, fromLink.toUpperCase()); } catch (e) { /* private mode */ }
+  }
+  function siteCode() {
+    var kept = "";
+    try { kept = localStorage.getItem(SITE_KEY) || ""; } catch (e) { kept = ""; }
+    if (SITE_CODE.test(fromLink)) { return fromLink.toUpperCase(); }
+    return SITE_CODE.test(kept) ? kept : "";
+  }
+  function renderForm(msg) {
+    var f = msg.form && msg.form.status === "open" ? msg.form : null;
+    el("form-card").hidden = !f;
+    if (!f) { return; }
+    el("form-kind").textContent = (f.kind_label || "").toLowerCase();
+    el("form-title").textContent = f.title;
+    var site = siteCode();
+    el("form-link").href = site ? "/a/" + encodeURIComponent(site) : "/a/-?form=" + f.id;
+  }
+
   function readAgendaIds() {
     agendaIds = [];
     var rows = document.querySelectorAll("#agenda li[data-item]");
@@ -121,6 +146,7 @@
     notice.textContent = msg.notice || "";
     notice.hidden = !msg.notice;
     renderFloor(msg);
+    renderForm(msg);
     var newSession = msg.session ? msg.session.id : null;
     var itemId = item ? item.id : null;
     // The message names the current item and the next few only: fetch the whole agenda

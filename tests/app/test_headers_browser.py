@@ -18,10 +18,13 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+from sqlmodel import Session
 
 from app.db import local_today
 from app.headers import CAMERA_ALLOWED, CONTENT_SECURITY_POLICY, NO_FEATURES
+from checkin.answer_links import site_answer_code
 from tests.browser import DESKTOP, LiveServer
+from tests.checkin.forms_world import make_form, put_on_stage
 from tests.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -207,13 +210,28 @@ def _scenario(server: LiveServer) -> dict[str, str]:
         "/sites/{site_id}/screens": f"{s}/screens",
         "/password-reset/{token}": reset,
         "/p/{token}": own,
+        **_form_pages(server, cid, site),
+    }
+
+
+def _form_pages(server: LiveServer, cid: int, site: int) -> dict[str, str]:
+    """A form open on the stage (rows: authoring has no API here): its answer and tally
+    pages."""
+    with Session(server.app.state.engine) as db:
+        form = make_form(db, conference_id=cid)
+        put_on_stage(db, conference_id=cid, form_id=form.form_id)
+    s = f"/sites/{site}"
+    return {
+        "/a/{code}": f"/a/{site_answer_code(site, server.settings)}",
+        "/sites/{site_id}/forms/{form_id}/tally": f"{s}/forms/{form.form_id}/tally",
+        "/sites/{site_id}/forms/tally": f"{s}/forms/tally?conference_id={cid}",
     }
 
 
 # Visited before the login (anonymous pages), then the rest as the central office.
 ANONYMOUS = ("/login", "/invite/{token}", "/c/{site_token}", "/follow/{token}", "/screen",
              "/screen/pair", "/docs", "/password-reset/{token}", "/privacy/{conference_id}",
-             "/p/{token}")
+             "/p/{token}", "/a/{code}")
 
 
 @pytest.fixture

@@ -196,8 +196,8 @@ def test_purge_records_one_audit_entry_with_counts(
             for e in entries] == [("purge", "conference", str(tree.cid), tree.cid, "system")]
     assert entries[0].detail == {
         "early": False, "attendees": 3, "phones": 2, "failed_scans": 1, "devices": 1,
-        "requests": 1, "floor_requests": 0, "questions": 0, "retention_days": 90,
-        "kept_until": "2025-12-08"}
+        "requests": 1, "floor_requests": 0, "questions": 0, "answer_texts": 0,
+        "retention_days": 90, "kept_until": "2025-12-08"}
 
 
 def test_purge_is_idempotent(

@@ -134,6 +134,11 @@ _QUIZ = {"title": "Kiểm tra", "questions": [{"kind": "single", "text": "Hỏi"
     {"label": "Có", "correct": True}, {"label": "Không"}]}]}
 _FORM = {"kind": "pretest", "title": "Đầu vào", "bank_id": "{bank_id}"}
 
+# The answers' form (open, on stage): a maker, since other routes open and close forms.
+_ANSWERING = {"form_id": "answer_form_id"}
+_ANSWER = {"nonce": "nonce-000{serial}", "device": "device-00{serial}", "site": "{answer_code}",
+           "answers": [{"question_id": "{form_question_id}", "options": ["{form_option_id}"]}]}
+
 Route = tuple[str, str]
 
 MATRIX: dict[Route, Rule] = {
@@ -344,6 +349,26 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/sessions/{session_id}/forms"): ADMIN(body=_FORM),
     ("POST", "/forms/{form_id}"): ADMIN(body={"title": "Kiểm tra cuối khoá"}),
     ("POST", "/forms/{form_id}/delete"): ADMIN(fresh=("form_id",)),
+    # ------------------------------------------------------------ forms: answers
+    # No login: the site's answer code (and a personal code) are the credentials; each
+    # role answers from its own phone (a fresh device and nonce).
+    ("POST", "/api/v1/forms/{form_id}/answers"): PUBLIC(body=_ANSWER, use=_ANSWERING),
+    ("GET", "/api/v1/forms/{form_id}/questions"): PUBLIC(use=_ANSWERING),
+    # The phone page of a site's answer link (the QR on the site screen), and its plain
+    # form (anonymous CSRF, as the self check-in page): `q<position>` fields. The phone is
+    # known by its cookie: anon and screen share one browser, the second gets 409.
+    ("GET", "/a/{code}"): PUBLIC(use={"code": "answer_code"}),
+    ("POST", "/a/{code}"): PUBLIC(use={"code": "answer_code"}, ok=409,
+                                  body={"nonce": "nonce-000{serial}", "q1": "{form_option_id}"}),
+    # A room's tally: the coordinator of the site (or above it) or the central office;
+    # `q<position>_<letter>` boxes on the page. Nobody is present in the world: zeros.
+    ("PUT", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED(
+        body={"counts": {}}, use=_ANSWERING),
+    ("GET", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED(use=_ANSWERING),
+    ("GET", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(use=_ANSWERING),
+    ("GET", "/sites/{site_id}/forms/tally"): SCOPED,
+    ("POST", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(
+        body={"q1_A": "0", "q1_B": "0"}, use=_ANSWERING),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
     ("POST", "/api/v1/checkins/self"): PUBLIC(body=_SELF),

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
@@ -22,6 +23,10 @@ from starlette.websockets import WebSocketDisconnect
 from app.db import local_today
 from app.errors import AppError
 from app.security import CSRF_FIELD
+from checkin.answer_links import site_answer_code
+from sessions.form_models import FormStatus
+from tests.checkin.forms_world import make_form as make_answer_form
+from tests.checkin.forms_world import put_on_stage, set_status
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
 from tests.endpoints.access_matrix import _QUIZ, Route, Rule
@@ -134,6 +139,7 @@ def _seed(w: World) -> None:
     _seed_site_things(w, cid)
     _seed_banks(w, cid)
     _seed_forms(w)
+    _seed_answer_form(w, cid)
 
 
 def _registry_site(w: World, name: str, kind: str, parent: int, code: str) -> int:
@@ -236,6 +242,26 @@ def _seed_banks(w: World, cid: int) -> None:
 
     w.makers.update(bank_id=bank)
     w.values["bank_id"] = bank()
+
+
+def _seed_answer_form(w: World, cid: int) -> None:
+    """A test form to answer (rows) and the site's answer code. Other routes open and
+    close forms (one open per conference), so each use opens it again and puts it back
+    on the stage: its makers, not values."""
+    v, app = w.values, w.client.app
+    engine = app.state.engine  # type: ignore[attr-defined]
+    with Session(engine, expire_on_commit=False) as db:
+        made = make_answer_form(db, conference_id=cid)
+    v.update(form_question_id=made.single, form_option_id=made.single_options[1])
+    code = site_answer_code(v["site_id"], app.state.settings)  # type: ignore[attr-defined]
+
+    def reopened() -> int:
+        with Session(engine) as db:
+            set_status(db, made.form_id, FormStatus.open)
+            put_on_stage(db, conference_id=cid, form_id=made.form_id)
+        return made.form_id
+
+    w.makers.update(answer_form_id=reopened, answer_code=lambda: (reopened(), code)[1])
 
 
 def _floor_request(w: World, site_id: int) -> int:
