@@ -134,8 +134,7 @@ _QUIZ = {"title": "Kiểm tra", "questions": [{"kind": "single", "text": "Hỏi"
     {"label": "Có", "correct": True}, {"label": "Không"}]}]}
 _FORM = {"kind": "pretest", "title": "Đầu vào", "bank_id": "{bank_id}"}
 
-# The answers' form (open, on stage): a maker, since other routes open and close forms.
-_ANSWERING = {"form_id": "answer_form_id"}
+_ANSWERING = {"form_id": "answer_form_id"}  # reopened on each use: a maker (matrix_world)
 _ANSWER = {"nonce": "nonce-000{serial}", "device": "device-00{serial}", "site": "{answer_code}",
            "answers": [{"question_id": "{form_question_id}", "options": ["{form_option_id}"]}]}
 
@@ -367,8 +366,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/forms/{form_id}/sites/{site_id}/tally"): SCOPED(use=_ANSWERING),
     ("GET", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(use=_ANSWERING),
     ("GET", "/sites/{site_id}/forms/tally"): SCOPED,
-    ("POST", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(
-        body={"q1_A": "0", "q1_B": "0"}, use=_ANSWERING),
+    ("POST", "/sites/{site_id}/forms/{form_id}/tally"): SCOPED(body={"q1_A": "0"}, use=_ANSWERING),
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
     ("POST", "/api/v1/checkins/self"): PUBLIC(body=_SELF),
