@@ -184,7 +184,7 @@ def _schedule(world: World, args: argparse.Namespace) -> list[Item]:
 
 def _line(label: str, f: dict[str, Any]) -> None:
     print(f"  {label:<30} {f['requests']:>7,} answers at {f['rate']:6,.0f}/s "
-          f"(peak 1-s {f['peak']:,}/s)  p50 {f['p50']:6.1f} ms  p95 {f['p95']:6.1f} ms  "
+          f"(busiest second {f['peak']:,} 201s)  p50 {f['p50']:6.1f} ms  p95 {f['p95']:6.1f} ms  "
           f"p99 {f['p99']:6.1f} ms  max {f['max']:7.1f} ms  statuses {f['statuses']}  "
           f"retried {f['retried']}")
     print(f"  {'':<30} screens: {f['screens']:,} held, {f['drops']} drops, "
@@ -250,6 +250,7 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> int:
     args = _arguments()
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     work = Path(tempfile.mkdtemp(prefix="diemcau-bench-forms-"))
     url = fresh_pg(PG_BENCH_DB) if args.pg else f"sqlite:///{work / 'bench.db'}"
     env = {**os.environ, "DIEMCAU_DATABASE_URL": url, "DIEMCAU_SECRET_KEY": SECRET,
