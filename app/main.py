@@ -31,6 +31,7 @@ from app.realtime import create_hub
 from app.templating import LOCAL_TZ
 from app.throttle import ConnectionCap, Limiter, MemoryLimiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
+from checkin import answer_routes as checkin_answer_routes
 from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
@@ -362,3 +363,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_own_pages.router)
     app.include_router(checkin_request_pages.router)
     app.include_router(checkin_follow_question_routes.router)
+    app.include_router(checkin_answer_routes.router)

@@ -110,7 +110,7 @@ class ChoiceIn(SQLModel):
 class AnswerSubmit(SQLModel):
     """A phone's whole answer. `nonce`: fresh per form on the phone, reused on retry;
     `device`: the phone's own random key (anonymous answers: once per phone);
-    `code`: the attendee's personal code, if they gave it."""
+    `code`: the attendee's personal code, if they gave it; `site`: the site's answer code."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
@@ -118,6 +118,8 @@ class AnswerSubmit(SQLModel):
     device: str | None = PydField(default=None, min_length=8, max_length=MAX_DEVICE,
                                   pattern=r"^[A-Za-z0-9_-]+$")
     code: str | None = PydField(default=None, max_length=20)
+    # The site's signed answer code (`/a/<code>`, checkin.answer_links): where it counts.
+    site: str | None = PydField(default=None, max_length=24)
     answers: list[ChoiceIn] = PydField(max_length=100)
 
 

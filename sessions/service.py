@@ -46,6 +46,7 @@ from sessions.form_bank import check_answer as check_answer
 from sessions.form_bank import form_for_answers as form_for_answers
 from sessions.form_bank import require_open as require_open
 from sessions.form_models import CHOICE_KINDS as CHOICE_KINDS
+from sessions.form_models import FORM_KIND_LABELS as FORM_KIND_LABELS
 from sessions.form_models import TEST_KINDS as TEST_KINDS
 from sessions.form_models import FormKind as FormKind
 from sessions.form_models import FormStatus as FormStatus

@@ -135,7 +135,7 @@ def entry_of(key: Key, tally: Tally) -> dict[str, Any]:
 # in one flush): their keys are folded into one entry per action and conference, the
 # breakdown by actor, site and detail in `detail["by"]`, so a flush appends a handful of
 # entries instead of one per scanning account (which held the write gate for tens of ms).
-FOLDED = frozenset({"checkin.batch", "checkout.batch", "floor.ask"})
+FOLDED = frozenset({"checkin.batch", "checkout.batch", "floor.ask", "form.answer"})
 
 
 def folded_entry(items: list[tuple[Key, Tally]]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ NO_COOKIE = {
     ("POST", "/api/v1/screens/pair"): "a screen device pairs with a one-time code",
     ("POST", "/api/v1/auth/password-reset"): "anonymous, carries the one-time reset token",
     ("POST", "/api/v1/follow/{token}/questions"): "anonymous, carries the follow link token",
+    ("POST", "/api/v1/forms/{form_id}/answers"): "anonymous, the site's answer code in the body",
 }
 # Anonymous forms: they need the CSRF token too (login CSRF), but no login.
 ANONYMOUS_FORMS = {

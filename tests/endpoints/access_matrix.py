@@ -130,6 +130,9 @@ _TEST = {"picture": True, "sound": True, "link": True}
 _ASK = {"site_id": "{site_id}", "topic": "Kinh nghiệm chuyển đổi số",
         "speaker_name": "Trần Văn Bình", "speaker_position": "Bí thư"}
 
+_ANSWER = {"nonce": "nonce-000{serial}", "device": "device-00{serial}", "site": "{answer_code}",
+           "answers": [{"question_id": "{form_question_id}", "options": ["{form_option_id}"]}]}
+
 Route = tuple[str, str]
 
 MATRIX: dict[Route, Rule] = {
@@ -314,6 +317,11 @@ MATRIX: dict[Route, Rule] = {
         body={"text": "Khi nào có tài liệu?", "code": "{short_code}"},
         use={"token": "follow_token"}),
     ("GET", "/follow/{token}"): PUBLIC(use={"token": "follow_token"}),
+    # ------------------------------------------------------------ forms: answers
+    # No login: the site's answer code (and a personal code) are the credentials; each
+    # role answers from its own phone (a fresh device and nonce).
+    ("POST", "/api/v1/forms/{form_id}/answers"): PUBLIC(body=_ANSWER),
+    ("GET", "/api/v1/forms/{form_id}/questions"): PUBLIC,
     # ----------------------------------------------------------------- check-in
     ("POST", "/api/v1/checkins"): SCOPED(body=_SCAN),
     ("POST", "/api/v1/checkins/self"): PUBLIC(body=_SELF),

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
@@ -22,6 +23,8 @@ from starlette.websockets import WebSocketDisconnect
 from app.db import local_today
 from app.errors import AppError
 from app.security import CSRF_FIELD
+from checkin.answer_links import site_answer_code
+from tests.checkin.forms_world import make_form
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
 from tests.endpoints.access_matrix import Route, Rule
@@ -130,6 +133,7 @@ def _seed(w: World) -> None:
             "username": username, "password": password, "full_name": "Lê Thị Hồng"})
     _seed_programme(w, cid, today)
     _seed_site_things(w, cid)
+    _seed_form(w, cid)
 
 
 def _registry_site(w: World, name: str, kind: str, parent: int, code: str) -> int:
@@ -222,6 +226,16 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["floor_request_id"] = w.makers["floor_request_id"]()
     v["question_id"] = w.makers["question_id"]()
     v["account_action"] = "logout"
+
+
+def _seed_form(w: World, cid: int) -> None:
+    """An open test form (rows: authoring is not an API here) and the site's answer code."""
+    v, app = w.values, w.client.app
+    with Session(app.state.engine, expire_on_commit=False) as db:  # type: ignore[attr-defined]
+        made = make_form(db, conference_id=cid)
+    v.update(form_id=made.form_id, form_question_id=made.single,
+             form_option_id=made.single_options[1],
+             answer_code=site_answer_code(v["site_id"], app.state.settings))  # type: ignore[attr-defined]
 
 
 def _floor_request(w: World, site_id: int) -> int:

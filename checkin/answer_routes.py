@@ -1,0 +1,79 @@
+"""JSON API of the phones' answers to training forms (no login: the site's answer code
+and the personal code are the credentials)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from app.config import Settings
+from app.db import ReadDbSession, WriteGate, WriteGateDep
+from app.deps import HubDep, SettingsDep
+from app.errors import AppError
+from app.realtime import Hub
+from app.throttle import Throttle
+from app.throttle_deps import ThrottleDep, client_address
+from checkin import answers
+from checkin.answer_models import AnswerPublic, AnswerSubmit
+from checkin.answer_throttle import answer_attempts, count_answer
+from checkin.answer_view import AskedForm, asked_form
+
+router = APIRouter(prefix="/api/v1", tags=["forms"])
+FormId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def answer_in_gate(
+    form_id: int, data: AnswerSubmit, gate: WriteGate, settings: Settings, hub: Hub,
+    throttle: Throttle, client: str,
+) -> answers.Answered:
+    """The rate, the answer and a wrong code's count, in the gate's thread (SQLite: the
+    throttle's table is written there too, never under another write lock)."""
+    misses = answer_attempts(client)
+    if data.code:
+        throttle.check(*misses)
+    count_answer(throttle, client)
+    try:
+        with gate.session() as db:
+            return answers.submit(db, form_id=form_id, data=data, settings=settings,
+                                  publish=hub.publish)
+    except AppError as exc:
+        if exc.code == "personal_code_wrong":
+            throttle.failed(*misses)
+        raise
+
+
+@router.post(
+    "/forms/{form_id}/answers", response_model=AnswerPublic, status_code=201,
+    responses={200: {"description": "a retry with the same nonce: the stored answer",
+                     "model": AnswerPublic},
+               403: {"description": "personal_code_wrong (nothing stored)"},
+               404: {"description": "form_not_found, site_not_in_conference"},
+               409: {"description": "form_not_open, form_closed, form_already_answered, "
+                                    "nonce_reused"},
+               422: {"description": "answer_invalid, answer_site_unknown"},
+               429: {"description": "too_many_attempts (Retry-After)"}},
+)
+async def submit_answer(
+    form_id: FormId, data: AnswerSubmit, request: Request, gate: WriteGateDep,
+    settings: SettingsDep, hub: HubDep, throttle: ThrottleDep,
+) -> Response:
+    """A phone answers an open form: 201 stored, 200 the same answer again (same nonce).
+    Once per attendee (personal code) or per phone (`device`, anonymous). Rate-limited
+    per client address; a wrong personal code counts as a guess."""
+    client = client_address(request)
+    throttle.check_cached(*answer_attempts(client))  # known to wait: no hop to the gate
+    answered = await gate.run(answer_in_gate, form_id, data, gate, settings, hub, throttle,
+                              client)
+    return Response(answered.answer.model_dump_json(),
+                    status_code=201 if answered.created else 200,
+                    media_type="application/json")
+
+
+@router.get(
+    "/forms/{form_id}/questions", response_model=AskedForm,
+    responses={404: {"description": "form_not_found"},
+               409: {"description": "form_not_open (a draft)"}},
+)
+def form_questions(form_id: FormId, db: ReadDbSession) -> AskedForm:
+    """A form's questions and options, for phones: public while open or closed, never
+    which options are correct."""
+    return asked_form(db, form_id=form_id)

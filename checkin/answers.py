@@ -1,0 +1,173 @@
+"""A phone's answer to a training form: checked, scored and stored exactly once.
+
+The hot path (500 answers a second at the end of a session) is a handful of statements:
+the form row (read on every answer: closing it stops answers at once on every worker;
+its bank is kept in memory once opened, `sessions.form_bank`), the attendee when a
+personal code is given, the site's participation, one `INSERT … ON CONFLICT DO NOTHING
+RETURNING` of the answer, one executemany of its choices, the COMMIT. No read-then-write:
+the unique keys (form, attendee), (form, device) and (form, nonce) decide who was first,
+however many phones send at once. Only a clash reads the earlier row: the same nonce is a
+retry (the stored answer again, 200), anything else `form_already_answered` (409).
+No audit row per answer: a counter in the audit spool (`form.answer`), like scans.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from app.audit import spool
+from app.config import Settings
+from app.db import utcnow
+from app.realtime import Publish
+from checkin import errors
+from checkin.answer_links import site_from_answer_code
+from checkin.answer_models import AnswerPublic, AnswerSubmit, FormAnswer, FormChoice
+from checkin.follow_questions import attendee_by_code
+from endpoints import errors as endpoints_errors
+from endpoints.models import Participation
+from sessions import errors as sessions_errors
+from sessions import events
+from sessions import service as sessions_service
+
+ANSWER_AUDIT = "form.answer"
+
+_answer_t = FormAnswer.__table__  # type: ignore[attr-defined]
+_choice_t = FormChoice.__table__  # type: ignore[attr-defined]
+_part_t = Participation.__table__  # type: ignore[attr-defined]
+
+# No conflict target: a clash on any of the three unique keys means "not first".
+_INSERTS = {
+    "sqlite": sqlite_insert(_answer_t).on_conflict_do_nothing().returning(_answer_t.c.id),
+    "postgresql": pg_insert(_answer_t).on_conflict_do_nothing().returning(_answer_t.c.id),
+}
+_CHOICES = insert(_choice_t)
+_TAKES_PART = sa_select(_part_t.c.id).where(
+    _part_t.c.conference_id == bindparam("conference_id"),
+    _part_t.c.site_id == bindparam("site_id"),
+).limit(1)
+_EARLIER = sa_select(_answer_t).where(
+    _answer_t.c.form_id == bindparam("form_id"),
+    or_(
+        _answer_t.c.nonce == bindparam("nonce"),
+        and_(_answer_t.c.attendee_id.is_not(None),
+             _answer_t.c.attendee_id == bindparam("attendee_id")),
+        and_(_answer_t.c.device.is_not(None), _answer_t.c.device == bindparam("device")),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The outcome: the answer (new or stored) and whether this call stored it."""
+
+    answer: AnswerPublic
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Who:
+    attendee_id: int | None
+    device: str | None
+    site_id: int
+
+
+def _public(row: Any) -> AnswerPublic:
+    return AnswerPublic(
+        id=row["id"], form_id=row["form_id"], site_id=row["site_id"],
+        answered_at=row["answered_at"], signed=row["attendee_id"] is not None,
+        scored=row["scored"], correct=row["correct"], score=row["score"],
+    )
+
+
+def _who(db: Session, *, conference_id: int, data: AnswerSubmit, settings: Settings) -> _Who:
+    """The attendee (personal code), the device (anonymous) and the site it counts for."""
+    attendee_id: int | None = None
+    home: int | None = None
+    if data.code and data.code.strip():
+        attendee = attendee_by_code(db, conference_id=conference_id, code=data.code)
+        attendee_id, home = attendee.id, attendee.site_id
+    elif data.device is None:
+        raise sessions_errors.AnswerInvalid(
+            "Thiếu mã thiết bị: trả lời không kèm mã cá nhân cần mã của điện thoại.")
+    site_id = site_from_answer_code(data.site, settings) if data.site else None
+    if data.site and site_id is None:
+        raise errors.AnswerSiteUnknown("Mã điểm cầu không đúng: hãy quét lại mã QR.")
+    site_id = site_id if site_id is not None else home
+    if site_id is None:
+        raise errors.AnswerSiteUnknown()
+    taking_part = db.connection().execute(
+        _TAKES_PART, {"conference_id": conference_id, "site_id": site_id}).first()
+    if taking_part is None:
+        raise endpoints_errors.SiteNotInConference()
+    # Signed answers are once per attendee: a shared phone may answer for several people.
+    return _Who(attendee_id, None if attendee_id is not None else data.device, site_id)
+
+
+def _earlier(db: Session, *, form_id: int, who: _Who, nonce: str) -> Answered:
+    """The answer when the insert did nothing: a retry of this one, or a second answer."""
+    rows = db.connection().execute(_EARLIER, {
+        "form_id": form_id, "nonce": nonce, "attendee_id": who.attendee_id,
+        "device": who.device,
+    }).mappings().all()
+    for row in rows:
+        if row["nonce"] == nonce:
+            if row["attendee_id"] == who.attendee_id and row["device"] == who.device:
+                return Answered(_public(row), created=False)
+            raise errors.NonceReused("Mã lượt trả lời (nonce) đã được dùng cho phiếu khác.")
+    raise errors.FormAlreadyAnswered()
+
+
+def submit(
+    db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings,
+    publish: Publish | None,
+) -> Answered:
+    """Store a phone's answer to an open form, once; a retry with the same nonce gets the
+    stored answer back (`created` False). Raises form_not_found, form_not_open,
+    form_closed, answer_invalid, personal_code_wrong, answer_site_unknown,
+    site_not_in_conference, form_already_answered, nonce_reused."""
+    form, bank = sessions_service.form_for_answers(db, form_id=form_id)
+    sessions_service.require_open(form)
+    checked = sessions_service.check_answer(bank, kind=form.kind, items=[
+        sessions_service.AnswerItem(question_id=c.question_id, options=c.options,
+                                    rating=c.rating, text=c.text)
+        for c in data.answers])
+    who = _who(db, conference_id=form.conference_id, data=data, settings=settings)
+    now: datetime = utcnow()
+    row = {
+        "conference_id": form.conference_id, "form_id": form_id, "site_id": who.site_id,
+        "attendee_id": who.attendee_id, "device": who.device, "nonce": data.nonce,
+        "answered_at": now, "scored": checked.scored, "correct": checked.correct,
+        "score": checked.score,
+    }
+    conn = db.connection()
+    new_id = conn.execute(_INSERTS[db.get_bind().dialect.name], row).scalar()
+    if new_id is None:
+        answered = _earlier(db, form_id=form_id, who=who, nonce=data.nonce)
+        db.commit()
+        _count(db, form.conference_id, who.site_id, "replayed"
+               if not answered.created else "answered")
+        return answered
+    conn.execute(_CHOICES, [
+        {"answer_id": new_id, "form_id": form_id, "site_id": who.site_id,
+         "question_id": p.question_id, "option_id": p.option_id, "rating": p.rating,
+         "text": p.text}
+        for p in checked.picked])
+    db.commit()
+    _count(db, form.conference_id, who.site_id, "answered")
+    if publish is not None:
+        publish(events.form_channel(form.conference_id),
+                events.encode_form_answered(form_id=form_id, site_id=who.site_id))
+    return Answered(_public({**row, "id": new_id}), created=True)
+
+
+def _count(db: Session, conference_id: int, site_id: int, outcome: str) -> None:
+    """A counter bump for the audit log's batch summary (no I/O)."""
+    spool.spool_for(db.get_bind()).note(
+        action=ANSWER_AUDIT, object_type="form_answer", conference_id=conference_id,
+        site_id=site_id, outcome=outcome)
