@@ -36,6 +36,7 @@ from checkin import dashboard_pages as checkin_dashboard_pages
 from checkin import dashboard_routes as checkin_dashboard_routes
 from checkin import dashboard_ws as checkin_dashboard_ws
 from checkin import follow_question_routes as checkin_follow_question_routes
+from checkin import form_routes as checkin_form_routes
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
 from checkin import own_pages as checkin_own_pages
@@ -51,6 +52,7 @@ from checkin import routes as checkin_routes
 from checkin import site_qr_routes as checkin_site_qr_routes
 from checkin.dashboard import conferences_today
 from checkin.dashboards import Dashboards
+from checkin.form_results import count_parts_by_site
 from checkin.misses import MissFlusher
 from checkin.retention_job import RetentionJob
 from endpoints import account_pages as endpoints_account_pages
@@ -81,6 +83,7 @@ from sessions import floor_routes as sessions_floor_routes
 from sessions import floor_site_pages as sessions_floor_site_pages
 from sessions import floor_ws as sessions_floor_ws
 from sessions import follow_ws as sessions_follow_ws
+from sessions import form_routes as sessions_form_routes
 from sessions import minutes_pages as sessions_minutes_pages
 from sessions import minutes_routes as sessions_minutes_routes
 from sessions import pages as sessions_pages
@@ -88,6 +91,7 @@ from sessions import routes as sessions_routes
 from sessions import screen_pages as sessions_screen_pages
 from sessions import status_pages as sessions_status_pages
 from sessions import ws as sessions_ws
+from sessions.form_feed import FormCounts
 from sessions.stream import StageCache
 
 
@@ -173,6 +177,9 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     sessions_deps.provide(
         app.state, stage_cache=StageCache(hub=hub, engine=read_engine), presence=presence
     )
+    # The screens' live form counts; the answers are checkin's, counted by its loader.
+    sessions_deps.provide_form_counts(app.state, FormCounts(
+        hub=hub, engine=read_engine, load=_form_count_parts))
     presence_ticker = PresenceTicker(
         engine, publish=hub.publish, timeout=settings.presence_timeout_seconds,
         interval=settings.presence_tick_seconds,
@@ -308,6 +315,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _form_count_parts(db: Session, form_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    return count_parts_by_site(db, form_id=form_id)
+
+
 def _include_routers(app: FastAPI) -> None:
     # First: check-in bursts are the hottest path, and routers are matched in order.
     app.include_router(checkin_routes.scan_router)
@@ -364,3 +375,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(checkin_request_pages.router)
     app.include_router(checkin_follow_question_routes.router)
     app.include_router(checkin_answer_routes.router)
+    app.include_router(sessions_form_routes.router)
+    app.include_router(checkin_form_routes.router)

@@ -251,3 +251,8 @@ class TallyInvalid(AppError):
     status_code = 422
     code = "tally_invalid"
     detail = "Số liệu kiểm đếm không hợp lệ."
+
+
+class FormResultsNotShown(NotFound):
+    code = "form_results_not_shown"
+    detail = "Kết quả của phiếu chưa được trình chiếu."

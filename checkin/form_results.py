@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -120,7 +121,8 @@ def _phone_rows(db: Session, form_id: int, sites: Collection[int] | None) -> Ite
                       col(FormChoice.text).is_not(None)).where(col(FormChoice.form_id) == form_id)
     if sites is not None:
         query = query.where(col(FormChoice.site_id).in_(list(sites)))
-    return db.execute(query).tuples().all()
+    # Rows unpack like tuples (Result.tuples() is deprecated in SQLAlchemy 2.1).
+    return cast("list[tuple[int, int, int | None, int | None, bool]]", db.execute(query).all())
 
 
 def _add_phones(by_id: dict[int, QuestionResult], bank: BankView,
@@ -198,14 +200,24 @@ def form_results(db: Session, *, form_id: int, sites: Collection[int] | None = N
 
 def counts_by_site(db: Session, *, form_id: int) -> dict[int, int]:
     """Answers per site: phone answers plus the people of the site's tally."""
-    counts: dict[int, int] = {}
+    counts, tallies = count_parts_by_site(db, form_id=form_id)
+    for site_id, respondents in tallies.items():
+        counts[site_id] = counts.get(site_id, 0) + respondents
+    return counts
+
+
+def count_parts_by_site(db: Session, *, form_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    """(phone answers, the people of the tally) per site, apart: the live counters add
+    one per answer but replace a tally (sessions.form_feed)."""
+    phones: dict[int, int] = {}
     for site_id, n in db.exec(
         select(FormAnswer.site_id, func.count()).where(FormAnswer.form_id == form_id)
         .group_by(col(FormAnswer.site_id))
     ).all():
-        counts[site_id] = int(n)
+        phones[site_id] = int(n)
+    tallies: dict[int, int] = {}
     for site_id, respondents in db.exec(
         select(FormTally.site_id, FormTally.respondents).where(FormTally.form_id == form_id)
     ).all():
-        counts[site_id] = counts.get(site_id, 0) + respondents
-    return counts
+        tallies[site_id] = respondents
+    return phones, tallies

@@ -9,6 +9,7 @@ from typing import Protocol
 from starlette.datastructures import State
 from starlette.requests import HTTPConnection
 
+from sessions.form_feed import FormCounts
 from sessions.stream import StageCache
 from sessions.waiting import RECHECK_SECONDS
 
@@ -56,3 +57,14 @@ def recheck_seconds(connection: HTTPConnection) -> float:
     """Seconds between a waiting screen's looks for a conference gone live."""
     seconds: float = connection.app.state.screen_recheck_seconds
     return seconds
+
+
+def provide_form_counts(state: State, form_counts: FormCounts) -> None:
+    """Keep the live form counters of this process (the roof injects their loader)."""
+    state.form_counts = form_counts
+
+
+def form_counts(connection: HTTPConnection) -> FormCounts | None:
+    """The live form counters of this process (None in an app made without them)."""
+    counts: FormCounts | None = getattr(connection.app.state, "form_counts", None)
+    return counts

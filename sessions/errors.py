@@ -196,3 +196,9 @@ class AnswerInvalid(AppError):
     status_code = 422
     code = "answer_invalid"
     detail = "Câu trả lời không khớp với câu hỏi của phiếu."
+
+
+class FormNotClosed(AppError):
+    status_code = 409
+    code = "form_not_closed"
+    detail = "Chỉ hiện kết quả của phiếu đã đóng."

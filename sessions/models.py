@@ -319,6 +319,16 @@ class StageQuestionPublic(SQLModel):
     weight: int
 
 
+class StageFormPublic(SQLModel):
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    status: str
+    results: bool
+    results_version: int
+
+
 class StagePublic(SQLModel):
     """The stage as screens receive it (the websocket message without `type`)."""
 
@@ -333,6 +343,7 @@ class StagePublic(SQLModel):
     changed_at: datetime
     floor: StageFloorPublic | None = None
     question: StageQuestionPublic | None = None
+    form: StageFormPublic | None = None
 
 
 class FollowLink(SQLModel):

@@ -29,7 +29,7 @@ from app.audit import service as audit_service
 from app.db import utcnow
 from app.realtime import Publish
 from endpoints import service as endpoints_service
-from sessions import decks, errors, floor_questions, follow_links
+from sessions import decks, errors, floor_questions, follow_links, form_stage
 from sessions.events import StageView as StageView
 from sessions.floor_models import FloorQuestion
 from sessions.floor_privacy import SentQuestion as SentQuestion
@@ -169,7 +169,8 @@ def close_session(
         conference_id=session.conference_id,
         session_id=session_id,
         values={"session_id": None, "agenda_item_id": None, "slide": None,
-                "speaker_id": None, "question_id": None},
+                "speaker_id": None, "question_id": None, "form_id": None,
+                "form_results": False},
     )
     db.commit()
     announce(publish, view)
@@ -445,3 +446,12 @@ def ask_question_on_stage(
     return floor_questions.ask_on_stage(db, conference_id=conference_id, text=text,
                                         publish=publish, attendee_id=attendee_id,
                                         site_id=site_id)
+
+
+def show_form_results(
+    db: Session, *, form_id: int, results_json: str, actor: User, publish: Publish
+) -> StageView:
+    """Show a closed form's results, counted by checkin and frozen as `results_json`, on
+    every screen (sessions.form_stage.show_results)."""
+    return form_stage.show_results(db, form_id=form_id, results_json=results_json,
+                                   actor=actor, publish=publish)

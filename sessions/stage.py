@@ -362,5 +362,6 @@ def _change_stage(
     if not same_session:  # the floor belongs to the session leaving the screens
         left = leave_floor(db, stage)
         values.update(speaker_id=None, question_id=None)
+        values.update(form_id=None, form_results=False)  # so does its form
     _bump(db, cid, values)
     return build_view(db, cid), left

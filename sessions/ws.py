@@ -34,7 +34,13 @@ from app.wsfast import DirectSocket
 from endpoints import models as endpoints_models
 from endpoints import service as endpoints_service
 from sessions import events, waiting
-from sessions.deps import ScreenPresence, recheck_seconds, screen_presence, stage_cache
+from sessions.deps import (
+    ScreenPresence,
+    form_counts,
+    recheck_seconds,
+    screen_presence,
+    stage_cache,
+)
 from sessions.stream import Forwarder
 
 # Plain Starlette routes, not FastAPI's: the dependency machinery (exit stacks,
@@ -75,16 +81,32 @@ class StageFollower:
 
 
 class _Screen(StageFollower):
-    """A site screen's follower, which also reports its heartbeats."""
+    """A site screen's follower, which also reports its heartbeats and gets its site's
+    live form count (sessions.form_feed) on a path of its own, after its snapshot."""
 
-    __slots__ = ("presence", "screen_id")
+    __slots__ = ("presence", "screen_id", "sending", "site_id")
 
     def __init__(
-        self, websocket: WebSocket, conference_id: int, presence: ScreenPresence, screen_id: int
+        self, websocket: WebSocket, conference_id: int, presence: ScreenPresence, screen_id: int,
+        site_id: int,
     ) -> None:
         super().__init__(websocket, conference_id)
         self.presence = presence
         self.screen_id = screen_id
+        self.site_id = site_id
+        self.sending: set[asyncio.Task[None]] | None = None  # ASGI sends under way (tests)
+
+    def count(self, message: str) -> None:
+        """A form_count message: one frame made once for the site's screens (uvicorn), or
+        an ASGI send (TestClient); raises SlowClient for a screen that does not read."""
+        if self.direct is not None:
+            self.direct.send(message)
+            return
+        if self.sending is None:
+            self.sending = set()
+        task = asyncio.ensure_future(self.websocket.send_text(message))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
 
     def heartbeat(self, text: str) -> bool:
         """Take a client message: a heartbeat is noted, anything else refused."""
@@ -166,17 +188,23 @@ class ScreenSocket:
                 )
                 if conference_id is None:
                     return
-            del context
             # Read in this frame, not a helper's: each open socket keeps its frames alive.
-            screen = _Screen(websocket, conference_id, presence, screen_id)
+            screen = _Screen(websocket, conference_id, presence, screen_id, context.site_id)
+            del context
             attachment = await open_stage(screen, resume)
             if attachment is not None:
+                counts = form_counts(websocket)
+                # After the snapshot: a count never comes before the stage it belongs to.
+                feed = None if counts is None else await counts.join(
+                    conference_id, screen.site_id, screen)
                 try:
                     await ws.receive_loop(
                         websocket, per_minute=MAX_MESSAGES_PER_MINUTE, accept=screen.heartbeat
                     )
                 finally:
                     attachment.detach()
+                    if feed is not None and counts is not None:
+                        counts.leave(feed, screen.site_id, screen)
         except WebSocketDisconnect:
             pass
         finally:

@@ -356,6 +356,15 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/sites/{site_id}/self-checkin-qr.svg"): SCOPED(screen=OK, anon=NO_SCREEN),
     ("GET", "/api/v1/screen/self-checkin-qr"): SCREEN,
     ("GET", "/api/v1/screen/follow-qr"): SCREEN,
+    # ------------------------------------------------------------- training forms
+    ("POST", "/api/v1/forms/{form_id}/open"): ADMIN(fresh=("form_id",)),
+    ("POST", "/api/v1/forms/{form_id}/close"): ADMIN(ok=409),
+    ("POST", "/api/v1/forms/{form_id}/hide"): ADMIN,
+    ("POST", "/api/v1/forms/{form_id}/results/show"): ADMIN(ok=409),
+    ("GET", "/api/v1/forms/{form_id}/results"): USER,
+    ("GET", "/api/v1/forms/{form_id}/results/charts"): USER(
+        screen=OK, use={"form_id": "shown_form_id"}),
+    ("GET", "/api/v1/screen/form-link"): SCREEN,
     ("POST", "/api/v1/sites/{site_id}/headcounts"): SCOPED(body={"counts": {"dai_bieu": 5}}),
     ("GET", "/api/v1/sites/{site_id}/headcounts"): SCOPED,
     ("GET", "/api/v1/conferences/{conference_id}/attendance"): USER,

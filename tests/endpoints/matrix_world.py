@@ -28,6 +28,7 @@ from tests.checkin.forms_world import make_form
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
 from tests.endpoints.access_matrix import Route, Rule
+from tests.sessions.form_support import make_form
 from tests.sessions.support import make_pdf
 
 # Words only one subtree holds (its hub's and wards' names and codes, an attendee): what
@@ -216,6 +217,10 @@ def _seed_site_things(w: World, cid: int) -> None:
         kid=lambda: next(k["kid"] for k in w.api("GET", "/api/v1/pass-keys")
                          if k["retired_at"] is None),
         serial=lambda: next(serials),
+        form_id=lambda: _training_form(w),
+        open_form_id=lambda: _training_form(w, "open"),
+        closed_form_id=lambda: _training_form(w, "open", "close"),
+        shown_form_id=lambda: _training_form(w, "open", "close", "results/show"),
     )
     v["attendee_id"] = attendee()
     screen = w.api("POST", f"/api/v1/sites/{site_id}/screen-token")
@@ -226,6 +231,8 @@ def _seed_site_things(w: World, cid: int) -> None:
     v["floor_request_id"] = w.makers["floor_request_id"]()
     v["question_id"] = w.makers["question_id"]()
     v["account_action"] = "logout"
+    v["form_id"] = w.makers["form_id"]()
+    v["shown_form_id"] = w.makers["shown_form_id"]()
 
 
 def _seed_form(w: World, cid: int) -> None:
@@ -249,6 +256,17 @@ def _speaker_session(w: World, site_id: int) -> int:
     """The world's session with a site given the floor (routes that need a speaker)."""
     w.api("POST", f"/api/v1/floor/requests/{_floor_request(w, site_id)}/give", json={})
     return int(w.values["session_id"])
+
+
+def _training_form(w: World, *steps: str) -> int:
+    """A pre-test of the world's session (on stage), taken through `steps` (the
+    presenter's commands). No authoring API yet: its rows are written directly."""
+    form_id = make_form(w.client.app.state.engine,  # type: ignore[attr-defined]
+                        conference_id=w.values["conference_id"],
+                        session_id=w.values["session_id"]).form_id
+    for step in steps:
+        w.api("POST", f"/api/v1/forms/{form_id}/{step}")
+    return form_id
 
 
 def _data_request(w: World, attendee_id: int) -> int:

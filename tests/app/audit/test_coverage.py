@@ -57,6 +57,13 @@ SUCCEED: dict[Route, dict[str, Any]] = {
         "use": {"session_id": "speaker_session"}, "fresh": ("speaker_session",)},
     ("PUT", "/api/v1/sessions/{session_id}/floor/limit"): {
         "use": {"session_id": "speaker_session"}, "fresh": ("speaker_session",)},
+    # A form in the state each command changes: open to close, shown to hide, closed to show.
+    ("POST", "/api/v1/forms/{form_id}/close"): {
+        "use": {"form_id": "open_form_id"}, "fresh": ("open_form_id",)},
+    ("POST", "/api/v1/forms/{form_id}/hide"): {
+        "use": {"form_id": "open_form_id"}, "fresh": ("open_form_id",)},
+    ("POST", "/api/v1/forms/{form_id}/results/show"): {
+        "use": {"form_id": "closed_form_id"}, "fresh": ("closed_form_id",)},
     ("POST", "/agenda-items/{agenda_item_id}"): {"body": {"title": "Khai mạc hội nghị",
                                                           "kind": "opening"}},
     ("POST", "/agenda-items/{agenda_item_id}/move"): {"fresh": ("agenda_item_id",)},
