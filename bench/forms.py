@@ -24,7 +24,7 @@ answers a second) while 3,354 site screens show live counts, against a real
     .venv/bin/python -m bench.forms                   # the full scenario (≈ 15 min)
     .venv/bin/python -m bench.forms --attendees 30000 --seconds 60 --rate 600
     .venv/bin/python -m bench.forms --pg --workers 2  # PostgreSQL, 2 workers, Redis hub
-    .venv/bin/python -m bench.forms --smoke           # CI: 400 answers, 100 screens
+    .venv/bin/python -m bench.forms --smoke           # CI: 300 answers, 80 screens
 """
 
 import argparse
@@ -48,7 +48,7 @@ from bench.forms_world import Item, World, address, schedule, seed, synthetic
 from bench.procs import free_port, fresh_pg, process, wait_http
 
 PG_BENCH_DB = "diemcau_bench_forms"
-SETTLE = 2.0  # seconds after the last answer for the last counts to reach the screens
+SETTLE = 1.5  # seconds after the last answer for the last counts to reach the screens
 
 
 @dataclass
@@ -239,12 +239,12 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--pg", action="store_true", help=f"a fresh {PG_BENCH_DB} on 127.0.0.1")
     p.add_argument("--workers", type=int, default=1,
                    help="serve --workers N (N > 1: Redis on 127.0.0.1:6379, db 7, as hub)")
-    p.add_argument("--smoke", action="store_true", help="CI: 400 answers, 100 screens")
+    p.add_argument("--smoke", action="store_true", help="CI: 300 answers, 80 screens")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
     args = p.parse_args()
     if args.smoke:
-        args.attendees, args.seconds, args.rate = 400, 3.0, 300.0
-        args.sites, args.screens = 150, 100
+        args.attendees, args.seconds, args.rate = 300, 2.0, 300.0
+        args.sites, args.screens = 120, 80
     return args
 
 
