@@ -28,7 +28,7 @@ from tests.checkin.forms_world import make_form
 from tests.conftest import ADMIN_PASSWORD, token_for
 from tests.endpoints import support
 from tests.endpoints.access_matrix import Route, Rule
-from tests.sessions.form_support import make_form
+from tests.sessions.form_support import make_form as make_stage_form
 from tests.sessions.support import make_pdf
 
 # Words only one subtree holds (its hub's and wards' names and codes, an attendee): what
@@ -261,7 +261,7 @@ def _speaker_session(w: World, site_id: int) -> int:
 def _training_form(w: World, *steps: str) -> int:
     """A pre-test of the world's session (on stage), taken through `steps` (the
     presenter's commands). No authoring API yet: its rows are written directly."""
-    form_id = make_form(w.client.app.state.engine,  # type: ignore[attr-defined]
+    form_id = make_stage_form(w.client.app.state.engine,  # type: ignore[attr-defined]
                         conference_id=w.values["conference_id"],
                         session_id=w.values["session_id"]).form_id
     for step in steps:
