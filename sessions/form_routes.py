@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
-from app.db import DbSession
+from app.db import DbSession, ReadDbSession
 from app.deps import CookieCsrf, CurrentUser, HubDep
 from sessions import form_stage
+from sessions.deps import form_counts
 from sessions.models import StagePublic
 from sessions.routes import stage_public
 
@@ -39,3 +41,24 @@ def hide_form(form_id: int, db: DbSession, user: CurrentUser, hub: HubDep) -> St
     """Take the form (or its results) off the screens."""
     return stage_public(form_stage.hide_form(db, form_id=form_id, actor=user,
                                              publish=hub.publish))
+
+
+class FormCount(BaseModel):
+    form_id: int
+    count: int  # phone answers plus the people of the rooms' tallies, every site
+
+
+@router.get("/forms/{form_id}/count", response_model=FormCount)
+def form_count(form_id: int, request: Request, db: ReadDbSession,
+               user: CurrentUser) -> FormCount:
+    """How many have answered (central office: the console asks about once a second).
+    From this process's live counters when they count the form, else the database."""
+    form = form_stage.readable_form(db, form_id=form_id, actor=user)
+    counts = form_counts(request)
+    if counts is None:
+        return FormCount(form_id=form_id, count=0)
+    feed = counts.running(form.conference_id)
+    if feed is not None and feed.form_id == form_id:
+        return FormCount(form_id=form_id, count=feed.total())
+    phones, tallies = counts.load(db, form_id)
+    return FormCount(form_id=form_id, count=sum(phones.values()) + sum(tallies.values()))

@@ -138,3 +138,19 @@ def show_results(
     db.add(form)
     db.flush()
     return _commit(db, form, {"form_id": form_id, "form_results": True}, publish)
+
+
+def readable_form(db: Session, *, form_id: int, actor: User) -> TrainingForm:
+    """A form, for the central office (the console)."""
+    accounts_service.require_admin(actor)
+    form = db.get(TrainingForm, form_id)
+    if form is None:
+        raise errors.FormNotFound()
+    return form
+
+
+def session_forms(db: Session, *, session_id: int, actor: User) -> list[TrainingForm]:
+    """The forms of a session in the order they were made (the console's panel)."""
+    accounts_service.require_admin(actor)
+    return list(db.exec(select(TrainingForm).where(TrainingForm.session_id == session_id)
+                        .order_by(col(TrainingForm.id))).all())

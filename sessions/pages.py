@@ -29,9 +29,10 @@ from app.deps import (
 from app.errors import AppError, CsrfFailed, describe_validation
 from app.templating import render, render_page
 from endpoints import service as endpoints_service
-from sessions import events, follow_links, minutes, service
+from sessions import events, follow_links, form_stage, minutes, service
 from sessions import stage as stage_service
 from sessions.follow_view import follow_context
+from sessions.form_models import FORM_KIND_LABELS
 from sessions.models import (
     AGENDA_KIND_LABELS,
     LOCAL_TZ,
@@ -441,6 +442,9 @@ def console_page(
             for e in agenda
         ],
         "stage": json.loads(events.encode_stage("snapshot", stage)),
+        "forms": [{"id": f.id, "kind_label": FORM_KIND_LABELS[f.kind], "title": f.title,
+                   "status": str(f.status)}
+                  for f in form_stage.session_forms(db, session_id=session_id, actor=user)],
     }
     return render_page(
         request,

@@ -99,6 +99,7 @@
     conferenceId = null;
     clearTimeout(followTimer);  // no conference live here: no follow link
     el("follow").hidden = true;
+    if (window.DiemcauScreenForm) { window.DiemcauScreenForm.render(null, token); }
     floor = null;
     renderFloor();
     renderQuestion(null);
@@ -161,6 +162,7 @@
     floor = msg.floor || null;
     renderFloor();
     renderQuestion(msg.question || null);
+    if (window.DiemcauScreenForm) { window.DiemcauScreenForm.render(msg.form || null, token); }
     document.body.dataset.version = String(version);
   }
 
@@ -187,6 +189,9 @@
       if (msg.type === "snapshot") { render(msg); }
       else if (msg.type === "waiting") { renderWaiting(msg); }
       else if (msg.type === "state" && (version === null || msg.version > version)) { render(msg); }
+      else if (msg.type === "form_count" && window.DiemcauScreenForm) {
+        window.DiemcauScreenForm.count(msg);  // no version: the stage's are untouched
+      }
     };
     socket.onclose = function (event) {
       clearInterval(heartbeat);

@@ -362,6 +362,7 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/api/v1/forms/{form_id}/hide"): ADMIN,
     ("POST", "/api/v1/forms/{form_id}/results/show"): ADMIN(ok=409),
     ("GET", "/api/v1/forms/{form_id}/results"): USER,
+    ("GET", "/api/v1/forms/{form_id}/count"): ADMIN,
     ("GET", "/api/v1/forms/{form_id}/results/charts"): USER(
         screen=OK, use={"form_id": "shown_form_id"}),
     ("GET", "/api/v1/screen/form-link"): SCREEN,

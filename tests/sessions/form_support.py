@@ -3,7 +3,7 @@ directly: the authoring pages are another part of issue 13)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from sessions.form_models import (
@@ -27,7 +27,7 @@ class MadeForm:
     text_id: int
 
 
-def make_form(engine: Engine, *, conference_id: int, session_id: int,
+def make_form(engine: Engine | Connection, *, conference_id: int, session_id: int,
               kind: FormKind = FormKind.pretest, title: str = "Kiểm tra đầu vào") -> MadeForm:
     """A draft form of `session_id` with a single choice, a rating and a text question."""
     with Session(engine) as db:
@@ -55,3 +55,28 @@ def make_form(engine: Engine, *, conference_id: int, session_id: int,
         assert form.id and right.id and wrong.id
         return MadeForm(form.id, bank.id, single, right.id, wrong.id,
                         questions[1].id or 0, questions[2].id or 0)
+
+
+def answer(engine: Engine | Connection, made: MadeForm, *, conference_id: int, site_id: int,
+           option_id: int, rating: int = 5, text: str | None = "Hay") -> None:
+    """One phone answer's rows, as the answer path writes them (it is another part)."""
+    import secrets
+
+    from checkin.answer_models import FormAnswer, FormChoice
+
+    with Session(engine) as db:
+        row = FormAnswer(conference_id=conference_id, form_id=made.form_id, site_id=site_id,
+                         nonce=secrets.token_hex(8), scored=1,
+                         correct=int(option_id == made.right_id))
+        db.add(row)
+        db.flush()
+        assert row.id is not None
+        picked: list[tuple[int, int | None, int | None, str | None]] = [
+            (made.single_id, option_id, None, None), (made.rating_id, None, rating, None)]
+        if text is not None:
+            picked.append((made.text_id, None, None, text))
+        for question_id, option, value, written in picked:
+            db.add(FormChoice(answer_id=row.id, form_id=made.form_id, site_id=site_id,
+                              question_id=question_id, option_id=option, rating=value,
+                              text=written))
+        db.commit()

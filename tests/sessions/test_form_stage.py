@@ -2,6 +2,7 @@
 message carries it; answers are refused once closed (SQLite and PostgreSQL)."""
 
 import json
+from collections.abc import Callable
 
 import pytest
 from sqlmodel import Session
@@ -87,7 +88,7 @@ def test_refusals_carry_codes(db: Session, tree: Tree, admin: User,
     elsewhere = new_session(db, tree, admin)
     off = make_form(db.get_bind(), conference_id=tree.cid, session_id=elsewhere).form_id
     fid = make_form(db.get_bind(), conference_id=tree.cid, session_id=sid).form_id
-    cases = [
+    cases: list[tuple[Callable[[], object], tuple[int, str]]] = [
         (lambda: form_stage.open_form(db, form_id=fid, actor=coordinator_a,
                                       publish=Recorder()), (403, "admin_only")),
         (lambda: form_stage.open_form(db, form_id=999_999, actor=admin, publish=Recorder()),
