@@ -55,8 +55,9 @@ class Pool:
 
     async def post(self, path: str, token: str, body: Any, address: str) -> int:
         data = json.dumps(body).encode()
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""  # "": no login
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Authorization: Bearer {token}\r\nX-Forwarded-For: {address}\r\n"
+                f"{auth}X-Forwarded-For: {address}\r\n"
                 "Content-Type: application/json\r\n"
                 f"Content-Length: {len(data)}\r\n\r\n").encode() + data
         conn = await self.free.get()
