@@ -54,8 +54,9 @@ class DatabaseLimiter:
 
     def wait(self, keys: Sequence[str], now: float) -> float:
         """Seconds until every key may try again."""
-        with Session(self._read) as db:
-            until = db.execute(
+        # A bare connection, not a Session: this read runs before every guessable request.
+        with self._read.connect() as conn:
+            until = conn.execute(
                 select(func.max(col(ThrottleEntry.blocked_until))).where(
                     col(ThrottleEntry.key).in_(list(keys)), col(ThrottleEntry.forget_at) > now
                 )

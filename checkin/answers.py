@@ -11,6 +11,7 @@ retry (the stored answer again, 200), anything else `form_already_answered` (409
 No audit row per answer: a counter in the audit spool (`form.answer`), like scans.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from sqlmodel import Session
 
 from app.audit import spool
 from app.config import Settings
-from app.db import utcnow
+from app.db import PerPool, utcnow
 from app.realtime import Publish
 from checkin import errors
 from checkin.answer_links import site_from_answer_code
@@ -36,6 +37,10 @@ from sessions import events
 from sessions import service as sessions_service
 
 ANSWER_AUDIT = "form.answer"
+#: How long this process trusts that a site takes part (an uninvited site's answers are
+#: refused at most this long after it was uninvited).
+PARTICIPATION_SECONDS = 30.0
+_taking_part: PerPool[dict[tuple[int, int], float]] = PerPool(dict)
 
 _answer_t = FormAnswer.__table__  # type: ignore[attr-defined]
 _choice_t = FormChoice.__table__  # type: ignore[attr-defined]
@@ -101,12 +106,25 @@ def _who(db: Session, *, conference_id: int, data: AnswerSubmit, settings: Setti
     site_id = site_id if site_id is not None else home
     if site_id is None:
         raise errors.AnswerSiteUnknown()
+    _require_taking_part(db, conference_id, site_id)
+    # Signed answers are once per attendee: a shared phone may answer for several people.
+    return _Who(attendee_id, None if attendee_id is not None else data.device, site_id)
+
+
+def _require_taking_part(db: Session, conference_id: int, site_id: int) -> None:
+    """`site_not_in_conference` unless the site is invited; a yes is remembered for
+    PARTICIPATION_SECONDS in this process (a site answers hundreds of times a minute)."""
+    seen = _taking_part(db.get_bind())
+    now = time.monotonic()
+    if seen.get((conference_id, site_id), -1.0) > now:
+        return
     taking_part = db.connection().execute(
         _TAKES_PART, {"conference_id": conference_id, "site_id": site_id}).first()
     if taking_part is None:
         raise endpoints_errors.SiteNotInConference()
-    # Signed answers are once per attendee: a shared phone may answer for several people.
-    return _Who(attendee_id, None if attendee_id is not None else data.device, site_id)
+    if len(seen) > 100_000:
+        seen.clear()
+    seen[(conference_id, site_id)] = now + PARTICIPATION_SECONDS
 
 
 def _earlier(db: Session, *, form_id: int, who: _Who, nonce: str) -> Answered:

@@ -73,7 +73,7 @@ def check_counts(bank: sessions_service.BankView, counts: dict[str, dict[str, in
     return clean
 
 
-def _open_form(db: Session, form_id: int) -> tuple[sessions_service.TrainingForm,
+def _open_form(db: Session, form_id: int) -> tuple[sessions_service.FormRow,
                                                    sessions_service.BankView]:
     form, bank = sessions_service.form_for_answers(db, form_id=form_id)
     if form.status == sessions_service.FormStatus.draft:
@@ -98,7 +98,7 @@ def get_tally(db: Session, *, form_id: int, site_id: int, actor: User) -> TallyP
     return _public(form_id, site_id, row, present)
 
 
-def _store(db: Session, *, form: sessions_service.TrainingForm, site_id: int,
+def _store(db: Session, *, form: sessions_service.FormRow, site_id: int,
            counts: dict[str, dict[str, int]], respondents: int, actor: User) -> FormTally:
     """Replace the site's tally (one row per form and site); audited row by row."""
     assert form.id is not None

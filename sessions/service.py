@@ -40,6 +40,7 @@ from sessions.floor_privacy import purge_floor as purge_floor
 from sessions.form_bank import AnswerItem as AnswerItem
 from sessions.form_bank import BankView as BankView
 from sessions.form_bank import Checked as Checked
+from sessions.form_bank import FormRow as FormRow
 from sessions.form_bank import Picked as Picked
 from sessions.form_bank import QuestionView as QuestionView
 from sessions.form_bank import check_answer as check_answer
