@@ -110,6 +110,7 @@ class Throttle:
         self._clock = clock or time.time
         self._known: dict[str, float] = {}  # key -> blocked until
         self._max_known = max_known
+        self._clear: dict[str, float] = {}  # key -> when the store last said "no wait"
 
     def _known_wait(self, keys: Sequence[str], now: float) -> float:
         return max([0.0, *(self._known.get(k, 0.0) - now for k in keys)])
@@ -127,13 +128,23 @@ class Throttle:
         if wait > 0:
             raise Throttled(wait)
 
-    def check(self, *attempts: tuple[Rule, str]) -> None:
-        """Refuse (`Throttled`) while any of the subjects still has to wait."""
+    def check(self, *attempts: tuple[Rule, str], fresh: float = 0.0) -> None:
+        """Refuse (`Throttled`) while any of the subjects still has to wait.
+
+        `fresh` > 0: subjects the store found free within that many seconds are not read
+        again (hot paths; a failure counted in this process forgets that at once, one
+        counted by another worker is seen at most `fresh` seconds late)."""
         keys, now = [rule.key(s) for rule, s in attempts], self._clock()
         known = self._known_wait(keys, now)
         if known > 0:
             raise Throttled(known)
+        if fresh > 0 and all(now - self._clear.get(k, -fresh) < fresh for k in keys):
+            return
         wait = self.limiter.wait(keys, now)
+        if wait <= 0 and fresh > 0:
+            if len(self._clear) >= self._max_known:
+                self._clear.clear()
+            self._clear.update(dict.fromkeys(keys, now))
         if wait > 0:
             for key in keys:  # once per wait and process: which of them waits, how long
                 own = wait if len(keys) == 1 else self.limiter.wait([key], now)
@@ -146,6 +157,7 @@ class Throttle:
         now, longest = self._clock(), 0.0
         for rule, subject in attempts:
             key = rule.key(subject)
+            self._clear.pop(key, None)
             delay = self.limiter.fail(key, rule, now)
             if delay > 0:
                 self._remember(key, now + delay, now)

@@ -150,3 +150,36 @@ def test_a_rate_refuses_when_any_of_its_subjects_is_past_it() -> None:
     with pytest.raises(Throttled):
         throttle.count((site, "3"), (client, "10.0.0.1"))
     throttle.count((site, "3"), (client, "10.0.0.2"))
+
+
+def test_a_fresh_check_trusts_the_store_for_a_while_and_forgets_at_a_failure() -> None:
+    class Counting(MemoryLimiter):
+        reads = 0
+
+        def wait(self, keys: Sequence[str], now: float) -> float:
+            Counting.reads += 1
+            return super().wait(keys, now)
+
+    now = [0.0]
+    limiter = Counting()
+    throttle = Throttle(limiter, clock=lambda: now[0])
+    other = Throttle(limiter, clock=lambda: now[0])  # another worker, same store
+    rule = Rule("code", 0, 100, 1000, 6000)
+    for _ in range(50):
+        throttle.check((rule, "venue"), fresh=30)
+    assert Counting.reads == 1  # one read for a venue's 50 answers
+    throttle.check((rule, "venue"))  # without `fresh`: the store every time
+    assert Counting.reads == 2
+    throttle.failed((rule, "venue"))  # a wrong code here: read again, refused
+    with pytest.raises(Throttled):
+        throttle.check((rule, "venue"), fresh=30)
+    now[0] = 101.0  # the wait ran out
+    other.check((rule, "venue"), fresh=30)
+    other.check((rule, "venue"), fresh=30)
+    reads = Counting.reads
+    throttle.failed((rule, "venue"))  # counted by the first worker...
+    other.check((rule, "venue"), fresh=30)  # ...the other trusts its read a while
+    assert Counting.reads == reads
+    now[0] = 132.0  # but never longer than `fresh`
+    with pytest.raises(Throttled):
+        other.check((rule, "venue"), fresh=30)
