@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
@@ -103,15 +104,23 @@ def restore_phone_zero(raw: str) -> tuple[str, bool]:
     return raw, False
 
 
-def _field_type(max_length: int, field: str) -> Any:
+def cleaner(max_length: int, field: str) -> Callable[[str], str]:
+    """`clean_text` bound to a length and a field name: the validator of a text type
+    (`Annotated[str, AfterValidator(cleaner(300, "Lý do"))]`)."""
+
     def _check(value: str) -> str:
         return clean_text(value, max_length=max_length, field=field)
 
-    return Annotated[str, AfterValidator(_check)]
+    return _check
+
+
+def text_field(max_length: int, field: str) -> Any:
+    """A validated text type for API schemas, naming `field` in its error message."""
+    return Annotated[str, AfterValidator(cleaner(max_length, field))]
 
 
 # Validated text types for API schemas: NFC, no control characters, bounded length.
-Name = _field_type(200, "Tên")
-Title = _field_type(300, "Tiêu đề")
-ShortText = _field_type(200, "Giá trị")
-LongText = _field_type(2000, "Nội dung")
+Name = text_field(200, "Tên")
+Title = text_field(300, "Tiêu đề")
+ShortText = text_field(200, "Giá trị")
+LongText = text_field(2000, "Nội dung")

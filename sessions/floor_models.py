@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
-from app.text import Name, clean_text
+from app.text import Name, cleaner
 
 MAX_TOPIC = 300
 MAX_QUESTION = 1000
@@ -27,21 +27,9 @@ MAX_LIMIT_SECONDS = 7200
 
 
 
-def _topic(value: str) -> str:
-    return clean_text(value, max_length=MAX_TOPIC, field="Nội dung phát biểu")
-
-
-def _question(value: str) -> str:
-    return clean_text(value, max_length=MAX_QUESTION, field="Câu hỏi")
-
-
-def _reason(value: str) -> str:
-    return clean_text(value, max_length=MAX_REASON, field="Lý do")
-
-
-Topic = Annotated[str, AfterValidator(_topic)]
-QuestionText = Annotated[str, AfterValidator(_question)]
-Reason = Annotated[str, AfterValidator(_reason)]
+Topic = Annotated[str, AfterValidator(cleaner(MAX_TOPIC, "Nội dung phát biểu"))]
+QuestionText = Annotated[str, AfterValidator(cleaner(MAX_QUESTION, "Câu hỏi"))]
+Reason = Annotated[str, AfterValidator(cleaner(MAX_REASON, "Lý do"))]
 
 
 class FloorStatus(StrEnum):

@@ -22,7 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
-from app.text import clean_text
+from app.text import cleaner
 
 MAX_TITLE = 200
 MAX_QUESTION_TEXT = 500
@@ -80,21 +80,9 @@ FORM_STATUS_LABELS: dict[FormStatus, str] = {
 }
 
 
-def _title(value: str) -> str:
-    return clean_text(value, max_length=MAX_TITLE, field="Tiêu đề")
-
-
-def _question_text(value: str) -> str:
-    return clean_text(value, max_length=MAX_QUESTION_TEXT, field="Câu hỏi")
-
-
-def _label(value: str) -> str:
-    return clean_text(value, max_length=MAX_OPTION_LABEL, field="Phương án")
-
-
-Title = Annotated[str, AfterValidator(_title)]
-QuestionText = Annotated[str, AfterValidator(_question_text)]
-OptionLabel = Annotated[str, AfterValidator(_label)]
+Title = Annotated[str, AfterValidator(cleaner(MAX_TITLE, "Tiêu đề"))]
+QuestionText = Annotated[str, AfterValidator(cleaner(MAX_QUESTION_TEXT, "Câu hỏi"))]
+OptionLabel = Annotated[str, AfterValidator(cleaner(MAX_OPTION_LABEL, "Phương án"))]
 
 
 class QuestionBank(SQLModel, table=True):

@@ -95,14 +95,19 @@ def test_websocket_cap_refuses_the_socket_past_the_cap(
         held[0].__exit__(None, None, None)
 
 
+class Counting(MemoryLimiter):
+    """A store that counts its reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def wait(self, keys: Sequence[str], now: float) -> float:
+        self.reads += 1
+        return super().wait(keys, now)
+
+
 def test_known_waits_are_refused_without_asking_the_store() -> None:
-    class Counting(MemoryLimiter):
-        reads = 0
-
-        def wait(self, keys: Sequence[str], now: float) -> float:
-            Counting.reads += 1
-            return super().wait(keys, now)
-
     now = [0.0]
     limiter = Counting()
     throttle = Throttle(limiter, clock=lambda: now[0])
@@ -111,11 +116,11 @@ def test_known_waits_are_refused_without_asking_the_store() -> None:
     throttle.check((account, "admin"))
     with pytest.raises(Throttled):
         throttle.check_cached((client, "1.2.3.4"), (account, "admin"))
-    reads = Counting.reads
+    reads = limiter.reads
     for _ in range(100):
         with pytest.raises(Throttled):
             throttle.check((client, "1.2.3.4"), (account, "admin"))
-    assert Counting.reads == reads  # answered from what this process already knows
+    assert limiter.reads == reads  # answered from what this process already knows
     throttle.check_cached((account, "admin"))  # the other subject is not blocked by it
     other = Throttle(limiter, clock=lambda: now[0])  # another worker on the same store
     with pytest.raises(Throttled):
@@ -153,13 +158,6 @@ def test_a_rate_refuses_when_any_of_its_subjects_is_past_it() -> None:
 
 
 def test_a_fresh_check_trusts_the_store_for_a_while_and_forgets_at_a_failure() -> None:
-    class Counting(MemoryLimiter):
-        reads = 0
-
-        def wait(self, keys: Sequence[str], now: float) -> float:
-            Counting.reads += 1
-            return super().wait(keys, now)
-
     now = [0.0]
     limiter = Counting()
     throttle = Throttle(limiter, clock=lambda: now[0])
@@ -167,19 +165,19 @@ def test_a_fresh_check_trusts_the_store_for_a_while_and_forgets_at_a_failure() -
     rule = Rule("code", 0, 100, 1000, 6000)
     for _ in range(50):
         throttle.check((rule, "venue"), fresh=30)
-    assert Counting.reads == 1  # one read for a venue's 50 answers
+    assert limiter.reads == 1  # one read for a venue's 50 answers
     throttle.check((rule, "venue"))  # without `fresh`: the store every time
-    assert Counting.reads == 2
+    assert limiter.reads == 2
     throttle.failed((rule, "venue"))  # a wrong code here: read again, refused
     with pytest.raises(Throttled):
         throttle.check((rule, "venue"), fresh=30)
     now[0] = 101.0  # the wait ran out
     other.check((rule, "venue"), fresh=30)
     other.check((rule, "venue"), fresh=30)
-    reads = Counting.reads
+    reads = limiter.reads
     throttle.failed((rule, "venue"))  # counted by the first worker...
     other.check((rule, "venue"), fresh=30)  # ...the other trusts its read a while
-    assert Counting.reads == reads
+    assert limiter.reads == reads
     now[0] = 132.0  # but never longer than `fresh`
     with pytest.raises(Throttled):
         other.check((rule, "venue"), fresh=30)
