@@ -22,6 +22,8 @@ from sqlalchemy.engine import Dialect, Engine, ExceptionContext
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from app.group_commit import GroupCommit, I, Outcome, R
+
 READ_ONLY_OPTION = "diemcau_read_only"
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -126,6 +128,7 @@ class WriteGate:
         self.read_engine = read_only(engine)
         self._worker_ident: int | None = None
         self._worker: ThreadPoolExecutor | None = None
+        self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
         if engine.dialect.name == "sqlite":
             self._worker = ThreadPoolExecutor(
                 1, thread_name_prefix="write-gate", initializer=self._mark_worker
@@ -157,6 +160,18 @@ class WriteGate:
         return await asyncio.get_running_loop().run_in_executor(
             self._worker, context.run, fn, *args
         )
+
+    def group(self, fn: Callable[[list[I]], list[Outcome[R]]]) -> GroupCommit[I, R]:
+        """The group commit of `fn` (made on first use): items submitted while the gate is
+        busy are handed to `fn` together, in one hop (`app.group_commit`)."""
+        found: GroupCommit[I, R] | None = self._groups.get(fn)
+        if found is None:
+
+            async def hop(items: list[I]) -> list[Outcome[R]]:
+                return await self.run(fn, items)
+
+            found = self._groups[fn] = GroupCommit(run=hop)
+        return found
 
     def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Run `fn(*args)` through the gate from a worker thread, waiting for the answer.

@@ -28,7 +28,7 @@ from app.throttle_deps import ThrottleDep, client_address
 from checkin import errors
 from checkin.answer_links import site_from_answer_code
 from checkin.answer_models import AnswerSubmit, ChoiceIn
-from checkin.answer_routes import answer_in_gate
+from checkin.answer_routes import AnswerJob, answer_in_gate
 from checkin.answer_throttle import answer_attempts, count_view
 from checkin.answer_view import AskedForm, asked_form, form_at_site
 from sessions import errors as sessions_errors
@@ -161,8 +161,8 @@ def answer_submit(
                             code=given.get("code", "").strip() or None,
                             site=view["site_code"] or None, answers=_choices(form, fields))
         db.rollback()  # free SQLite's read snapshot: the gate's thread writes
-        answered = gate.call(answer_in_gate, form.id, data, gate, settings, hub, throttle,
-                             client)
+        answered = gate.call(answer_in_gate, AnswerJob(
+            form.id, data, client, gate, settings, hub, throttle))
     except ValidationError:
         return _refused(request, sessions_errors.AnswerInvalid(
             "Câu trả lời không hợp lệ: hãy kiểm tra rồi gửi lại."), view)

@@ -1,6 +1,7 @@
 """JSON API of the phones' answers to training forms (no login: the site's answer code
 and the personal code are the credentials)."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -9,6 +10,7 @@ from app.config import Settings
 from app.db import ReadDbSession, WriteGate, WriteGateDep
 from app.deps import HubDep, SettingsDep
 from app.errors import AppError
+from app.group_commit import Outcome
 from app.realtime import Hub
 from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
@@ -24,25 +26,53 @@ GUESS_CHECK_FRESH = 30.0
 FormId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def answer_in_gate(
-    form_id: int, data: AnswerSubmit, gate: WriteGate, settings: Settings, hub: Hub,
-    throttle: Throttle, client: str,
-) -> answers.Answered:
-    """The rate, the answer and a wrong code's count, in the gate's thread (SQLite: the
-    throttle's table is written there too, never under another write lock)."""
-    misses = answer_attempts(client)
-    if data.code:
-        # A venue's phones share an address: its store read is trusted for a while.
-        throttle.check(*misses, fresh=GUESS_CHECK_FRESH)
-    count_answer(throttle, client)
-    try:
-        with gate.session() as db:
-            return answers.submit(db, form_id=form_id, data=data, settings=settings,
-                                  publish=hub.publish)
-    except AppError as exc:
-        if exc.code == "personal_code_wrong":
-            throttle.failed(*misses)
-        raise
+@dataclass(frozen=True)
+class AnswerJob:
+    """One phone's answer waiting for the gate, with what its batch needs."""
+
+    form_id: int
+    data: AnswerSubmit
+    client: str
+    gate: WriteGate
+    settings: Settings
+    hub: Hub
+    throttle: Throttle
+
+
+def answer_jobs(jobs: list[AnswerJob]) -> list[Outcome[answers.Answered]]:
+    """The answers that queued together, in the gate's thread: each one's rate and code
+    check, then all of them in one transaction (`answers.submit_many`), then each wrong
+    code's count (SQLite: the throttle's table is written here, never under the batch's
+    write lock). All jobs of a batch come from one app: one gate, hub, throttle."""
+    first = jobs[0]
+    outcomes: list[Outcome[answers.Answered] | None] = [None] * len(jobs)
+    ready: list[int] = []
+    for i, job in enumerate(jobs):
+        try:
+            if job.data.code:
+                # A venue's phones share an address: its store read is trusted a while.
+                first.throttle.check(*answer_attempts(job.client), fresh=GUESS_CHECK_FRESH)
+            count_answer(first.throttle, job.client)
+            ready.append(i)
+        except AppError as exc:
+            outcomes[i] = exc
+    with first.gate.session() as db:
+        stored = answers.submit_many(
+            db, items=[(jobs[i].form_id, jobs[i].data) for i in ready],
+            settings=first.settings, publish=first.hub.publish)
+    for i, outcome in zip(ready, stored, strict=True):
+        outcomes[i] = outcome
+        if isinstance(outcome, AppError) and outcome.code == "personal_code_wrong":
+            first.throttle.failed(*answer_attempts(jobs[i].client))
+    return [o for o in outcomes if o is not None]
+
+
+def answer_in_gate(job: AnswerJob) -> answers.Answered:
+    """One answer alone, in the gate's thread (the no-script page's path)."""
+    outcome = answer_jobs([job])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 @router.post(
@@ -65,8 +95,9 @@ async def submit_answer(
     per client address; a wrong personal code counts as a guess."""
     client = client_address(request)
     throttle.check_cached(*answer_attempts(client))  # known to wait: no hop to the gate
-    answered = await gate.run(answer_in_gate, form_id, data, gate, settings, hub, throttle,
-                              client)
+    # Answers that arrive while the gate is busy go in together: one hop, one COMMIT.
+    answered = await gate.group(answer_jobs).submit(
+        AnswerJob(form_id, data, client, gate, settings, hub, throttle))
     return Response(answered.answer.model_dump_json(),
                     status_code=201 if answered.created else 200,
                     media_type="application/json")

@@ -12,6 +12,7 @@ No audit row per answer: a counter in the audit spool (`form.answer`), like scan
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ from sqlmodel import Session
 from app.audit import spool
 from app.config import Settings
 from app.db import PerPool, utcnow
+from app.errors import AppError
+from app.group_commit import Outcome
 from app.realtime import Publish
 from checkin import errors
 from checkin.answer_links import site_from_answer_code
@@ -141,15 +144,24 @@ def _earlier(db: Session, *, form_id: int, who: _Who, nonce: str) -> Answered:
     raise errors.FormAlreadyAnswered()
 
 
-def submit(
+@dataclass(frozen=True)
+class _Stored:
+    """An answer written (or found) in the open transaction, not yet committed."""
+
+    answered: Answered
+    conference_id: int
+
+
+def _store(
     db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings,
-    publish: Publish | None,
-) -> Answered:
-    """Store a phone's answer to an open form, once; a retry with the same nonce gets the
-    stored answer back (`created` False). Raises form_not_found, form_not_open,
-    form_closed, answer_invalid, personal_code_wrong, answer_site_unknown,
-    site_not_in_conference, form_already_answered, nonce_reused."""
-    form, bank = sessions_service.form_for_answers(db, form_id=form_id)
+    forms: dict[int, Any],
+) -> _Stored:
+    """Check and write one answer in the open transaction (no commit). Every refusal is
+    raised before anything is written. `forms`: the forms read in this transaction."""
+    found = forms.get(form_id)
+    if found is None:
+        found = forms[form_id] = sessions_service.form_for_answers(db, form_id=form_id)
+    form, bank = found
     sessions_service.require_open(form)
     checked = sessions_service.check_answer(bank, kind=form.kind, items=[
         sessions_service.AnswerItem(question_id=c.question_id, options=c.options,
@@ -166,21 +178,75 @@ def submit(
     conn = db.connection()
     new_id = conn.execute(_INSERTS[db.get_bind().dialect.name], row).scalar()
     if new_id is None:
-        answered = _earlier(db, form_id=form_id, who=who, nonce=data.nonce)
-        db.commit()
-        _count(db, form.conference_id, who.site_id, "replayed")
-        return answered
+        earlier = _earlier(db, form_id=form_id, who=who, nonce=data.nonce)
+        return _Stored(earlier, form.conference_id)
     conn.execute(_CHOICES, [
         {"answer_id": new_id, "form_id": form_id, "site_id": who.site_id,
          "question_id": p.question_id, "option_id": p.option_id, "rating": p.rating,
          "text": p.text}
         for p in checked.picked])
+    return _Stored(Answered(_public({**row, "id": new_id}), created=True),
+                   form.conference_id)
+
+
+def _committed(db: Session, stored: _Stored, publish: Publish | None) -> Answered:
+    """After the COMMIT: the audit counter and, for a new answer, the live count."""
+    answer = stored.answered.answer
+    _count(db, stored.conference_id, answer.site_id,
+           "answered" if stored.answered.created else "replayed")
+    if stored.answered.created and publish is not None:
+        publish(events.form_channel(stored.conference_id),
+                events.encode_form_answered(form_id=answer.form_id, site_id=answer.site_id))
+    return stored.answered
+
+
+def submit(
+    db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings,
+    publish: Publish | None,
+) -> Answered:
+    """Store a phone's answer to an open form, once; a retry with the same nonce gets the
+    stored answer back (`created` False). Raises form_not_found, form_not_open,
+    form_closed, answer_invalid, personal_code_wrong, answer_site_unknown,
+    site_not_in_conference, form_already_answered, nonce_reused."""
+    stored = _store(db, form_id=form_id, data=data, settings=settings, forms={})
     db.commit()
-    _count(db, form.conference_id, who.site_id, "answered")
-    if publish is not None:
-        publish(events.form_channel(form.conference_id),
-                events.encode_form_answered(form_id=form_id, site_id=who.site_id))
-    return Answered(_public({**row, "id": new_id}), created=True)
+    return _committed(db, stored, publish)
+
+
+def submit_many(
+    db: Session, *, items: Sequence[tuple[int, AnswerSubmit]], settings: Settings,
+    publish: Publish | None,
+) -> list[Outcome[Answered]]:
+    """`submit` for answers that queued together (group commit): one transaction, each
+    form read once, one COMMIT. One answer's refusal is its own outcome and writes
+    nothing; an unexpected failure rolls the batch back and each answer is tried alone,
+    so it stays with the answer that caused it."""
+    forms: dict[int, Any] = {}
+    outcomes: list[_Stored | Exception] = []
+    try:
+        for form_id, data in items:
+            try:
+                outcomes.append(
+                    _store(db, form_id=form_id, data=data, settings=settings, forms=forms))
+            except AppError as exc:
+                outcomes.append(exc)
+        db.commit()
+    except Exception:
+        db.rollback()
+        return [_alone(db, form_id=form_id, data=data, settings=settings, publish=publish)
+                for form_id, data in items]
+    return [o if isinstance(o, Exception) else _committed(db, o, publish) for o in outcomes]
+
+
+def _alone(
+    db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings,
+    publish: Publish | None,
+) -> Outcome[Answered]:
+    try:
+        return submit(db, form_id=form_id, data=data, settings=settings, publish=publish)
+    except Exception as exc:
+        db.rollback()
+        return exc
 
 
 def _count(db: Session, conference_id: int, site_id: int, outcome: str) -> None:
