@@ -152,6 +152,20 @@ class Throttle:
                     self._remember(key, now + own, now)
             raise Throttled(wait)
 
+    def prefetch(self, requests: Sequence[Sequence[tuple[Rule, str]]], fresh: float) -> None:
+        """Ask the store once about the subjects of many requests about to be checked with
+        `check(..., fresh=fresh)`: when none of them waits, each is trusted for `fresh`
+        seconds and those checks read nothing; when one waits, they read as usual."""
+        now = self._clock()
+        keys = {rule.key(s) for attempts in requests for rule, s in attempts}
+        keys = {k for k in keys if self._known.get(k, 0.0) <= now
+                and now - self._clear.get(k, -fresh) >= fresh}
+        if len(keys) < 2 or self.limiter.wait(sorted(keys), now) > 0:
+            return  # one subject: its own check reads it; a wait: each finds out whose
+        if len(self._clear) + len(keys) > self._max_known:
+            self._clear.clear()
+        self._clear.update(dict.fromkeys(keys, now))
+
     def failed(self, *attempts: tuple[Rule, str]) -> float:
         """Count one failure of each subject; the longest wait that results."""
         now, longest = self._clock(), 0.0

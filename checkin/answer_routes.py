@@ -14,7 +14,7 @@ from app.group_commit import Outcome
 from app.realtime import Hub
 from app.throttle import Throttle
 from app.throttle_deps import ThrottleDep, client_address
-from checkin import answers
+from checkin import answer_batch, answers
 from checkin.answer_models import AnswerPublic, AnswerSubmit
 from checkin.answer_throttle import answer_attempts, count_answer, count_view
 from checkin.answer_view import AskedForm, asked_form
@@ -47,6 +47,9 @@ def answer_jobs(jobs: list[AnswerJob]) -> list[Outcome[answers.Answered]]:
     first = jobs[0]
     outcomes: list[Outcome[answers.Answered] | None] = [None] * len(jobs)
     ready: list[int] = []
+    # One store read for the batch's codes, not one per answer (usually none waits).
+    first.throttle.prefetch([answer_attempts(j.client) for j in jobs if j.data.code],
+                            fresh=GUESS_CHECK_FRESH)
     for i, job in enumerate(jobs):
         try:
             if job.data.code:
@@ -57,7 +60,7 @@ def answer_jobs(jobs: list[AnswerJob]) -> list[Outcome[answers.Answered]]:
         except AppError as exc:
             outcomes[i] = exc
     with first.gate.session() as db:
-        stored = answers.submit_many(
+        stored = answer_batch.submit_many(
             db, items=[(jobs[i].form_id, jobs[i].data) for i in ready],
             settings=first.settings, publish=first.hub.publish)
     for i, outcome in zip(ready, stored, strict=True):

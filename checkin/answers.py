@@ -12,7 +12,7 @@ No audit row per answer: a counter in the audit spool (`form.answer`), like scan
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,13 +26,12 @@ from sqlmodel import Session
 from app.audit import spool
 from app.config import Settings
 from app.db import PerPool, utcnow
-from app.errors import AppError
 from app.group_commit import Outcome
 from app.realtime import Publish
 from checkin import errors
 from checkin.answer_links import site_from_answer_code
 from checkin.answer_models import AnswerPublic, AnswerSubmit, FormAnswer, FormChoice
-from checkin.follow_questions import attendee_by_code
+from checkin.follow_questions import CodeOwner, attendee_by_code
 from endpoints import errors as endpoints_errors
 from endpoints.models import Participation
 from sessions import errors as sessions_errors
@@ -45,27 +44,27 @@ ANSWER_AUDIT = "form.answer"
 PARTICIPATION_SECONDS = 30.0
 _taking_part: PerPool[dict[tuple[int, int], float]] = PerPool(dict)
 
-_answer_t = FormAnswer.__table__  # type: ignore[attr-defined]
+ANSWER_TABLE = FormAnswer.__table__  # type: ignore[attr-defined]
 _choice_t = FormChoice.__table__  # type: ignore[attr-defined]
 _part_t = Participation.__table__  # type: ignore[attr-defined]
 
 # No conflict target: a clash on any of the three unique keys means "not first".
-_INSERTS = {
-    "sqlite": sqlite_insert(_answer_t).on_conflict_do_nothing().returning(_answer_t.c.id),
-    "postgresql": pg_insert(_answer_t).on_conflict_do_nothing().returning(_answer_t.c.id),
+INSERTS = {
+    "sqlite": sqlite_insert(ANSWER_TABLE).on_conflict_do_nothing().returning(ANSWER_TABLE.c.id),
+    "postgresql": pg_insert(ANSWER_TABLE).on_conflict_do_nothing().returning(ANSWER_TABLE.c.id),
 }
-_CHOICES = insert(_choice_t)
+CHOICES = insert(_choice_t)
 _TAKES_PART = sa_select(_part_t.c.id).where(
     _part_t.c.conference_id == bindparam("conference_id"),
     _part_t.c.site_id == bindparam("site_id"),
 ).limit(1)
-_EARLIER = sa_select(_answer_t).where(
-    _answer_t.c.form_id == bindparam("form_id"),
+_EARLIER = sa_select(ANSWER_TABLE).where(
+    ANSWER_TABLE.c.form_id == bindparam("form_id"),
     or_(
-        _answer_t.c.nonce == bindparam("nonce"),
-        and_(_answer_t.c.attendee_id.is_not(None),
-             _answer_t.c.attendee_id == bindparam("attendee_id")),
-        and_(_answer_t.c.device.is_not(None), _answer_t.c.device == bindparam("device")),
+        ANSWER_TABLE.c.nonce == bindparam("nonce"),
+        and_(ANSWER_TABLE.c.attendee_id.is_not(None),
+             ANSWER_TABLE.c.attendee_id == bindparam("attendee_id")),
+        and_(ANSWER_TABLE.c.device.is_not(None), ANSWER_TABLE.c.device == bindparam("device")),
     ),
 )
 
@@ -79,13 +78,13 @@ class Answered:
 
 
 @dataclass(frozen=True)
-class _Who:
+class Who:
     attendee_id: int | None
     device: str | None
     site_id: int
 
 
-def _public(row: Any) -> AnswerPublic:
+def public(row: Any) -> AnswerPublic:
     return AnswerPublic(
         id=row["id"], form_id=row["form_id"], site_id=row["site_id"],
         answered_at=row["answered_at"], signed=row["attendee_id"] is not None,
@@ -93,12 +92,17 @@ def _public(row: Any) -> AnswerPublic:
     )
 
 
-def _who(db: Session, *, conference_id: int, data: AnswerSubmit, settings: Settings) -> _Who:
-    """The attendee (personal code), the device (anonymous) and the site it counts for."""
+def who(
+    db: Session, *, conference_id: int, data: AnswerSubmit, settings: Settings,
+    owner: Callable[[str], CodeOwner] | None = None,
+) -> Who:
+    """The attendee (personal code), the device (anonymous) and the site it counts for.
+    `owner`: the personal code's attendee when already looked up (a batch), else read."""
     attendee_id: int | None = None
     home: int | None = None
     if data.code and data.code.strip():
-        attendee = attendee_by_code(db, conference_id=conference_id, code=data.code)
+        attendee = (owner(data.code) if owner is not None else
+                    attendee_by_code(db, conference_id=conference_id, code=data.code))
         attendee_id, home = attendee.id, attendee.site_id
     elif data.device is None:
         raise sessions_errors.AnswerInvalid(
@@ -111,7 +115,7 @@ def _who(db: Session, *, conference_id: int, data: AnswerSubmit, settings: Setti
         raise errors.AnswerSiteUnknown()
     _require_taking_part(db, conference_id, site_id)
     # Signed answers are once per attendee: a shared phone may answer for several people.
-    return _Who(attendee_id, None if attendee_id is not None else data.device, site_id)
+    return Who(attendee_id, None if attendee_id is not None else data.device, site_id)
 
 
 def _require_taking_part(db: Session, conference_id: int, site_id: int) -> None:
@@ -130,7 +134,7 @@ def _require_taking_part(db: Session, conference_id: int, site_id: int) -> None:
     seen[(conference_id, site_id)] = now + PARTICIPATION_SECONDS
 
 
-def _earlier(db: Session, *, form_id: int, who: _Who, nonce: str) -> Answered:
+def earlier(db: Session, *, form_id: int, who: Who, nonce: str) -> Answered:
     """The answer when the insert did nothing: a retry of this one, or a second answer."""
     rows = db.connection().execute(_EARLIER, {
         "form_id": form_id, "nonce": nonce, "attendee_id": who.attendee_id,
@@ -139,57 +143,54 @@ def _earlier(db: Session, *, form_id: int, who: _Who, nonce: str) -> Answered:
     for row in rows:
         if row["nonce"] == nonce:
             if row["attendee_id"] == who.attendee_id and row["device"] == who.device:
-                return Answered(_public(row), created=False)
+                return Answered(public(row), created=False)
             raise errors.NonceReused("Mã lượt trả lời (nonce) đã được dùng cho phiếu khác.")
     raise errors.FormAlreadyAnswered()
 
 
 @dataclass(frozen=True)
-class _Stored:
+class Stored:
     """An answer written (or found) in the open transaction, not yet committed."""
 
     answered: Answered
     conference_id: int
 
 
-def _store(
-    db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings,
-    forms: dict[int, Any],
-) -> _Stored:
+def _store(db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings) -> Stored:
     """Check and write one answer in the open transaction (no commit). Every refusal is
-    raised before anything is written. `forms`: the forms read in this transaction."""
-    found = forms.get(form_id)
-    if found is None:
-        found = forms[form_id] = sessions_service.form_for_answers(db, form_id=form_id)
-    form, bank = found
+    raised before anything is written."""
+    form, bank = sessions_service.form_for_answers(db, form_id=form_id)
     sessions_service.require_open(form)
     checked = sessions_service.check_answer(bank, kind=form.kind, items=[
         sessions_service.AnswerItem(question_id=c.question_id, options=c.options,
                                     rating=c.rating, text=c.text)
         for c in data.answers])
-    who = _who(db, conference_id=form.conference_id, data=data, settings=settings)
+    found = who(db, conference_id=form.conference_id, data=data, settings=settings)
     now: datetime = utcnow()
     row = {
-        "conference_id": form.conference_id, "form_id": form_id, "site_id": who.site_id,
-        "attendee_id": who.attendee_id, "device": who.device, "nonce": data.nonce,
+        "conference_id": form.conference_id, "form_id": form_id, "site_id": found.site_id,
+        "attendee_id": found.attendee_id, "device": found.device, "nonce": data.nonce,
         "answered_at": now, "scored": checked.scored, "correct": checked.correct,
         "score": checked.score,
     }
     conn = db.connection()
-    new_id = conn.execute(_INSERTS[db.get_bind().dialect.name], row).scalar()
+    new_id = conn.execute(INSERTS[db.get_bind().dialect.name], row).scalar()
     if new_id is None:
-        earlier = _earlier(db, form_id=form_id, who=who, nonce=data.nonce)
-        return _Stored(earlier, form.conference_id)
-    conn.execute(_CHOICES, [
-        {"answer_id": new_id, "form_id": form_id, "site_id": who.site_id,
-         "question_id": p.question_id, "option_id": p.option_id, "rating": p.rating,
-         "text": p.text}
-        for p in checked.picked])
-    return _Stored(Answered(_public({**row, "id": new_id}), created=True),
-                   form.conference_id)
+        return Stored(earlier(db, form_id=form_id, who=found, nonce=data.nonce),
+                      form.conference_id)
+    conn.execute(CHOICES, choice_rows(new_id, form_id, found.site_id, checked))
+    return Stored(Answered(public({**row, "id": new_id}), created=True), form.conference_id)
 
 
-def _committed(db: Session, stored: _Stored, publish: Publish | None) -> Answered:
+def choice_rows(answer_id: int, form_id: int, site_id: int,
+                checked: sessions_service.Checked) -> list[dict[str, Any]]:
+    """The choice rows of a checked answer (one per option, rating or text)."""
+    return [{"answer_id": answer_id, "form_id": form_id, "site_id": site_id,
+             "question_id": p.question_id, "option_id": p.option_id, "rating": p.rating,
+             "text": p.text} for p in checked.picked]
+
+
+def committed(db: Session, stored: Stored, publish: Publish | None) -> Answered:
     """After the COMMIT: the audit counter and, for a new answer, the live count."""
     answer = stored.answered.answer
     _count(db, stored.conference_id, answer.site_id,
@@ -208,40 +209,16 @@ def submit(
     stored answer back (`created` False). Raises form_not_found, form_not_open,
     form_closed, answer_invalid, personal_code_wrong, answer_site_unknown,
     site_not_in_conference, form_already_answered, nonce_reused."""
-    stored = _store(db, form_id=form_id, data=data, settings=settings, forms={})
+    stored = _store(db, form_id=form_id, data=data, settings=settings)
     db.commit()
-    return _committed(db, stored, publish)
+    return committed(db, stored, publish)
 
 
-def submit_many(
-    db: Session, *, items: Sequence[tuple[int, AnswerSubmit]], settings: Settings,
-    publish: Publish | None,
-) -> list[Outcome[Answered]]:
-    """`submit` for answers that queued together (group commit): one transaction, each
-    form read once, one COMMIT. One answer's refusal is its own outcome and writes
-    nothing; an unexpected failure rolls the batch back and each answer is tried alone,
-    so it stays with the answer that caused it."""
-    forms: dict[int, Any] = {}
-    outcomes: list[_Stored | Exception] = []
-    try:
-        for form_id, data in items:
-            try:
-                outcomes.append(
-                    _store(db, form_id=form_id, data=data, settings=settings, forms=forms))
-            except AppError as exc:
-                outcomes.append(exc)
-        db.commit()
-    except Exception:
-        db.rollback()
-        return [_alone(db, form_id=form_id, data=data, settings=settings, publish=publish)
-                for form_id, data in items]
-    return [o if isinstance(o, Exception) else _committed(db, o, publish) for o in outcomes]
-
-
-def _alone(
+def alone(
     db: Session, *, form_id: int, data: AnswerSubmit, settings: Settings,
     publish: Publish | None,
 ) -> Outcome[Answered]:
+    """`submit` in its own transaction, its failure (whatever it is) as its outcome."""
     try:
         return submit(db, form_id=form_id, data=data, settings=settings, publish=publish)
     except Exception as exc:

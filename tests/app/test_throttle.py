@@ -181,3 +181,23 @@ def test_a_fresh_check_trusts_the_store_for_a_while_and_forgets_at_a_failure() -
     now[0] = 132.0  # but never longer than `fresh`
     with pytest.raises(Throttled):
         other.check((rule, "venue"), fresh=30)
+
+
+def test_a_batch_asks_the_store_once_and_a_waiting_subject_is_still_refused() -> None:
+    now = [0.0]
+    limiter = Counting()
+    throttle = Throttle(limiter, clock=lambda: now[0])
+    rule = Rule("code", 0, 100, 1000, 6000)
+    venues = [((rule, f"venue-{i}"),) for i in range(20)]
+    throttle.prefetch(venues, fresh=30)
+    for attempts in venues:
+        throttle.check(*attempts, fresh=30)
+    assert limiter.reads == 1  # one read for the twenty venues of a batch
+    Throttle(limiter, clock=lambda: now[0]).failed((rule, "venue-7"))  # another worker
+    now[0] = 31.0  # past `fresh`: the next batch asks again, and venue-7 waits
+    reads = limiter.reads
+    throttle.prefetch(venues, fresh=30)
+    assert limiter.reads == reads + 1
+    with pytest.raises(Throttled):  # the batch's read found a wait: each check asks
+        throttle.check((rule, "venue-7"), fresh=30)
+    throttle.check((rule, "venue-8"), fresh=30)

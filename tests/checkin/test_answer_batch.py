@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 
 from app.config import Settings
 from app.errors import AppError
-from checkin import answers
+from checkin import answer_batch
 from checkin.answer_links import site_answer_code
 from checkin.answer_models import AnswerSubmit, FormAnswer
 from sessions import events
@@ -30,7 +30,7 @@ def _many(db: Session, settings: Settings, form_id: int, payloads: list[dict[str
     def publish(channel: str, message: Any) -> None:
         if published is not None:
             published.append((channel, message))
-    return answers.submit_many(
+    return answer_batch.submit_many(
         db, items=[(form_id, AnswerSubmit(**p)) for p in payloads], settings=settings,
         publish=publish)
 
@@ -86,8 +86,30 @@ def test_a_batch_is_one_transaction_with_one_form_read(
     assert said.count("COMMIT") <= 1 and said.count("BEGIN") <= 1  # one transaction
     assert sum("training_form" in s and s.lstrip().upper().startswith("SELECT")
                for s in counter.statements) == 1  # the form is read once per batch
-    # Ten answers: ten INSERTs and ten executemany of their choices, nothing per answer else.
-    assert len(counter.statements) <= 1 + 20 + 2, counter.statements
+    # The form, one INSERT of the ten answers, one executemany of their choices, the
+    # COMMIT (and SQLite's BEGIN): nothing per answer.
+    assert len(counter.statements) <= 5, counter.statements
+
+
+def test_a_clash_is_told_apart_from_a_new_row_with_the_same_nonce(
+    wdb: Session, settings: Settings, tree: Tree, roster: Roster, world: FormWorld
+) -> None:
+    an, binh = roster.an.short_code, roster.binh.short_code
+    _many(wdb, settings, world.form_id, [
+        {"nonce": "nonce-0001", "code": an, "answers": world.right()}])
+    # An answers again from another phone with a nonce that Bình's phone also sends:
+    # Bình's row is stored, An's clash must not be taken for it.
+    out = _many(wdb, settings, world.form_id, [
+        {"nonce": "nonce-0009", "code": an, "answers": world.right()},
+        {"nonce": "nonce-0009", "code": binh, "answers": world.half()},
+        {"nonce": "nonce-0009", "code": binh, "answers": world.half()},  # Bình's resend
+    ])
+    # Refused (409), not taken for Bình's row; the batch reads clashes after its INSERT,
+    # so it sees the nonce taken by Bình's row.
+    assert isinstance(out[0], AppError) and out[0].code == "nonce_reused"
+    assert out[1].created and out[1].answer.score == 50.0
+    assert not out[2].created and out[2].answer.id == out[1].answer.id
+    assert _stored(wdb) == 2
 
 
 @pytest.fixture
