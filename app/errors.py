@@ -180,15 +180,20 @@ def _document_validation_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def app_error_response(request: Request, exc: AppError) -> Response:
+    """How every `AppError` is answered (JSON for the API, a page otherwise)."""
+    response = _render(request, exc.status_code, exc.code, exc.detail, **exc.extra)
+    response.headers.update(exc.headers)  # e.g. Retry-After of a 429
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error once per transport; nothing leaks as a bare 500."""
     _document_validation_errors(app)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        response = _render(request, exc.status_code, exc.code, exc.detail, **exc.extra)
-        response.headers.update(exc.headers)  # e.g. Retry-After of a 429
-        return response
+        return app_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

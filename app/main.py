@@ -23,6 +23,7 @@ from app.audit.spool import SpoolFlusher
 from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
+from app.direct import DirectPosts
 from app.errors import install_error_handlers
 from app.exposure import ExposedDefaultsGuard
 from app.headers import SecurityHeaders
@@ -286,7 +287,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_log_filters()
     install_error_handlers(app)
-    # Added first, so DirectWebsockets stays outermost: screen sockets skip this frame too.
+    # Innermost: the answers skip FastAPI's router but not the headers or audit context.
+    app.add_middleware(DirectPosts, routes=[
+        (checkin_answer_routes.ANSWERS_PATH, checkin_answer_routes.answer_direct)])
+    # Added early, so DirectWebsockets stays outermost: screen sockets skip this frame too.
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditContext)
     app.state.ws_cap = ConnectionCap(settings.ws_connections_per_client)

@@ -5,11 +5,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.db import ReadDbSession, WriteGate, WriteGateDep
 from app.deps import HubDep, SettingsDep
-from app.errors import AppError
+from app.direct import replay
+from app.errors import AppError, app_error_response
 from app.group_commit import Outcome
 from app.realtime import Hub
 from app.throttle import Throttle
@@ -23,7 +26,8 @@ router = APIRouter(prefix="/api/v1", tags=["forms"])
 #: Seconds a client's "no wrong codes" from the throttle store is trusted on this path
 #: (another worker's count of its wrong codes reaches this one at most this late).
 GUESS_CHECK_FRESH = 30.0
-FormId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_ID = 2**31 - 1
+FormId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,12 @@ async def submit_answer(
     """A phone answers an open form: 201 stored, 200 the same answer again (same nonce).
     Once per attendee (personal code) or per phone (`device`, anonymous). Rate-limited
     per client address; a wrong personal code counts as a guess."""
+    return await _answered(form_id, data, request, gate=gate, settings=settings, hub=hub,
+                           throttle=throttle)
+
+
+async def _answered(form_id: int, data: AnswerSubmit, request: Request, *, gate: WriteGate,
+                    settings: Settings, hub: Hub, throttle: Throttle) -> Response:
     client = client_address(request)
     throttle.check_cached(*answer_attempts(client))  # known to wait: no hop to the gate
     # Answers that arrive while the gate is busy go in together: one hop, one COMMIT.
@@ -104,6 +114,41 @@ async def submit_answer(
     return Response(answered.answer.model_dump_json(),
                     status_code=201 if answered.created else 200,
                     media_type="application/json")
+
+
+#: The answers' path, for the shortcut past FastAPI's machinery (`app.direct`).
+ANSWERS_PATH = r"/api/v1/forms/(?P<form_id>[1-9][0-9]{0,9})/answers"
+
+
+async def answer_direct(scope: Scope, receive: Receive, send: Send, declared: ASGIApp) -> None:
+    """`submit_answer` without FastAPI's request machinery (`app.direct`): the same checks
+    and answers, the same error bodies; a body that is not a valid answer in JSON goes to
+    the declared route, which refuses it as usual (422)."""
+    request = Request(scope, receive)
+    body = await request.body()
+    form_id = int(scope["path_params"]["form_id"])
+    data = _answer(request, body) if form_id <= MAX_ID else None
+    if data is None:
+        await declared(scope, replay(body, receive), send)
+        return
+    state = request.app.state
+    try:
+        response = await _answered(form_id, data, request, gate=state.write_gate,
+                                   settings=state.settings, hub=state.hub,
+                                   throttle=state.throttle)
+    except AppError as exc:
+        response = app_error_response(request, exc)
+    await response(scope, receive, send)
+
+
+def _answer(request: Request, body: bytes) -> AnswerSubmit | None:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        return None
+    try:
+        return AnswerSubmit.model_validate_json(body)
+    except ValidationError:
+        return None
 
 
 @router.get(

@@ -132,3 +132,37 @@ def test_looks_at_forms_are_rate_limited_per_client(phone: TestClient, tree: Tre
     assert (r.status_code, r.json()["code"]) == (429, "too_many_attempts")
     page = phone.get(f"/a/{site_answer_code(tree.ward_a1, settings)}")
     assert page.status_code == 429 and "Retry-After" in page.headers
+
+
+def test_plain_answers_skip_the_router_and_the_rest_reach_it(
+    phone: TestClient, db: Session, tree: Tree, settings: Settings, world: FormWorld
+) -> None:
+    router = phone.app.router  # type: ignore[attr-defined]
+    reached: list[str] = []
+    declared = router.middleware_stack
+
+    async def spy(scope: Any, receive: Any, send: Any) -> None:  # what reaches the router
+        reached.append(scope["path"])
+        await declared(scope, receive, send)
+    router.middleware_stack = spy
+    url = f"/api/v1/forms/{world.form_id}/answers"
+    body = _body(world, 1, device="device-0001", site=site_answer_code(tree.ward_a1, settings))
+    try:
+        first = phone.post(url, json=body)
+        assert first.status_code == 201 and reached == []  # the shortcut answered
+        # with the app's security headers, like any response
+        assert first.headers["X-Content-Type-Options"] == "nosniff"
+        again = phone.post(url, json={**body, "nonce": "nonce-0002"})
+        assert (again.status_code, again.json()["code"]) == (409, "form_already_answered")
+        assert reached == []
+        # What the shortcut does not take, the route refuses as it always did.
+        broken = phone.post(url, content=b'{"nonce": ', headers={
+            "Content-Type": "application/json"})
+        as_text = phone.post(url, content=b"nonce=x", headers={"Content-Type": "text/plain"})
+        huge = phone.post("/api/v1/forms/99999999999/answers", json=body)
+        assert [r.status_code for r in (broken, as_text, huge)] == [422, 422, 422]
+        assert {r.json()["code"] for r in (broken, as_text, huge)} == {"validation_error"}
+        assert len(reached) == 3
+    finally:
+        router.middleware_stack = declared
+    assert _answers(db) == 1
