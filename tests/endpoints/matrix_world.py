@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.db import local_today
 from app.errors import AppError
+from app.main import DirectWebsockets
 from app.security import CSRF_FIELD
 from checkin.answer_links import site_answer_code
 from sessions.form_models import FormStatus
@@ -59,8 +60,10 @@ def app_routes(app: Any) -> set[Route]:
             continue
         found |= {(m, str(path)) for m in ctx.methods or () if m != "HEAD"}
     # Sockets handed straight to their handler, before the router (app.main.DirectWebsockets).
+    # (app.direct.DirectPosts' routes are declared routes too: the walk above has them.)
     for middleware in app.user_middleware:
-        found |= {("WS", path) for path in middleware.kwargs.get("routes", {})}
+        if middleware.cls is DirectWebsockets:
+            found |= {("WS", path) for path in middleware.kwargs.get("routes", {})}
     return found
 
 
