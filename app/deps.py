@@ -35,6 +35,11 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
+async def bearer_token(request: Request) -> str | None:
+    """The `Authorization: Bearer` token, read as the dependency reads it."""
+    return await _bearer(request)
+
+
 async def get_settings_dep(request: Request) -> Settings:
     """The settings as a dependency (async: no thread hop to resolve)."""
     return connection_settings(request)

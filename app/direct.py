@@ -13,8 +13,13 @@ the usual 422; so the shortcut never answers differently from the route.
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+M = TypeVar("M", bound=BaseModel)
 
 #: A direct handler: the scope (path parameters in scope["path_params"]), receive, send
 #: and the declared app to hand a request it does not take to.
@@ -51,3 +56,15 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return again
+
+
+def json_body(request: Request, body: bytes, model: type[M]) -> M | None:
+    """The body as `model` when it is JSON (by its Content-Type) and valid; else None
+    (the declared route then says what is wrong, as it always did)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        return None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError:
+        return None

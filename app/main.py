@@ -289,6 +289,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Innermost: the answers skip FastAPI's router but not the headers or audit context.
     app.add_middleware(DirectPosts, routes=[
+        (checkin_routes.CHECKINS_PATH, checkin_routes.check_in_direct),
         (checkin_answer_routes.ANSWERS_PATH, checkin_answer_routes.answer_direct)])
     # Added early, so DirectWebsockets stays outermost: screen sockets skip this frame too.
     app.add_middleware(SecurityHeaders)

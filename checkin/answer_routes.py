@@ -5,13 +5,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.db import ReadDbSession, WriteGate, WriteGateDep
 from app.deps import HubDep, SettingsDep
-from app.direct import replay
+from app.direct import json_body, replay
 from app.errors import AppError, app_error_response
 from app.group_commit import Outcome
 from app.realtime import Hub
@@ -127,7 +126,7 @@ async def answer_direct(scope: Scope, receive: Receive, send: Send, declared: AS
     request = Request(scope, receive)
     body = await request.body()
     form_id = int(scope["path_params"]["form_id"])
-    data = _answer(request, body) if form_id <= MAX_ID else None
+    data = json_body(request, body, AnswerSubmit) if form_id <= MAX_ID else None
     if data is None:
         await declared(scope, replay(body, receive), send)
         return
@@ -139,16 +138,6 @@ async def answer_direct(scope: Scope, receive: Receive, send: Send, declared: AS
     except AppError as exc:
         response = app_error_response(request, exc)
     await response(scope, receive, send)
-
-
-def _answer(request: Request, body: bytes) -> AnswerSubmit | None:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        return None
-    try:
-        return AnswerSubmit.model_validate_json(body)
-    except ValidationError:
-        return None
 
 
 @router.get(

@@ -1,9 +1,11 @@
 """JSON API of check-in itself: scan, self check-in, check-out."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.db import DbSession, WriteGate, WriteGateDep
@@ -15,13 +17,17 @@ from app.deps import (
     SettingsDep,
     TokenCache,
     TokenCacheDep,
+    bearer_token,
     find_user,
+    verify_cookie_csrf,
 )
-from app.errors import AppError
+from app.direct import json_body, replay
+from app.errors import AppError, app_error_response
+from app.group_commit import Outcome
 from app.realtime import Hub
 from app.throttle import Rule, Throttle
 from app.throttle_deps import ThrottleDep, client_address
-from checkin import service
+from checkin import scan_batch, service
 from checkin.follow_offer import follow_url
 from checkin.models import (
     CheckedAttendee,
@@ -32,6 +38,7 @@ from checkin.models import (
     SelfCheckinRequest,
 )
 from checkin.self_throttle import is_miss, self_attempts
+from checkin.service import Scan
 
 router = APIRouter(prefix="/api/v1")
 # The scan routes alone, included first by app.main: a request is matched against the
@@ -68,26 +75,44 @@ def _encoded(result: service.CheckinResult) -> tuple[int, bytes]:
     return status, _checkin_public(result).model_dump_json().encode()
 
 
-def _scan_and_encode(
-    request: Request,
-    data: CheckinRequest,
-    bearer: str | None,
-    gate: WriteGate,
-    settings: Settings,
-    hub: Hub,
-    cache: TokenCache,
-) -> tuple[int, bytes]:
-    """Auth, the check-in and the JSON encoding in one hop to the gate's thread (the
-    hot path of a burst: FastAPI would spend a thread hop on each sync dependency)."""
-    # Validated tokens are cached for a few seconds: no account lookup (no session) per scan.
-    user = find_user(request, db=gate.read_session, settings=settings, bearer=bearer, cache=cache)
-    with gate.session() as db:
-        result = service.check_in(
-            db, code=data.code, site_id=data.site_id, actor=user, session_id=data.session_id,
-            nonce=data.nonce, device=data.device, method=data.method, settings=settings,
-            publish=hub.publish,
-        )
-    return _encoded(result)
+@dataclass(frozen=True)
+class ScanJob:
+    """One scan waiting for the gate, with what its batch needs."""
+
+    request: Request
+    data: CheckinRequest
+    bearer: str | None
+    gate: WriteGate
+    settings: Settings
+    hub: Hub
+    cache: TokenCache
+
+
+def scan_jobs(jobs: list[ScanJob]) -> list[Outcome[tuple[int, bytes]]]:
+    """The scans that queued together, in the gate's thread: each one's user (validated
+    tokens are cached a few seconds: no account lookup per scan), then all of them in one
+    transaction (`scan_batch`), then each one's JSON (encoded here, off the event loop).
+    All jobs of a batch come from one app: one gate, hub, settings."""
+    first = jobs[0]
+    outcomes: list[Outcome[tuple[int, bytes]] | None] = [None] * len(jobs)
+    scans: list[tuple[int, Scan]] = []
+    for i, job in enumerate(jobs):
+        try:
+            user = find_user(job.request, db=first.gate.read_session, settings=first.settings,
+                             bearer=job.bearer, cache=first.cache)
+        except AppError as exc:
+            outcomes[i] = exc
+            continue
+        d = job.data
+        scans.append((i, service.new_scan(
+            code=d.code, site_id=d.site_id, actor=user, session_id=d.session_id,
+            nonce=d.nonce, device=d.device, method=d.method)))
+    with first.gate.session() as db:
+        done = scan_batch.check_in_many(db, scans=[s for _, s in scans],
+                                        settings=first.settings, publish=first.hub.publish)
+    for (i, _), result in zip(scans, done, strict=True):
+        outcomes[i] = result if isinstance(result, Exception) else _encoded(result)
+    return [o for o in outcomes if o is not None]
 
 
 @scan_router.post(
@@ -111,11 +136,49 @@ async def check_in(
     """Check a pass (QR code or short code) in at a site: 201 the first time, 200
     `already_checked_in` after (with when and where), 4xx with a stable `code` otherwise.
     Auth: bearer token, or the login cookie with `X-CSRF-Token`."""
-    status, body = await gate.run(
-        _scan_and_encode, request, data, bearer, gate, settings, hub, cache
-    )
+    return await _scanned(request, data, bearer, gate=gate, settings=settings, hub=hub,
+                          cache=cache)
+
+
+async def _scanned(request: Request, data: CheckinRequest, bearer: str | None, *,
+                   gate: WriteGate, settings: Settings, hub: Hub,
+                   cache: TokenCache) -> Response:
+    # Scans that arrive while the gate is busy go in together: one hop, one COMMIT.
+    status, body = await gate.group(scan_jobs).submit(
+        ScanJob(request, data, bearer, gate, settings, hub, cache))
     # Encoded in the worker thread; the declared response_model documents the shape.
     return Response(body, status_code=status, media_type="application/json")
+
+
+#: The scans' path, for the shortcut past FastAPI's machinery (`app.direct`).
+CHECKINS_PATH = "/api/v1/checkins"
+
+
+async def check_in_direct(scope: Scope, receive: Receive, send: Send,
+                          declared: ASGIApp) -> None:
+    """`check_in` without FastAPI's request machinery (`app.direct`): the same CSRF
+    check (before the body is read), auth, scan and error bodies; a body that is not a
+    valid scan in JSON goes to the declared route, which refuses it as usual (422)."""
+    request = Request(scope, receive)
+    state = request.app.state
+    try:
+        bearer = await bearer_token(request)
+        await verify_cookie_csrf(request, bearer)
+    except AppError as exc:
+        await app_error_response(request, exc)(scope, receive, send)
+        return
+    body = await request.body()
+    data = json_body(request, body, CheckinRequest)
+    if data is None:
+        await declared(scope, replay(body, receive), send)
+        return
+    try:
+        response = await _scanned(request, data, bearer, gate=state.write_gate,
+                                  settings=state.settings, hub=state.hub,
+                                  cache=state.token_cache)
+    except AppError as exc:
+        response = app_error_response(request, exc)
+    await response(scope, receive, send)
 
 
 def self_public(result: service.CheckinResult, follow_url: str | None = None) -> SelfCheckinPublic:

@@ -87,7 +87,7 @@ class CheckinResult:
 
 
 @dataclass(frozen=True)
-class _Scan:
+class Scan:
     """What a scan asks for, before the database is touched."""
 
     code: str
@@ -136,7 +136,7 @@ def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
 
 
 def _load_context(
-    db: Session, scan: _Scan, attendee_id: int | None, short_code: str | None
+    db: Session, scan: Scan, attendee_id: int | None, short_code: str | None
 ) -> ScanContext:
     ctx = statements.load_context(
         db, site_id=scan.site_id, root_id=_root_id(scan.actor), session_id=scan.session_id,
@@ -166,7 +166,7 @@ def _check_scope(ctx: ScanContext, actor: User | None) -> None:
 
 
 def _check_pass(
-    ctx: ScanContext, scan: _Scan, claims: qr.PassClaims | None, settings: Settings
+    ctx: ScanContext, scan: Scan, claims: qr.PassClaims | None, settings: Settings
 ) -> int:
     """Refuse what cannot be checked in; the conference of the check-in when accepted."""
     if ctx.attendee_id is None:
@@ -190,7 +190,7 @@ def _check_pass(
     return ctx.scan_conference_id
 
 
-def _foreign(ctx: ScanContext, scan: _Scan, settings: Settings) -> bool:
+def _foreign(ctx: ScanContext, scan: Scan, settings: Settings) -> bool:
     """True when the attendee belongs to another site (refused if the policy says so)."""
     foreign = ctx.home_site_id != scan.site_id
     if foreign and settings.foreign_site_policy == "refuse":
@@ -203,7 +203,7 @@ def _foreign(ctx: ScanContext, scan: _Scan, settings: Settings) -> bool:
 
 def _result(
     ctx: ScanContext,
-    scan: _Scan,
+    scan: Scan,
     *,
     conference_id: int,
     status: Status,
@@ -238,7 +238,7 @@ def _result(
 
 
 def _earlier(
-    db: Session, ctx: ScanContext, scan: _Scan, session_key: int, conference_id: int
+    db: Session, ctx: ScanContext, scan: Scan, session_key: int, conference_id: int
 ) -> CheckinResult:
     """The answer when the insert did nothing: a repeat, or a retry of the same scan."""
     assert ctx.attendee_id is not None
@@ -265,13 +265,17 @@ def _earlier(
     )
 
 
-def _record(
+def record(
     db: Session,
-    scan: _Scan,
+    scan: Scan,
     claims: qr.PassClaims | None,
     short_code: str | None,
     settings: Settings,
+    *,
+    commit: bool = True,
 ) -> CheckinResult:
+    """The check-in of a read code, or its typed refusal (raised: roll back what it
+    wrote). `commit` False leaves the transaction open (a batch of scans)."""
     ctx = _load_context(db, scan, claims.attendee_id if claims else None, short_code)
     _check_scope(ctx, scan.actor)
     conference_id = _check_pass(ctx, scan, claims, settings)
@@ -302,16 +306,20 @@ def _record(
         )
     else:
         result = _earlier(db, ctx, scan, session_key, conference_id)
-    db.commit()
+    if commit:
+        db.commit()
     return replace(result, conference_first=at_conference)
 
 
-def _note_failure(
-    db: Session, scan: _Scan, reason: str, claims: qr.PassClaims | None = None
+def note_failure(
+    db: Session, scan: Scan, reason: str, claims: qr.PassClaims | None = None, *,
+    batched: bool = False,
 ) -> None:
-    """Keep a refused scan (who, where, what, why) in its own short transaction; an
-    anonymous one (self check-in) is only counted in memory (`checkin.misses`)."""
-    db.rollback()
+    """Keep a refused scan (who, where, what, why) in its own short transaction (in a
+    batch: in the batch's, its own writes already undone); an anonymous one (self
+    check-in) is only counted in memory (`checkin.misses`)."""
+    if not batched:
+        db.rollback()
     bind, site_id, session_id = db.get_bind(), scan.site_id, scan.session_id
     if scan.actor is None:
         conference = claims.conference_id if claims is not None else None
@@ -341,8 +349,11 @@ def _note_failure(
                 actor_id=scan.actor.id if scan.actor else None,
             )
         )
-        db.commit()
+        if not batched:  # a batch's failure undoes the batch: its scans go one by one
+            db.commit()
     except SQLAlchemyError:
+        if batched:
+            raise
         db.rollback()
         log.exception("could not record a failed scan")
 
@@ -373,27 +384,47 @@ def check_in(
     where; a retry with the same `nonce` gets the first answer again. A refused scan
     raises a typed error (stable `code`) and is recorded in `scan_failure`.
     """
-    scan = _Scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
-                 device=_device(device), method=method, actor=actor)
+    scan = new_scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
+                    device=device, method=method, actor=actor)
     claims: qr.PassClaims | None = None
     try:
-        short_code: str | None = None
-        if qr.looks_like_pass(code) or len(code) > qr.MAX_CODE_CHARS:
-            claims = _claims(db, code, settings)
-        else:
-            short_code = normalize_short_code(code)
-            if short_code is None:
-                raise errors.PassMalformed()
-        result = _record(db, scan, claims, short_code, settings)
+        claims, short_code = read_code(db, code, settings)
+        result = record(db, scan, claims, short_code, settings)
     except AppError as exc:
-        _note_failure(db, scan, exc.code, claims)
+        note_failure(db, scan, exc.code, claims)
         raise
-    # After the commit: a counter bump for the audit log's batch summary, no I/O.
-    scan_audit.scanned(db.get_bind(), conference_id=result.conference_id, site_id=site_id,
-                       session_id=session_id, method=method, outcome=result.status)
-    if publish is not None:
-        _announce(publish, result, site_id)
+    announce(db, scan, result, publish)
     return result
+
+
+def new_scan(*, code: str, site_id: int, actor: User | None, session_id: int | None = None,
+             nonce: str | None = None, device: str | None = None,
+             method: str = "scan") -> Scan:
+    """What a scan asks for (its device name cleaned), before the database is touched."""
+    return Scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
+                device=_device(device), method=method, actor=actor)
+
+
+def read_code(
+    db: Session, code: str, settings: Settings
+) -> tuple[qr.PassClaims | None, str | None]:
+    """A pass's verified claims, or a short code normalised; `pass_*` errors otherwise."""
+    if qr.looks_like_pass(code) or len(code) > qr.MAX_CODE_CHARS:
+        return _claims(db, code, settings), None
+    short_code = normalize_short_code(code)
+    if short_code is None:
+        raise errors.PassMalformed()
+    return None, short_code
+
+
+def announce(db: Session, scan: Scan, result: CheckinResult, publish: Publish | None) -> None:
+    """After the COMMIT: a counter bump for the audit log's batch summary (no I/O), and
+    the new check-in on the attendance channel."""
+    scan_audit.scanned(db.get_bind(), conference_id=result.conference_id,
+                       site_id=scan.site_id, session_id=scan.session_id, method=scan.method,
+                       outcome=result.status)
+    if publish is not None:
+        _announce(publish, result, scan.site_id)
 
 
 def _announce(publish: Publish, result: CheckinResult, site_id: int) -> None:
@@ -440,7 +471,7 @@ def self_check_in(
     try:
         site_id = site_tokens.verify_self_token(site_token, settings, now).site_id
     except AppError as exc:
-        _note_failure(db, _Scan(code=code, site_id=0, session_id=session_id, nonce=None,
+        note_failure(db, Scan(code=code, site_id=0, session_id=session_id, nonce=None,
                                 device="self", method="self", actor=None), exc.code)
         raise
     return check_in(

@@ -1,0 +1,63 @@
+"""Scans that queued together (group commit, `app.group_commit`): one transaction and
+one COMMIT for all of them, each scan in a SAVEPOINT of its own.
+
+A refused scan can have written before it is refused (a session scan writes the
+conference-level row in the same statement; a clash can still be another scan's nonce):
+its SAVEPOINT is rolled back, so nothing of it stays but its `scan_failure` row, written
+in the batch's transaction. An unexpected failure rolls the batch back and each scan is
+tried alone (`service.check_in`), so it stays with the scan that caused it. Announcing
+(the audit counter, the attendance channel) waits for the COMMIT, as for a lone scan.
+"""
+
+from collections.abc import Sequence
+
+from sqlmodel import Session
+
+from app.config import Settings
+from app.errors import AppError
+from app.group_commit import Outcome
+from app.realtime import Publish
+from checkin import service
+from checkin.service import CheckinResult, Scan
+
+
+def check_in_many(
+    db: Session, *, scans: Sequence[Scan], settings: Settings, publish: Publish | None,
+) -> list[Outcome[CheckinResult]]:
+    """`service.check_in` for scans that queued together: one outcome per scan, in
+    order (its result, or the error it alone raised)."""
+    outcomes: list[Outcome[CheckinResult]] = []
+    try:
+        for scan in scans:
+            outcomes.append(_one(db, scan, settings))
+        db.commit()
+    except Exception:
+        db.rollback()
+        return [_alone(db, scan, settings, publish) for scan in scans]
+    for scan, outcome in zip(scans, outcomes, strict=True):
+        if not isinstance(outcome, Exception):
+            service.announce(db, scan, outcome, publish)
+    return outcomes
+
+
+def _one(db: Session, scan: Scan, settings: Settings) -> Outcome[CheckinResult]:
+    claims = None
+    try:
+        claims, short_code = service.read_code(db, scan.code, settings)
+        with db.begin_nested():  # a refusal undoes this scan's writes, not the batch's
+            return service.record(db, scan, claims, short_code, settings, commit=False)
+    except AppError as exc:
+        service.note_failure(db, scan, exc.code, claims, batched=True)
+        return exc
+
+
+def _alone(db: Session, scan: Scan, settings: Settings,
+           publish: Publish | None) -> Outcome[CheckinResult]:
+    try:
+        return service.check_in(
+            db, code=scan.code, site_id=scan.site_id, actor=scan.actor,
+            session_id=scan.session_id, nonce=scan.nonce, device=scan.device,
+            method=scan.method, settings=settings, publish=publish)
+    except Exception as exc:
+        db.rollback()
+        return exc
