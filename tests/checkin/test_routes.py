@@ -9,10 +9,12 @@ from sqlmodel import Session, select
 
 from app.config import Settings
 from app.db import local_today
+from app.security import CSRF_HEADER
 from checkin import qr, service
 from checkin.models import Attendance, ScanFailure
 from tests.checkin.support import StatementCounter, add_two_attendees
-from tests.conftest import Tree, token_for
+from tests.conftest import ADMIN_PASSWORD, Tree, token_for
+from tests.endpoints.support import csrf, login
 
 
 def test_checkin_first_201_then_200_already(
@@ -183,3 +185,17 @@ def test_failed_scans_are_stored_with_who_and_why(
         "pass_bad_signature", tree.ward_a1, "cam?-1")
     assert failure.actor_id is not None
     assert db.exec(select(Attendance)).all() == []
+
+
+def test_a_cookie_scan_needs_the_csrf_token_before_its_body_counts(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
+) -> None:
+    code = add_two_attendees(client, admin_headers, tree)[0]["code"]
+    login(client, "admin", ADMIN_PASSWORD)  # the scanner page's login cookie
+    scan = {"code": code, "site_id": tree.ward_a1, "nonce": "n1"}
+    forged = client.post("/api/v1/checkins", json=scan)  # a valid scan, no token
+    assert (forged.status_code, forged.json()["code"]) == (403, "csrf_failed")
+    db.rollback()
+    assert db.exec(select(Attendance)).all() == []
+    ok = client.post("/api/v1/checkins", json=scan, headers={CSRF_HEADER: csrf(client)})
+    assert ok.status_code == 201, ok.text
