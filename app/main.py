@@ -31,6 +31,7 @@ from app.realtime import create_hub
 from app.templating import LOCAL_TZ
 from app.throttle import ConnectionCap, Limiter, MemoryLimiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
+from app.ws import database_guarded
 from checkin import answer_pages as checkin_answer_pages
 from checkin import answer_routes as checkin_answer_routes
 from checkin import dashboard_pages as checkin_dashboard_pages
@@ -130,7 +131,7 @@ class DirectWebsockets:
             return
         try:
             handler = self.routes.get(scope["path"])
-            await (handler or self.app)(scope, receive, send)
+            await database_guarded(handler or self.app, scope, receive, send)
         finally:
             self.cap.leave(address)
 
