@@ -171,7 +171,9 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.published_defaults = _first_admin(engine, settings)
     # Made (or loaded) now, so no request ever waits to create the pass-signing key.
     checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
-    hub = create_hub(settings.broker_url)
+    redis = not settings.broker_url.startswith("memory")
+    hub = create_hub(settings.broker_url,
+                     **({"channel_prefix": settings.broker_channel_prefix} if redis else {}))
     await hub.start()
     app.state.hub = hub
     revocations = app.state.revocations = SocketRevocations(

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import ADMIN_PASSWORD, IN_CI, SECRET
+from tests.conftest import ADMIN_PASSWORD, IN_CI, SECRET, _truncate_pg
 
 DIEMCAU = str(Path(sys.executable).with_name("diemcau"))
 # A spare Redis database: the throttle's keys of these servers stay out of others' way.
@@ -57,7 +58,9 @@ def serve_env(database_url: str, broker_url: str = "memory://", **extra: str) ->
     env.update(
         DIEMCAU_ENV="test", DIEMCAU_DATABASE_URL=database_url, DIEMCAU_BROKER_URL=broker_url,
         DIEMCAU_SECRET_KEY=SECRET, DIEMCAU_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        DIEMCAU_PURGE_HOUR="-1", DIEMCAU_WS_CONNECTIONS_PER_CLIENT="0", **extra,
+        DIEMCAU_PURGE_HOUR="-1", DIEMCAU_WS_CONNECTIONS_PER_CLIENT="0",
+        # Pub/sub is shared by every user of the machine's Redis: channels of our own.
+        DIEMCAU_BROKER_CHANNEL_PREFIX=f"diemcau-faults-{uuid.uuid4().hex[:8]}:", **extra,
     )
     return env
 
@@ -206,3 +209,11 @@ def private_pg() -> Iterator[PrivatePostgres]:
         yield server
     finally:
         server.remove()
+
+
+@pytest.fixture
+def fresh_pg(pg_database: str) -> str:
+    """The test worker's migrated PostgreSQL database, emptied (skips or fails, in CI,
+    without PostgreSQL, as tests/conftest.py decides)."""
+    _truncate_pg(pg_database)
+    return pg_database
