@@ -40,7 +40,7 @@ def _post(http: httpx.Client, scan: Scan) -> httpx.Response:
 def _scanner(base: str, headers: dict[str, str], todo: "Queue[Scan]", busy: list[float],
              me: int) -> None:
     """One scanning phone: a new connection per scan (both workers get some); a scan cut
-    off by the kill is sent again with the same nonce until answered."""
+    off by the kill (or answered 503) is sent again with the same nonce until answered."""
     with httpx.Client(base_url=base, headers=headers, timeout=5,
                       limits=httpx.Limits(max_keepalive_connections=0)) as http:
         while True:
@@ -53,6 +53,8 @@ def _scanner(base: str, headers: dict[str, str], todo: "Queue[Scan]", busy: list
                 busy[me] = time.monotonic()
                 try:
                     r = _post(http, scan)
+                    if r.status_code == 503:  # the database busy past its timeout: retry
+                        raise httpx.TransportError(r.text)
                     scan.status, scan.body = r.status_code, r.json()
                 except httpx.TransportError:
                     scan.cut_off += 1
@@ -134,6 +136,10 @@ def test_worker_killed_mid_checkin_burst_loses_and_doubles_nothing(
                 assert again.json()[key] == scan.body[key], (key, scan, again.text)
         assert any(s.cut_off for s in scans)  # the kill did cut answers off
         assert server.healthy()  # the supervisor and the other worker serve on
+        deadline = time.monotonic() + 20
+        while len(set(server.worker_pids()) - {pids[0]}) < 2:  # a new worker replaces it
+            assert time.monotonic() < deadline, server.worker_pids()
+            time.sleep(0.1)
     path = sqlite_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
