@@ -14,6 +14,8 @@ from websockets.exceptions import InvalidStatus
 from app.db import local_today
 from tests.app.faults.serving import PrivatePostgres, admin_client, serve_env, served
 
+pytestmark = pytest.mark.postgres  # a private server made with the machine's programs
+
 
 def _within(seconds: float, probe: Callable[[], bool]) -> float:
     """Seconds until `probe()` holds; fails past `seconds`."""

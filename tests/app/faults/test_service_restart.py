@@ -19,7 +19,7 @@ from app.db import local_today
 from tests.app.faults.serving import Served, admin_client, redis_url, serve_env, served
 from tests.conftest import ADMIN_PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 BACK_WITHIN_MS = 5_000
 
 
