@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.audit.commands import audit
+from app.broker_check import refuse_unreachable_broker
 from app.config import get_settings
 from checkin import retention_cli, roster_import
 
@@ -77,6 +78,7 @@ def serve(
         raise typer.BadParameter(
             "--workers > 1 cần DIEMCAU_BROKER_URL=redis://…", param_hint="--workers"
         )
+    refuse_unreachable_broker(settings.broker_url)
     upgrade(settings.database_url)
     _refuse_exposed_defaults(host)
     if demo:

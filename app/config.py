@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./diemcau.db"
     broker_url: str = "memory://"
+    # Redis channel names start with this. Pub/sub ignores the database number of the
+    # URL: installations (or test runs) sharing one Redis need prefixes of their own.
+    broker_channel_prefix: str = Field(default="diemcau:", min_length=1, max_length=100)
     # Empty: generated at first start and kept in `data_dir`/secret_key (mode 0600),
     # outside production (several hosts must share one, so production needs it set).
     secret_key: str = ""

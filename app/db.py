@@ -86,6 +86,9 @@ def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
         hide_parameters=True,
+        # While PostgreSQL is unreachable a request answers 503 quickly (app/errors.py)
+        # instead of hanging on a connect.
+        connect_args={"connect_timeout": 2},
     )
     _terse_errors(engine)
     return engine

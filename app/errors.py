@@ -6,7 +6,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
     detail = "Dữ liệu gửi lên quá lớn."
 
+
+DATABASE_DOWN = "Cơ sở dữ liệu tạm thời không truy cập được, vui lòng thử lại sau ít giây."
 
 _HTTP_CODES = {
     400: ("bad_request", "Yêu cầu không hợp lệ."),
@@ -220,6 +223,18 @@ def install_error_handlers(app: FastAPI) -> None:
         code, detail = data_error_code(exc)
         log.warning("refused a value on %s: %s", request.url.path, exc)
         return _render(request, 422, code, detail)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        # PostgreSQL restarting or unreachable (or a SQLite lock held past its busy
+        # timeout): a passing state, not a server bug. The message names the error class
+        # only; hide_parameters keeps values out of it anyway.
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        response = _render(request, 503, "database_unavailable", DATABASE_DOWN)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -28,10 +28,11 @@ from app.errors import install_error_handlers
 from app.exposure import ExposedDefaultsGuard
 from app.headers import SecurityHeaders
 from app.logs import install_log_filters
-from app.realtime import create_hub
+from app.realtime import Hub, create_hub
 from app.templating import LOCAL_TZ
 from app.throttle import ConnectionCap, Limiter, MemoryLimiter, Throttle
 from app.throttle_store import RedisLimiter, make_limiter
+from app.ws import database_guarded
 from checkin import answer_pages as checkin_answer_pages
 from checkin import answer_routes as checkin_answer_routes
 from checkin import dashboard_pages as checkin_dashboard_pages
@@ -131,7 +132,7 @@ class DirectWebsockets:
             return
         try:
             handler = self.routes.get(scope["path"])
-            await (handler or self.app)(scope, receive, send)
+            await database_guarded(handler or self.app, scope, receive, send)
         finally:
             self.cap.leave(address)
 
@@ -171,7 +172,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.published_defaults = _first_admin(engine, settings)
     # Made (or loaded) now, so no request ever waits to create the pass-signing key.
     checkin_keys.key_ring(engine, secret_key=settings.secret_key, need_signer=True)
-    hub = create_hub(settings.broker_url)
+    hub = _make_hub(settings)
     await hub.start()
     app.state.hub = hub
     revocations = app.state.revocations = SocketRevocations(
@@ -219,6 +220,13 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             limiter.close()
         write_gate.close()
         engine.dispose()
+
+
+def _make_hub(settings: Settings) -> Hub:
+    """The realtime hub of the broker URL; Redis channels carry the installation's prefix."""
+    if settings.broker_url.startswith("memory"):
+        return create_hub(settings.broker_url)
+    return create_hub(settings.broker_url, channel_prefix=settings.broker_channel_prefix)
 
 
 async def _start_workers(

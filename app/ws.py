@@ -3,7 +3,8 @@
 Close codes (sent after accepting, so the page can tell the user why): 4400 bad
 request (malformed message or query, bad or future `since`), 4401 no, bad or
 revoked token, 4403 foreign Origin (refused before accepting) or out of scope,
-4404 unknown item, 4408 too slow to keep up, 4429 too many messages. Commands
+4404 unknown item, 4408 too slow to keep up, 4429 too many messages, 1013 the
+database is unreachable (try again later: the page reconnects by itself). Commands
 never come this way: they are HTTP requests; a socket only delivers.
 
 Everything here reads the ASGI scope rather than ``WebSocket.headers``/``.url``:
@@ -12,12 +13,16 @@ those are cached on the socket object for its whole life, times every open socke
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Final, Literal
 
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.config import Settings
@@ -31,6 +36,7 @@ CLOSE_FORBIDDEN: Final = 4403
 CLOSE_NOT_FOUND: Final = 4404
 CLOSE_TOO_SLOW: Final = 4408
 CLOSE_RATE: Final = 4429
+CLOSE_TRY_AGAIN: Final = 1013
 
 #: Longest text frame a client may send; clients only send heartbeats and pings.
 MAX_MESSAGE_CHARS: Final = 1024
@@ -149,3 +155,26 @@ async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
     if websocket.application_state == WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
             await websocket.close(code=code, reason=reason)
+
+
+log = logging.getLogger(__name__)
+
+
+async def database_guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run a websocket handler; if the database is unreachable (PostgreSQL restarting),
+    close with 1013 instead of an unhandled error: the page retries with its backoff."""
+    closed = False
+
+    async def tracking(message: Message) -> None:
+        nonlocal closed
+        closed = closed or message["type"] == "websocket.close"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking)
+    except (OperationalError, DisconnectionError, PoolTimeout) as exc:
+        log.warning("database unavailable on %s: %s", scope.get("path"), type(exc).__name__)
+        if not closed:
+            with contextlib.suppress(Exception):  # the client may be gone as well
+                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN,
+                            "reason": "database_unavailable"})

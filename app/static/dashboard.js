@@ -427,7 +427,7 @@
 
   // ----------------------------------------------------------- the socket
 
-  var socket = null, backoff = 1000, pingTimer = null, stopped = false;
+  var socket = null, backoff = 500, pingTimer = null, stopped = false;
   var FATAL = { 4400: "Yêu cầu không hợp lệ.", 4401: "Phiên đăng nhập đã hết, hãy đăng nhập lại.",
     4403: "Không có quyền xem phạm vi này.", 4404: "Không tìm thấy hội nghị hoặc phiên." };
 
@@ -445,7 +445,7 @@
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(proto + location.host + "/ws/dashboard?" + params.toString());
     socket.onopen = function () {
-      backoff = 1000;
+      backoff = 500;
       status("Đang cập nhật trực tiếp", "live");
       clearInterval(pingTimer);
       pingTimer = setInterval(function () {
@@ -464,9 +464,11 @@
       socket = null;
       if (stopped) return;
       if (FATAL[event.code]) { status(FATAL[event.code], "down"); return; }
-      var wait = Math.min(30000, backoff) * (0.75 + Math.random() * 0.5);
-      backoff = Math.min(30000, backoff * 2);
-      status("Mất kết nối, thử lại sau " + Math.round(wait / 1000) + " giây…", "down");
+      // First retry within half a second, then never more than 3 s apart: a restarted
+      // service is live again on the board within 5 s (docs/FAULTS.md).
+      var wait = Math.min(3000, backoff) * (0.5 + Math.random() * 0.5);
+      backoff = Math.min(3000, backoff * 2);
+      status("Mất kết nối, thử lại sau " + Math.max(1, Math.round(wait / 1000)) + " giây…", "down");
       setTimeout(connect, wait);
     };
   }

@@ -182,7 +182,10 @@
       setStatus(false);
       if (event.code === 4400) { version = null; }  // our version is unknown to the server
       attempt += 1;
-      var delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+      // First retry within half a second; never more than 3 s apart, so a restarted
+      // service is shown again within 5 s (docs/FAULTS.md). The jitter spreads thousands
+      // of screens over the wait.
+      var delay = Math.min(3000, 250 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
     };
   }
