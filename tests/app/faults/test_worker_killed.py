@@ -81,14 +81,17 @@ def _arrange(http: httpx.Client) -> list[Scan]:
     return scans
 
 
-def _kill_one_worker_mid_load(pid: int, scans: list[Scan], busy: list[float]) -> None:
+def _kill_one_worker_mid_load(pids: list[int], scans: list[Scan], busy: list[float]) -> int:
     """SIGKILL a worker while it holds a scan: freeze it first (SIGSTOP) until a scanner
-    is seen waiting on it, so the kill surely cuts requests off mid-way."""
+    is seen waiting on it, so the kill surely cuts requests off mid-way. The workers are
+    tried in turn (the scanners' kept-alive connections may all be on one); the killed
+    worker's pid is returned."""
     deadline = time.monotonic() + 30
     while sum(1 for s in scans if s.status) < len(scans) // 10:
         assert time.monotonic() < deadline, "the load did not get going"
         time.sleep(0.005)
-    for _ in range(10):
+    for attempt in range(10):
+        pid = pids[attempt % len(pids)]
         os.kill(pid, signal.SIGSTOP)
         frozen = time.monotonic()
         while time.monotonic() - frozen < 1.5:
@@ -96,7 +99,7 @@ def _kill_one_worker_mid_load(pid: int, scans: list[Scan], busy: list[float]) ->
             if any(since and now - since > 0.5 for since in busy):
                 os.kill(pid, signal.SIGKILL)  # the child, not the supervisor
                 assert sum(1 for s in scans if s.status) < len(scans), "killed after the load"
-                return
+                return pid
             time.sleep(0.01)
         os.kill(pid, signal.SIGCONT)  # it held no scan: let it work, try again
         time.sleep(0.05)
@@ -120,7 +123,7 @@ def test_worker_killed_mid_checkin_burst_loses_and_doubles_nothing(
                    for me in range(SCANNERS)]
         for thread in threads:
             thread.start()
-        _kill_one_worker_mid_load(pids[0], scans, busy)
+        killed = _kill_one_worker_mid_load(pids, scans, busy)
         for thread in threads:
             thread.join(timeout=60)
         assert all(s.status in (200, 201) for s in scans), Counter(s.status for s in scans)
@@ -137,7 +140,7 @@ def test_worker_killed_mid_checkin_burst_loses_and_doubles_nothing(
         assert any(s.cut_off for s in scans)  # the kill did cut answers off
         assert server.healthy()  # the supervisor and the other worker serve on
         deadline = time.monotonic() + 20
-        while len(set(server.worker_pids()) - {pids[0]}) < 2:  # a new worker replaces it
+        while len(set(server.worker_pids()) - {killed}) < 2:  # a new worker replaces it
             assert time.monotonic() < deadline, server.worker_pids()
             time.sleep(0.1)
     path = sqlite_url.removeprefix("sqlite:///")
