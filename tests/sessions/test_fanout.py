@@ -178,11 +178,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(sqlite_url: str) -> Iterator[Served]:
-    """diemcau under uvicorn (websockets-sansio, as `diemcau serve`) in a thread, with a screen."""
+    """diemcau under uvicorn (its websockets-sansio protocol, as `diemcau serve`) in a thread."""
     app = create_app(make_settings(sqlite_url))
     port = _free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws="websockets-sansio",
+        app, host="127.0.0.1", port=port, ws="app.uvicorn_ws:LeanWebSocketProtocol",
         ws_per_message_deflate=False, log_level="warning", lifespan="on",
     )
     server = uvicorn.Server(config)
