@@ -54,12 +54,25 @@ def test_the_direct_socket_skips_the_middleware_and_others_do_not() -> None:
     assert Seen.paths == ["/ws/other"]
 
 
+async def _hold(scope: Scope, receive: Receive, send: Send) -> None:
+    ws = WebSocket(scope, receive, send)
+    await ws.accept()
+    await ws.send_text("open")
+    await ws.receive_text()  # open until the client says goodbye
+    await ws.close()
+
+
 def test_the_direct_socket_keeps_the_per_address_cap() -> None:
-    app = _app(cap=1)
-    with TestClient(app) as client, client.websocket_connect("/ws/screen") as first:
-        app._cap.enter("testclient")  # type: ignore[union-attr]  # a second open socket
-        with pytest.raises(WebSocketDisconnect) as refused, \
-                client.websocket_connect("/ws/screen") as second:
-            second.receive_text()
-        assert refused.value.code == 1008
-        assert first.receive_text() == "/ws/screen diemcau"
+    app = DiemcauApp()
+    app.serve_directly({"/ws/screen": _hold}, cap=ConnectionCap(1))
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws/screen") as first:
+            assert first.receive_text() == "open"
+            with pytest.raises(WebSocketDisconnect) as refused, \
+                    client.websocket_connect("/ws/screen") as second:
+                second.receive_text()
+            assert refused.value.code == 1008
+            first.send_text("bye")
+        with client.websocket_connect("/ws/screen") as again:  # the first one left
+            assert again.receive_text() == "open"
+            again.send_text("bye")
