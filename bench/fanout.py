@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +63,12 @@ class Stage:
     headers: dict[str, str]
 
 
-def prepare_diemcau(base: str, slides: int) -> Stage:
-    """Conference, site, session, one agenda item with a deck, and a screen token."""
+def prepare_diemcau(base: str, slides: int,
+                    client: AbstractContextManager[httpx.Client] | None = None) -> Stage:
+    """Conference, site, session, one agenda item with a deck, and a screen token
+    (through `client` when given, e.g. an in-process TestClient)."""
     today = local_today().isoformat()
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with client or httpx.Client(base_url=base, timeout=60) as http:
         r = http.post(
             "/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
         )
@@ -175,8 +178,11 @@ def _arguments() -> argparse.Namespace:
 
 
 def _config(args: argparse.Namespace, url: str, clients: int, procs: int) -> FanoutConfig:
+    # settle: the first command should not land on the server's answer to the
+    # connection burst (diemcau writes the screens' presence), on either server.
     return FanoutConfig(url=url, clients=clients, changes=args.changes,
-                        interval=args.interval, ts_field="", client=args.client, procs=procs)
+                        interval=args.interval, ts_field="", client=args.client, procs=procs,
+                        settle=0.0 if args.smoke else 1.0)
 
 
 def _reference(args: argparse.Namespace, env: dict[str, str], tmpdir: Path) -> list[Run]:

@@ -68,6 +68,7 @@ class FanoutConfig:
     version_field: str = "version"
     ts_field: str = "sent_ns"  # "": latency from the trigger's start (HTTP command sent)
     client: str = "python"  # or "node": bench/node/fanout_client.mjs (bench/fanout_node.py)
+    settle: float = 0.0  # seconds between the last client's snapshot and the first trigger
 
 
 @dataclass
@@ -255,6 +256,7 @@ def _drive(cfg: FanoutConfig, pipes: list[Any], trigger: Trigger,
         _, n = pipe.recv()
         run.connected += n
     run.connect_s = time.monotonic() - started
+    time.sleep(cfg.settle)
     for n in range(1, cfg.changes + 1):
         run.trigger_ns[n] = time.time_ns()
         try:
