@@ -93,8 +93,9 @@ def serve(
         proxy_headers=True,
         # Pinned, not "auto": app/wsfast.py writes pre-framed changes straight to this
         # protocol's transport (other backends fall back to plain ASGI sends). It keeps
-        # no reader task or queue per socket, so it is also the lightest in memory.
-        ws="websockets-sansio",
+        # no reader task per socket, so it is also the lightest in memory; the subclass
+        # only makes its receive queue leaner (app/uvicorn_ws.py).
+        ws="app.uvicorn_ws:LeanWebSocketProtocol",
         # Per-message compression costs 64+ KB per socket and would make every
         # client's frame different; our messages are small.
         ws_per_message_deflate=False,

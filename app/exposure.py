@@ -67,10 +67,14 @@ class ExposedDefaultsGuard:
             exposed = self._exposed[host] = not is_loopback(host)
         return exposed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and getattr(
+    def refuses(self, scope: Scope) -> bool:
+        """True when this request or socket must be refused (needs `scope["app"]`)."""
+        return scope["type"] in ("http", "websocket") and getattr(
             scope["app"].state, "published_defaults", False
-        ) and self._is_exposed(scope):
+        ) and self._is_exposed(scope)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.refuses(scope):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1013})
                 return

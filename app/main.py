@@ -24,6 +24,7 @@ from app.config import DEV_ADMIN_PASSWORD, PROJECT_ROOT, Settings, get_settings
 from app.db import WriteGate, create_db_engine, read_only
 from app.deps import TokenCache
 from app.direct import DirectPosts
+from app.direct_app import DiemcauApp
 from app.errors import install_error_handlers
 from app.exposure import ExposedDefaultsGuard
 from app.headers import SecurityHeaders
@@ -283,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; every entry point (CLI, tests, ASGI server) goes through here."""
     settings = settings or get_settings()
 
-    app = FastAPI(
+    app = DiemcauApp(
         title="diemcau",
         summary="Quản lý hội nghị trực tiếp kết hợp trực tuyến tại nhiều điểm cầu",
         version="0.1.0",
@@ -303,9 +304,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditContext)
     app.state.ws_cap = ConnectionCap(settings.ws_connections_per_client)
-    app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()},
-                       cap=app.state.ws_cap)
-    # Outermost, so that /ws/screen (handled by DirectWebsockets) is covered too.
+    screens = {"/ws/screen": sessions_ws.ScreenSocket()}
+    app.add_middleware(DirectWebsockets, routes=screens, cap=app.state.ws_cap)
+    # Ahead of every middleware frame, with the same checks (DiemcauApp); the
+    # middleware above still caps the other sockets.
+    app.serve_directly(screens, cap=app.state.ws_cap)
+    # Outermost, so that every socket is covered too (/ws/screen: DiemcauApp checks it).
     app.add_middleware(ExposedDefaultsGuard)
 
     swagger = StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)

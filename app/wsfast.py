@@ -166,6 +166,12 @@ class DirectSocket:
         """
         protocol = self._protocol
         if protocol.handshake_complete and getattr(protocol, "response", None) is not None:
+            # websockets' parser generator keeps the request in a local for the life of
+            # the connection, so dropping our reference alone frees nothing: empty its
+            # headers (~1 KB; the scope has its own copy).
+            request = getattr(protocol, "request", None)
+            if request is not None:
+                request.headers.clear()
             protocol.request = None
             protocol.response = None
 

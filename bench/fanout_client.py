@@ -47,6 +47,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.fanout_node import start_node_workers
+
 Trigger = Callable[[int], None]
 
 
@@ -65,6 +67,8 @@ class FanoutConfig:
     origin: str | None = None
     version_field: str = "version"
     ts_field: str = "sent_ns"  # "": latency from the trigger's start (HTTP command sent)
+    client: str = "python"  # or "node": bench/node/fanout_client.mjs (bench/fanout_node.py)
+    settle: float = 0.0  # seconds between the last client's snapshot and the first trigger
 
 
 @dataclass
@@ -212,11 +216,14 @@ def _worker(cfg: FanoutConfig, count: int, pipe: Connection) -> None:
 # -- parent -----------------------------------------------------------------
 
 
-def _start_workers(cfg: FanoutConfig) -> tuple[list[Connection], list[Any]]:
+def _start_workers(cfg: FanoutConfig) -> tuple[list[Any], list[Any]]:
     """One client process per share of the clients, each with a pipe back to us."""
     procs = cfg.procs or min(4, os.cpu_count() or 1)
     procs = max(1, min(procs, cfg.clients))
     shares = [cfg.clients // procs + (1 if i < cfg.clients % procs else 0) for i in range(procs)]
+    if cfg.client == "node":
+        node = start_node_workers(cfg, shares)
+        return list(node), list(node)
     # fork: cheap, and the parent has no event loop or threads yet.
     ctx = mp.get_context("fork") if sys.platform == "linux" else mp.get_context("spawn")
     pipes: list[Connection] = []
@@ -239,7 +246,7 @@ class _Drive:
     errors: list[str] = field(default_factory=list)
 
 
-def _drive(cfg: FanoutConfig, pipes: list[Connection], trigger: Trigger,
+def _drive(cfg: FanoutConfig, pipes: list[Any], trigger: Trigger,
            started: float) -> _Drive:
     """Wait for every client, fire the triggers, collect each process's report."""
     run = _Drive()
@@ -249,6 +256,7 @@ def _drive(cfg: FanoutConfig, pipes: list[Connection], trigger: Trigger,
         _, n = pipe.recv()
         run.connected += n
     run.connect_s = time.monotonic() - started
+    time.sleep(cfg.settle)
     for n in range(1, cfg.changes + 1):
         run.trigger_ns[n] = time.time_ns()
         try:
@@ -339,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--procs", type=int, default=0)
+    parser.add_argument("--client", choices=("python", "node"), default="python",
+                        help="node: bench/node/fanout_client.mjs (npm ci in bench/node)")
     parser.add_argument("--timeout", type=float, default=15.0)
     parser.add_argument("--smoke", action="store_true", help="200 clients, 5 changes")
     parser.add_argument("--reference", metavar="HTTP_URL", help="fanout_reference base URL")
@@ -369,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         origin=args.origin,
         version_field=args.version_field,
         ts_field=args.ts_field,
+        client=args.client,
     )
     if args.reference:
         trigger = reference_trigger(args.reference)

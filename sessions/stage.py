@@ -327,8 +327,10 @@ def _change_stage(
     if session.status == SessionStatus.closed:
         raise errors.SessionClosed()
     cid = session.conference_id
-    _ensure_stage(db, cid)
     stage = locked_stage(db, cid)
+    if stage is None:  # the conference's first command: one INSERT, only then
+        _ensure_stage(db, cid)
+        stage = locked_stage(db, cid)
     assert stage is not None
     same_session = stage.session_id == session_id
     fields = data.model_fields_set

@@ -26,7 +26,7 @@ def _run(module: str, timeout: int) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("module", "timeout"),
     [("bench.import_sites", 120), ("bench.registry", 120), ("bench.invite", 120),
-     ("bench.fanout", 180), ("bench.registry_pages", 120),
+     ("bench.fanout", 180), ("bench.fanout_command", 120), ("bench.registry_pages", 120),
      ("bench.dashboard", 240), ("bench.login_flood", 240), ("bench.floor", 240),
      ("bench.forms", 240)],
 )

@@ -14,6 +14,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.datastructures import Headers
+from websockets.http11 import Request
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 
@@ -61,7 +63,8 @@ class FakeProtocol:
         self.handshake_complete = True
         self.close_sent = False
         self.disconnected = False
-        self.request: object | None = object()
+        self.request: Request | None = Request(
+            "/ws/screen", Headers([("Host", "127.0.0.1"), ("Upgrade", "websocket")]))
         self.response: object | None = object()
 
 
@@ -153,8 +156,12 @@ def test_find_falls_back_when_send_is_not_uvicorns() -> None:
 
 def test_release_handshake_forgets_request_and_response() -> None:
     direct, _ = _direct()
+    request = direct._protocol.request
+    assert request is not None and request.headers
     direct.release_handshake()
     assert direct._protocol.request is None and direct._protocol.response is None
+    # websockets' parser generator still holds the request: its headers are emptied.
+    assert not request.headers
 
 
 # -- end to end: real uvicorn, real websocket clients --------------------------------
@@ -178,11 +185,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(sqlite_url: str) -> Iterator[Served]:
-    """diemcau under uvicorn (websockets-sansio, as `diemcau serve`) in a thread, with a screen."""
+    """diemcau under uvicorn (its websockets-sansio protocol, as `diemcau serve`) in a thread."""
     app = create_app(make_settings(sqlite_url))
     port = _free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws="websockets-sansio",
+        app, host="127.0.0.1", port=port, ws="app.uvicorn_ws:LeanWebSocketProtocol",
         ws_per_message_deflate=False, log_level="warning", lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -1,0 +1,62 @@
+"""The lean receive queue of `diemcau serve`'s websocket protocol (app/uvicorn_ws.py)."""
+
+import asyncio
+import tracemalloc
+
+import pytest
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from app.uvicorn_ws import LeanWebSocketProtocol, ReceiveQueue
+
+
+def test_receive_queue_delivers_in_order_and_wakes_a_waiting_reader() -> None:
+    async def scenario() -> list[int]:
+        queue = ReceiveQueue()
+        other = ReceiveQueue()
+        reader = asyncio.create_task(queue.get())
+        await asyncio.sleep(0)  # the reader waits: its future sits in this queue's getters
+        assert queue._getters and not other._getters
+        queue.put_nowait(1)
+        await queue.put(2)
+        queue.put_nowait(3)
+        first = await asyncio.wait_for(reader, 1)
+        rest = [await queue.get(), queue.get_nowait()]
+        assert other.empty() and queue.empty()
+        assert not queue._putters  # the shared putters deque is never used
+        return [first, *rest]
+
+    assert asyncio.run(scenario()) == [1, 2, 3]
+
+
+def test_receive_queue_refuses_join() -> None:
+    queue = ReceiveQueue()
+    with pytest.raises(NotImplementedError):
+        queue.task_done()
+    with pytest.raises(NotImplementedError):
+        asyncio.run(queue.join())
+
+
+def _allocated(make: type[asyncio.Queue[object]], count: int) -> int:
+    keep = []
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        keep = [make() for _ in range(count)]
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert len(keep) == count
+    return sum(d.size_diff for d in after.compare_to(before, "filename"))
+
+
+def test_receive_queue_is_lighter_than_a_stock_queue() -> None:
+    # Two of a stock queue's four deques (putters, its join event's waiters) are shared.
+    stock = _allocated(asyncio.Queue, 500) / 500
+    lean = _allocated(ReceiveQueue, 500) / 500
+    assert stock - lean > 1200, (stock, lean)
+
+
+def test_the_protocol_is_uvicorns_sansio_one_with_the_lean_queue() -> None:
+    # app/wsfast.py recognises it (a subclass whose send is uvicorn's own).
+    assert issubclass(LeanWebSocketProtocol, WebSocketsSansIOProtocol)
+    assert LeanWebSocketProtocol.send is WebSocketsSansIOProtocol.send
