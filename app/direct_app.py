@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.exposure import ExposedDefaultsGuard
 from app.throttle import ConnectionCap
+from app.ws import DATABASE_DOWN, database_down
 
 
 class DiemcauApp(FastAPI):
@@ -51,5 +52,7 @@ class DiemcauApp(FastAPI):
             return
         try:
             await handler(scope, receive, send)
+        except DATABASE_DOWN as exc:  # as app.ws.database_guarded, without its frame
+            await database_down(exc, scope, send)
         finally:
             self._cap.leave(address)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.config import Settings
@@ -160,21 +160,26 @@ async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
 log = logging.getLogger(__name__)
 
 
+#: What an unreachable database raises (PostgreSQL restarting, a pool that cannot connect).
+DATABASE_DOWN = (OperationalError, DisconnectionError, PoolTimeout)
+
+
 async def database_guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run a websocket handler; if the database is unreachable (PostgreSQL restarting),
-    close with 1013 instead of an unhandled error: the page retries with its backoff."""
-    closed = False
+    close with 1013 instead of an unhandled error: the page retries with its backoff.
 
-    async def tracking(message: Message) -> None:
-        nonlocal closed
-        closed = closed or message["type"] == "websocket.close"
-        await send(message)
-
+    `send` is passed on as it is (no wrapper): the screens' fast writer
+    (`app.wsfast.DirectSocket.find`) follows it to uvicorn's protocol."""
     try:
-        await app(scope, receive, tracking)
-    except (OperationalError, DisconnectionError, PoolTimeout) as exc:
-        log.warning("database unavailable on %s: %s", scope.get("path"), type(exc).__name__)
-        if not closed:
-            with contextlib.suppress(Exception):  # the client may be gone as well
-                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN,
-                            "reason": "database_unavailable"})
+        await app(scope, receive, send)
+    except DATABASE_DOWN as exc:
+        await database_down(exc, scope, send)
+
+
+async def database_down(exc: Exception, scope: Scope, send: Send) -> None:
+    """Log the outage and close the socket with 1013 (HTTP 403 before the handshake);
+    a socket the handler already closed, or a client already gone, is left as it is."""
+    log.warning("database unavailable on %s: %s", scope.get("path"), type(exc).__name__)
+    with contextlib.suppress(Exception):
+        await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN,
+                    "reason": "database_unavailable"})
