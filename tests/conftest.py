@@ -66,13 +66,24 @@ def _no_actor_left_over() -> None:
 # argon2's cost carry the `real_argon2` mark.
 _CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 _CHEAP_DUMMY_HASH = _CHEAP_HASHER.hash(secrets.token_urlsafe(16))
+_REAL_HASHER, _REAL_DUMMY_HASH = security._hasher, security._DUMMY_HASH
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """The cheap profile for the whole session: module-wide worlds log in too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", _CHEAP_HASHER)
+        patch.setattr(security, "_DUMMY_HASH", _CHEAP_DUMMY_HASH)
+        yield
 
 
 @pytest.fixture(autouse=True)
-def _cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.node.get_closest_marker("real_argon2") is None:
-        monkeypatch.setattr(security, "_hasher", _CHEAP_HASHER)
-        monkeypatch.setattr(security, "_DUMMY_HASH", _CHEAP_DUMMY_HASH)
+def _real_argon2_when_marked(request: pytest.FixtureRequest,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_argon2") is not None:
+        monkeypatch.setattr(security, "_hasher", _REAL_HASHER)
+        monkeypatch.setattr(security, "_DUMMY_HASH", _REAL_DUMMY_HASH)
 
 
 @pytest.fixture(scope="session")
