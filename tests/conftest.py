@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
 import app.models  # noqa: F401 - every table on the metadata
@@ -148,7 +149,9 @@ def _truncate_pg(url: str) -> None:
     """Empty every table of the test database (ids start again at 1)."""
     engine = _RESET_ENGINES.get(url)
     if engine is None:
-        engine = _RESET_ENGINES[url] = create_db_engine(url, pool_size=1)
+        # No pool: the reset keeps no idle connection between tests (the server's 100
+        # slots are shared with tests that open 60 at once, and with other runs).
+        engine = _RESET_ENGINES[url] = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
         # The audit log refuses DELETE and TRUNCATE by trigger (migration 0013); a
         # superuser test reset runs with triggers (foreign keys' too) off.
