@@ -11,6 +11,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -77,16 +79,41 @@ def _load_rows(engine: Engine) -> None:
                     ))
 
 
-@pytest.fixture
-def migrated(database_url: str) -> Iterator[str]:
-    """A database made from the fixture at revision 0005, then upgraded to head."""
-    cfg = alembic_config(database_url)
+def _migrate_fixture(url: str) -> None:
+    """Make `url` the fixture's database at revision 0005, then upgrade it to head."""
+    cfg = alembic_config(url)
     command.downgrade(cfg, "base")
     command.upgrade(cfg, REPORTS["revision"])
-    engine = create_db_engine(database_url, pool_size=1)
+    engine = create_db_engine(url, pool_size=1)
     _load_rows(engine)
     engine.dispose()
     command.upgrade(cfg, "head")
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """The migrated SQLite file, made once for this module; each test gets a copy."""
+    path = tmp_path_factory.mktemp("registry") / "migrated.db"
+    shutil.copy(sqlite_template, path)
+    _migrate_fixture(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def migrated(database_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database made from the fixture at revision 0005, then upgraded to head."""
+    if database_url.startswith("sqlite:///"):
+        made: Path = request.getfixturevalue("migrated_sqlite")
+        # The backup API copies committed pages whatever the journal mode left behind.
+        source = sqlite3.connect(made)
+        target = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    else:
+        _migrate_fixture(database_url)
     yield database_url
 
 

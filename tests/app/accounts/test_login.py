@@ -14,6 +14,10 @@ from app.main import create_app
 from tests.conftest import ADMIN_PASSWORD, make_settings
 from tests.endpoints.support import csrf
 
+# argon2's real cost is part of what these tests watch (one check at a time, none inside a
+# write transaction).
+pytestmark = pytest.mark.real_argon2
+
 
 def _token(client: TestClient, password: str, username: str = "admin") -> int:
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})

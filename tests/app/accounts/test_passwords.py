@@ -34,6 +34,7 @@ def test_the_common_list_holds_only_passwords_long_enough_to_reach_it() -> None:
     assert COMMON_PASSWORDS and all(len(p) >= 10 and p == p.casefold() for p in COMMON_PASSWORDS)
 
 
+@pytest.mark.real_argon2
 def test_new_hashes_use_the_one_lane_owasp_profile_and_old_ones_still_verify() -> None:
     """One lane and 19 MiB: a wrong-password flood keeps a core free for check-ins."""
     from argon2 import PasswordHasher
