@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
+from app.admission import Admission, admission_for, shed
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
@@ -111,13 +112,17 @@ class DirectWebsockets:
 
     It also caps open websockets per client address (every socket path passes here
     first, /ws/screen included): the socket past the cap is refused before the
-    handshake is accepted (HTTP 403), at the cost of a dictionary lookup.
+    handshake is accepted (HTTP 403), at the cost of a dictionary lookup. And it admits
+    new sockets at a safe rate (app/admission.py): the excess is closed at once with
+    1013 and when to come back.
     """
 
-    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp], cap: ConnectionCap) -> None:
+    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp], cap: ConnectionCap,
+                 admission: Admission) -> None:
         self.app = app
         self.routes = dict(routes)
         self.cap = cap
+        self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -129,8 +134,16 @@ class DirectWebsockets:
             await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
             return
         try:
-            handler = self.routes.get(scope["path"])
-            await (handler or self.app)(scope, receive, send)
+            admission = self.admission
+            retry_after = admission.admit()
+            if retry_after is not None:
+                await shed(receive, send, retry_after)
+                return
+            try:
+                handler = self.routes.get(scope["path"])
+                await (handler or self.app)(scope, receive, send)
+            finally:
+                admission.leave()
         finally:
             self.cap.leave(address)
 
@@ -290,8 +303,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditContext)
     app.state.ws_cap = ConnectionCap(settings.ws_connections_per_client)
+    app.state.admission = admission_for(settings)
     app.add_middleware(DirectWebsockets, routes={"/ws/screen": sessions_ws.ScreenSocket()},
-                       cap=app.state.ws_cap)
+                       cap=app.state.ws_cap, admission=app.state.admission)
     # Outermost, so that /ws/screen (handled by DirectWebsockets) is covered too.
     app.add_middleware(ExposedDefaultsGuard)
 

@@ -464,6 +464,13 @@
       socket = null;
       if (stopped) return;
       if (FATAL[event.code]) { status(FATAL[event.code], "down"); return; }
+      // Shed in a storm (1013): come back when the server said, without growing the backoff.
+      var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
+      if (later !== null) {
+        status("Máy chủ đang bận, kết nối lại sau " + Math.round(later / 1000) + " giây…", "down");
+        setTimeout(connect, later);
+        return;
+      }
       var wait = Math.min(30000, backoff) * (0.75 + Math.random() * 0.5);
       backoff = Math.min(30000, backoff * 2);
       status("Mất kết nối, thử lại sau " + Math.round(wait / 1000) + " giây…", "down");

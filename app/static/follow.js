@@ -181,6 +181,9 @@
       }
       setStatus(false);
       if (event.code === 4400) { version = null; }  // our version is unknown to the server
+      // Shed in a storm (1013): come back when the server said, without growing the backoff.
+      var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
+      if (later !== null) { setTimeout(connect, later); return; }
       attempt += 1;
       var delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);

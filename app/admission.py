@@ -1,0 +1,145 @@
+"""Admission control for websockets: a storm of new sockets is shed, never left to fail.
+
+When 31,000 screens come back at once (a network cut, a power return, the morning of a
+conference) a worker that takes every handshake falls behind: its event loop and thread
+pool queue up token lookups and snapshots, handshakes take longer than the clients wait,
+the listen queue overflows and connections fail with nothing to tell the screen when to
+come back. Instead each process admits new sockets at a safe rate (a token bucket) up to
+a cap of open sockets, and sheds the excess: it accepts the handshake and closes at once
+with 1013 Try Again Later and the reason ``retry_after=N`` (seconds). Shedding costs one
+HTTP parse and two small frames, no database or thread hop.
+
+The N given to consecutive shed sockets grows by one admission slot each (1/rate), so
+the retries come back spread at about the rate the worker admits, not as one wave; the
+pages add up to a second of jitter (app/static/retry.js).
+"""
+
+import math
+import resource
+import time
+from collections.abc import Callable
+from typing import Final
+
+from starlette.types import Receive, Send
+
+from app.config import Settings
+
+#: RFC 6455 "Try Again Later": the server is overloaded, the client should come back.
+CLOSE_TRY_AGAIN_LATER: Final = 1013
+#: Open files a process keeps for its database pool, Redis, static files and HTTP
+#: requests when the socket cap follows the open-file limit.
+RESERVED_FILES: Final = 1000
+#: Seconds a socket shed because the process holds its cap of open sockets waits.
+FULL_WAIT: Final = 10.0
+
+
+def retry_reason(seconds: int) -> str:
+    """The close reason telling a client when to come back."""
+    return f"retry_after={seconds}"
+
+
+def open_file_limit() -> int:
+    """This process's soft limit of open files (RLIMIT_NOFILE)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise the soft open-file limit to the hard one (every socket is a file); the
+    (before, after) soft limits. Worker processes inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft, soft
+        return soft, target
+    return soft, soft
+
+
+def automatic_max_open(limit: int) -> int:
+    """The socket cap when none is set: the open-file limit less what the process needs
+    besides (at least a tenth of the limit stays for sockets)."""
+    return max(limit // 10, limit - RESERVED_FILES)
+
+
+class Admission:
+    """One process's admission of new websockets: a token bucket and a cap of open ones.
+
+    ``per_second`` <= 0 turns the rate off; ``max_open`` <= 0 turns the cap off.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_second: float,
+        burst: int,
+        max_open: int,
+        retry_max: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_second = per_second
+        self.burst = max(1, burst)
+        self.max_open = max_open
+        self.retry_max = max(1, retry_max)
+        self.open = 0
+        self.admitted = 0
+        self.shed = 0
+        self._clock = clock
+        self._tokens = float(self.burst)
+        self._last = clock()
+        self._promised = 0.0  # when the last shed socket was told to come back
+
+    def admit(self) -> int | None:
+        """None when the new socket may open (it is counted until :meth:`leave`), else
+        the seconds it should wait before trying again."""
+        now = self._clock()
+        if self.max_open > 0 and self.open >= self.max_open:
+            # Sockets leave slowly: no use asking again within seconds.
+            return self._shed(now, wait=min(self.retry_max, FULL_WAIT))
+        if self.per_second > 0:
+            elapsed, self._last = now - self._last, now
+            self._tokens = min(self.burst, self._tokens + elapsed * self.per_second)
+            if self._tokens < 1.0:
+                return self._shed(now, wait=(1.0 - self._tokens) / self.per_second)
+            self._tokens -= 1.0
+        self.open += 1
+        self.admitted += 1
+        return None
+
+    def leave(self) -> None:
+        """An admitted socket ended."""
+        self.open = max(0, self.open - 1)
+
+    def _shed(self, now: float, *, wait: float) -> int:
+        """Give this socket the next free slot after the ones promised already."""
+        self.shed += 1
+        slot = 1.0 / self.per_second if self.per_second > 0 else 0.0
+        self._promised = max(self._promised + slot, now + wait)
+        return min(self.retry_max, max(1, math.ceil(self._promised - now)))
+
+
+def admission_for(settings: Settings) -> Admission:
+    """This process's admission as the settings say (made in each worker process)."""
+    max_open = settings.ws_max_open or automatic_max_open(open_file_limit())
+    return Admission(
+        per_second=settings.ws_admit_per_second, burst=settings.ws_admit_burst,
+        max_open=max_open, retry_max=settings.ws_retry_after_max_seconds,
+    )
+
+
+async def shed(receive: Receive, send: Send, retry_after: int) -> None:
+    """Accept the handshake and close it at once with 1013 and when to come back.
+
+    Accepted rather than refused: a refused handshake is an HTTP 403 that a browser
+    reports as a bare failure (code 1006), with no way to say "later".
+    """
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({
+        "type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER,
+        "reason": retry_reason(retry_after),
+    })

@@ -1,0 +1,190 @@
+"""Admission control: a storm of new sockets is shed with 1013 and when to come back."""
+
+import asyncio
+import re
+import resource
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from app.admission import (
+    CLOSE_TRY_AGAIN_LATER,
+    FULL_WAIT,
+    Admission,
+    automatic_max_open,
+    raise_open_file_limit,
+)
+from app.db import local_today
+from app.main import create_app
+from app.serve import granted_backlog, run_server
+from tests.browser import _free_port, _wait_healthy
+from tests.conftest import ADMIN_PASSWORD, make_settings
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_burst_is_admitted_then_the_excess_is_told_later_and_later() -> None:
+    clock = Clock()
+    gate = Admission(per_second=10, burst=5, max_open=0, clock=clock)
+    assert [gate.admit() for _ in range(5)] == [None] * 5
+    waits = [gate.admit() for _ in range(35)]
+    assert all(w is not None for w in waits)
+    # One admission slot (0.1 s) further each: spread at the admitted rate, not one wave.
+    assert waits == sorted(waits) and waits[0] == 1 and waits[-1] == 4
+    assert (gate.admitted, gate.shed, gate.open) == (5, 35, 5)
+
+
+def test_bucket_refills_at_the_rate() -> None:
+    clock = Clock()
+    gate = Admission(per_second=10, burst=5, max_open=0, clock=clock)
+    for _ in range(5):
+        gate.admit()
+    assert gate.admit() is not None
+    clock.now += 0.35
+    assert [gate.admit() for _ in range(3)] == [None] * 3
+    assert gate.admit() is not None
+
+
+def test_retry_after_is_capped() -> None:
+    clock = Clock()
+    gate = Admission(per_second=1, burst=1, max_open=0, retry_max=7, clock=clock)
+    gate.admit()
+    assert max(gate.admit() or 0 for _ in range(50)) == 7
+
+
+def test_open_cap_sheds_until_a_socket_leaves() -> None:
+    gate = Admission(per_second=0, burst=1, max_open=3, clock=Clock())
+    assert [gate.admit() for _ in range(3)] == [None] * 3
+    wait = gate.admit()
+    assert wait is not None and wait >= FULL_WAIT
+    gate.leave()
+    assert gate.admit() is None
+
+
+def test_rate_zero_admits_everything() -> None:
+    gate = Admission(per_second=0, burst=1, max_open=0, clock=Clock())
+    assert all(gate.admit() is None for _ in range(10_000))
+
+
+def test_socket_cap_follows_the_open_file_limit() -> None:
+    assert automatic_max_open(20_000) == 19_000
+    assert automatic_max_open(1024) == 102  # a tiny limit still leaves room for sockets
+
+
+@pytest.fixture
+def low_file_limit() -> Iterator[int]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard <= 256:
+        pytest.skip("the hard open-file limit is unlimited or too low to lower and raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    yield hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_open_file_limit_is_raised_to_the_hard_limit(low_file_limit: int) -> None:
+    assert raise_open_file_limit() == (256, low_file_limit)
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == low_file_limit
+
+
+def test_serve_raises_the_file_limit_and_asks_for_a_long_listen_queue(
+    low_file_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    said: list[str] = []
+    run_server(host="127.0.0.1", port=1, workers=2, backlog=8192, access_log=False,
+               echo=said.append)
+    assert calls[0]["backlog"] == 8192 and calls[0]["workers"] == 2
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == low_file_limit
+    queue, capped = granted_backlog(8192)
+    assert str(low_file_limit) in said[0] and str(queue) in said[0]
+    assert ("somaxconn" in said[0]) is capped
+
+
+# -- a real server under a burst of real sockets ---------------------------------------
+
+
+@dataclass
+class Served:
+    url: str
+    app: Any
+
+
+@pytest.fixture
+def served(sqlite_url: str) -> Iterator[Served]:
+    """The app under uvicorn admitting 60 new sockets a second after a burst of 30."""
+    settings = make_settings(sqlite_url, ws_admit_per_second=60, ws_admit_burst=30,
+                             ws_connections_per_client=0)
+    app = create_app(settings)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",
+                            ws_per_message_deflate=False, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, thread)
+        yield Served(f"ws://127.0.0.1:{port}/ws/screen?token={_screen_token(base)}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def _screen_token(base: str) -> str:
+    today = local_today().isoformat()
+    with httpx.Client(base_url=base, timeout=10) as http:
+        r = http.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
+        http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        cid = http.post("/api/v1/conferences", json={
+            "title": "Bão kết nối", "starts_on": today, "ends_on": today}).json()["id"]
+        site = http.post(f"/api/v1/conferences/{cid}/sites",
+                         json={"name": "Điểm cầu 1", "kind": "hub"}).json()["id"]
+        return str(http.post(f"/api/v1/sites/{site}/screen-token").json()["token"])
+
+
+async def _screen(url: str, sheds: list[str]) -> dict[str, Any]:
+    """Connect until the first message arrives, waiting as told after each 1013."""
+    while True:
+        async with connect(url, compression=None, proxy=None, open_timeout=10) as ws:
+            try:
+                first = await asyncio.wait_for(ws.recv(), 10)
+                return {"first": first}
+            except ConnectionClosed as closed:
+                if closed.rcvd is None or closed.rcvd.code != CLOSE_TRY_AGAIN_LATER:
+                    raise
+                sheds.append(closed.rcvd.reason)
+                match = re.fullmatch(r"retry_after=(\d+)", closed.rcvd.reason)
+                assert match, closed.rcvd.reason
+                await asyncio.sleep(int(match[1]))
+
+
+async def _storm(url: str, count: int, sheds: list[str]) -> list[dict[str, Any]]:
+    return await asyncio.gather(*(_screen(url, sheds) for _ in range(count)))
+
+
+def test_a_burst_past_the_rate_is_shed_with_1013_and_everyone_connects(served: Served) -> None:
+    sheds: list[str] = []
+    started = time.monotonic()
+    results = asyncio.run(_storm(served.url, 150, sheds))
+    assert len(results) == 150 and all(r["first"] for r in results)  # none failed
+    admission = served.app.state.admission
+    assert len(sheds) >= 60 and admission.shed == len(sheds)
+    assert admission.admitted == 150
+    waits = sorted(int(s.removeprefix("retry_after=")) for s in sheds)
+    assert waits[0] >= 1 and waits[-1] <= 5, waits  # spread over the seconds it takes
+    assert time.monotonic() - started < 12
