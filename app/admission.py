@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from starlette.types import Receive, Send
+from starlette.types import Receive, Scope, Send
 
 from app.config import Settings
 
@@ -31,6 +31,11 @@ CLOSE_TRY_AGAIN_LATER: Final = 1013
 RESERVED_FILES: Final = 1000
 #: Seconds a socket shed because the process holds its cap of open sockets waits.
 FULL_WAIT: Final = 10.0
+#: Handshakes a second assumed at least (unless the configured rate is lower) when
+#: spacing shed sockets' returns.
+MIN_RATE: Final = 20.0
+#: Where an admitted socket's :class:`Ticket` travels in the ASGI scope.
+TICKET: Final = "diemcau.admission"
 
 
 def retry_reason(seconds: int) -> str:
@@ -65,9 +70,12 @@ def automatic_max_open(limit: int) -> int:
 
 
 class Admission:
-    """One process's admission of new websockets: a token bucket and a cap of open ones.
+    """One process's admission of new websockets: a token bucket, a cap of handshakes
+    under way (admitted, first message not yet sent) and a cap of open sockets.
 
-    ``per_second`` <= 0 turns the rate off; ``max_open`` <= 0 turns the cap off.
+    The handshake cap is what adapts to the machine: a worker slower than the storm
+    (a busy database, a loaded host) has more under way and sheds sooner, whatever the
+    configured rate. A value <= 0 turns a limit off.
     """
 
     def __init__(
@@ -75,29 +83,32 @@ class Admission:
         *,
         per_second: float,
         burst: int,
+        max_pending: int,
         max_open: int,
         retry_max: int = 60,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_second = per_second
         self.burst = max(1, burst)
+        self.max_pending = max_pending
         self.max_open = max_open
         self.retry_max = max(1, retry_max)
-        self.open = 0
-        self.admitted = 0
-        self.shed = 0
+        self.open = self.pending = self.admitted = self.shed = 0
         self._clock = clock
         self._tokens = float(self.burst)
         self._last = clock()
         self._promised = 0.0  # when the last shed socket was told to come back
+        self._done, self._window, self._throughput = 0, clock(), 0.0
 
-    def admit(self) -> int | None:
-        """None when the new socket may open (it is counted until :meth:`leave`), else
-        the seconds it should wait before trying again."""
+    def admit(self) -> "Ticket | int":
+        """A ticket when the new socket may open (settle it after the first message,
+        leave when it ends), else the seconds it should wait before trying again."""
         now = self._clock()
         if self.max_open > 0 and self.open >= self.max_open:
             # Sockets leave slowly: no use asking again within seconds.
             return self._shed(now, wait=min(self.retry_max, FULL_WAIT))
+        if self.max_pending > 0 and self.pending >= self.max_pending:
+            return self._shed(now, wait=0.0)
         if self.per_second > 0:
             elapsed, self._last = now - self._last, now
             self._tokens = min(self.burst, self._tokens + elapsed * self.per_second)
@@ -105,19 +116,69 @@ class Admission:
                 return self._shed(now, wait=(1.0 - self._tokens) / self.per_second)
             self._tokens -= 1.0
         self.open += 1
+        self.pending += 1
         self.admitted += 1
-        return None
+        return Ticket(self)
 
-    def leave(self) -> None:
+    def settled(self) -> None:
+        """An admitted socket's handshake is over (its first message is out)."""
+        self.pending = max(0, self.pending - 1)
+        self._done += 1
+
+    def left(self) -> None:
         """An admitted socket ended."""
         self.open = max(0, self.open - 1)
+
+    def _slot(self, now: float) -> float:
+        """Seconds between two shed sockets' returns: one handshake at the rate this
+        process completes them lately (at most the configured rate)."""
+        elapsed = now - self._window
+        if elapsed >= 1.0:
+            seen = self._done / elapsed
+            self._throughput = seen if not self._throughput else (self._throughput + seen) / 2
+            self._done, self._window = 0, now
+        rate = max(MIN_RATE, self._throughput) if self._throughput else 0.0
+        if self.per_second > 0:
+            rate = min(rate or self.per_second, self.per_second)
+        return 1.0 / (rate or MIN_RATE)
 
     def _shed(self, now: float, *, wait: float) -> int:
         """Give this socket the next free slot after the ones promised already."""
         self.shed += 1
-        slot = 1.0 / self.per_second if self.per_second > 0 else 0.0
-        self._promised = max(self._promised + slot, now + wait)
+        self._promised = max(self._promised + self._slot(now), now + wait)
         return min(self.retry_max, max(1, math.ceil(self._promised - now)))
+
+
+class Ticket:
+    """One admitted socket: settled once its first message is out, then left at its end."""
+
+    __slots__ = ("admission", "done")
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self.done = False
+
+    def settle(self) -> None:
+        """The handshake is over; idempotent."""
+        if not self.done:
+            self.done = True
+            self.admission.settled()
+
+    def leave(self) -> None:
+        """The socket ended (settling it if it never got that far)."""
+        self.settle()
+        self.admission.left()
+
+
+def settle(scope: Scope) -> None:
+    """Tell admission that this socket's handshake is over (its first message is out).
+
+    Handlers that never call it are settled when they end: call it from every socket
+    that stays open, or each open one keeps a place among the handshakes under way.
+    """
+    ticket = scope.get(TICKET)
+    if isinstance(ticket, Ticket):
+        ticket.settle()
 
 
 def admission_for(settings: Settings) -> Admission:
@@ -125,7 +186,8 @@ def admission_for(settings: Settings) -> Admission:
     max_open = settings.ws_max_open or automatic_max_open(open_file_limit())
     return Admission(
         per_second=settings.ws_admit_per_second, burst=settings.ws_admit_burst,
-        max_open=max_open, retry_max=settings.ws_retry_after_max_seconds,
+        max_pending=settings.ws_admit_pending, max_open=max_open,
+        retry_max=settings.ws_retry_after_max_seconds,
     )
 
 

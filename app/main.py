@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
-from app.admission import Admission, admission_for, shed
+from app.admission import TICKET, Admission, admission_for, shed
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
@@ -134,16 +134,19 @@ class DirectWebsockets:
             await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
             return
         try:
-            admission = self.admission
-            retry_after = admission.admit()
-            if retry_after is not None:
-                await shed(receive, send, retry_after)
+            ticket = self.admission.admit()
+            if isinstance(ticket, int):
+                await shed(receive, send, ticket)
                 return
             try:
                 handler = self.routes.get(scope["path"])
+                if handler is None:
+                    ticket.settle()  # only the screens' handshakes are followed
+                else:
+                    scope[TICKET] = ticket
                 await (handler or self.app)(scope, receive, send)
             finally:
-                admission.leave()
+                ticket.leave()
         finally:
             self.cap.leave(address)
 

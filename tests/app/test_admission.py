@@ -19,6 +19,7 @@ from app.admission import (
     CLOSE_TRY_AGAIN_LATER,
     FULL_WAIT,
     Admission,
+    Ticket,
     automatic_max_open,
     raise_open_file_limit,
 )
@@ -37,47 +38,96 @@ class Clock:
         return self.now
 
 
+def _gate(clock: Clock, *, per_second: float = 10, burst: int = 5, max_pending: int = 0,
+          max_open: int = 0, retry_max: int = 60) -> Admission:
+    return Admission(per_second=per_second, burst=burst, max_pending=max_pending,
+                     max_open=max_open, retry_max=retry_max, clock=clock)
+
+
+def _waits(gate: Admission, n: int) -> list[int | None]:
+    """What n new sockets are told: None when admitted (settled at once), else the wait."""
+    told: list[int | None] = []
+    for _ in range(n):
+        ticket = gate.admit()
+        if isinstance(ticket, Ticket):
+            ticket.settle()
+            told.append(None)
+        else:
+            told.append(ticket)
+    return told
+
+
 def test_burst_is_admitted_then_the_excess_is_told_later_and_later() -> None:
     clock = Clock()
-    gate = Admission(per_second=10, burst=5, max_open=0, clock=clock)
-    assert [gate.admit() for _ in range(5)] == [None] * 5
-    waits = [gate.admit() for _ in range(35)]
-    assert all(w is not None for w in waits)
+    gate = _gate(clock)
+    assert _waits(gate, 5) == [None] * 5
+    told = _waits(gate, 35)
+    waits = [w for w in told if w is not None]
+    assert len(waits) == 35
     # One admission slot (0.1 s) further each: spread at the admitted rate, not one wave.
     assert waits == sorted(waits) and waits[0] == 1 and waits[-1] == 4
-    assert (gate.admitted, gate.shed, gate.open) == (5, 35, 5)
+    assert (gate.admitted, gate.shed, gate.open, gate.pending) == (5, 35, 5, 0)
 
 
 def test_bucket_refills_at_the_rate() -> None:
     clock = Clock()
-    gate = Admission(per_second=10, burst=5, max_open=0, clock=clock)
-    for _ in range(5):
-        gate.admit()
-    assert gate.admit() is not None
+    gate = _gate(clock)
+    _waits(gate, 5)
+    assert _waits(gate, 1) != [None]
     clock.now += 0.35
-    assert [gate.admit() for _ in range(3)] == [None] * 3
-    assert gate.admit() is not None
+    assert _waits(gate, 3) == [None] * 3
+    assert _waits(gate, 1) != [None]
 
 
 def test_retry_after_is_capped() -> None:
+    gate = _gate(Clock(), per_second=1, burst=1, retry_max=7)
+    _waits(gate, 1)
+    assert max(w or 0 for w in _waits(gate, 50)) == 7
+
+
+def test_handshakes_under_way_are_capped_until_one_settles() -> None:
     clock = Clock()
-    gate = Admission(per_second=1, burst=1, max_open=0, retry_max=7, clock=clock)
-    gate.admit()
-    assert max(gate.admit() or 0 for _ in range(50)) == 7
+    gate = _gate(clock, per_second=0, max_pending=2)
+    first, second = gate.admit(), gate.admit()
+    assert isinstance(first, Ticket) and isinstance(second, Ticket)
+    assert isinstance(gate.admit(), int)  # a slow worker sheds, whatever the rate
+    first.settle()
+    first.settle()  # once only
+    third = gate.admit()
+    assert isinstance(third, Ticket) and gate.pending == 2
+    second.leave()  # ended before its first message: its place is free too
+    assert (gate.pending, gate.open) == (1, 2)
+
+
+def test_shed_sockets_return_at_the_rate_handshakes_complete() -> None:
+    clock = Clock()
+    gate = _gate(clock, per_second=0, max_pending=1)
+    for _ in range(50):  # 50 handshakes in one second
+        ticket = gate.admit()
+        assert isinstance(ticket, Ticket)
+        ticket.settle()
+        clock.now += 0.02
+    clock.now += 0.01
+    held = gate.admit()
+    assert isinstance(held, Ticket)
+    waits = _waits(gate, 100)  # 100 more in a burst: two seconds of handshakes
+    assert waits[0] == 1 and waits[-1] in (2, 3), waits
 
 
 def test_open_cap_sheds_until_a_socket_leaves() -> None:
-    gate = Admission(per_second=0, burst=1, max_open=3, clock=Clock())
-    assert [gate.admit() for _ in range(3)] == [None] * 3
+    gate = _gate(Clock(), per_second=0, max_open=3)
+    tickets = [gate.admit() for _ in range(3)]
     wait = gate.admit()
-    assert wait is not None and wait >= FULL_WAIT
-    gate.leave()
-    assert gate.admit() is None
+    assert isinstance(wait, int) and wait >= FULL_WAIT
+    ticket = tickets[0]
+    assert isinstance(ticket, Ticket)
+    ticket.leave()
+    assert isinstance(gate.admit(), Ticket)
 
 
-def test_rate_zero_admits_everything() -> None:
-    gate = Admission(per_second=0, burst=1, max_open=0, clock=Clock())
-    assert all(gate.admit() is None for _ in range(10_000))
+def test_limits_at_zero_admit_everything() -> None:
+    gate = _gate(Clock(), per_second=0, max_pending=0, max_open=0)
+    assert all(isinstance(gate.admit(), Ticket) for _ in range(10_000))
 
 
 def test_socket_cap_follows_the_open_file_limit() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from app.admission import Ticket
 from tests.sessions.test_screen_browser import RestartableServer, _move, _prepare, _shows
 
 pytestmark = pytest.mark.browser
@@ -30,8 +31,9 @@ def test_shed_screen_waits_as_told_then_shows_the_current_slide(
     http, sid, item, token = _prepare(server.url)
     _move(http, sid, agenda_item_id=item, slide=1)
     admission = server.app.state.admission
-    assert admission.admit() is None  # someone else took the one free place
-    admission.leave()
+    ticket = admission.admit()  # someone else took the one free place
+    assert isinstance(ticket, Ticket)
+    ticket.leave()
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
     page = context.new_page()
     try:
