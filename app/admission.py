@@ -134,8 +134,9 @@ class Admission:
         process completes them lately (at most the configured rate)."""
         elapsed = now - self._window
         if elapsed >= 1.0:
-            seen = self._done / elapsed
-            self._throughput = seen if not self._throughput else (self._throughput + seen) / 2
+            if elapsed < 2.0:  # a window that spans idle time says nothing of a storm
+                seen = self._done / elapsed
+                self._throughput = (self._throughput + seen) / 2 if self._throughput else seen
             self._done, self._window = 0, now
         rate = max(MIN_RATE, self._throughput) if self._throughput else 0.0
         if self.per_second > 0:

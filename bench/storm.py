@@ -33,7 +33,7 @@ from bench.fanout import ADMIN_PASSWORD, late_joiners, prepare_diemcau
 from bench.procs import ROOT, free_port, fresh_pg, pct, process, wait_http
 from bench.storm_client import StormConfig, start_storm
 
-Stories = list[tuple[int, str, int | None, list[tuple[int, int]]]]
+Stories = list[tuple[int, str, float, float, list[tuple[int, int]]]]
 
 
 def _arguments() -> argparse.Namespace:
@@ -52,6 +52,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--admit-per-second", type=float, default=None,
                         help="DIEMCAU_WS_ADMIT_PER_SECOND (per worker; default: the setting's)")
     parser.add_argument("--admit-burst", type=int, default=None)
+    parser.add_argument("--admit-pending", type=int, default=None,
+                        help="DIEMCAU_WS_ADMIT_PENDING (0 with --admit-per-second 0: no admission)")
     parser.add_argument("--sqlite", action="store_true",
                         help="SQLite and the in-process broker, one worker (no PG or Redis)")
     parser.add_argument("--smoke", action="store_true",
@@ -83,6 +85,8 @@ def _server_env(args: argparse.Namespace, tmpdir: Path) -> dict[str, str]:
         env["DIEMCAU_WS_ADMIT_PER_SECOND"] = str(args.admit_per_second)
     if args.admit_burst is not None:
         env["DIEMCAU_WS_ADMIT_BURST"] = str(args.admit_burst)
+    if args.admit_pending is not None:
+        env["DIEMCAU_WS_ADMIT_PENDING"] = str(args.admit_pending)
     return env
 
 
@@ -104,7 +108,7 @@ def _check(stories: Stories, sent: dict[int, int]) -> dict[str, object]:
     versions = sorted(sent)
     latencies: list[float] = []
     missing = disorder = 0
-    for _, failed, _, received in stories:
+    for _, failed, _, _, received in stories:
         if failed:
             continue
         got = [v for v, _ in received if v in sent]
@@ -112,14 +116,17 @@ def _check(stories: Stories, sent: dict[int, int]) -> dict[str, object]:
         missing += len(set(versions) - set(got))
         latencies.extend((t - sent[v]) / 1e6 for v, t in received if v in sent)
     failures: dict[str, int] = {}
-    for _, failed, _, _ in stories:
+    for _, failed, _, _, _ in stories:
         if failed:
             failures[failed] = failures.get(failed, 0) + 1
     return {
-        "first_try": sum(1 for s, f, _, _ in stories if not f and s == 0),
-        "shed_clients": sum(1 for s, _, _, _ in stories if s),
-        "shed_then_connected": sum(1 for s, f, _, _ in stories if s and not f),
-        "sheds": sum(s for s, _, _, _ in stories),
+        "first_try": sum(1 for s, f, _, _, _ in stories if not f and s == 0),
+        "shed_clients": sum(1 for s, _, _, _, _ in stories if s),
+        "shed_then_connected": sum(1 for s, f, _, _, _ in stories if s and not f),
+        "sheds": sum(s for s, _, _, _, _ in stories),
+        "lag": sorted(lag for _, _, lag, _, _ in stories),
+        "first_try_ms": sorted(ms for s, f, _, ms, _ in stories if not f and s == 0),
+        "connect_ms": sorted(ms for _, f, _, ms, _ in stories if not f),
         "failures": failures, "missing": missing, "disorder": disorder,
         "latencies": sorted(latencies),
     }
@@ -138,6 +145,12 @@ def _report(args: argparse.Namespace, seconds: float, c: dict[str, object],
     print(f"connect phase: {seconds:.1f} s; first try: {c['first_try']}; shed with 1013: "
           f"{c['shed_clients']} screens ({c['sheds']} sheds), connected after: "
           f"{c['shed_then_connected']}; bare failures: {bare} {failures or ''}")
+    lag, first, conn = c["lag"], c["first_try_ms"], c["connect_ms"]
+    assert isinstance(lag, list) and isinstance(first, list) and isinstance(conn, list)
+    print(f"client start lag ms (a busy client starts late): p50 {pct(lag, 50):.0f} "
+          f"p99 {pct(lag, 99):.0f} max {pct(lag, 100):.0f}")
+    print(f"time to snapshot ms: first try p50 {pct(first, 50):.0f} p99 {pct(first, 99):.0f}; "
+          f"all (waits after 1013 included) p99 {pct(conn, 99):.0f} max {pct(conn, 100):.0f}")
     p99 = pct(lat, 99)
     print(f"{args.changes} changes: {len(lat)} deliveries, missing {c['missing']}, out of order "
           f"{c['disorder']}; latency ms p50 {pct(lat, 50):.1f} p99 {p99:.1f} "

@@ -48,7 +48,8 @@ class Screen:
 
     sheds: int = 0
     failed: str = ""
-    first_version: int | None = None
+    lag_ms: float = 0.0  # first try started this late (a busy client process)
+    connect_ms: float = 0.0  # first try to snapshot held, waits after sheds included
     received: list[tuple[int, int]] = field(default_factory=list)  # (version, time_ns)
     ws: ClientConnection | None = None
 
@@ -76,17 +77,21 @@ async def _first_message(cfg: StormConfig, source: str, screen: Screen) -> float
         screen.failed = f"first message: {type(exc).__name__}"
         await ws.close()
         return None
-    screen.first_version = first.get("version")
+    del first  # a snapshot, a waiting screen or `resumed`: connected either way
     screen.ws = ws
     return None
 
 
 async def _screen(cfg: StormConfig, index: int, t0: float, screen: Screen) -> None:
-    await asyncio.sleep(max(0.0, t0 + index / cfg.rate - time.time()))
+    scheduled = t0 + index / cfg.rate
+    await asyncio.sleep(max(0.0, scheduled - time.time()))
+    started = time.time()
+    screen.lag_ms = (started - scheduled) * 1000
     source = cfg.sources[index % len(cfg.sources)]
     while True:
         wait = await _first_message(cfg, source, screen)
         if wait is None:
+            screen.connect_ms = (time.time() - started) * 1000
             return
         await asyncio.sleep(wait)
 
@@ -115,12 +120,18 @@ async def _worker_main(cfg: StormConfig, proc: int, t0: float, pipe: Connection)
         if s.ws is not None:
             s.ws.transport.abort()
     await asyncio.gather(*readers, return_exceptions=True)
-    pipe.send(("result", [(s.sheds, s.failed, s.first_version, s.received) for s in screens]))
+    pipe.send(("result", [(s.sheds, s.failed, s.lag_ms, s.connect_ms, s.received)
+                          for s in screens]))
 
 
 def _worker(cfg: StormConfig, proc: int, t0: float, pipe: Connection) -> None:
     raise_open_file_limit()
-    asyncio.run(_worker_main(cfg, proc, t0, pipe))
+    try:
+        import uvloop
+    except ImportError:  # the plain loop works too, a little slower
+        asyncio.run(_worker_main(cfg, proc, t0, pipe))
+    else:
+        uvloop.run(_worker_main(cfg, proc, t0, pipe))
 
 
 @dataclass
@@ -131,7 +142,7 @@ class Storm:
     procs: list[Any]
     connect_seconds: float
 
-    def collect(self, linger: float) -> list[tuple[int, str, int | None, list[tuple[int, int]]]]:
+    def collect(self, linger: float) -> list[tuple[int, str, float, float, list[tuple[int, int]]]]:
         """Wait ``linger`` s for the last messages, then every client's story."""
         time.sleep(linger)
         for pipe in self.pipes:
