@@ -14,6 +14,8 @@ the retries come back spread at about the rate the worker admits, not as one wav
 pages add up to a second of jitter (app/static/retry.js).
 """
 
+import asyncio
+import contextlib
 import math
 import resource
 import time
@@ -34,6 +36,8 @@ FULL_WAIT: Final = 10.0
 #: Handshakes a second assumed at least (unless the configured rate is lower) when
 #: spacing shed sockets' returns.
 MIN_RATE: Final = 20.0
+#: How often the event loop's lag is measured (seconds).
+TICK: Final = 0.1
 #: Where an admitted socket's :class:`Ticket` travels in the ASGI scope.
 TICKET: Final = "diemcau.admission"
 
@@ -89,6 +93,7 @@ class Admission:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_second = per_second
+        self.rate = per_second  # lowered while the event loop lags (observe_lag)
         self.burst = max(1, burst)
         self.max_pending = max_pending
         self.max_open = max_open
@@ -109,11 +114,11 @@ class Admission:
             return self._shed(now, wait=min(self.retry_max, FULL_WAIT))
         if self.max_pending > 0 and self.pending >= self.max_pending:
             return self._shed(now, wait=0.0)
-        if self.per_second > 0:
+        if self.rate > 0:
             elapsed, self._last = now - self._last, now
-            self._tokens = min(self.burst, self._tokens + elapsed * self.per_second)
+            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
             if self._tokens < 1.0:
-                return self._shed(now, wait=(1.0 - self._tokens) / self.per_second)
+                return self._shed(now, wait=(1.0 - self._tokens) / self.rate)
             self._tokens -= 1.0
         self.open += 1
         self.pending += 1
@@ -139,9 +144,21 @@ class Admission:
                 self._throughput = (self._throughput + seen) / 2 if self._throughput else seen
             self._done, self._window = 0, now
         rate = max(MIN_RATE, self._throughput) if self._throughput else 0.0
-        if self.per_second > 0:
-            rate = min(rate or self.per_second, self.per_second)
+        if self.rate > 0:
+            rate = min(rate or self.rate, self.rate)
         return 1.0 / (rate or MIN_RATE)
+
+    def observe_lag(self, lag: float, *, max_lag: float) -> None:
+        """Adapt the rate to the event loop's lag, like TCP to losses: down by 30 % while
+        the loop lags more than ``max_lag`` (full handshakes are what overload it, a shed
+        costs far less), back up by 5 % of the setting per tick once it keeps up."""
+        if self.per_second <= 0:
+            return
+        floor = min(MIN_RATE, self.per_second)
+        if lag > max_lag:
+            self.rate = max(floor, self.rate * 0.7)
+        elif lag < max_lag / 2:
+            self.rate = min(self.per_second, self.rate + self.per_second * 0.05)
 
     def _shed(self, now: float, *, wait: float) -> int:
         """Give this socket the next free slot after the ones promised already."""
@@ -169,6 +186,41 @@ class Ticket:
         """The socket ended (settling it if it never got that far)."""
         self.settle()
         self.admission.left()
+
+
+class LagWatch:
+    """Measures the event loop's lag every :data:`TICK` s and hands it to admission.
+
+    The loop lags when the process has more work than CPU (its own handshakes, a
+    fan-out, or other processes on the host): what no count of sockets shows.
+    """
+
+    def __init__(self, admission: Admission, *, max_lag: float) -> None:
+        self.admission = admission
+        self.max_lag = max_lag
+        self.lag = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start watching (on the serving event loop)."""
+        if self.max_lag > 0 and self.admission.per_second > 0:
+            self._task = asyncio.create_task(self._run(), name="admission-lag")
+
+    async def stop(self) -> None:
+        """Stop watching."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(TICK)
+            sample = time.monotonic() - started - TICK
+            self.lag = 0.5 * self.lag + 0.5 * sample  # one late tick is no overload
+            self.admission.observe_lag(self.lag, max_lag=self.max_lag)
 
 
 def settle(scope: Scope) -> None:

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     ws_admit_per_second: float = Field(default=600.0, ge=0, le=100_000)
     ws_admit_burst: int = Field(default=600, ge=1, le=100_000)
     ws_admit_pending: int = Field(default=64, ge=0, le=100_000)
+    # While the event loop lags more than this (ms), the admitted rate falls (by 30 % a
+    # tick), then climbs back to ws_admit_per_second; 0 = a fixed rate.
+    ws_admit_max_lag_ms: int = Field(default=200, ge=0, le=60_000)
     ws_max_open: int = Field(default=0, ge=0, le=1_000_000)
     ws_retry_after_max_seconds: int = Field(default=60, ge=1, le=3600)
     # The controller of the personal data (bên kiểm soát dữ liệu cá nhân), named in every

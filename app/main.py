@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
-from app.admission import TICKET, Admission, admission_for, shed
+from app.admission import TICKET, Admission, LagWatch, admission_for, shed
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
@@ -214,7 +214,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    workers = await _start_workers(engine, settings, write_gate)
+    workers = await _start_workers(engine, settings, write_gate, app.state.admission)
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -237,15 +237,17 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
 
 
 async def _start_workers(
-    engine: Engine, settings: Settings, gate: WriteGate
-) -> list[MissFlusher | SpoolFlusher | RetentionJob]:
+    engine: Engine, settings: Settings, gate: WriteGate, admission: Admission
+) -> list[MissFlusher | SpoolFlusher | RetentionJob | LagWatch]:
     """Background writers with no state the requests read: failed-scan counts, the audit
     log's summaries (through the write gate: on SQLite they take turns with the scans),
-    the daily retention purge. Stopped in reverse order."""
-    workers: list[MissFlusher | SpoolFlusher | RetentionJob] = [
+    the daily retention purge; and the event loop's lag for admission. Stopped in
+    reverse order."""
+    workers: list[MissFlusher | SpoolFlusher | RetentionJob | LagWatch] = [
         MissFlusher(engine, interval=settings.miss_flush_seconds),
         SpoolFlusher(engine, interval=settings.audit_flush_seconds, run=gate.run),
         RetentionJob(engine, hour=settings.purge_hour),
+        LagWatch(admission, max_lag=settings.ws_admit_max_lag_ms / 1000),
     ]
     for worker in workers:
         await worker.start()

@@ -19,6 +19,7 @@ from app.admission import (
     CLOSE_TRY_AGAIN_LATER,
     FULL_WAIT,
     Admission,
+    LagWatch,
     Ticket,
     automatic_max_open,
     raise_open_file_limit,
@@ -130,6 +131,36 @@ def test_limits_at_zero_admit_everything() -> None:
     assert all(isinstance(gate.admit(), Ticket) for _ in range(10_000))
 
 
+def test_rate_falls_while_the_loop_lags_and_climbs_back() -> None:
+    gate = _gate(Clock(), per_second=600, burst=1)
+    for _ in range(3):
+        gate.observe_lag(0.5, max_lag=0.2)
+    assert gate.rate == pytest.approx(600 * 0.7**3)
+    for _ in range(30):
+        gate.observe_lag(0.5, max_lag=0.2)
+    assert gate.rate == 20  # never stops admitting
+    gate.observe_lag(0.15, max_lag=0.2)  # between: holds
+    assert gate.rate == 20
+    for _ in range(40):
+        gate.observe_lag(0.01, max_lag=0.2)
+    assert gate.rate == 600
+
+
+def test_lag_watch_lowers_the_rate_of_a_blocked_loop() -> None:
+    gate = Admission(per_second=600, burst=1, max_pending=0, max_open=0)
+    watch = LagWatch(gate, max_lag=0.05)
+
+    async def blocked() -> None:
+        await watch.start()
+        for _ in range(4):
+            await asyncio.sleep(0.15)
+            time.sleep(0.3)  # the overload under test
+        await watch.stop()
+
+    asyncio.run(blocked())
+    assert watch.lag > 0.05 and gate.rate < 600 * 0.7
+
+
 def test_socket_cap_follows_the_open_file_limit() -> None:
     assert automatic_max_open(20_000) == 19_000
     assert automatic_max_open(1024) == 102  # a tiny limit still leaves room for sockets
@@ -178,7 +209,7 @@ class Served:
 def served(sqlite_url: str) -> Iterator[Served]:
     """The app under uvicorn admitting 60 new sockets a second after a burst of 30."""
     settings = make_settings(sqlite_url, ws_admit_per_second=60, ws_admit_burst=30,
-                             ws_connections_per_client=0)
+                             ws_connections_per_client=0, ws_admit_max_lag_ms=0)
     app = create_app(settings)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",

@@ -45,12 +45,12 @@ def test_shed_screen_waits_as_told_then_shows_the_current_slide(
         shed_at = time.monotonic()  # told retry_after=3 or 4: the bucket refills in 4 s
         expect(page.locator("#status")).to_have_text("Mất kết nối, đang thử lại…")
         v = _move(http, sid, slide=3)  # the presenter moves on meanwhile
-        expect(page.locator("#status")).to_have_text("Đã kết nối", timeout=9_000)
+        expect(page.locator("#status")).to_have_text("Đã kết nối", timeout=12_000)
         back_after = time.monotonic() - shed_at
         _shows(page, v, 3)
         # Came back once, when told: its own backoff (0.5-1 s) would have been shed again.
         assert admission.shed == 1 and admission.admitted == 2
-        assert 2.9 <= back_after <= 7.0, back_after
+        assert 2.9 <= back_after <= 9.0, back_after
     finally:
         context.close()
         http.close()
