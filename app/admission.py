@@ -16,15 +16,21 @@ pages add up to a second of jitter (app/static/retry.js).
 
 import asyncio
 import contextlib
+import logging
 import math
 import resource
+import socket
+import struct
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import Receive, Scope, Send
 
 from app.config import Settings
+from app.wsfast import transport_socket
+
+logger = logging.getLogger(__name__)
 
 #: RFC 6455 "Try Again Later": the server is overloaded, the client should come back.
 CLOSE_TRY_AGAIN_LATER: Final = 1013
@@ -33,9 +39,13 @@ CLOSE_TRY_AGAIN_LATER: Final = 1013
 RESERVED_FILES: Final = 1000
 #: Seconds a socket shed because the process holds its cap of open sockets waits.
 FULL_WAIT: Final = 10.0
-#: Handshakes a second assumed at least (unless the configured rate is lower) when
-#: spacing shed sockets' returns.
+#: Admissions a second assumed when spacing shed sockets' returns with no rate set, and
+#: the least the event loop's lag lowers the rate to.
 MIN_RATE: Final = 20.0
+# struct tcp_info (linux/tcp.h): 8 one-byte fields, then u32s; tcpi_last_data_recv is
+# the 12th u32.
+_LAST_DATA_RECV: Final = 8 + 11 * 4
+_TCP_INFO_LEN: Final = 104
 #: How often the event loop's lag is measured (seconds).
 TICK: Final = 0.1
 #: Where an admitted socket's :class:`Ticket` travels in the ASGI scope.
@@ -89,6 +99,7 @@ class Admission:
         burst: int,
         max_pending: int,
         max_open: int,
+        max_wait: float = 0.0,
         retry_max: int = 60,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -97,6 +108,7 @@ class Admission:
         self.burst = max(1, burst)
         self.max_pending = max_pending
         self.max_open = max_open
+        self.max_wait = max_wait
         self.retry_max = max(1, retry_max)
         self.open = self.pending = self.admitted = self.shed = 0
         self._clock = clock
@@ -105,10 +117,17 @@ class Admission:
         self._promised = 0.0  # when the last shed socket was told to come back
         self._done, self._window, self._throughput = 0, clock(), 0.0
 
-    def admit(self) -> "Ticket | int":
+    def admit(self, waited: float = 0.0) -> "Ticket | int":
         """A ticket when the new socket may open (settle it after the first message,
-        leave when it ends), else the seconds it should wait before trying again."""
+        leave when it ends), else the seconds it should wait before trying again.
+
+        ``waited``: seconds its request sat in the kernel before we read it (listen
+        queue included, :func:`queued_seconds`). A long wait means the process is
+        behind, whatever it counts itself: shedding the queue drains it far faster.
+        """
         now = self._clock()
+        if self.max_wait > 0 and waited > self.max_wait:
+            return self._shed(now, wait=0.0)
         if self.max_open > 0 and self.open >= self.max_open:
             # Sockets leave slowly: no use asking again within seconds.
             return self._shed(now, wait=min(self.retry_max, FULL_WAIT))
@@ -136,7 +155,12 @@ class Admission:
 
     def _slot(self, now: float) -> float:
         """Seconds between two shed sockets' returns: one handshake at the rate this
-        process completes them lately (at most the configured rate)."""
+        process completed them lately (at most the rate in force).
+
+        Returns spaced at the configured rate instead came back faster than a loaded
+        worker completes handshakes and were shed again and again (a retry storm in
+        bench/storm.py); this spacing is slow but stable.
+        """
         elapsed = now - self._window
         if elapsed >= 1.0:
             if elapsed < 2.0:  # a window that spans idle time says nothing of a storm
@@ -220,7 +244,39 @@ class LagWatch:
             await asyncio.sleep(TICK)
             sample = time.monotonic() - started - TICK
             self.lag = 0.5 * self.lag + 0.5 * sample  # one late tick is no overload
+            before = self.admission.rate
             self.admission.observe_lag(self.lag, max_lag=self.max_lag)
+            after = self.admission.rate
+            if (before == self.admission.per_second) != (after == self.admission.per_second):
+                logger.warning(
+                    "websocket admission: event loop lag %.0f ms, new sockets %s (%.0f/s)",
+                    self.lag * 1000, "slowed" if after < before else "back to full", after)
+
+
+def queued_seconds(send: Callable[..., Any]) -> float:
+    """Seconds the handshake request behind an ASGI ``send`` waited in the kernel
+    (:func:`request_age` of uvicorn's socket), 0 when unknown (no uvicorn, no Linux).
+
+    The listen queue is invisible to the event loop: a worker behind a storm sees
+    only the connections it has accepted, each fresh to it, while the rest wait in
+    the kernel until the clients give up. This is how long they waited.
+    """
+    sock = transport_socket(send)
+    return 0.0 if sock is None else request_age(sock)
+
+
+def request_age(sock: socket.socket) -> float:
+    """Seconds since the last byte arrived on a TCP socket (``tcpi_last_data_recv`` of
+    TCP_INFO, Linux), 0 when unknown."""
+    if not hasattr(socket, "TCP_INFO"):
+        return 0.0
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
+    except OSError:
+        return 0.0
+    if len(info) < _LAST_DATA_RECV + 4:
+        return 0.0
+    return float(struct.unpack_from("I", info, _LAST_DATA_RECV)[0]) / 1000
 
 
 def settle(scope: Scope) -> None:
@@ -240,6 +296,7 @@ def admission_for(settings: Settings) -> Admission:
     return Admission(
         per_second=settings.ws_admit_per_second, burst=settings.ws_admit_burst,
         max_pending=settings.ws_admit_pending, max_open=max_open,
+        max_wait=settings.ws_admit_max_wait_ms / 1000,
         retry_max=settings.ws_retry_after_max_seconds,
     )
 

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
-from app.admission import TICKET, Admission, LagWatch, admission_for, shed
+from app.admission import TICKET, Admission, LagWatch, admission_for, queued_seconds, shed
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
@@ -134,7 +134,7 @@ class DirectWebsockets:
             await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
             return
         try:
-            ticket = self.admission.admit()
+            ticket = self.admission.admit(queued_seconds(send))
             if isinstance(ticket, int):
                 await shed(receive, send, ticket)
                 return

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -54,6 +55,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--admit-burst", type=int, default=None)
     parser.add_argument("--admit-pending", type=int, default=None,
                         help="DIEMCAU_WS_ADMIT_PENDING (0 with --admit-per-second 0: no admission)")
+    parser.add_argument("--log", type=Path, default=None, help="keep the server's log here")
     parser.add_argument("--sqlite", action="store_true",
                         help="SQLite and the in-process broker, one worker (no PG or Redis)")
     parser.add_argument("--smoke", action="store_true",
@@ -188,6 +190,8 @@ def main() -> int:
             # The aborted clients' closes are server work, not a late join.
             time.sleep(0.5 if args.smoke else 3.0)
             joins = sorted(late_joiners(url, args.joiners))
+        if args.log is not None:
+            shutil.copy(tmpdir / "diemcau.log", args.log)
     return _report(args, storm.connect_seconds, _check(stories, sent), joins)
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import re
 import resource
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ from app.admission import (
     LagWatch,
     Ticket,
     automatic_max_open,
+    queued_seconds,
     raise_open_file_limit,
+    request_age,
 )
 from app.db import local_today
 from app.main import create_app
@@ -129,6 +132,27 @@ def test_open_cap_sheds_until_a_socket_leaves() -> None:
 def test_limits_at_zero_admit_everything() -> None:
     gate = _gate(Clock(), per_second=0, max_pending=0, max_open=0)
     assert all(isinstance(gate.admit(), Ticket) for _ in range(10_000))
+
+
+def test_a_request_that_waited_long_in_the_listen_queue_is_shed() -> None:
+    gate = _gate(Clock(), per_second=0, max_pending=0)
+    gate.max_wait = 1.0
+    assert isinstance(gate.admit(waited=0.4), Ticket)
+    assert isinstance(gate.admit(waited=1.5), int)
+
+
+def test_queue_wait_is_read_from_the_kernel() -> None:
+    """tcpi_last_data_recv of a real connection whose request sat unread for 0.3 s."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with socket.create_connection(server.getsockname()) as client:
+            client.sendall(b"GET /ws/screen HTTP/1.1\r\n\r\n")
+            time.sleep(0.3)
+            conn, _ = server.accept()
+            with conn:
+                assert 0.25 <= request_age(conn) < 2.0
+    assert queued_seconds(print) == 0.0  # not uvicorn's: unknown
 
 
 def test_rate_falls_while_the_loop_lags_and_climbs_back() -> None:
