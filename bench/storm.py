@@ -55,6 +55,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--admit-burst", type=int, default=None)
     parser.add_argument("--admit-pending", type=int, default=None,
                         help="DIEMCAU_WS_ADMIT_PENDING (0 with --admit-per-second 0: no admission)")
+    parser.add_argument("--admit-max-wait-ms", type=int, default=None,
+                        help="DIEMCAU_WS_ADMIT_MAX_WAIT_MS (0: no shedding on queue wait)")
     parser.add_argument("--log", type=Path, default=None, help="keep the server's log here")
     parser.add_argument("--sqlite", action="store_true",
                         help="SQLite and the in-process broker, one worker (no PG or Redis)")
@@ -87,6 +89,8 @@ def _server_env(args: argparse.Namespace, tmpdir: Path) -> dict[str, str]:
         env["DIEMCAU_WS_ADMIT_PER_SECOND"] = str(args.admit_per_second)
     if args.admit_burst is not None:
         env["DIEMCAU_WS_ADMIT_BURST"] = str(args.admit_burst)
+    if args.admit_max_wait_ms is not None:
+        env["DIEMCAU_WS_ADMIT_MAX_WAIT_MS"] = str(args.admit_max_wait_ms)
     if args.admit_pending is not None:
         env["DIEMCAU_WS_ADMIT_PENDING"] = str(args.admit_pending)
     return env
