@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     ws_admit_max_lag_ms: int = Field(default=0, ge=0, le=60_000)
     # A new socket whose request waited longer than this (ms) in the kernel's listen queue
     # is shed: the worker is behind (0 = never for this reason).
-    ws_admit_max_wait_ms: int = Field(default=1000, ge=0, le=60_000)
+    ws_admit_max_wait_ms: int = Field(default=3000, ge=0, le=60_000)
     ws_max_open: int = Field(default=0, ge=0, le=1_000_000)
     ws_retry_after_max_seconds: int = Field(default=60, ge=1, le=3600)
     # The controller of the personal data (bên kiểm soát dữ liệu cá nhân), named in every
