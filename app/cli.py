@@ -67,11 +67,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Cổng")] = 8000,
     demo: Annotated[bool, typer.Option("--demo", help="Nạp hội nghị mẫu trước khi chạy")] = False,
     workers: Annotated[int, typer.Option(help="Số tiến trình (cần Redis khi > 1)")] = 1,
+    backlog: Annotated[int, typer.Option(
+        help="Hàng đợi kết nối chờ nhận (giới hạn bởi net.core.somaxconn của máy)",
+        min=128, max=65535)] = 8192,
 ) -> None:
     """Migrate the database, then run the service."""
-    import uvicorn
-
     from app.migrate import upgrade
+    from app.serve import run_server
 
     settings = get_settings()
     if workers > 1 and settings.broker_url.startswith("memory"):
@@ -84,27 +86,8 @@ def serve(
     if demo:
         _load_demo()
     typer.echo(f"diemcau đang chạy tại http://{host}:{port}")
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        # Pinned, not "auto": app/wsfast.py writes pre-framed changes straight to this
-        # protocol's transport (other backends fall back to plain ASGI sends). It keeps
-        # no reader task per socket, so it is also the lightest in memory; the subclass
-        # only makes its receive queue leaner (app/uvicorn_ws.py).
-        ws="app.uvicorn_ws:LeanWebSocketProtocol",
-        # Per-message compression costs 64+ KB per socket and would make every
-        # client's frame different; our messages are small.
-        ws_per_message_deflate=False,
-        ws_max_size=64 * 1024,
-        log_level="info",
-        # One log line per request costs a measurable share of a check-in burst;
-        # the reverse proxy keeps the access log in production.
-        access_log=settings.access_log,
-    )
+    run_server(host=host, port=port, workers=workers, backlog=backlog,
+               access_log=settings.access_log, echo=typer.echo)
 
 
 def _refuse_exposed_defaults(host: str) -> None:

@@ -85,6 +85,22 @@ class Settings(BaseSettings):
     self_checkin_misses_per_site: int = Field(default=100, ge=1, le=100_000)
     # Open websockets per client address and process (0 = no cap; benches from one host).
     ws_connections_per_client: int = Field(default=100, ge=0, le=100_000)
+    # Admission of new websockets per process (app/admission.py): past this rate (after a
+    # burst), this many handshakes under way or this many open sockets, a new socket is
+    # closed at once with 1013 and `retry_after=N` seconds (at most
+    # ws_retry_after_max_seconds) instead of queuing. 0 turns the rate or the handshake
+    # cap off; ws_max_open 0 = the open-file limit less 1,000.
+    ws_admit_per_second: float = Field(default=600.0, ge=0, le=100_000)
+    ws_admit_burst: int = Field(default=600, ge=1, le=100_000)
+    ws_admit_pending: int = Field(default=64, ge=0, le=100_000)
+    # While the event loop lags more than this (ms), the admitted rate falls (by 30 % a
+    # tick), then climbs back to ws_admit_per_second; 0 = a fixed rate.
+    ws_admit_max_lag_ms: int = Field(default=0, ge=0, le=60_000)
+    # A new socket whose request waited longer than this (ms) in the kernel's listen queue
+    # is shed: the worker is behind (0 = never for this reason).
+    ws_admit_max_wait_ms: int = Field(default=3000, ge=0, le=60_000)
+    ws_max_open: int = Field(default=0, ge=0, le=1_000_000)
+    ws_retry_after_max_seconds: int = Field(default=60, ge=1, le=3600)
     # The controller of the personal data (bên kiểm soát dữ liệu cá nhân), named in every
     # conference's default privacy notice, and how to reach them (address, phone, email).
     controller_name: str = Field(default="Ban tổ chức hội nghị", max_length=300)

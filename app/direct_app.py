@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.admission import TICKET, Admission, queued_seconds, shed
 from app.exposure import ExposedDefaultsGuard
 from app.throttle import ConnectionCap
 from app.ws import DATABASE_DOWN, database_down
@@ -27,16 +28,20 @@ class DiemcauApp(FastAPI):
     _direct: Mapping[str, ASGIApp] = {}
     _cap: ConnectionCap | None = None
     _guard: ExposedDefaultsGuard | None = None
+    _admission: Admission | None = None
 
-    def serve_directly(self, routes: Mapping[str, ASGIApp], *, cap: ConnectionCap) -> None:
+    def serve_directly(self, routes: Mapping[str, ASGIApp], *, cap: ConnectionCap,
+                       admission: Admission) -> None:
         """Serve websockets to `routes` (path -> ASGI handler) from here."""
         self._direct = dict(routes)
         self._cap = cap
+        self._admission = admission
         self._guard = ExposedDefaultsGuard(self.router)  # its check only, never called
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self._direct.get(scope["path"]) if scope["type"] == "websocket" else None
-        if handler is None or self._cap is None or self._guard is None:
+        if (handler is None or self._cap is None or self._guard is None
+                or self._admission is None):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self  # as Starlette sets it: handlers read app.state through it
@@ -51,8 +56,18 @@ class DiemcauApp(FastAPI):
             await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
             return
         try:
-            await handler(scope, receive, send)
-        except DATABASE_DOWN as exc:  # as app.ws.database_guarded, without its frame
-            await database_down(exc, scope, send)
+            # A storm's excess is told when to come back (app.admission), as in
+            # DirectWebsockets.
+            ticket = self._admission.admit(queued_seconds(send))
+            if isinstance(ticket, int):
+                await shed(receive, send, ticket)
+                return
+            scope[TICKET] = ticket
+            try:
+                await handler(scope, receive, send)
+            except DATABASE_DOWN as exc:  # as app.ws.database_guarded, without its frame
+                await database_down(exc, scope, send)
+            finally:
+                ticket.leave()
         finally:
             self._cap.leave(address)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
+from app.admission import TICKET, Admission, LagWatch, admission_for, queued_seconds, shed
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
@@ -114,13 +115,17 @@ class DirectWebsockets:
 
     It also caps open websockets per client address (every socket path passes here
     first, /ws/screen included): the socket past the cap is refused before the
-    handshake is accepted (HTTP 403), at the cost of a dictionary lookup.
+    handshake is accepted (HTTP 403), at the cost of a dictionary lookup. And it admits
+    new sockets at a safe rate (app/admission.py): the excess is closed at once with
+    1013 and when to come back.
     """
 
-    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp], cap: ConnectionCap) -> None:
+    def __init__(self, app: ASGIApp, routes: Mapping[str, ASGIApp], cap: ConnectionCap,
+                 admission: Admission) -> None:
         self.app = app
         self.routes = dict(routes)
         self.cap = cap
+        self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -132,8 +137,19 @@ class DirectWebsockets:
             await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
             return
         try:
-            handler = self.routes.get(scope["path"])
-            await database_guarded(handler or self.app, scope, receive, send)
+            ticket = self.admission.admit(queued_seconds(send))
+            if isinstance(ticket, int):
+                await shed(receive, send, ticket)
+                return
+            try:
+                handler = self.routes.get(scope["path"])
+                if handler is None:
+                    ticket.settle()  # only the screens' handshakes are followed
+                else:
+                    scope[TICKET] = ticket
+                await database_guarded(handler or self.app, scope, receive, send)
+            finally:
+                ticket.leave()
         finally:
             self.cap.leave(address)
 
@@ -201,7 +217,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     # Conferences running today follow their channels from start-up; others on demand.
     await dashboards.start(conference_ids=live)
     app.state.dashboards = dashboards
-    workers = await _start_workers(engine, settings, write_gate)
+    workers = await _start_workers(engine, settings, write_gate, app.state.admission)
     limiter = _throttles(app, settings, engine, write_gate)
     # Objects made at start-up live for the whole run: keep them out of GC passes,
     # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
@@ -231,15 +247,17 @@ def _make_hub(settings: Settings) -> Hub:
 
 
 async def _start_workers(
-    engine: Engine, settings: Settings, gate: WriteGate
-) -> list[MissFlusher | SpoolFlusher | RetentionJob]:
+    engine: Engine, settings: Settings, gate: WriteGate, admission: Admission
+) -> list[MissFlusher | SpoolFlusher | RetentionJob | LagWatch]:
     """Background writers with no state the requests read: failed-scan counts, the audit
     log's summaries (through the write gate: on SQLite they take turns with the scans),
-    the daily retention purge. Stopped in reverse order."""
-    workers: list[MissFlusher | SpoolFlusher | RetentionJob] = [
+    the daily retention purge; and the event loop's lag for admission. Stopped in
+    reverse order."""
+    workers: list[MissFlusher | SpoolFlusher | RetentionJob | LagWatch] = [
         MissFlusher(engine, interval=settings.miss_flush_seconds),
         SpoolFlusher(engine, interval=settings.audit_flush_seconds, run=gate.run),
         RetentionJob(engine, hour=settings.purge_hour),
+        LagWatch(admission, max_lag=settings.ws_admit_max_lag_ms / 1000),
     ]
     for worker in workers:
         await worker.start()
@@ -304,11 +322,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditContext)
     app.state.ws_cap = ConnectionCap(settings.ws_connections_per_client)
+    app.state.admission = admission_for(settings)
     screens = {"/ws/screen": sessions_ws.ScreenSocket()}
-    app.add_middleware(DirectWebsockets, routes=screens, cap=app.state.ws_cap)
+    app.add_middleware(DirectWebsockets, routes=screens, cap=app.state.ws_cap,
+                       admission=app.state.admission)
     # Ahead of every middleware frame, with the same checks (DiemcauApp); the
-    # middleware above still caps the other sockets.
-    app.serve_directly(screens, cap=app.state.ws_cap)
+    # middleware above still caps and admits the other sockets.
+    app.serve_directly(screens, cap=app.state.ws_cap, admission=app.state.admission)
     # Outermost, so that every socket is covered too (/ws/screen: DiemcauApp checks it).
     app.add_middleware(ExposedDefaultsGuard)
 

@@ -33,7 +33,10 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 
-__all__ = ["DEFAULT_MAX_BUFFER", "DirectSocket", "FrameCache", "SlowClient", "text_frame"]
+__all__ = [
+    "DEFAULT_MAX_BUFFER", "DirectSocket", "FrameCache", "SlowClient", "text_frame",
+    "transport_socket",
+]
 
 #: Bytes a client may leave unread before it is dropped; uvicorn pauses writing at
 #: the same mark (asyncio's default high-water mark), so both agree on "stuck".
@@ -117,6 +120,13 @@ def _uvicorn_protocol(send: Callable[..., Any]) -> Any | None:
             return None
         send = cell.cell_contents
     return None
+
+
+def transport_socket(send: Callable[..., Any]) -> Any | None:
+    """The TCP socket under uvicorn's websocket behind an ASGI ``send``, or None."""
+    protocol = _uvicorn_protocol(send)
+    transport = getattr(protocol, "transport", None)
+    return None if transport is None else transport.get_extra_info("socket")
 
 
 class DirectSocket:

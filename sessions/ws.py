@@ -27,6 +27,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from app import ws
+from app.admission import settle
 from app.deps import connection_hub, connection_read_engine, connection_settings
 from app.realtime import Attachment
 from app.unknown_tokens import UnknownTokens
@@ -183,6 +184,7 @@ class ScreenSocket:
         presence.connected(screen_id, websocket)
         try:
             if conference_id is None:
+                settle(scope)  # a waiting screen's handshake is over too
                 conference_id = await wait_until_live(
                     websocket, context, partial(_heartbeat, presence, screen_id)
                 )
@@ -192,6 +194,7 @@ class ScreenSocket:
             screen = _Screen(websocket, conference_id, presence, screen_id, context.site_id)
             del context
             attachment = await open_stage(screen, resume)
+            settle(scope)  # the snapshot is out: a place for the next handshake
             if attachment is not None:
                 counts = form_counts(websocket)
                 # After the snapshot: a count never comes before the stage it belongs to.

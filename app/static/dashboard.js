@@ -464,6 +464,13 @@
       socket = null;
       if (stopped) return;
       if (FATAL[event.code]) { status(FATAL[event.code], "down"); return; }
+      // Shed in a storm (1013): come back when the server said, without growing the backoff.
+      var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
+      if (later !== null) {
+        status("Máy chủ đang bận, kết nối lại sau " + Math.round(later / 1000) + " giây…", "down");
+        setTimeout(connect, later);
+        return;
+      }
       // First retry within half a second, then never more than 3 s apart: a restarted
       // service is live again on the board within 5 s (docs/FAULTS.md).
       var wait = Math.min(3000, backoff) * (0.5 + Math.random() * 0.5);

@@ -57,6 +57,9 @@
         socket = null;
         if (CLOSED[event.code]) { opts.onStatus("lost", CLOSED[event.code]); return; }
         opts.onStatus("lost", "Mất kết nối, đang thử lại…");
+        // Shed in a storm (1013): come back when the server said, without growing the backoff.
+        var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
+        if (later !== null) { timer = setTimeout(open, later); return; }
         retry = Math.min(retry + 1, 5);
         timer = setTimeout(open, 1000 * retry);
       });

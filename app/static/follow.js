@@ -181,6 +181,9 @@
       }
       setStatus(false);
       if (event.code === 4400) { version = null; }  // our version is unknown to the server
+      // Shed in a storm (1013): come back when the server said, without growing the backoff.
+      var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
+      if (later !== null) { setTimeout(connect, later); return; }
       attempt += 1;
       // First retry within half a second; never more than 3 s apart, so a restarted
       // service is shown again within 5 s (docs/FAULTS.md). The jitter spreads thousands

@@ -7,8 +7,14 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from app.admission import Admission
 from app.direct_app import DiemcauApp
 from app.throttle import ConnectionCap
+
+
+def _open() -> Admission:
+    """Admission with every limit off: these tests are about the route, not a storm."""
+    return Admission(per_second=0, burst=1, max_pending=0, max_open=0)
 
 
 class Seen:
@@ -41,7 +47,7 @@ def _app(cap: int = 0) -> DiemcauApp:
     app.state.name = "diemcau"
     app.add_middleware(Seen)
     app.websocket("/ws/other")(_greet)
-    app.serve_directly({"/ws/screen": _hello}, cap=ConnectionCap(cap))
+    app.serve_directly({"/ws/screen": _hello}, cap=ConnectionCap(cap), admission=_open())
     return app
 
 
@@ -64,7 +70,7 @@ async def _hold(scope: Scope, receive: Receive, send: Send) -> None:
 
 def test_the_direct_socket_keeps_the_per_address_cap() -> None:
     app = DiemcauApp()
-    app.serve_directly({"/ws/screen": _hold}, cap=ConnectionCap(1))
+    app.serve_directly({"/ws/screen": _hold}, cap=ConnectionCap(1), admission=_open())
     with TestClient(app) as client:
         with client.websocket_connect("/ws/screen") as first:
             assert first.receive_text() == "open"
