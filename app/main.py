@@ -227,11 +227,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.dashboards = dashboards
     workers = await _start_workers(engine, settings, write_gate, app.state.admission)
     limiter = _throttles(app, settings, engine, write_gate)
-    # Objects made at start-up live for the whole run: keep them out of GC passes,
-    # which otherwise pause fan-out for hundreds of ms with thousands of sockets.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    _tune_collector()
     try:
         yield
     finally:
@@ -253,6 +249,15 @@ def _make_hub(settings: Settings) -> Hub:
     if settings.broker_url.startswith("memory"):
         return create_hub(settings.broker_url)
     return create_hub(settings.broker_url, channel_prefix=settings.broker_channel_prefix)
+
+
+def _tune_collector() -> None:
+    """Objects made at start-up live for the whole run: keep them out of GC passes,
+    which otherwise pause fan-out for hundreds of ms with thousands of sockets; then
+    serve with GC_THRESHOLDS."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def _start_workers(

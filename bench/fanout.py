@@ -220,7 +220,11 @@ def _diemcau(args: argparse.Namespace, env: dict[str, str],
             "DIEMCAU_DATA_DIR": str(tmpdir / "var"), "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "DIEMCAU_ENV": "development",
             # Every client comes from 127.0.0.x: lift the per-address socket cap.
-            "DIEMCAU_WS_CONNECTIONS_PER_CLIENT": "0"}
+            "DIEMCAU_WS_CONNECTIONS_PER_CLIENT": "0",
+            # This bench measures the fan-out to screens already connected; shedding a
+            # storm of new ones (1013 retry_after) is bench/storm.py's: admission off.
+            "DIEMCAU_WS_ADMIT_PER_SECOND": "0", "DIEMCAU_WS_ADMIT_PENDING": "0",
+            "DIEMCAU_WS_ADMIT_MAX_WAIT_MS": "0"}
     cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     runs = []
     with process(cmd, denv, tmpdir / "diemcau.log") as srv:

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from app.audit.context import Actor, acting, current_actor
 from app.config import Settings
 from app.db import utcnow
 from app.errors import AppError
@@ -153,16 +154,28 @@ def _write(db: Session, ready: list[_Checked | AppError]) -> list[answers.Stored
 
 def submit_many(
     db: Session, *, items: Sequence[tuple[int, AnswerSubmit]], settings: Settings,
-    publish: Publish | None,
+    publish: Publish | None, actors: Sequence[Actor] | None = None,
 ) -> list[Outcome[answers.Answered]]:
     """`answers.submit` for answers that queued together: one transaction, one outcome
-    per answer in order (its `Answered`, or the error it alone raised)."""
+    per answer in order (its `Answered`, or the error it alone raised). `actors`: each
+    answer's request's actor, whose address the audit log counts it under."""
+    each = list(actors) if actors is not None else [current_actor()] * len(items)
     try:
         outcomes = _write(db, _check(db, items, settings))
         db.commit()
     except Exception:
         db.rollback()
-        return [answers.alone(db, form_id=form_id, data=data, settings=settings,
-                              publish=publish) for form_id, data in items]
-    return [o if isinstance(o, AppError) else answers.committed(db, o, publish)
-            for o in outcomes]
+        alone: list[Outcome[answers.Answered]] = []
+        for (form_id, data), actor in zip(items, each, strict=True):
+            with acting(actor):
+                alone.append(answers.alone(db, form_id=form_id, data=data,
+                                           settings=settings, publish=publish))
+        return alone
+    done: list[Outcome[answers.Answered]] = []
+    for outcome, actor in zip(outcomes, each, strict=True):
+        if isinstance(outcome, AppError):
+            done.append(outcome)
+            continue
+        with acting(actor):
+            done.append(answers.committed(db, outcome, publish))
+    return done

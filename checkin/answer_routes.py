@@ -1,12 +1,13 @@
 """JSON API of the phones' answers to training forms (no login: the site's answer code
 and the personal code are the credentials)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.audit.context import Actor, current_actor
 from app.config import Settings
 from app.db import ReadDbSession, WriteGate, WriteGateDep
 from app.deps import HubDep, SettingsDep
@@ -40,6 +41,8 @@ class AnswerJob:
     settings: Settings
     hub: Hub
     throttle: Throttle
+    # The request's audit actor (its address): the batch runs in a context of its own.
+    actor: Actor = field(default_factory=current_actor)
 
 
 def answer_jobs(jobs: list[AnswerJob]) -> list[Outcome[answers.Answered]]:
@@ -65,7 +68,8 @@ def answer_jobs(jobs: list[AnswerJob]) -> list[Outcome[answers.Answered]]:
     with first.gate.session() as db:
         stored = answer_batch.submit_many(
             db, items=[(jobs[i].form_id, jobs[i].data) for i in ready],
-            settings=first.settings, publish=first.hub.publish)
+            settings=first.settings, publish=first.hub.publish,
+            actors=[jobs[i].actor for i in ready])
     for i, outcome in zip(ready, stored, strict=True):
         outcomes[i] = outcome
         if isinstance(outcome, AppError) and outcome.code == "personal_code_wrong":

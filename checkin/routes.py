@@ -1,12 +1,13 @@
 """JSON API of check-in itself: scan, self check-in, check-out."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.audit.context import Actor, acting, current_actor
 from app.config import Settings
 from app.db import DbSession, WriteGate, WriteGateDep
 from app.deps import (
@@ -86,6 +87,9 @@ class ScanJob:
     settings: Settings
     hub: Hub
     cache: TokenCache
+    # The request's audit actor (its address; its user once found): the batch runs in a
+    # context of its own, and each scan is counted as its request's.
+    actor: Actor = field(default_factory=current_actor)
 
 
 def scan_jobs(jobs: list[ScanJob]) -> list[Outcome[tuple[int, bytes]]]:
@@ -98,8 +102,10 @@ def scan_jobs(jobs: list[ScanJob]) -> list[Outcome[tuple[int, bytes]]]:
     scans: list[tuple[int, Scan]] = []
     for i, job in enumerate(jobs):
         try:
-            user = find_user(job.request, db=first.gate.read_session, settings=first.settings,
-                             bearer=job.bearer, cache=first.cache)
+            with acting(job.actor):  # the login found is this request's actor
+                user = find_user(job.request, db=first.gate.read_session,
+                                 settings=first.settings, bearer=job.bearer,
+                                 cache=first.cache)
         except AppError as exc:
             outcomes[i] = exc
             continue
@@ -108,8 +114,9 @@ def scan_jobs(jobs: list[ScanJob]) -> list[Outcome[tuple[int, bytes]]]:
             code=d.code, site_id=d.site_id, actor=user, session_id=d.session_id,
             nonce=d.nonce, device=d.device, method=d.method)))
     with first.gate.session() as db:
-        done = scan_batch.check_in_many(db, scans=[s for _, s in scans],
-                                        settings=first.settings, publish=first.hub.publish)
+        done = scan_batch.check_in_many(
+            db, scans=[s for _, s in scans], settings=first.settings,
+            publish=first.hub.publish, actors=[jobs[i].actor for i, _ in scans])
     for (i, _), result in zip(scans, done, strict=True):
         outcomes[i] = result if isinstance(result, Exception) else _encoded(result)
     return [o for o in outcomes if o is not None]

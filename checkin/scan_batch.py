@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
+from app.audit.context import Actor, acting, current_actor
 from app.config import Settings
 from app.errors import AppError
 from app.group_commit import Outcome
@@ -23,20 +24,29 @@ from checkin.service import CheckinResult, Scan
 
 def check_in_many(
     db: Session, *, scans: Sequence[Scan], settings: Settings, publish: Publish | None,
+    actors: Sequence[Actor] | None = None,
 ) -> list[Outcome[CheckinResult]]:
     """`service.check_in` for scans that queued together: one outcome per scan, in
-    order (its result, or the error it alone raised)."""
+    order (its result, or the error it alone raised). `actors`: each scan's request's
+    actor, so the audit log counts each scan as its own (default: the current one)."""
+    each = list(actors) if actors is not None else [current_actor()] * len(scans)
     outcomes: list[Outcome[CheckinResult]] = []
     try:
-        for scan in scans:
-            outcomes.append(_one(db, scan, settings))
+        for scan, actor in zip(scans, each, strict=True):
+            with acting(actor):
+                outcomes.append(_one(db, scan, settings))
         db.commit()
     except Exception:
         db.rollback()
-        return [_alone(db, scan, settings, publish) for scan in scans]
-    for scan, outcome in zip(scans, outcomes, strict=True):
+        outcomes = []
+        for scan, actor in zip(scans, each, strict=True):
+            with acting(actor):
+                outcomes.append(_alone(db, scan, settings, publish))
+        return outcomes
+    for scan, actor, outcome in zip(scans, each, outcomes, strict=True):
         if not isinstance(outcome, Exception):
-            service.announce(db, scan, outcome, publish)
+            with acting(actor):
+                service.announce(db, scan, outcome, publish)
     return outcomes
 
 

@@ -7,6 +7,8 @@ write gate copies it too), and they all see the same object, so the user found b
 dependency in one thread is the actor of the write made in another.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -33,6 +35,17 @@ def current_actor() -> Actor:
 def set_actor(actor: Actor) -> None:
     """Make `actor` the actor of this context (CLI commands name theirs)."""
     _current.set(actor)
+
+
+@contextmanager
+def acting(actor: Actor) -> Iterator[None]:
+    """`actor` is the actor inside the block: work done for several requests in one
+    context (a group commit's batch) names each one's own."""
+    token = _current.set(actor)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def clear_actor() -> None:

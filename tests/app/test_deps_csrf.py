@@ -39,6 +39,8 @@ ANONYMOUS_FORMS = {
 # A valid body for routes that authenticate only after reading it (the scan hot path).
 BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/checkins"): {"code": "ABCD1234", "site_id": 999999},
+    # The presenter's command too (auth in the same hop as the change).
+    ("PUT", "/api/v1/sessions/{session_id}/state"): {"slide": 1},
     # The ask takes the check-in's path (auth inside, after the body is read) too.
     ("POST", "/api/v1/sessions/{session_id}/floor/requests"): {
         "site_id": 999999, "topic": "Ý kiến", "speaker_name": "An"},

@@ -39,10 +39,11 @@ def _post(http: httpx.Client, scan: Scan) -> httpx.Response:
 
 def _scanner(base: str, headers: dict[str, str], todo: "Queue[Scan]", busy: list[float],
              me: int) -> None:
-    """One scanning phone: a new connection per scan (both workers get some); a scan cut
-    off by the kill (or answered 503) is sent again with the same nonce until answered."""
+    """One scanning phone on one kept-alive connection (so it sits on one worker, which
+    a freeze then surely holds up); a scan cut off by the kill (or answered 503) is sent
+    again with the same nonce, on a new connection, until answered."""
     with httpx.Client(base_url=base, headers=headers, timeout=5,
-                      limits=httpx.Limits(max_keepalive_connections=0)) as http:
+                      limits=httpx.Limits(max_keepalive_connections=1)) as http:
         while True:
             try:
                 scan = todo.get_nowait()
