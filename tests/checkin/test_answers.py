@@ -329,3 +329,21 @@ def test_the_hot_path_is_a_handful_of_statements(
     # (and SQLite's BEGIN IMMEDIATE); a personal code adds its attendee.
     assert len(anonymous.statements) <= 6, anonymous.statements
     assert len(signed.statements) <= 7, signed.statements
+
+
+def test_a_clash_is_read_through_the_unique_keys_not_a_scan(
+    wdb: Session, engine: Engine
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the query plan checked is SQLite's (the embedded default)")
+    for key, value in (("attendee_id", 7), ("device", "device-0001")):
+        query = answers._EARLIER[key].compile(dialect=engine.dialect)
+        params = query.construct_params({"form_id": 1, "nonce": "nonce-0001", key: value})
+        plan = wdb.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {query}", tuple(params[p] for p in query.positiontup or ())
+        ).all()
+        steps = [row[-1] for row in plan if "form_answer" in row[-1]]
+        # Two point lookups on the unique keys, not a read of the form's answers.
+        assert len(steps) == 2 and all("INDEX" in s for s in steps), steps
+        assert any("nonce=?" in s for s in steps), steps
+        assert any(f"{key}=?" in s for s in steps), steps
