@@ -17,7 +17,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import AppError, app_error_response
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,3 +71,12 @@ def json_body(request: Request, body: bytes, model: type[M]) -> M | None:
         return model.model_validate_json(body)
     except ValidationError:
         return None
+
+
+async def respond(request: Request, send: Send, answer: Awaitable[Response]) -> None:
+    """Send what `answer` gives, or the app's usual answer to the `AppError` it raised."""
+    try:
+        response = await answer
+    except AppError as exc:
+        response = app_error_response(request, exc)
+    await response(request.scope, request.receive, send)

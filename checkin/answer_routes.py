@@ -11,8 +11,8 @@ from app.audit.context import Actor, current_actor
 from app.config import Settings
 from app.db import ReadDbSession, WriteGate, WriteGateDep
 from app.deps import HubDep, SettingsDep
-from app.direct import json_body, replay
-from app.errors import AppError, app_error_response
+from app.direct import json_body, replay, respond
+from app.errors import AppError
 from app.group_commit import Outcome
 from app.realtime import Hub
 from app.throttle import Throttle
@@ -135,13 +135,9 @@ async def answer_direct(scope: Scope, receive: Receive, send: Send, declared: AS
         await declared(scope, replay(body, receive), send)
         return
     state = request.app.state
-    try:
-        response = await _answered(form_id, data, request, gate=state.write_gate,
-                                   settings=state.settings, hub=state.hub,
-                                   throttle=state.throttle)
-    except AppError as exc:
-        response = app_error_response(request, exc)
-    await response(scope, receive, send)
+    await respond(request, send, _answered(
+        form_id, data, request, gate=state.write_gate, settings=state.settings,
+        hub=state.hub, throttle=state.throttle))
 
 
 @router.get(

@@ -22,7 +22,7 @@ from app.deps import (
     find_user,
     verify_cookie_csrf,
 )
-from app.direct import json_body, replay
+from app.direct import json_body, replay, respond
 from app.errors import AppError, app_error_response
 from app.group_commit import Outcome
 from app.realtime import Hub
@@ -179,13 +179,9 @@ async def check_in_direct(scope: Scope, receive: Receive, send: Send,
     if data is None:
         await declared(scope, replay(body, receive), send)
         return
-    try:
-        response = await _scanned(request, data, bearer, gate=state.write_gate,
-                                  settings=state.settings, hub=state.hub,
-                                  cache=state.token_cache)
-    except AppError as exc:
-        response = app_error_response(request, exc)
-    await response(scope, receive, send)
+    await respond(request, send, _scanned(
+        request, data, bearer, gate=state.write_gate, settings=state.settings,
+        hub=state.hub, cache=state.token_cache))
 
 
 def self_public(result: service.CheckinResult, follow_url: str | None = None) -> SelfCheckinPublic:

@@ -75,6 +75,24 @@ def signed(db: Session, settings: Settings, **claims: Any) -> str:
     return qr.sign_pass(qr.PassClaims(**{**base, **claims}), ring.signer)
 
 
+class CommitCounter:
+    """Counts the COMMITs the engine's connections make while active."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.commits = 0
+
+    def _on(self, conn: Any) -> None:
+        self.commits += 1
+
+    def __enter__(self) -> "CommitCounter":
+        event.listen(self.engine, "commit", self._on)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "commit", self._on)
+
+
 class StatementCounter:
     """Counts SQL statements sent to the database (BEGIN included) while active."""
 

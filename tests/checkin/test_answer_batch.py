@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -16,7 +16,7 @@ from checkin.answer_links import site_answer_code
 from checkin.answer_models import AnswerSubmit, FormAnswer
 from sessions import events
 from tests.checkin.forms_world import FormWorld, make_form
-from tests.checkin.support import Roster, StatementCounter
+from tests.checkin.support import CommitCounter, Roster, StatementCounter
 from tests.conftest import Tree
 
 
@@ -77,20 +77,12 @@ def test_a_batch_is_one_transaction_with_one_form_read(
     _many(wdb, settings, world.form_id, [  # the bank and the participation are kept
         {"nonce": "nonce-0000", "device": "device-0000", "site": site,
          "answers": world.right()}])
-    commits: list[object] = []
-
-    def committed(conn: object) -> None:
-        commits.append(conn)
-    event.listen(engine, "commit", committed)
-    try:
-        with StatementCounter(engine) as counter:
-            out = _many(wdb, settings, world.form_id, [
-                {"nonce": f"nonce-{i:04}", "device": f"device-{i:04}", "site": site,
-                 "answers": world.right()} for i in range(1, 11)])
-    finally:
-        event.remove(engine, "commit", committed)
+    with CommitCounter(engine) as commits, StatementCounter(engine) as counter:
+        out = _many(wdb, settings, world.form_id, [
+            {"nonce": f"nonce-{i:04}", "device": f"device-{i:04}", "site": site,
+             "answers": world.right()} for i in range(1, 11)])
     assert all(a.created for a in out) and _stored(wdb) == 11
-    assert len(commits) == 1  # one transaction for the ten
+    assert commits.commits == 1  # one transaction for the ten
     said = [s.strip().split()[0].upper() for s in counter.statements]
     assert said.count("BEGIN") <= 1
     assert sum("training_form" in s and s.lstrip().upper().startswith("SELECT")

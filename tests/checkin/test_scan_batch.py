@@ -3,7 +3,6 @@ by one, a refusal's own writes undone and its failure kept, announced after the 
 
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -14,7 +13,7 @@ from checkin import scan_batch, service
 from checkin.models import Attendance, ScanFailure
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
-from tests.checkin.support import Roster, StatementCounter, code_for
+from tests.checkin.support import CommitCounter, Roster, StatementCounter, code_for
 from tests.conftest import Tree
 
 
@@ -86,19 +85,11 @@ def test_a_batch_is_one_transaction(
 ) -> None:
     _many(wdb, settings, [{"code": roster.an.short_code, "site_id": tree.ward_a1,
                            "actor": admin}])
-    commits: list[object] = []
-
-    def committed(conn: object) -> None:
-        commits.append(conn)
-    event.listen(engine, "commit", committed)
-    try:
-        with StatementCounter(engine) as counter:
-            out = _many(wdb, settings, [
-                {"code": r.short_code, "site_id": r.site_id, "actor": admin}
-                for r in (roster.binh, roster.cuong)])
-    finally:
-        event.remove(engine, "commit", committed)
+    with CommitCounter(engine) as commits, StatementCounter(engine) as counter:
+        out = _many(wdb, settings, [
+            {"code": r.short_code, "site_id": r.site_id, "actor": admin}
+            for r in (roster.binh, roster.cuong)])
     assert [o.status for o in out] == ["checked_in", "checked_in"]
-    assert len(commits) == 1  # one COMMIT for both
+    assert commits.commits == 1  # one COMMIT for both
     said = [s.strip().split()[0].upper() for s in counter.statements]
     assert said.count("BEGIN") <= 1 and said.count("SAVEPOINT") == 2
