@@ -9,9 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from app.audit import spool
+from app.audit.context import Actor
 from app.config import Settings
 from app.errors import AppError
-from checkin import answer_batch
+from checkin import answer_batch, answers
 from checkin.answer_links import site_answer_code
 from checkin.answer_models import AnswerSubmit, FormAnswer
 from sessions import events
@@ -152,3 +154,19 @@ def test_a_failure_stays_with_its_answer(
     assert isinstance(out[1], Exception) and not isinstance(out[1], AppError)
     assert _stored(wdb) == 2  # the others were stored again, alone
     assert len(published) == 2
+
+
+def test_each_answer_of_a_batch_is_counted_under_its_own_address(
+    wdb: Session, settings: Settings, tree: Tree, world: FormWorld
+) -> None:
+    site = site_answer_code(tree.ward_a1, settings)
+    counted = spool.spool_for(wdb.get_bind())
+    counted.take()  # start from empty
+    phones = [Actor(role="anonymous", address=f"10.0.0.{i}") for i in (1, 2)]
+    answer_batch.submit_many(
+        wdb, items=[(world.form_id, AnswerSubmit(
+            nonce=f"nonce-000{i}", device=f"device-000{i}", site=site,
+            answers=world.right())) for i in (1, 2)],
+        settings=settings, publish=None, actors=phones)
+    addresses = sorted(str(key[6]) for key in counted.take() if key[0] == answers.ANSWER_AUDIT)
+    assert addresses == ["10.0.0.1", "10.0.0.2"]  # not the batch's (the system)
