@@ -5,6 +5,7 @@ tests skip with a reason when the server is unreachable, except in CI (CI=true),
 where an unreachable server is a failure.
 """
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -297,3 +298,15 @@ def coordinator_a(db: Session, admin: User, tree: Tree) -> User:
 # Browser fixtures are registered once, here: imported into several test modules, the
 # session-scoped browser would start one Playwright per module in the same thread.
 from tests.browser import browser, live_server, page, phone  # noqa: E402, F401
+
+
+@contextlib.contextmanager
+def sockets_one_at_a_time(client: TestClient) -> Iterator[None]:
+    """Handshakes sent one after another, faster than the admission's token bucket: not
+    a storm (shedding has its own tests, tests/app/test_admission.py), so no rate here."""
+    admission = client.app.state.admission  # type: ignore[attr-defined]
+    rate, admission.rate = admission.rate, 0.0
+    try:
+        yield
+    finally:
+        admission.rate = rate

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from tests.checkin.support import StatementCounter
-from tests.conftest import ADMIN_PASSWORD, Tree, token_for
+from tests.conftest import ADMIN_PASSWORD, Tree, sockets_one_at_a_time, token_for
 
 
 def _token(client: TestClient, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
@@ -265,7 +265,7 @@ def test_flood_of_bad_tokens_costs_no_sql(client: TestClient, tree: Tree) -> Non
     """Forged tokens are refused by their signature, before any lookup or thread hop."""
     tokens = ["scr_x", "forged", "x" * 3000, _token(client)[:-2] + "zz"]
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    with StatementCounter(engine) as counter:
+    with sockets_one_at_a_time(client), StatementCounter(engine) as counter:
         for i in range(1000):
             url = f"/ws/dashboard?conference_id={tree.cid}&token={tokens[i % len(tokens)]}"
             with client.websocket_connect(url) as ws:

@@ -14,7 +14,7 @@ from app.errors import AppError
 from endpoints.models import Conference
 from sessions import errors, follow_links
 from tests.checkin.support import StatementCounter
-from tests.conftest import ADMIN_PASSWORD, SECRET, Tree, token_for
+from tests.conftest import ADMIN_PASSWORD, SECRET, Tree, sockets_one_at_a_time, token_for
 from tests.endpoints.support import csrf, login
 from tests.sessions.support import make_live, run_on
 
@@ -171,7 +171,7 @@ def test_forged_follow_tokens_cost_no_sql(client: TestClient, tree: Tree) -> Non
     forged = ["", "scr_x", "eyJjIjoxfQ.forged",
               follow_links.sign(conference_id=tree.cid, generation=0, secret="x" * 40)]
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    with StatementCounter(engine) as counter:
+    with sockets_one_at_a_time(client), StatementCounter(engine) as counter:
         for i in range(1000):
             with client.websocket_connect(f"/ws/follow?token={forged[i % 4]}") as ws:
                 with pytest.raises(WebSocketDisconnect) as info:

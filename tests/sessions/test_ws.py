@@ -14,7 +14,7 @@ from app.accounts.models import User
 from endpoints import screens
 from endpoints import service as endpoints_service
 from tests.checkin.support import StatementCounter
-from tests.conftest import Tree
+from tests.conftest import Tree, sockets_one_at_a_time
 from tests.sessions.support import make_live
 
 
@@ -239,7 +239,7 @@ def _flood(
     """Handshakes with each token in turn (`times` in all); the token lookups they sent
     (statements naming `marker`: the background presence ticker reads too)."""
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    with StatementCounter(engine) as counter:
+    with sockets_one_at_a_time(client), StatementCounter(engine) as counter:
         for i in range(times):
             with client.websocket_connect(f"{url}{tokens[i % len(tokens)]}") as ws:
                 assert _close_code(ws) == 4401
