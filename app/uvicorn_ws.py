@@ -45,10 +45,12 @@ class ReceiveQueue(asyncio.Queue[Any]):
         self._init(0)
 
     def task_done(self) -> None:
-        raise NotImplementedError("ReceiveQueue is never joined")
+        """Refused: the queue keeps no count of unfinished items (uvicorn never joins)."""
+        raise TypeError("ReceiveQueue is never joined")
 
     async def join(self) -> None:
-        raise NotImplementedError("ReceiveQueue is never joined")
+        """Refused: nothing ever completes a join (uvicorn never joins)."""
+        raise TypeError("ReceiveQueue is never joined")
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):

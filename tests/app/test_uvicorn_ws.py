@@ -30,9 +30,9 @@ def test_receive_queue_delivers_in_order_and_wakes_a_waiting_reader() -> None:
 
 def test_receive_queue_refuses_join() -> None:
     queue = ReceiveQueue()
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(TypeError, match="never joined"):
         queue.task_done()
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(TypeError, match="never joined"):
         asyncio.run(queue.join())
 
 

@@ -3,7 +3,6 @@ PostgreSQL): the screen, the follow page and the dashboard in real Chromium reco
 themselves and show the current state within 5 s of the return, without a reload; the
 presenter carries on from where the stage was."""
 
-import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pypdfium2 as pdfium
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.db import local_today
 from tests.app.faults.serving import Served, admin_client, redis_url, serve_env, served
 from tests.conftest import ADMIN_PASSWORD
+from tests.sessions.support import make_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 BACK_WITHIN_MS = 5_000
@@ -33,15 +32,6 @@ class Event:
     screen_token: str
     follow_path: str
     codes: list[str]
-
-
-def _pdf(pages: int) -> bytes:
-    doc = pdfium.PdfDocument.new()
-    for _ in range(pages):
-        doc.new_page(960, 540)
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
 
 
 def _arrange(http: httpx.Client) -> Event:
@@ -63,7 +53,7 @@ def _arrange(http: httpx.Client) -> Event:
     item = http.post(f"/api/v1/sessions/{sid}/agenda", json={
         "title": "Ứng dụng AI trong công tác Đảng", "kind": "talk"}).json()["id"]
     r = http.post(f"/api/v1/agenda-items/{item}/deck",
-                  files={"file": ("bai.pdf", _pdf(3), "application/pdf")})
+                  files={"file": ("bai.pdf", make_pdf(3), "application/pdf")})
     assert r.status_code == 201, r.text
     token = http.post(f"/api/v1/sites/{site}/screen-token").json()["token"]
     follow = http.get(f"/api/v1/conferences/{cid}/follow-link").json()["url"]
