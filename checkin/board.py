@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final, Literal
 
 from app.templating import LOCAL_TZ
 from app.text import search_key
 from checkin.models import CONFERENCE_LEVEL
+from checkin.sync_view import SyncSummary
 from endpoints.models import READY, Readiness
 
 COUNTERS: Final = (
@@ -38,6 +39,8 @@ COUNTERS: Final = (
 SNAPSHOT_ROWS: Final = 500
 RECENT_INCIDENTS: Final = 20
 KEPT_INCIDENTS: Final = 200
+#: Sites whose last offline sync the dashboard lists, newest first.
+RECENT_SYNCS: Final = 20
 
 Filter = Literal["not_ready", "offline", "below_half"]
 
@@ -70,6 +73,10 @@ class SiteState:
     ancestors: tuple[int, ...] = ()
     children: int = 0
     rollup: list[int] = field(default_factory=lambda: [0] * len(COUNTERS))
+    # The site's last return from a network cut (None: it never synced a queue), and its
+    # JSON view (rows and the recent-syncs list carry it).
+    sync: SyncSummary | None = None
+    sync_view: dict[str, Any] | None = None
 
     @property
     def participating(self) -> bool:
@@ -102,6 +109,11 @@ class SiteState:
         """Taking part but offline or not ready."""
         return self.participating and not (self.online and self.ready)
 
+    def add_sync(self, summary: SyncSummary, *, today: date) -> None:
+        """One more sync request of this site (added to the last when the same return)."""
+        self.sync = self.sync.then(summary) if self.sync is not None else summary
+        self.sync_view = self.sync.view(site_id=self.site_id, site_name=self.name, today=today)
+
     def own(self) -> tuple[int, ...]:
         """This site's own contribution to each counter."""
         p = self.participating
@@ -132,6 +144,7 @@ class SiteState:
             "headcount": self.headcount,
             "expected": self.expected,
             "present": self.present,
+            "sync": self.sync_view,
         }
 
     def rollup_row(self) -> dict[str, Any]:
@@ -161,6 +174,8 @@ class Board:
         self.incidents: list[dict[str, Any]] = []
         self.dirty: set[int] = set()
         self.incidents_dirty = False
+        self.synced: set[int] = {s.site_id for s in self.sites.values() if s.sync is not None}
+        self.syncs_dirty = False
         self.unknown_site = False
         for s in self.sites.values():
             s.ancestors = _ancestors(s.path, s.site_id)
@@ -226,6 +241,17 @@ class Board:
 
         self._change(site_id, put)
 
+    def note_sync(self, site_id: int, summary: SyncSummary, *, today: date) -> None:
+        """A site sent (part of) its offline queue; its check-ins came as their own changes."""
+
+        def put(s: SiteState) -> None:
+            s.add_sync(summary, today=today)
+
+        self._change(site_id, put)
+        if site_id in self.sites:
+            self.synced.add(site_id)
+            self.syncs_dirty = True
+
     def note_incident(self, incident: dict[str, Any]) -> None:
         """An incident opened or resolved: newest first, by id."""
         self.incidents = [i for i in self.incidents if i.get("id") != incident.get("id")]
@@ -259,6 +285,16 @@ class Board:
             if (s := self.sites.get(int(i["site_id"]))) is not None and self.in_scope(s, root)
         ]
         return out[:RECENT_INCIDENTS]
+
+    def syncs_for(self, root: int | None) -> list[dict[str, Any]]:
+        """The last sync of each site of a scope that synced, newest first (≤ 20)."""
+        views = [
+            s.sync_view for i in self.synced
+            if (s := self.sites.get(i)) is not None and s.sync_view is not None
+            and self.in_scope(s, root)
+        ]
+        views.sort(key=lambda v: (v["at"], v["site_id"]), reverse=True)
+        return views[:RECENT_SYNCS]
 
 
 @dataclass(frozen=True)
@@ -299,6 +335,7 @@ def snapshot_body(
         "sites_complete": complete,
         "arrivals": arrivals_list(arrivals),
         "incidents": board.incidents_for(scope.root),
+        "syncs": board.syncs_for(scope.root),
     }
 
 

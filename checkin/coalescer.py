@@ -9,9 +9,10 @@ encoded once per scope and the same string goes to every dashboard of that scope
 Messages (JSON):
 * ``{"type": "snapshot", "version", "conference_id", "session_id", "scope_site_id",
   "totals", "rollups", "sites", "sites_total", "sites_complete", "arrivals",
-  "incidents"}``
+  "incidents", "syncs"}``
 * ``{"type": "update", "version", "totals", "sites" (changed rows, ≤ 500),
-  "rollups" (changed), "arrivals_tail", "incidents"? (when changed), "refresh"}``;
+  "rollups" (changed), "arrivals_tail", "incidents"? (when changed), "syncs"? (when a
+  site of the scope synced its offline queue), "refresh"}``;
   ``refresh: true`` means more rows changed than an update carries: reload the rows
   shown over HTTP.
 * ``{"type": "resumed", "version"}`` after a reconnect with ``since`` = current version.
@@ -26,17 +27,20 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.db import local_today
 from app.realtime import Hub, Message
 from checkin import attendance
 from checkin import events as checkin_events
 from checkin.board import Board, Scope, SiteState, local_minute, snapshot_body
 from checkin.models import CONFERENCE_LEVEL
+from checkin.sync_view import SyncSummary
 from endpoints import events as endpoints_events
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,14 @@ def _counts_in(
         return True
     return (session_key == CONFERENCE_LEVEL
             and isinstance(event, checkin_events.CheckinMessage) and event.conference)
+
+
+@dataclass(frozen=True, slots=True)
+class _Changes:
+    """What changed since the last flush besides rows and minutes."""
+
+    incidents: bool
+    syncs: bool
 
 
 class Sink:
@@ -209,6 +221,9 @@ class Coalescer:
         board = self.board
         assert board is not None
         event = checkin_events.decode(message)
+        if isinstance(event, checkin_events.SyncedMessage):
+            self._on_synced(board, event)
+            return
         if not isinstance(event, (checkin_events.CheckinMessage,
                                   checkin_events.HeadcountMessage)):
             return
@@ -223,12 +238,23 @@ class Coalescer:
             self._recent.discard(event.attendee_id)  # counted by the load
             return
         board.checked_in(event.site_id)
+        # The check-in's own time, not now: a queue synced after 40 minutes offline
+        # lands in the minutes it was scanned.
         minute = local_minute(event.at)
         site = board.sites.get(event.site_id)
         for feed in self._feeds.values():
             if site is not None and board.in_scope(site, feed.scope.root):
                 feed.arrivals[minute] += 1
                 feed.dirty_minutes.add(minute)
+
+    @staticmethod
+    def _on_synced(board: Board, event: checkin_events.SyncedMessage) -> None:
+        """A site's offline queue arrived: its row and the recent-syncs list say so (its
+        check-ins came as check-in messages of their own)."""
+        board.note_sync(event.site_id, SyncSummary.of(
+            checkins=event.checkins, headcounts=event.headcounts, refused=event.refused,
+            oldest=event.oldest, at=event.at,
+        ), today=local_today())
 
     # -- dashboards ---------------------------------------------------------------
 
@@ -300,12 +326,12 @@ class Coalescer:
         if board.unknown_site:
             return 0
         dirty = [board.sites[i] for i in board.dirty if i in board.sites]
-        incidents_dirty = board.incidents_dirty
+        changes = _Changes(incidents=board.incidents_dirty, syncs=board.syncs_dirty)
         board.dirty = set()
-        board.incidents_dirty = False
+        board.incidents_dirty = board.syncs_dirty = False
         sent = 0
         for feed in self._feeds.values():
-            message = self._update(board, feed, dirty, incidents_dirty)
+            message = self._update(board, feed, dirty, changes)
             if message is None:
                 continue
             sent += 1
@@ -315,13 +341,14 @@ class Coalescer:
         return sent
 
     def _update(
-        self, board: Board, feed: _ScopeFeed, dirty: list[SiteState], incidents_dirty: bool
+        self, board: Board, feed: _ScopeFeed, dirty: list[SiteState], changes: _Changes
     ) -> str | None:
         root = feed.scope.root
         changed = [s for s in dirty if board.in_scope(s, root)]
         minutes, feed.dirty_minutes = feed.dirty_minutes, set()
-        incidents = incidents_dirty and bool(board.incidents_for(root))
-        if not changed and not minutes and not incidents:
+        incidents = changes.incidents and bool(board.incidents_for(root))
+        syncs = board.syncs_for(root) if changes.syncs else []
+        if not changed and not minutes and not incidents and not syncs:
             return None
         groups: dict[int, SiteState] = {}
         for s in changed:
@@ -343,4 +370,6 @@ class Coalescer:
         }
         if incidents:
             body["incidents"] = board.incidents_for(root)
+        if syncs:
+            body["syncs"] = syncs
         return _encode(body)

@@ -62,7 +62,20 @@ class HeadcountMessage:
     at: datetime
 
 
-AttendanceMessage = CheckinMessage | CheckoutMessage | HeadcountMessage
+@dataclass(frozen=True, slots=True)
+class SyncedMessage:
+    """A site sent its offline queue, as :func:`encode_synced` sends it."""
+
+    conference_id: int
+    site_id: int
+    checkins: int
+    headcounts: int
+    refused: int
+    oldest: datetime | None
+    at: datetime
+
+
+AttendanceMessage = CheckinMessage | CheckoutMessage | HeadcountMessage | SyncedMessage
 
 
 def encode_checkin(
@@ -152,10 +165,23 @@ def decode_headcount(body: dict[str, Any]) -> HeadcountMessage:
     )
 
 
+def decode_synced(body: dict[str, Any]) -> SyncedMessage:
+    """The parsed body of an :func:`encode_synced` message."""
+    oldest = body.get("oldest")
+    return SyncedMessage(
+        conference_id=int(body["conference_id"]), site_id=int(body["site_id"]),
+        checkins=int(body["checkins"]), headcounts=int(body.get("headcounts") or 0),
+        refused=int(body.get("refused") or 0),
+        oldest=datetime.fromisoformat(oldest) if oldest else None,
+        at=datetime.fromisoformat(body["at"]),
+    )
+
+
 _DECODERS: dict[str, Callable[[dict[str, Any]], AttendanceMessage]] = {
     "checkin": decode_checkin,
     "checkout": decode_checkout,
     "headcount": decode_headcount,
+    "synced": decode_synced,
 }
 
 

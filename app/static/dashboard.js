@@ -1,6 +1,7 @@
 // Live dashboard: totals, rows (100 per page, over HTTP), arrivals chart (inline SVG),
-// incidents and the T-15 missing list, kept current by /ws/dashboard (snapshot, then
-// coalesced updates with a version; reconnect with backoff and resume with since=).
+// incidents, the sites back from a network cut (offline syncs) and the T-15 missing list,
+// kept current by /ws/dashboard (snapshot, then coalesced updates with a version;
+// reconnect with backoff and resume with since=).
 // Also the print button of the report page. No library, no outside asset.
 (function () {
   "use strict";
@@ -18,7 +19,7 @@
   var CHART_MIN_MINUTES = 30;
 
   var state = {
-    version: null, totals: null, rollups: new Map(), arrivals: new Map(), incidents: [],
+    version: null, totals: null, rollups: new Map(), arrivals: new Map(), incidents: [], syncs: [],
     filter: "", q: "", offset: 0, total: 0, rows: [], rowEls: new Map(), fetchSeq: 0,
   };
   var $ = function (id) { return document.getElementById(id); };
@@ -113,6 +114,8 @@
   function fillRow(tr, row) {
     var cells = tr.children;
     cells[0].textContent = row.name;
+    // Back from the network cut: what its devices queued meanwhile, and when it came.
+    if (row.sync) cells[0].appendChild(el("small", "sync-note", row.sync.text));
     cells[1].textContent = cfg.kinds[row.kind] || row.kind;
     presenceCell(cells[2], row);
     readinessCell(cells[3], row);
@@ -340,6 +343,20 @@
     });
   }
 
+  // Sites that sent their offline queue, newest first (the server words each line).
+  function renderSyncs() {
+    var list = $("syncs");
+    list.textContent = "";
+    if (!state.syncs.length) { list.appendChild(el("li", "muted", "Chưa có điểm cầu nào đồng bộ sau khi mất kết nối.")); return; }
+    state.syncs.forEach(function (s) {
+      var li = el("li");
+      li.dataset.site = s.site_id;
+      li.appendChild(el("strong", null, s.site_name));
+      li.appendChild(document.createTextNode(": " + s.text));
+      list.appendChild(li);
+    });
+  }
+
   function loadMissing() {
     var params = cfg.session_id ? { session_id: cfg.session_id } : {};
     var url = "/api/v1/conferences/" + cfg.conference_id + "/missing?" + new URLSearchParams(params).toString();
@@ -387,9 +404,11 @@
     setRollups(msg.rollups, true);
     state.arrivals = new Map((msg.arrivals || []).map(function (a) { return [a[0], a[1]]; }));
     state.incidents = msg.incidents || [];
+    state.syncs = msg.syncs || [];
     renderTiles();
     renderChart();
     renderIncidents();
+    renderSyncs();
     loadRows();
     loadMissing();
   }
@@ -422,6 +441,7 @@
       chartSoon();
     }
     if (msg.incidents) { state.incidents = msg.incidents; renderIncidents(); presenceChanged = true; }
+    if (msg.syncs) { state.syncs = msg.syncs; renderSyncs(); }
     if (presenceChanged) missingSoon();
   }
 

@@ -1,7 +1,7 @@
 """The pure board: roll-ups at every level, totals, present, scopes and row filters."""
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from checkin.board import (
     COUNTERS,
@@ -13,6 +13,7 @@ from checkin.board import (
     present,
     snapshot_body,
 )
+from checkin.sync_view import SyncSummary
 
 
 def _board() -> Board:
@@ -131,3 +132,32 @@ def test_snapshot_body_of_a_subtree() -> None:
 def test_local_minute_is_vietnam_time() -> None:
     assert local_minute(datetime(2025, 9, 9, 23, 30, tzinfo=UTC)) == "2025-09-10T06:30"
 
+
+
+def test_sync_marks_the_row_and_lists_the_scope_newest_first() -> None:
+    board = _board()
+    today = date(2026, 12, 8)
+    at = datetime(2026, 12, 8, 2, 41, tzinfo=UTC)  # 09:41 in Vietnam
+    board.note_sync(4, SyncSummary.of(checkins=200, headcounts=0, refused=0, oldest=None,
+                                      at=at), today=today)
+    board.note_sync(4, SyncSummary.of(checkins=112, headcounts=0, refused=0, oldest=None,
+                                      at=at + timedelta(seconds=3)), today=today)
+    board.note_sync(5, SyncSummary.of(checkins=9, headcounts=0, refused=0, oldest=None,
+                                      at=at + timedelta(minutes=1)), today=today)
+    assert board.dirty == {4, 5} and board.syncs_dirty
+    row = board.sites[4].row()
+    assert row["sync"]["text"] == "đồng bộ 312 lượt điểm danh lúc 09:41"
+    assert [v["site_id"] for v in board.syncs_for(None)] == [5, 4]
+    assert [v["site_id"] for v in board.syncs_for(2)] == [4]  # site 5 is elsewhere
+    # A sync changes no count: the check-ins it carried come as check-ins of their own.
+    assert board.totals(None)["checked_in"] == 0
+    scope = Scope(conference_id=1, session_id=None, root=3)
+    assert [v["site_id"] for v in snapshot_body(board, scope, Counter(), 1)["syncs"]] == [4]
+
+
+def test_sync_of_an_unknown_site_asks_for_a_reload() -> None:
+    board = _board()
+    board.note_sync(999, SyncSummary.of(checkins=1, headcounts=0, refused=0, oldest=None,
+                                        at=datetime(2026, 12, 8, tzinfo=UTC)),
+                    today=date(2026, 12, 8))
+    assert board.unknown_site and board.syncs_for(None) == []

@@ -44,3 +44,12 @@ def test_malformed_message_is_a_value_error(message: str) -> None:
 
 def test_attendance_channel_name() -> None:
     assert events.attendance_channel(7) == "conference:7:attendance"
+
+
+def test_synced_decodes_the_contract_message() -> None:
+    message = ('{"type":"synced","conference_id":1,"site_id":2,"checkins":312,'
+               '"headcounts":1,"refused":3,"oldest":"2025-09-09T08:01:02+07:00",'
+               '"at":"2025-09-09T01:02:03+00:00"}')
+    assert events.decode(message) == events.SyncedMessage(
+        conference_id=1, site_id=2, checkins=312, headcounts=1, refused=3,
+        oldest=datetime(2025, 9, 9, 1, 1, 2, tzinfo=UTC), at=AT)
