@@ -114,8 +114,9 @@ def test_items_are_applied_in_queue_order(
 def test_headcounts_and_incidents_are_applied_once(
     wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings
 ) -> None:
-    items = [{"kind": "headcount", "nonce": "h-1", "at": AT_0910, "counts": {"dai_bieu": 30}},
-             {"kind": "incident", "nonce": "i-1", "at": AT_0910, "reason": "Mất sóng"}]
+    items: list[dict[str, Any]] = [
+        {"kind": "headcount", "nonce": "h-1", "at": AT_0910, "counts": {"dai_bieu": 30}},
+        {"kind": "incident", "nonce": "i-1", "at": AT_0910, "reason": "Mất sóng"}]
     first = _sync(wdb, tree.ward_a2, admin, settings, items)
     again = _sync(wdb, tree.ward_a2, admin, settings, items)
     assert [r.outcome for r in first + again] == ["accepted"] * 4
