@@ -235,6 +235,7 @@ async def _steady(url: str, bodies: list[str], headers: dict[str, str], rate: fl
     host, port = url.removeprefix("http://").split(":")
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     latencies: list[float] = []
+    dues: list[float] = []
     statuses: Counter[int] = Counter()
     queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
 
@@ -252,6 +253,7 @@ async def _steady(url: str, bodies: list[str], headers: dict[str, str], rate: fl
             await reader.readexactly(length)
             statuses[int(status_line.split()[1])] += 1
             latencies.append((loop.time() - due) * 1000)
+            dues.append(due)
         writer.close()
 
     workers = [asyncio.create_task(connection()) for _ in range(connections)]
@@ -273,12 +275,16 @@ async def _steady(url: str, bodies: list[str], headers: dict[str, str], rate: fl
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     elapsed = loop.time() - start
+    offset = time.time() - loop.time()
     return {
         "sent": total, "seconds": elapsed, "rate": total / elapsed,
         "p50": pct(latencies, 50), "p95": pct(latencies, 95), "p99": pct(latencies, 99),
         "max": max(latencies), "statuses": dict(statuses),
         "generator_late_p99": pct(late, 99) if late else 0.0,
         "latencies": latencies,
+        # When each of `latencies` was due, in time.time() seconds (bench/offline.py
+        # splits them around the moment a sync ran).
+        "dues": [d + offset for d in dues],
     }
 
 

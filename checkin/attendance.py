@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Integer, and_, cast, func
+from sqlalchemy import Integer, and_, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
+from app.db import local_today
 from checkin import errors
 from checkin.board import KEPT_INCIDENTS, Board, SiteState, local_minute, present
 from checkin.models import (
@@ -32,6 +33,8 @@ from checkin.models import (
     ScanFailureCount,
     SiteAttendancePublic,
 )
+from checkin.offline_models import OfflineSync
+from checkin.sync_view import SyncSummary
 from endpoints import errors as endpoints_errors
 from endpoints import service as endpoints_service
 from endpoints.events import incident_view
@@ -133,10 +136,30 @@ def _recent_attendees(db: Session, conference_id: int, session_key: int) -> set[
             sa_select(col(Attendance.attendee_id)).where(
                 col(Attendance.conference_id) == conference_id,
                 col(Attendance.session_key) == session_key,
-                col(Attendance.checked_in_at) >= since,
+                # A scan synced just now carries the time it happened, maybe 40 minutes
+                # ago: its message may still be on the way all the same.
+                or_(col(Attendance.checked_in_at) >= since, col(Attendance.synced_at) >= since),
             )
         ).all()
     }
+
+
+def load_syncs(db: Session, *, conference_id: int) -> dict[int, SyncSummary]:
+    """Each site's last return from a network cut, its sync requests added up as the live
+    dashboard adds up their messages (:meth:`SyncSummary.then`): the last request alone
+    (`offline_sync.latest_syncs`) would say "112" of a queue sent as 200 + 112."""
+    last: dict[int, SyncSummary] = {}
+    for site_id, checkins, headcounts, refused, oldest, at in db.execute(
+        sa_select(col(OfflineSync.site_id), col(OfflineSync.checkins),
+                  col(OfflineSync.headcounts), col(OfflineSync.refused),
+                  col(OfflineSync.oldest_at), col(OfflineSync.synced_at))
+        .where(col(OfflineSync.conference_id) == conference_id)
+        .order_by(col(OfflineSync.synced_at), col(OfflineSync.id))
+    ).all():
+        one = SyncSummary.of(checkins=int(checkins), headcounts=int(headcounts),
+                             refused=int(refused), oldest=oldest, at=at)
+        last[int(site_id)] = last[int(site_id)].then(one) if site_id in last else one
+    return last
 
 
 def _recent_incidents(db: Session, conference_id: int) -> list[dict[str, Any]]:
@@ -163,7 +186,12 @@ def load_board(db: Session, *, conference_id: int, session_key: int) -> tuple[Bo
     sites = load_sites(db, conference_id=conference_id, session_key=session_key)
     recent = _recent_attendees(db, conference_id, session_key)
     incidents = _recent_incidents(db, conference_id)
+    syncs = load_syncs(db, conference_id=conference_id)
     db.rollback()
+    today = local_today()
+    for site in sites:
+        if (summary := syncs.get(site.site_id)) is not None:
+            site.add_sync(summary, today=today)
     board = Board(conference_id, session_key, sites)
     board.incidents = incidents
     board.dirty.clear()

@@ -42,7 +42,8 @@ class SyncSummary:
 
     def then(self, later: "SyncSummary") -> "SyncSummary":
         """This return followed by a later request: added up when it is the same return."""
-        if later.times <= self.times:
+        if later.times <= self.times or later.empty:
+            # Told twice, or a replay that brought nothing new: the return stays as it was.
             return self
         if later.at - self.at > ONE_RETURN:
             return later
@@ -53,6 +54,11 @@ class SyncSummary:
             refused=self.refused + later.refused, oldest=oldest,
             at=max(self.at, later.at), times=self.times | later.times,
         )
+
+    @property
+    def empty(self) -> bool:
+        """Nothing new in it (a queue sent again)."""
+        return not (self.checkins or self.headcounts or self.refused)
 
     def view(self, *, site_id: int, site_name: str, today: date) -> dict[str, Any]:
         """The JSON that dashboard rows and the recent-syncs list carry."""
@@ -82,7 +88,8 @@ def sync_text(summary: SyncSummary, *, today: date) -> str:
     if summary.checkins:
         what.append(f"{format_number(summary.checkins)} lượt điểm danh")
     if summary.headcounts:
-        what.append(f"{format_number(summary.headcounts)} báo cáo số lượng")
+        # Headcounts, readiness and incidents (offline_sync.headcounts counts them all).
+        what.append(f"{format_number(summary.headcounts)} báo cáo")
     text = "đồng bộ " + (" và ".join(what) + " " if what else "")
     text += f"lúc {_clock(summary.at, today)}"
     if summary.oldest is not None and summary.oldest < summary.at:

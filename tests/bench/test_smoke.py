@@ -28,7 +28,7 @@ def _run(module: str, timeout: int) -> subprocess.CompletedProcess[str]:
     [("bench.import_sites", 120), ("bench.registry", 120), ("bench.invite", 120),
      ("bench.fanout", 180), ("bench.fanout_command", 120), ("bench.registry_pages", 120),
      ("bench.dashboard", 240), ("bench.login_flood", 240), ("bench.floor", 240),
-     ("bench.forms", 240), ("bench.storm", 120)],
+     ("bench.forms", 240), ("bench.storm", 120), ("bench.offline", 120)],
 )
 def test_benchmark_smoke_run_succeeds(module: str, timeout: int) -> None:
     result = _run(module, timeout)

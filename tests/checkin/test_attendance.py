@@ -3,16 +3,20 @@ read the same figures (checked in, headcount, expected, present, online) per sit
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import TypeAdapter
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.config import Settings
 from app.db import utcnow
-from checkin import attendance, dashboard, errors, headcounts, reports, service
+from checkin import attendance, dashboard, errors, headcounts, offline_sync, reports, service
 from checkin.board import Board, local_minute
+from checkin.models import Attendance
+from checkin.offline_models import SyncItem
+from checkin.offline_sync import SyncTally
 from endpoints import errors as endpoints_errors
 from endpoints import presence, site_changes
 from endpoints import service as endpoints_service
@@ -20,7 +24,7 @@ from endpoints.models import Readiness, SiteUpdate
 from endpoints.screen_models import ScreenDevice
 from sessions import service as sessions_service
 from sessions.models import SessionCreate
-from tests.checkin.support import Roster, arrange_board, second_conference
+from tests.checkin.support import Roster, arrange_board, code_for, second_conference
 from tests.conftest import Tree
 
 
@@ -184,3 +188,47 @@ def test_load_sites_are_the_participants_with_the_participations_fields(
     with pytest.raises(endpoints_errors.SiteNotInConference):
         attendance.attendance_summary(wdb, conference_id=second, actor=admin,
                                       site_id=tree.ward_b1)
+
+
+def test_a_synced_queue_counts_in_the_minutes_scanned_and_shows_as_one_return(
+    wdb: Session, db: Session, admin: User, tree: Tree, roster: Roster, settings: Settings
+) -> None:
+    """A ward sends its queue in two requests: the board's row reads their sum (as the live
+    messages add up), and the arrivals are at 09:10 and 09:41, not at the sync."""
+    sync_at = datetime(2025, 9, 9, 4, 0, tzinfo=UTC)  # 11:00 in Vietnam
+    items = TypeAdapter(list[SyncItem])
+    for n, (person, at) in enumerate(((roster.an, "09:10"), (roster.binh, "09:41"))):
+        queued = items.validate_python([
+            {"kind": "scan", "nonce": f"q-{n}", "at": f"2025-09-09T{at}:00+07:00",
+             "code": code_for(wdb, person, settings)}])
+        now = sync_at + timedelta(seconds=n)
+        tally = SyncTally()
+        tally.add(offline_sync.sync_items(
+            wdb, site_id=tree.ward_a1, device="Bàn 1", actor=admin, settings=settings,
+            publish=None, now=now, items=queued), queued)
+        offline_sync.record_sync(wdb, site_id=tree.ward_a1, tally=tally, device="Bàn 1",
+                                 publish=None, now=now)
+    board, _ = attendance.load_board(db, conference_id=tree.cid, session_key=0)
+    row = board.sites[tree.ward_a1].row()
+    assert row["checked_in"] == 2
+    assert row["sync"]["text"] == (
+        "đồng bộ 2 lượt điểm danh lúc 11:00 ngày 09/09/2025 (ghi từ 09:10 ngày 09/09/2025)")
+    assert [v["site_id"] for v in board.syncs_for(None)] == [tree.ward_a1]
+    counts = attendance.load_arrivals(db, conference_id=tree.cid, session_key=0, root_path=None)
+    assert counts == {"2025-09-09T09:10": 1, "2025-09-09T09:41": 1}
+
+
+def test_a_check_in_synced_just_now_is_recent_whatever_its_scan_time(
+    wdb: Session, db: Session, tree: Tree, roster: Roster
+) -> None:
+    """Its message may still be on the way when a dashboard loads: the load tells the
+    coalescer not to count it again, though it was scanned 40 minutes ago."""
+    assert roster.an.id is not None and roster.binh.id is not None
+    now = utcnow()
+    wdb.add(Attendance(conference_id=tree.cid, attendee_id=roster.an.id, site_id=tree.ward_a1,
+                       checked_in_at=now - timedelta(minutes=40), synced_at=now))
+    wdb.add(Attendance(conference_id=tree.cid, attendee_id=roster.binh.id, site_id=tree.ward_a1,
+                       checked_in_at=now - timedelta(minutes=40)))
+    wdb.commit()
+    _, recent = attendance.load_board(db, conference_id=tree.cid, session_key=0)
+    assert recent == {roster.an.id}

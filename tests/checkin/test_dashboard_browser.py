@@ -1,8 +1,11 @@
-"""Real Chromium: the dashboard follows a check-in made through the API, and a site goes
-offline when its screen closes (presence timeouts shortened through settings)."""
+"""Real Chromium: the dashboard follows a check-in made through the API, a site goes
+offline when its screen closes (presence timeouts shortened through settings), and a
+site's offline queue shows as its return, its check-ins at the times they were scanned."""
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 import httpx
@@ -11,8 +14,9 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from app.config import PROJECT_ROOT
-from app.db import local_today
+from app.db import local_today, utcnow
 from app.main import create_app
+from app.templating import LOCAL_TZ
 from tests.browser import PHONE, LiveServer, _free_port, _wait_healthy
 from tests.conftest import ADMIN_PASSWORD, make_settings
 
@@ -211,3 +215,55 @@ def _login_as(page: Page, base: str, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _scan_times() -> tuple[datetime, datetime]:
+    """Two scans of a cut that began 40 minutes ago (today's, even just after midnight)."""
+    now = utcnow()
+    midnight = datetime.combine(local_today(), time_of_day(), tzinfo=LOCAL_TZ)
+    first = max(now - timedelta(minutes=40), midnight.astimezone(UTC))
+    return first, first + timedelta(seconds=61)
+
+
+def test_dashboard_shows_a_sites_return_and_places_its_check_ins_back_in_time(
+    fast_server: LiveServer, page: Page
+) -> None:
+    """A ward that checked two people in offline sends its queue: the row and the list of
+    returns say "đồng bộ 2 lượt điểm danh lúc …", live and after a reload, and the chart
+    puts the check-ins in the minutes they were scanned, not now."""
+    base = fast_server.url
+    http = httpx.Client(base_url=base, timeout=30)
+    cid, _hub, ward, people = _arrange(http)
+    _login(page, base)
+    page.goto(f"{base}/conferences/{cid}/dashboard")
+    expect(page.locator("#conn")).to_have_text("Đang cập nhật trực tiếp")
+    expect(page.locator("#syncs")).to_contain_text("Chưa có điểm cầu nào đồng bộ")
+
+    times = _scan_times()
+    r = http.post(f"/api/v1/sites/{ward}/sync", json={"device": "Bàn 1", "items": [
+        {"kind": "scan", "nonce": f"ben-nghe-{n}", "at": at.isoformat(),
+         "code": person["code"], "session_id": None, "method": "scan"}
+        for n, (at, person) in enumerate(zip(times, people, strict=True))]})
+    assert r.status_code == 200, r.text
+    assert [x["outcome"] for x in r.json()["results"]] == ["accepted", "accepted"]
+    synced_at = datetime.fromisoformat(r.json()["synced_at"])
+
+    def clock(at: datetime) -> str:
+        return at.astimezone(LOCAL_TZ).strftime("%H:%M")
+
+    line = (f"đồng bộ 2 lượt điểm danh lúc {clock(synced_at)} (ghi từ {clock(times[0])})")
+    row = page.locator(f'tr[data-site="{ward}"]')
+    expect(page.locator("#t-checked")).to_have_text("2")
+    expect(row.locator(".sync-note")).to_have_text(line)
+    expect(page.locator("#syncs li")).to_have_text(f"Phường Bến Nghé: {line}")
+    titles = page.locator("#arrivals svg rect title")
+    expect(titles).to_have_count(2)
+    # "09:01: 1 lượt": in the minutes scanned.
+    assert [t[:5] for t in titles.all_text_contents()] == [clock(at) for at in times]
+
+    page.reload()  # from the offline_sync table now
+    expect(page.locator("#conn")).to_have_text("Đang cập nhật trực tiếp")
+    expect(row.locator(".sync-note")).to_have_text(line)
+    expect(page.locator("#syncs li")).to_have_text(f"Phường Bến Nghé: {line}")
+    expect(page.locator("#arrivals svg rect title")).to_have_count(2)
+    http.close()

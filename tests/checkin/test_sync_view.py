@@ -23,7 +23,7 @@ def test_sync_text_says_how_many_and_when_in_local_time() -> None:
 
 def test_sync_text_names_the_day_when_not_today_and_groups_thousands() -> None:
     text = sync_text(_one(1_250, headcounts=2, refused=3), today=TODAY + timedelta(days=1))
-    assert text == ("đồng bộ 1.250 lượt điểm danh và 2 báo cáo số lượng lúc 09:41 ngày "
+    assert text == ("đồng bộ 1.250 lượt điểm danh và 2 báo cáo lúc 09:41 ngày "
                     "08/12/2026 (ghi từ 09:01 ngày 08/12/2026); 3 mục bị từ chối")
 
 
@@ -60,3 +60,8 @@ def test_view_carries_utc_times_and_the_text() -> None:
         "refused": 0, "oldest": "2026-12-08T02:01:30+00:00", "at": "2026-12-08T02:41:05+00:00",
         "text": "đồng bộ 312 lượt điểm danh lúc 09:41 (ghi từ 09:01)",
     }
+
+
+def test_a_replay_that_brought_nothing_new_leaves_the_return_as_it_was() -> None:
+    replay = _one(0, AT + ONE_RETURN * 3, oldest=OLDEST)
+    assert _one(312).then(replay) == _one(312)
