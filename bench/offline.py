@@ -9,14 +9,15 @@
    that ended 5 minutes ago: the site declared ready, an incident, every attendee scanned
    once at a moment of the cut (a tenth found by name: the short code), 5% scanned again
    at the other desk; nonces and original times as the desks wrote them.
-3. An online check-in load runs at a steady `--rate` (200/s) for the whole run in a
-   process of its own: the open-loop generator of bench/checkin.py (16 keep-alive
-   connections, latency from each request's scheduled time, 30% repeats). After
-   `--reference-seconds` every island posts its queue at the same moment, each with its
-   coordinator's token, in batches of `--batch` (200) one after another.
-4. Online p50/p95/p99 before the sync (the reference: same run, no sync), during it
-   (requests due between the first sync request and the last answer) and after, side by
-   side; the sync's duration and items per second.
+3. Online check-ins at a steady `--rate` (200/s) from a process of its own: the
+   open-loop generator of bench/checkin.py (16 keep-alive connections, latency from each
+   request's scheduled time, 30% repeats), in two phases on the same server: the
+   reference (`--reference-seconds`, no sync), then a phase in which, 2 s in, every
+   island posts its queue at the same moment, each with its coordinator's token, in
+   batches of `--batch` (200) one after another; the load goes on `--after-seconds`.
+4. Online p50/p95/p99 of the reference, during the sync (requests due between the first
+   sync request and the last answer) and after it, side by side; the sync's duration
+   and items per second.
 5. Checks (exit 1 on a miss): every island attendee recorded once with its original
    time (the session's row and the conference-level row), each repeat answered
    "already" with the first time, nothing refused, totals exact (`GET …/attendance`:
@@ -25,7 +26,7 @@
    that watched the run ends with the database's total, every minute of the cut
    counted exactly as scanned, and each island's return listed.
 
-    .venv/bin/python -m bench.offline            # full run, ~1.5 minutes
+    .venv/bin/python -m bench.offline            # full run, ~2 minutes
     .venv/bin/python -m bench.offline --pg       # the same on PostgreSQL
     .venv/bin/python -m bench.offline --smoke    # CI: 4 islands, 200 attendees, < 30 s
 """
@@ -50,6 +51,7 @@ from bench.offline_world import ADMIN_PASSWORD, SECRET, Queue, World, batches, l
 from bench.procs import free_port, fresh_pg, pct, process, wait_http
 
 CUT_ENDED_MINUTES_AGO = 5
+SYNC_LEAD_SECONDS = 2.0  # online load alone at the start of the phase with the sync
 # Online p99 during the sync may be this much worse than the reference, or this absolute
 # figure (issue 16's p99 target for check-ins), whichever is larger.
 TARGET_P99_FACTOR = 2.0
@@ -65,7 +67,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--rate", type=float, default=200.0, help="online check-ins a second")
     parser.add_argument("--reference-seconds", type=float, default=20.0)
-    parser.add_argument("--after-seconds", type=float, default=20.0,
+    parser.add_argument("--after-seconds", type=float, default=30.0,
                         help="online load after the sync starts (it must outlast the sync)")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL on 127.0.0.1")
     parser.add_argument("--smoke", action="store_true", help="CI: small and quick")
@@ -82,21 +84,22 @@ def _arguments() -> argparse.Namespace:
 
 def _online(jobs: Any, started: Any, out: Any) -> None:
     """The steady generator in its own process (so the sync's client cannot slow it);
-    started early, it has imported everything by the time its job comes."""
+    started early, it has imported everything by the time its first job comes."""
     import asyncio
 
     from bench.checkin import _steady
 
-    url, bodies, headers, rate, seconds = jobs.recv()
-    started.set()
-    result = asyncio.run(_steady(url, bodies, headers, rate, seconds))
-    out.send({k: result[k] for k in ("latencies", "dues", "statuses", "generator_late_p99",
-                                     "rate")})
+    while (job := jobs.recv()) is not None:
+        url, bodies, headers, rate, seconds = job
+        started.set()
+        result = asyncio.run(_steady(url, bodies, headers, rate, seconds))
+        out.send({k: result[k] for k in ("latencies", "dues", "statuses",
+                                         "generator_late_p99", "rate")})
     out.close()
 
 
 class Online:
-    """The online load's process, spawned before the world is loaded."""
+    """The online load's process, spawned before the world is loaded; one phase at a time."""
 
     def __init__(self) -> None:
         spawn = multiprocessing.get_context("spawn")
@@ -107,24 +110,31 @@ class Online:
                                   daemon=True)
         self.proc.start()
 
-    def go(self, url: str, world: World, args: argparse.Namespace,
-           rng: random.Random) -> None:
-        """Check-ins at `args.rate` for the reference and the after-sync seconds."""
+    def go(self, url: str, codes: list[tuple[str, int, str]], token: str, rate: float,
+           seconds: float, rng: random.Random) -> None:
+        """Check-ins at `rate` for `seconds` (first scans of `codes`, 30% repeats)."""
         from bench.checkin import scan_bodies
 
-        seconds = args.reference_seconds + args.after_seconds
-        bodies = scan_bodies(world.online, int(args.rate * seconds) + 1, rng, "online")
-        headers = {"Authorization": f"Bearer {world.admin_token}",
-                   "Content-Type": "application/json"}
-        self.jobs.send((url, bodies, headers, args.rate, seconds))
+        bodies = scan_bodies(codes, int(rate * seconds) + 1, rng, f"online-{len(codes)}")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.started.clear()
+        self.jobs.send((url, bodies, headers, rate, seconds))
         if not self.started.wait(60):
             raise TimeoutError("the online load did not start")
 
     def result(self) -> dict[str, Any]:
-        """What the generator measured (waits for its end)."""
+        """What the generator measured in the phase (waits for its end)."""
         out: dict[str, Any] = self.results.recv()
-        self.proc.join(10)
         return out
+
+    def close(self) -> None:
+        self.jobs.send(None)
+        self.proc.join(10)
+
+
+def _online_seconds(args: argparse.Namespace) -> float:
+    """How long the online load runs, both phases together."""
+    return float(args.reference_seconds + SYNC_LEAD_SECONDS + args.after_seconds)
 
 
 def _window(result: dict[str, Any], start: float, end: float) -> list[float]:
@@ -204,7 +214,8 @@ def _figures(name: str, latencies: list[float]) -> str:
 
 def measure(url: str, db_url: str, world: World, online: Online,
             args: argparse.Namespace) -> dict[str, Any]:
-    """The online load, the sync in its middle, the replay; everything the report needs."""
+    """The reference phase (online load alone), the phase with the sync in it, the replay;
+    everything the report needs."""
     rng = random.Random(15)
     cut_end = datetime.now(UTC) - timedelta(minutes=CUT_ENDED_MINUTES_AGO)
     island_queues = queues(world, cut_start=cut_end - timedelta(minutes=args.offline_minutes),
@@ -212,17 +223,25 @@ def measure(url: str, db_url: str, world: World, online: Online,
     sync = Sync(url, island_queues, args.batch)
     watcher = checks.Watcher(url.replace("http://", "ws://") + "/ws/dashboard?conference_id="
                              f"{world.conference_id}&token={world.admin_token}").start()
+    # Disjoint attendees per phase: each phase's first scans are really first.
+    half = int(len(world.online) * args.reference_seconds / _online_seconds(args))
+    online.go(url, world.online[:half], world.admin_token, args.rate, args.reference_seconds,
+              rng)
+    reference = online.result()
     sync.prepare()
-    online.go(url, world, args, rng)
-    time.sleep(0.3 + args.reference_seconds)  # the generator's own start-up delay first
+    online.go(url, world.online[half:], world.admin_token, args.rate,
+              SYNC_LEAD_SECONDS + args.after_seconds, rng)
+    time.sleep(0.3 + SYNC_LEAD_SECONDS)  # the generator's own start-up delay first
     sync.run()
     sync_statuses, sync_latencies = list(sync.statuses), list(sync.latencies)
-    figures = online.result()
+    with_sync = online.result()
+    online.close()
     longest = max(range(len(island_queues)), key=lambda i: len(island_queues[i].items))
     before_replay = checks.rows(db_url, world)
     again = sync.replay(longest)
     after_replay = checks.rows(db_url, world)
-    return {"queues": island_queues, "sync": sync, "online": figures, "watcher": watcher,
+    return {"queues": island_queues, "sync": sync, "reference": reference,
+            "with_sync": with_sync, "watcher": watcher,
             "sync_statuses": sync_statuses, "sync_latencies": sync_latencies,
             "replay_differs": checks.replay_differs(sync.results[longest], again),
             "replay_statuses": sync.statuses[len(sync_statuses):],
@@ -242,7 +261,8 @@ def verify(url: str, world: World, m: dict[str, Any]) -> dict[str, bool]:
             answered[k] = answered.get(k, 0) + v
     session_rows = checks.recorded(m["rows"].get(world.session_id, {}), island_queues)
     conference_rows = checks.recorded(m["rows"].get(0, {}), island_queues)
-    online_201 = int(m["online"]["statuses"].get(201, 0))
+    online_201 = sum(int(m[phase]["statuses"].get(201, 0)) for phase in ("reference",
+                                                                           "with_sync"))
     conference_total = checks.attendance_total(url, world.admin_token, world, session=False)
     session_total = checks.attendance_total(url, world.admin_token, world, session=True)
     watcher: checks.Watcher = m["watcher"]
@@ -271,7 +291,7 @@ def verify(url: str, world: World, m: dict[str, Any]) -> dict[str, bool]:
         "replay_same_nothing_new": m["replay_differs"] == 0 and m["replay_new_rows"] == 0
         and set(m["replay_statuses"]) == {200},
         "no_5xx": set(m["sync_statuses"]) == {200}
-        and set(m["online"]["statuses"]) <= {200, 201},
+        and set(m["reference"]["statuses"]) | set(m["with_sync"]["statuses"]) <= {200, 201},
         "dashboard": shown and minutes_ok == minutes
         and len(listed) == min(len(island_queues), 20)
         and (len(island_queues) > 20 or sum(listed.values()) == total),
@@ -281,10 +301,10 @@ def verify(url: str, world: World, m: dict[str, Any]) -> dict[str, bool]:
 def report(world: World, args: argparse.Namespace, m: dict[str, Any]) -> bool:
     """Online latency before, during and after the sync, side by side, and the sync's own
     figures; whether the p99 during the sync held."""
-    online, sync = m["online"], m["sync"]
-    first_due = min(online["dues"], default=sync.started)
-    # The first second warms the connections; it belongs to neither window.
-    reference = _window(online, first_due + 1.0, sync.started)
+    online, sync = m["with_sync"], m["sync"]
+    first_due = min(m["reference"]["dues"], default=0.0)
+    # The first second warms the connections up: it is left out.
+    reference = _window(m["reference"], first_due + 1.0, float("inf"))
     during = _window(online, sync.started, sync.ended)
     after = _window(online, sync.ended, float("inf"))
     items = sum(len(q.items) for q in m["queues"])
@@ -296,8 +316,9 @@ def report(world: World, args: argparse.Namespace, m: dict[str, Any]) -> bool:
           f"{len(world.online):,} attendees there; loaded in {world.seconds:.1f} s")
     print(f"\nOnline check-ins at {args.rate:.0f}/s (open loop, 16 keep-alive connections, "
           f"latency from the scheduled time; generator late p99 "
-          f"{online['generator_late_p99']:.1f} ms), same run:")
-    print(_figures("reference: before the sync", reference))
+          f"{m['reference']['generator_late_p99']:.1f} / {online['generator_late_p99']:.1f} "
+          "ms), same server, one phase after the other:")
+    print(_figures(f"reference: no sync ({args.reference_seconds:g} s)", reference))
     print(_figures(f"during the sync ({seconds:.2f} s)", during))
     print(_figures("after the sync", after))
     print(f"\nSync: {len(world.islands)} islands at the same moment, "
@@ -330,7 +351,7 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz", 60, server)
         print(f"server ready in {time.perf_counter() - clock:.1f} s", flush=True)
-        online_attendees = int(args.rate * (args.reference_seconds + args.after_seconds))
+        online_attendees = int(args.rate * _online_seconds(args))
         world = load(db_url, islands=args.islands, island_attendees=args.island_attendees,
                      wards=args.wards, online_attendees=online_attendees,
                      offline_minutes=args.offline_minutes, rng=random.Random(20261208))
