@@ -1,72 +1,73 @@
-"""JSON API of the offline desk: the roster a scanner page keeps for working offline."""
+"""JSON API of offline sync: a site's queued scans, headcounts and incidents, sent back."""
 
-from datetime import date, datetime
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter
 
-from app.db import DbSession
-from app.deps import CurrentUser
-from checkin import offline_roster
+from app.accounts.models import User
+from app.config import Settings
+from app.db import WriteGate, WriteGateDep, utcnow
+from app.deps import CookieCsrf, CurrentUser, HubDep, SettingsDep
+from app.realtime import Hub
+from checkin import offline_sync
+from checkin.models import CheckedAttendee
+from checkin.offline_models import SyncItem, SyncPublic, SyncRequest, SyncResultPublic
+from checkin.offline_sync import ItemResult, SyncTally
 
 router = APIRouter(prefix="/api/v1")
+#: Items per trip through the write gate: live scans elsewhere wait for one trip, not for
+#: a whole island's queue.
+CHUNK = 50
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not_authenticated (the device lost its login: keep the queue)"},
+    403: {"description": "site_out_of_scope"},
+    404: {"description": "site_not_found"},
+    422: {"description": "validation_error (more than 500 items, a time without offset…)"},
+}
 
 
-class OfflineAttendeePublic(BaseModel):
-    """What a desk keeps of one attendee: enough to find them by name and to know them."""
-
-    id: int
-    full_name: str
-    unit: str | None
-    site_id: int
-    short_code: str
-    pass_version: int
-    revoked: bool
-    # When they were checked in for `session_id` (or the conference) at download time.
-    checked_in_at: datetime | None
+def _chunk(gate: WriteGate, site_id: int, items: list[SyncItem], device: str | None,
+           user: User, settings: Settings, hub: Hub) -> list[ItemResult]:
+    with gate.session() as db:
+        return offline_sync.sync_items(db, site_id=site_id, items=items, device=device,
+                                       actor=user, settings=settings, publish=hub.publish)
 
 
-class OfflineRosterPublic(BaseModel):
-    """A site's offline roster, to be deleted after `delete_after` (the conference ended)."""
-
-    conference_id: int
-    site_id: int
-    session_id: int | None
-    ends_on: date
-    delete_after: datetime
-    generated_at: datetime
-    truncated: bool
-    sites: dict[int, str]
-    attendees: list[OfflineAttendeePublic]
+def _record(gate: WriteGate, site_id: int, tally: SyncTally, device: str | None,
+            hub: Hub) -> None:
+    with gate.session() as db:
+        offline_sync.record_sync(db, site_id=site_id, tally=tally, device=device,
+                                 publish=hub.publish)
 
 
-@router.get(
-    "/sites/{site_id}/offline-roster",
-    response_model=OfflineRosterPublic,
-    tags=["attendees"],
-    responses={404: {"description": "site_not_found, site_not_in_conference"},
-               403: {"description": "site_out_of_scope"}},
-)
-def get_offline_roster(
-    site_id: int,
-    db: DbSession,
-    user: CurrentUser,
-    response: Response,
-    conference_id: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
-    session_id: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
-) -> OfflineRosterPublic:
-    """The attendees of a site and the sites below it (id, name, unit, home site, short
-    code, pass version), for a check-in desk that must keep working without network; with
-    the conference's last day, after which the desk deletes it. Recorded as an export."""
-    found = offline_roster.offline_roster(db, site_id=site_id, actor=user,
-                                          conference_id=conference_id, session_id=session_id)
-    # Personal data: never kept by a shared cache or the browser's HTTP cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return OfflineRosterPublic(
-        conference_id=found.conference_id, site_id=found.site_id,
-        session_id=found.session_id, ends_on=found.ends_on,
-        delete_after=found.delete_after, generated_at=found.generated_at,
-        truncated=found.truncated, sites=found.site_names,
-        attendees=[OfflineAttendeePublic(**vars(a)) for a in found.attendees],
-    )
+def _public(result: ItemResult) -> SyncResultPublic:
+    a = result.attendee
+    return SyncResultPublic(
+        nonce=result.nonce, kind=result.kind, outcome=result.outcome, status=result.status,
+        code=result.code, detail=result.detail, at=result.at,
+        attendee=None if a is None else CheckedAttendee(
+            id=a.id, full_name=a.full_name, unit=a.unit, site_id=a.site_id,
+            site_name=a.site_name))
+
+
+@router.post("/sites/{site_id}/sync", response_model=SyncPublic, tags=["checkins"],
+             responses=_ERRORS, dependencies=[CookieCsrf])
+async def sync(site_id: int, data: SyncRequest, user: CurrentUser, gate: WriteGateDep,
+               settings: SettingsDep, hub: HubDep) -> SyncPublic:
+    """What a site's scanner queued while cut off (≤ 500 items a request, in queue order):
+    scans recorded at the time they happened, exactly once (a replay of the queue, or a
+    person also scanned online meanwhile, counts once); headcounts, readiness and
+    incidents applied in order, once. Each item gets `accepted`, `already` or `refused`
+    with its `code`. Auth: bearer token, or the login cookie with `X-CSRF-Token`."""
+    tally = SyncTally()
+    for start in range(0, len(data.items), CHUNK):
+        chunk = data.items[start:start + CHUNK]
+        tally.add(await gate.run(_chunk, gate, site_id, chunk, data.device, user, settings,
+                                 hub), chunk)
+    await gate.run(_record, gate, site_id, tally, data.device, hub)
+    results = tally.results
+    return SyncPublic(
+        results=[_public(r) for r in results],
+        accepted=sum(r.outcome == "accepted" for r in results),
+        already=sum(r.outcome == "already" for r in results),
+        refused=tally.refused, synced_at=utcnow())

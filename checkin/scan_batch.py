@@ -9,7 +9,7 @@ tried alone (`service.check_in`), so it stays with the scan that caused it. Anno
 (the audit counter, the attendance channel) waits for the COMMIT, as for a lone scan.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlmodel import Session
 
@@ -18,13 +18,16 @@ from app.config import Settings
 from app.errors import AppError
 from app.group_commit import Outcome
 from app.realtime import Publish
-from checkin import service
+from checkin import qr, service
 from checkin.service import CheckinResult, Scan
+
+#: A last word on a scan once its code is read (an offline scan's time): raises to refuse.
+Judge = Callable[[Session, Scan, qr.PassClaims | None], None]
 
 
 def check_in_many(
     db: Session, *, scans: Sequence[Scan], settings: Settings, publish: Publish | None,
-    actors: Sequence[Actor] | None = None,
+    actors: Sequence[Actor] | None = None, judge: Judge | None = None,
 ) -> list[Outcome[CheckinResult]]:
     """`service.check_in` for scans that queued together: one outcome per scan, in
     order (its result, or the error it alone raised). `actors`: each scan's request's
@@ -34,14 +37,14 @@ def check_in_many(
     try:
         for scan, actor in zip(scans, each, strict=True):
             with acting(actor):
-                outcomes.append(_one(db, scan, settings))
+                outcomes.append(_one(db, scan, settings, judge))
         db.commit()
     except Exception:
         db.rollback()
         outcomes = []
         for scan, actor in zip(scans, each, strict=True):
             with acting(actor):
-                outcomes.append(_alone(db, scan, settings, publish))
+                outcomes.append(_alone(db, scan, settings, publish, judge))
         return outcomes
     for scan, actor, outcome in zip(scans, each, outcomes, strict=True):
         if not isinstance(outcome, Exception):
@@ -50,10 +53,13 @@ def check_in_many(
     return outcomes
 
 
-def _one(db: Session, scan: Scan, settings: Settings) -> Outcome[CheckinResult]:
+def _one(db: Session, scan: Scan, settings: Settings,
+         judge: Judge | None) -> Outcome[CheckinResult]:
     claims = None
     try:
-        claims, short_code = service.read_code(db, scan.code, settings)
+        claims, short_code = service.read_code(db, scan.code, settings, scan.at)
+        if judge is not None:
+            judge(db, scan, claims)
         with db.begin_nested():  # a refusal undoes this scan's writes, not the batch's
             return service.record(db, scan, claims, short_code, settings, commit=False)
     except AppError as exc:
@@ -61,13 +67,21 @@ def _one(db: Session, scan: Scan, settings: Settings) -> Outcome[CheckinResult]:
         return exc
 
 
-def _alone(db: Session, scan: Scan, settings: Settings,
-           publish: Publish | None) -> Outcome[CheckinResult]:
+def _alone(db: Session, scan: Scan, settings: Settings, publish: Publish | None,
+           judge: Judge | None) -> Outcome[CheckinResult]:
     try:
+        if judge is not None:
+            claims = None
+            try:
+                claims, _ = service.read_code(db, scan.code, settings, scan.at)
+                judge(db, scan, claims)
+            except AppError as exc:
+                service.note_failure(db, scan, exc.code, claims)
+                return exc
         return service.check_in(
             db, code=scan.code, site_id=scan.site_id, actor=scan.actor,
             session_id=scan.session_id, nonce=scan.nonce, device=scan.device,
-            method=scan.method, settings=settings, publish=publish)
+            method=scan.method, settings=settings, publish=publish, at=scan.at)
     except Exception as exc:
         db.rollback()
         return exc

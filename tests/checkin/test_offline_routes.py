@@ -1,111 +1,101 @@
-"""The offline desk's roster download (GET /api/v1/sites/{id}/offline-roster): the site and
-the sites below it, only the fields a desk needs, in the caller's scope, never cached."""
+"""JSON API of offline sync: the answers per item, the whole-request refusals (lost
+login, revoked coordinator, out of scope, too many items), a replayed queue."""
 
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.audit.models import AuditEntry
+from app.accounts import admin as accounts_admin
+from app.accounts.models import User
+from checkin import offline_sync
+from checkin.models import Attendance
+from checkin.offline_models import MAX_SYNC_ITEMS, OfflineSync
+from tests.checkin.support import add_two_attendees
 from tests.conftest import Tree, token_for
 
-FIELDS = {"id", "full_name", "unit", "site_id", "short_code", "pass_version", "revoked",
-          "checked_in_at"}
+NOW = datetime(2025, 9, 9, 4, 0, tzinfo=UTC)  # 11:00 on the test conference's day
 
 
-def _people(client: TestClient, headers: dict[str, str], tree: Tree) -> list[dict[str, object]]:
-    r = client.post(f"/api/v1/conferences/{tree.cid}/attendees", headers=headers, json=[
-        {"full_name": "Nguyễn Văn An", "site_id": tree.ward_a1, "unit": "Sở Y tế",
-         "position": "Giám đốc", "phone": "0901234567"},
-        {"full_name": "Đặng Thị Bình", "site_id": tree.ward_a2},
-        {"full_name": "Lê Văn Cường", "site_id": tree.ward_b1},
-    ])
-    assert r.status_code == 201, r.text
-    body: list[dict[str, object]] = r.json()
-    return body
+@pytest.fixture(autouse=True)
+def _conference_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's clock on the test conference's day (its passes and sessions are 2025)."""
+    monkeypatch.setattr(offline_sync, "utcnow", lambda: NOW)
 
 
-def _roster(client: TestClient, headers: dict[str, str], site: int, **params: object
-            ) -> dict[str, object]:
-    r = client.get(f"/api/v1/sites/{site}/offline-roster", headers=headers, params=params)
-    assert r.status_code == 200, r.text
-    assert r.headers["cache-control"] == "private, no-store"
-    body: dict[str, object] = r.json()
-    return body
+def _queue(codes: list[str], tag: str = "q") -> list[dict[str, Any]]:
+    return [{"kind": "scan", "nonce": f"{tag}-{i}", "at": f"2025-09-09T09:{10 + i:02d}:00+07:00",
+             "code": code} for i, code in enumerate(codes)]
 
 
-def test_roster_of_a_hub_holds_its_subtree_and_nothing_personal_beyond_the_list(
-    client: TestClient, admin_headers: dict[str, str], tree: Tree
-) -> None:
-    people = _people(client, admin_headers, tree)
-    body = _roster(client, admin_headers, tree.hub_a)
-    attendees = body["attendees"]
-    assert isinstance(attendees, list)
-    # In Vietnamese order (by the whole name, family name first); hub B's ward is not there.
-    assert [a["full_name"] for a in attendees] == ["Đặng Thị Bình", "Nguyễn Văn An"]
-    assert all(set(a) == FIELDS for a in attendees)
-    assert "0901234567" not in str(body) and "Giám đốc" not in str(body)
-    an = attendees[1]
-    assert (an["id"], an["unit"], an["site_id"], an["short_code"], an["pass_version"]) == (
-        people[0]["id"], "Sở Y tế", tree.ward_a1, people[0]["short_code"], 1)
-    assert an["revoked"] is False and an["checked_in_at"] is None
-    assert body["conference_id"] == tree.cid and body["site_id"] == tree.hub_a
-    assert body["ends_on"] == "2025-09-09"
-    # The end of the last day in Vietnam (UTC+7): the desk deletes the roster after it.
-    assert body["delete_after"] == "2025-09-09T17:00:00Z"
-    assert body["truncated"] is False
-    assert body["sites"] == {str(tree.hub_a): "Trung tâm Hội nghị 272",
-                             str(tree.ward_a1): "Đảng ủy phường Bến Nghé",
-                             str(tree.ward_a2): "Đảng ủy xã Cần Giờ"}
-
-
-def test_roster_says_who_is_checked_in_for_the_session_asked(
-    client: TestClient, admin_headers: dict[str, str], tree: Tree
-) -> None:
-    people = _people(client, admin_headers, tree)
-    r = client.post("/api/v1/checkins", headers=admin_headers,
-                    json={"code": people[0]["code"], "site_id": tree.ward_a1})
-    assert r.status_code == 201, r.text
-    attendees = _roster(client, admin_headers, tree.ward_a1)["attendees"]
-    assert isinstance(attendees, list) and len(attendees) == 1
-    assert attendees[0]["checked_in_at"] == r.json()["checked_in_at"].replace("+00:00", "Z")
-
-
-def test_roster_leaves_out_deleted_attendees_and_shows_a_reissued_pass_version(
-    client: TestClient, admin_headers: dict[str, str], tree: Tree
-) -> None:
-    people = _people(client, admin_headers, tree)
-    assert client.delete(f"/api/v1/attendees/{people[1]['id']}",
-                         headers=admin_headers).status_code == 204
-    again = client.post(f"/api/v1/attendees/{people[0]['id']}/reissue", headers=admin_headers)
-    assert again.status_code == 200
-    attendees = _roster(client, admin_headers, tree.hub_a)["attendees"]
-    assert isinstance(attendees, list)
-    assert [(a["full_name"], a["pass_version"], a["short_code"]) for a in attendees] == [
-        ("Nguyễn Văn An", 2, again.json()["short_code"])]
-
-
-def test_roster_is_scoped_like_the_site(
-    client: TestClient, admin_headers: dict[str, str], tree: Tree, coordinator_a: object
-) -> None:
-    _people(client, admin_headers, tree)
-    hub_a = token_for(client, "hcm", "hcm-password")
-    mine = _roster(client, hub_a, tree.ward_a1)["attendees"]
-    assert isinstance(mine, list) and [a["full_name"] for a in mine] == ["Nguyễn Văn An"]
-    other = client.get(f"/api/v1/sites/{tree.ward_b1}/offline-roster", headers=hub_a)
-    assert other.status_code == 403 and other.json()["code"] == "site_out_of_scope"
-    assert "Cường" not in other.text
-    anon = client.get(f"/api/v1/sites/{tree.ward_a1}/offline-roster")
-    assert anon.status_code == 401 and anon.json()["code"] == "not_authenticated"
-    junk = client.get(f"/api/v1/sites/{tree.ward_a1}/offline-roster?session_id=abc",
-                      headers=hub_a)
-    assert junk.status_code == 422
-
-
-def test_roster_download_is_recorded_as_an_export(
+def test_a_queue_syncs_once_with_each_items_answer(
     client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
 ) -> None:
-    _people(client, admin_headers, tree)
-    _roster(client, admin_headers, tree.hub_a)
+    people = add_two_attendees(client, admin_headers, tree)
+    an, cuong = str(people[0]["short_code"]), str(people[1]["short_code"])
+    body = {"device": "Bàn 1", "items": [
+        *_queue([an, "not-a-pass"]),
+        {"kind": "headcount", "nonce": "h-1", "at": "2025-09-09T09:20:00+07:00",
+         "counts": {"dai_bieu": 12}}]}
+    url = f"/api/v1/sites/{tree.ward_a1}/sync"
+    r = client.post(url, json=body, headers=admin_headers)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["accepted"], out["already"], out["refused"]) == (2, 0, 1)
+    scan, bad, headcount = out["results"]
+    assert scan["outcome"] == "accepted" and scan["attendee"]["full_name"] == "Nguyễn Văn An"
+    assert datetime.fromisoformat(scan["at"]) == datetime(2025, 9, 9, 2, 10, tzinfo=UTC)
+    assert (bad["outcome"], bad["code"]) == ("refused", "pass_malformed") and bad["detail"]
+    assert (headcount["kind"], headcount["status"]) == ("headcount", "applied")
+    again = client.post(url, json=body, headers=admin_headers).json()
+    assert [r["outcome"] for r in again["results"]] == ["accepted", "refused", "accepted"]
+    # Cường belongs to ward B1 but was scanned at A1 (policy "flag"): counted there once.
+    late = client.post(url, json={"items": _queue([cuong], "later")}, headers=admin_headers)
+    assert late.json()["accepted"] == 1
     db.rollback()
-    entries = db.exec(select(AuditEntry).where(AuditEntry.object_type == "offline_roster")).all()
-    assert [(e.action, e.site_id, e.conference_id, e.detail) for e in entries] == [
-        ("export", tree.hub_a, tree.cid, {"what": "offline_roster", "rows": 2})]
+    rows = db.exec(select(Attendance)).all()
+    assert len(rows) == 2 and all(r.synced_at is not None for r in rows)
+    syncs = db.exec(select(OfflineSync)).all()
+    assert [(s.checkins, s.headcounts, s.refused) for s in syncs] == [
+        (1, 1, 1), (0, 1, 1), (1, 0, 0)]
+
+
+def test_a_device_that_lost_its_login_is_refused_and_keeps_its_queue(
+    client: TestClient, tree: Tree
+) -> None:
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/sync", json={"items": _queue(["X"])})
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+def test_a_disabled_or_out_of_scope_coordinator_cannot_sync(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session,
+    coordinator_a: User, admin: User
+) -> None:
+    people = add_two_attendees(client, admin_headers, tree)
+    hcm = token_for(client, "hcm", "hcm-password")
+    queue = {"items": _queue([str(people[1]["short_code"])])}
+    r = client.post(f"/api/v1/sites/{tree.ward_b1}/sync", json=queue, headers=hcm)
+    assert r.status_code == 403 and r.json()["code"] == "site_out_of_scope"
+    assert coordinator_a.id is not None
+    accounts_admin.disable_account(db, user_id=coordinator_a.id, actor=admin,
+                                   publish=lambda c, m: None)
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/sync", json=queue, headers=hcm)
+    assert r.status_code == 401
+    db.rollback()
+    assert db.exec(select(Attendance)).all() == []
+
+
+@pytest.mark.parametrize("body", [
+    {"items": []},
+    {"items": [{"kind": "scan", "nonce": "n", "at": "2025-09-09T09:10:00+07:00",
+                "code": "X"}] * (MAX_SYNC_ITEMS + 1)},
+    {"items": [{"kind": "scan", "nonce": "n", "at": "2025-09-09T09:10:00", "code": "X"}]},
+    {"items": [{"kind": "teleport", "nonce": "n", "at": "2025-09-09T09:10:00+07:00"}]},
+])
+def test_a_malformed_queue_is_refused_whole(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, body: dict[str, Any]
+) -> None:
+    r = client.post(f"/api/v1/sites/{tree.ward_a1}/sync", json=body, headers=admin_headers)
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"

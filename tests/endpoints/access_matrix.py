@@ -5,10 +5,10 @@ routes DirectWebsockets serves before the router) and calls each route listed he
 one seeded world (tests/endpoints/matrix_world.py). A route of the app without a line here fails
 the test, and so does a line without a route: adding a route means adding its line.
 
-Roles: `admin` (central office), `hub` (coordinator of hub A, whose subtree holds the target site
-`site_id` = ward A1), `other` (coordinator of hub B), `screen` (a paired screen of ward A1,
-`Authorization: Screen <token>`; `token=` on a websocket), `anon` (nobody). API routes get bearer
-tokens, pages the login cookie and the CSRF field.
+Roles: `admin` (central office), `hub` (coordinator of hub A, whose subtree holds `site_id` = ward
+A1), `other` (hub B's), `screen` (a paired screen of ward A1, `Authorization: Screen <token>`;
+`token=` on a websocket), `anon` (nobody). API routes get bearer tokens, pages the login cookie and
+the CSRF field.
 
 Lines name a site in the query (`under_id=`) to check a scope refusal, or none to check the filter:
 whatever a role is let in to must show nothing of another subtree (matrix_world.SECRETS).
@@ -413,6 +413,8 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/screen/form-link"): SCREEN,
     ("POST", "/api/v1/sites/{site_id}/headcounts"): SCOPED(body={"counts": {"dai_bieu": 5}}),
     ("GET", "/api/v1/sites/{site_id}/headcounts"): SCOPED,
+    ("POST", "/api/v1/sites/{site_id}/sync"): SCOPED(body={"items": [  # item: too old
+        {"kind": "ready", "nonce": "m", "at": "2025-01-01T09:00+07:00"}]}),
     ("GET", "/api/v1/conferences/{conference_id}/attendance"): USER,
     ("DELETE", "/api/v1/conferences/{conference_id}/sites/{site_id}"): ADMIN(fresh=("site_id",)),
     ("GET", "/conferences/{conference_id}/report"): USER,
@@ -429,8 +431,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/conferences/{conference_id}/dashboard/sites"): SCOPED(
         query="under_id={site_id}"),
     ("GET", "/api/v1/conferences/{conference_id}/missing"): USER,
-    # The matrix's conference is running: a purge is refused (409 conference_not_ended)
-    # once past who may ask.
+    # The conference is running: a purge is refused (409 conference_not_ended) past who may ask.
     ("GET", "/api/v1/conferences/{conference_id}/retention"): ADMIN,
     ("POST", "/api/v1/conferences/{conference_id}/purge"): ADMIN(body={}, ok=409),
     # ------------------------------------------------- data subject's rights
