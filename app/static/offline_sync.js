@@ -30,6 +30,7 @@
   var authLost = false;
   var lastError = "";
   var current = null;  // this page's copy of the site's state (counters, refusals, seen)
+  var batch = O.BATCH;  // 1 after a request refused whole (422): find the item at fault
   var ready = O.state(SITE).then(function (s) { current = s; return s; });
 
   function hhmm(iso) {
@@ -164,7 +165,7 @@
 
   // One batch after another until the queue is empty or the server stops taking them.
   function drain() {
-    return O.queued(SITE, O.BATCH).then(function (items) {
+    return O.queued(SITE, batch).then(function (items) {
       if (!items.length) { return null; }
       return send(items).then(function (res) {
         var status = res[0], body = res[1];
@@ -172,12 +173,18 @@
           offline = false;
           authLost = false;
           lastError = "";
+          batch = O.BATCH;
           return applyResults(items, body.results).then(function (n) { return n ? drain() : null; });
         }
         if (status === 0) { offline = true; return null; }
         if (status === 401 || (status === 403 && body.code === "csrf_failed")) {
           authLost = true;  // the queue stays; a new login sends it
           return null;
+        }
+        if (status === 422 && items.length > 1) { batch = 1; return drain(); }
+        if (status === 422) {  // this one item can never be taken: listed as refused
+          return applyResults(items, [{ nonce: items[0].nonce, outcome: "refused", code: body.code || "sync_invalid",
+                                        detail: body.detail || "Dữ liệu không hợp lệ." }]).then(drain);
         }
         lastError = "Chưa gửi được: " + (body.detail || "lỗi " + status) + ". Sẽ thử lại.";
         return null;
