@@ -326,7 +326,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    install_log_filters()
+    install_log_filters(socket_lines=settings.access_log)
     install_error_handlers(app)
     # Innermost: the answers skip FastAPI's router but not the headers or audit context.
     app.add_middleware(DirectPosts, routes=[
