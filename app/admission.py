@@ -50,6 +50,9 @@ _TCP_INFO_LEN: Final = 104
 TICK: Final = 0.1
 #: Where an admitted socket's :class:`Ticket` travels in the ASGI scope.
 TICKET: Final = "diemcau.admission"
+#: The process's :class:`Admission` in the lifespan state: uvicorn hands that state to
+#: every new connection's protocol (app/uvicorn_ws.py sheds there, before the app).
+ADMISSION_STATE: Final = "diemcau.admission_control"
 
 
 def retry_reason(seconds: int) -> str:
@@ -263,6 +266,15 @@ def queued_seconds(send: Callable[..., Any]) -> float:
     """
     sock = transport_socket(send)
     return 0.0 if sock is None else request_age(sock)
+
+
+def ticket_for(admission: Admission, scope: Scope, send: Send) -> "Ticket | int":
+    """Admit (or shed) a new socket: the ticket app/uvicorn_ws.py already admitted it
+    with (under `diemcau serve`), else :meth:`Admission.admit` now."""
+    ticket = scope.get(TICKET)
+    if isinstance(ticket, Ticket):
+        return ticket
+    return admission.admit(queued_seconds(send))
 
 
 def request_age(sock: socket.socket) -> float:
