@@ -119,6 +119,28 @@ def test_shed_sockets_return_at_the_rate_handshakes_complete() -> None:
     assert waits[0] == 1 and waits[-1] in (2, 3), waits
 
 
+def test_a_worker_that_keeps_up_is_offered_more_returns() -> None:
+    clock = Clock()
+    gate = _gate(clock, per_second=0, max_pending=64)
+    for _ in range(50):  # 50 handshakes in one second, none left under way
+        ticket = gate.admit()
+        assert isinstance(ticket, Ticket)
+        ticket.settle()
+        clock.now += 0.02
+    clock.now += 0.01
+    waits = _waits_shed(gate, 300)
+    # 300 returns at 1.5 × ~50/s: within 5 s (7 s at the completed rate alone).
+    assert waits[0] == 1 and waits[-1] == 5, waits
+
+
+def _waits_shed(gate: Admission, n: int) -> list[int]:
+    """n sockets that each waited too long in the listen queue: all shed."""
+    gate.max_wait = 1.0
+    told = [gate.admit(waited=5.0) for _ in range(n)]
+    assert all(isinstance(t, int) for t in told)
+    return [t for t in told if isinstance(t, int)]
+
+
 def test_open_cap_sheds_until_a_socket_leaves() -> None:
     gate = _gate(Clock(), per_second=0, max_open=3)
     tickets = [gate.admit() for _ in range(3)]
