@@ -33,6 +33,7 @@ SHELL_ASSETS = (
     "/static/offline_sync.js",
     "/static/checkin.js",
     "/static/headcount.js",
+    "/static/desk_readiness.js",
     "/static/favicon.svg",
     "/static/favicon-32.png",
     "/static/apple-touch-icon.png",

@@ -1,7 +1,8 @@
 """Real Chromium, as the commune official at a desk that loses its network (issue 15): the
 scanner page keeps checking people in (passes verified on the device, names found in the
 roster it downloaded), queues each scan with its own time, opens again from the service
-worker, and sends the queue once the link returns; the server's attendance is then exact."""
+worker, and sends the queue once the link returns; the server's attendance is then exact.
+The headcount page does the same with its reports and the site's «Sẵn sàng» / «Báo sự cố»."""
 
 from collections.abc import Iterator
 from datetime import datetime
@@ -194,5 +195,102 @@ def test_headcount_reported_offline_is_sent_when_the_link_returns(
         reports = morning.http.get(f"/api/v1/sites/{morning.ward_id}/headcounts",
                                    params={"conference_id": morning.conference_id}).json()
         assert [(r["counts"]["dai_bieu"], r["counts"]["khach_moi"]) for r in reports] == [(12, 3)]
+    finally:
+        morning.http.close()
+
+
+def _open_headcount(page: Page, url: str) -> None:
+    """The headcount page, online, then kept by the service worker that controls it."""
+    page.goto(url)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.reload()
+
+
+def _tap(page: Page, button: str, note: str = "") -> tuple[datetime, datetime]:
+    """Tap a readiness button; the local times just before and after the tap."""
+    before = datetime.now().astimezone()
+    page.fill("#readiness-form input[name=note]", note)
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.locator("#rd-queued")).to_contain_text(f"Đã lưu «{button}» trên máy này")
+    page.wait_for_timeout(1100)  # the next item is at least a second later
+    return before, datetime.now().astimezone()
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_incident_headcount_and_ready_entered_offline_are_applied_in_order(
+    live_server: LiveServer, desk: BrowserContext
+) -> None:
+    base = live_server.url
+    morning = live_morning(live_server, attendees=0)
+    try:
+        page = desk.new_page()
+        _login(page, base)
+        url = f"{base}/sites/{morning.ward_id}/headcount?session_id=0"
+        _open_headcount(page, url)
+        desk.set_offline(True)
+        page.goto(url)  # opens with no network; its readiness buttons with it
+        incident_tap = _tap(page, "Báo sự cố", "Mất tiếng từ trung ương")
+        page.fill("input[name=dai_bieu]", "18")
+        page.click("#headcount-form button[type=submit]")
+        expect(page.locator("#hc-queued")).to_contain_text("Đã lưu báo cáo trên máy này")
+        page.wait_for_timeout(1100)
+        ready_tap = _tap(page, "Sẵn sàng")
+        expect(page.locator("#sync-pending")).to_have_text("3")
+        incidents = f"/api/v1/conferences/{morning.conference_id}/incidents"
+        assert morning.http.get(incidents).json() == []
+
+        desk.set_offline(False)
+        expect(page.locator("#sync-pending")).to_have_text("0")
+        expect(page.locator("#sync-accepted")).to_have_text("3")
+        expect(page.locator("#sync-refused")).to_have_text("0")
+        [incident] = morning.http.get(incidents).json()
+        assert incident["reason"] == "Mất tiếng từ trung ương"
+        opened, resolved = _when(incident["opened_at"]), _when(incident["resolved_at"])
+        assert incident_tap[0] <= opened <= incident_tap[1], (opened, incident_tap)
+        # Closed by the later "ready", at the time it was tapped (not when it arrived).
+        assert ready_tap[0] <= resolved <= ready_tap[1], (resolved, ready_tap)
+        [report] = morning.http.get(f"/api/v1/sites/{morning.ward_id}/headcounts",
+                                    params={"conference_id": morning.conference_id}).json()
+        assert report["counts"]["dai_bieu"] == 18
+        assert opened < _when(report["reported_at"]) < resolved  # the queue's order held
+        site = morning.http.get(f"/api/v1/sites/{morning.ward_id}",
+                                params={"conference_id": morning.conference_id}).json()
+        assert site["readiness"] == "ready"
+    finally:
+        morning.http.close()
+
+
+def test_readiness_posts_online_and_is_queued_when_the_post_fails(
+    live_server: LiveServer, desk: BrowserContext
+) -> None:
+    base = live_server.url
+    morning = live_morning(live_server, attendees=0)
+    try:
+        page = desk.new_page()
+        _login(page, base)
+        url = f"{base}/sites/{morning.ward_id}/headcount?session_id=0"
+        _open_headcount(page, url)
+        page.get_by_role("button", name="Báo sự cố", exact=True).click()  # online: the form
+        expect(page.locator("#rd-current")).to_have_text("sự cố")
+        expect(page.locator(".flash[role=status]").first).to_contain_text("Đã báo sự cố")
+        assert "/headcount" in page.url
+        [incident] = morning.http.get(
+            f"/api/v1/conferences/{morning.conference_id}/incidents").json()
+        assert incident["reason"] == "Điểm cầu báo sự cố" and incident["resolved_at"] is None
+
+        # The browser says "online" but the post never reaches the server: queued.
+        page.route("**/readiness**", lambda route: route.abort("internetdisconnected"))
+        page.get_by_role("button", name="Sẵn sàng", exact=True).click()
+        expect(page.locator("#rd-queued")).to_contain_text("Đã lưu «Sẵn sàng» trên máy này")
+        page.unroute("**/readiness**")
+        page.evaluate("() => window.DiemcauDesk.syncNow()")
+        expect(page.locator("#sync-pending")).to_have_text("0")
+        expect(page.locator("#sync-accepted")).to_have_text("1")
+        site = morning.http.get(f"/api/v1/sites/{morning.ward_id}",
+                                params={"conference_id": morning.conference_id}).json()
+        assert site["readiness"] == "ready"
     finally:
         morning.http.close()
