@@ -246,6 +246,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/registry/sites"): ACCOUNT,
     ("GET", "/sites/{site_id}/history"): SCOPED,
     ("GET", "/screen"): PUBLIC,
+    ("GET", "/screen/sw.js"): PUBLIC,
     ("GET", "/screen/pair"): PUBLIC,
     # ---------------------------------------------------------------- sessions
     ("POST", "/api/v1/conferences/{conference_id}/sessions"): ADMIN(body=_SESSION),
