@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # A pass of another site: "flag" accepts it and marks it, "refuse" answers pass_wrong_site.
     foreign_site_policy: Literal["flag", "refuse"] = "flag"
     max_roster_rows: int = Field(default=300_000, ge=1)
+    # Offline sync: a queued scan, headcount or incident older than this is refused
+    # (scan_too_old: a device with a wrong clock), and one later than the server's now by
+    # more than the skew is refused (scan_time_future).
+    offline_max_age_minutes: int = Field(default=720, ge=1, le=7 * 24 * 60)
+    offline_clock_skew_seconds: int = Field(default=120, ge=0, le=3600)
     # Presence: a site is offline once no screen of it sent a heartbeat for this long;
     # transitions are computed every tick, heartbeats written every flush.
     presence_timeout_seconds: float = Field(default=45.0, gt=0, le=3600)

@@ -46,6 +46,9 @@ from checkin import follow_question_routes as checkin_follow_question_routes
 from checkin import form_routes as checkin_form_routes
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
+from checkin import offline_pages as checkin_offline_pages
+from checkin import offline_roster_routes as checkin_offline_roster_routes
+from checkin import offline_routes as checkin_offline_routes
 from checkin import own_pages as checkin_own_pages
 from checkin import pages as checkin_pages
 from checkin import participation_routes as checkin_participation_routes
@@ -433,10 +436,13 @@ def _checkin_routers() -> list[APIRouter]:
         checkin_roster_routes.router,
         checkin_roster_pages.router,
         checkin_pages.router,
+        checkin_offline_roster_routes.router,
+        checkin_offline_pages.router,
         checkin_report_routes.router,
         checkin_retention_routes.router,
         checkin_site_qr_routes.router,
         checkin_headcount_routes.router,
+        checkin_offline_routes.router,
         checkin_participation_routes.router,
         checkin_dashboard_pages.router,
         checkin_dashboard_routes.router,

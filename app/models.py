@@ -13,6 +13,7 @@ from checkin.models import (
     ScanFailure,
     ScanFailureCount,
 )
+from checkin.offline_models import OfflineReceipt, OfflineSync
 from checkin.privacy_models import DataRequest
 from endpoints.invite_models import Invite, NoticeAcceptance
 from endpoints.models import (
@@ -57,6 +58,8 @@ __all__ = [
     "Incident",
     "Invite",
     "NoticeAcceptance",
+    "OfflineReceipt",
+    "OfflineSync",
     "Participation",
     "PassKey",
     "PasswordReset",

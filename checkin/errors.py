@@ -266,3 +266,28 @@ class EffectPairNotFound(AppError):
 class FormResultsNotShown(NotFound):
     code = "form_results_not_shown"
     detail = "Kết quả của phiếu chưa được trình chiếu."
+
+
+class ScanTimeFuture(AppError):
+    status_code = 422
+    code = "scan_time_future"
+    detail = "Thời điểm quét ở tương lai: đồng hồ của máy quét sai; hãy chỉnh giờ rồi quét lại."
+
+
+class ScanTooOld(AppError):
+    status_code = 422
+    code = "scan_too_old"
+    detail = ("Lượt quét đã quá cũ để đồng bộ (quá giới hạn cho phép); có thể đồng hồ của máy "
+              "quét sai. Hãy điểm danh lại đại biểu này.")
+
+
+class ScanTimeOutsideSession(AppError):
+    status_code = 422
+    code = "scan_time_outside_session"
+    detail = "Thời điểm quét nằm ngoài giờ của phiên họp."
+
+
+class ScanTimeOutsideConference(AppError):
+    status_code = 422
+    code = "scan_time_outside_conference"
+    detail = "Thời điểm quét nằm ngoài các ngày của hội nghị."

@@ -7,6 +7,7 @@ is for one conference the site takes part in (see checkin.sites.conference_for_s
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
@@ -31,34 +32,26 @@ def report_headcount(
     actor: User,
     publish: Publish | None = None,
     conference_id: int | None = None,
+    at: datetime | None = None,
 ) -> Headcount:
-    """Report how many are present at a site (by category); replaces the earlier report."""
+    """Report how many are present at a site (by category); replaces the earlier report.
+    `at`: when it was counted (a report queued offline), default now; a report counted
+    before the current one only joins the history."""
     site = checkin_sites.site_in(db, site_id=site_id, actor=actor, conference_id=conference_id,
                                  session_id=session_id)
     if site.readiness == Readiness.not_participating:
         raise errors.SiteNotParticipating()
     cid: int = site.conference_id
     session_key = attendance.session_key_for(db, conference_id=cid, session_id=session_id)
-    clean = {str(k): int(v) for k, v in counts.items()}
-    if not clean or any(
-        k not in HEADCOUNT_CATEGORIES or not 0 <= v <= 100_000 for k, v in clean.items()
-    ):
-        raise errors.InvalidHeadcount()
+    clean = _clean(counts)
     if db.get_bind().dialect.name == "postgresql":
         # Two reports for one site wait for each other (SQLite: BEGIN IMMEDIATE did it).
         db.execute(sa_select(col(Site.id)).where(col(Site.id) == site_id).with_for_update())
-    now = utcnow()
-    db.execute(
-        update(Headcount)
-        .where(
-            col(Headcount.conference_id) == cid,
-            col(Headcount.site_id) == site_id,
-            col(Headcount.session_key) == session_key,
-            col(Headcount.superseded).is_(False),
-        )
-        .values(superseded=True)
-    )
+    now = at or utcnow()
+    newer = _supersede(db, conference_id=cid, site_id=site_id, session_key=session_key,
+                       at=now)
     report = Headcount(
+        superseded=newer,
         conference_id=cid,
         site_id=site_id,
         session_key=session_key,
@@ -73,7 +66,7 @@ def report_headcount(
     except IntegrityError as exc:
         db.rollback()
         raise errors.HeadcountConflict() from exc
-    if publish is not None:
+    if publish is not None and not newer:
         publish(
             events.attendance_channel(cid),
             events.encode_headcount(
@@ -82,6 +75,32 @@ def report_headcount(
             ),
         )
     return report
+
+
+def _clean(counts: dict[str, int]) -> dict[str, int]:
+    clean = {str(k): int(v) for k, v in counts.items()}
+    if not clean or any(
+        k not in HEADCOUNT_CATEGORIES or not 0 <= v <= 100_000 for k, v in clean.items()
+    ):
+        raise errors.InvalidHeadcount()
+    return clean
+
+
+def _supersede(db: Session, *, conference_id: int, site_id: int, session_key: int,
+               at: datetime) -> bool:
+    """Mark the current report superseded by one counted at `at`; True (nothing marked)
+    when the current one was counted later: the new one only joins the history."""
+    current = (
+        col(Headcount.conference_id) == conference_id,
+        col(Headcount.site_id) == site_id,
+        col(Headcount.session_key) == session_key,
+        col(Headcount.superseded).is_(False),
+    )
+    newer = db.exec(select(col(Headcount.id)).where(*current, col(Headcount.reported_at) > at)
+                    ).first()
+    if newer is None:
+        db.execute(update(Headcount).where(*current).values(superseded=True))
+    return newer is not None
 
 
 def list_headcounts(

@@ -166,6 +166,8 @@ class Attendance(SQLModel, table=True):
     nonce: str | None = Field(default=None, max_length=64)
     foreign_site: bool = False
     actor_id: int | None = Field(default=None)
+    # When a scan queued offline reached the server (checked_in_at is when it happened).
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ScanFailure(SQLModel, table=True):

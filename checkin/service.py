@@ -45,7 +45,6 @@ from checkin.site_tokens import site_qr_info as site_qr_info
 from checkin.site_tokens import site_qr_secret as site_qr_secret
 from checkin.statements import ScanContext
 from endpoints import errors as endpoints_errors
-from endpoints import service as endpoints_service
 from endpoints.models import Readiness, Site, SiteView
 
 log = logging.getLogger(__name__)
@@ -97,6 +96,8 @@ class Scan:
     device: str | None
     method: str
     actor: User | None
+    # When the scan happened, for a scan queued offline and synced later (None: now).
+    at: datetime | None = None
 
 
 # ------------------------------------------------------------------- code
@@ -108,10 +109,12 @@ def _printable(value: str) -> str:
     return "".join("?" if unicodedata.category(ch).startswith("C") else ch for ch in cut)
 
 
-def _claims(db: Session, code: str, settings: Settings) -> qr.PassClaims:
+def _claims(db: Session, code: str, settings: Settings,
+            at: datetime | None = None) -> qr.PassClaims:
     bind = db.get_bind()
     ring = keys.key_ring(bind, secret_key=settings.secret_key)
-    now = int(time.time())
+    # A scan synced from offline is judged at the time it happened (expiry included).
+    now = int(at.timestamp()) if at is not None else int(time.time())
     # A repeat scan skips the signature check (~0.1 ms); expiry is still checked.
     known = ring.verified.get(code)
     if known is not None and known.expires_at > now:
@@ -281,7 +284,7 @@ def record(
     conference_id = _check_pass(ctx, scan, claims, settings)
     foreign = _foreign(ctx, scan, settings)
     session_key = scan.session_id if scan.session_id is not None else CONFERENCE_LEVEL
-    now = utcnow()
+    now = scan.at or utcnow()
     row = {
         "conference_id": conference_id,
         "attendee_id": ctx.attendee_id,
@@ -294,6 +297,7 @@ def record(
         "nonce": scan.nonce,
         "foreign_site": foreign,
         "actor_id": scan.actor.id if scan.actor else None,
+        "synced_at": None if scan.at is None else utcnow(),
     }
     if session_key == CONFERENCE_LEVEL:
         first = at_conference = statements.insert_checkin(db, row)
@@ -377,6 +381,7 @@ def check_in(
     method: str = "scan",
     settings: Settings,
     publish: Publish | None = None,
+    at: datetime | None = None,
 ) -> CheckinResult:
     """Check an attendee in at a site by pass code or short code: exactly once per session.
 
@@ -385,10 +390,10 @@ def check_in(
     raises a typed error (stable `code`) and is recorded in `scan_failure`.
     """
     scan = new_scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
-                    device=device, method=method, actor=actor)
+                    device=device, method=method, actor=actor, at=at)
     claims: qr.PassClaims | None = None
     try:
-        claims, short_code = read_code(db, code, settings)
+        claims, short_code = read_code(db, code, settings, at)
         result = record(db, scan, claims, short_code, settings)
     except AppError as exc:
         note_failure(db, scan, exc.code, claims)
@@ -399,18 +404,19 @@ def check_in(
 
 def new_scan(*, code: str, site_id: int, actor: User | None, session_id: int | None = None,
              nonce: str | None = None, device: str | None = None,
-             method: str = "scan") -> Scan:
+             method: str = "scan", at: datetime | None = None) -> Scan:
     """What a scan asks for (its device name cleaned), before the database is touched."""
     return Scan(code=code, site_id=site_id, session_id=session_id, nonce=nonce,
-                device=_device(device), method=method, actor=actor)
+                device=_device(device), method=method, actor=actor, at=at)
 
 
 def read_code(
-    db: Session, code: str, settings: Settings
+    db: Session, code: str, settings: Settings, at: datetime | None = None
 ) -> tuple[qr.PassClaims | None, str | None]:
-    """A pass's verified claims, or a short code normalised; `pass_*` errors otherwise."""
+    """A pass's verified claims (judged at `at`, default now), or a short code
+    normalised; `pass_*` errors otherwise."""
     if qr.looks_like_pass(code) or len(code) > qr.MAX_CODE_CHARS:
-        return _claims(db, code, settings), None
+        return _claims(db, code, settings, at), None
     short_code = normalize_short_code(code)
     if short_code is None:
         raise errors.PassMalformed()
@@ -478,20 +484,3 @@ def self_check_in(
         db, code=code, site_id=site_id, actor=None, session_id=session_id, nonce=nonce,
         device="self", method="self", settings=settings, publish=publish,
     )
-
-
-def authorize_site_screen(
-    db: Session, *, site_id: int, screen_token: str | None, actor: User | None
-) -> Site:
-    """The site, if the caller is one of its enrolled screens or a user in scope."""
-    if screen_token:
-        screen = endpoints_service.screen_for_token(db, token=screen_token)
-        if screen is None or screen.site_id != site_id:
-            raise errors.ScreenTokenInvalid()
-        site = db.get(Site, site_id)
-        if site is None:
-            raise endpoints_errors.SiteNotFound()
-        return site
-    if actor is None:
-        raise errors.ScreenTokenInvalid()
-    return endpoints_service.get_site(db, site_id=site_id, actor=actor)

@@ -13,7 +13,7 @@ from app.db import ReadDbSession, utcnow
 from app.deps import BearerToken, SettingsDep, find_user
 from app.errors import NotAuthenticated
 from app.qrimage import qr_svg
-from checkin import errors, follow_offer, service
+from checkin import errors, follow_offer, service, site_screens
 from checkin import sites as checkin_sites
 from endpoints import service as endpoints_service
 
@@ -51,7 +51,7 @@ def _site_qr(
     request: Request, site_id: int, db: ReadDbSession, settings: SettingsDep,
     user: Annotated[User | None, Depends(_optional_user)],
 ) -> SiteQrPublic:
-    site = service.authorize_site_screen(db, site_id=site_id,
+    site = site_screens.authorize_site_screen(db, site_id=site_id,
                                          screen_token=_screen_token(request), actor=user)
     live = checkin_sites.current_view(db, site=site, live_only=True)
     info = service.site_qr_info(site_id, settings)

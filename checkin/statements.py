@@ -170,7 +170,7 @@ _INSERTS = {
 }
 _ROW_COLUMNS = (
     "conference_id", "attendee_id", "session_key", "site_id", "checked_in_at",
-    "checked_out_at", "method", "device", "nonce", "foreign_site", "actor_id",
+    "checked_out_at", "method", "device", "nonce", "foreign_site", "actor_id", "synced_at",
 )
 
 

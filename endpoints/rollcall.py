@@ -9,6 +9,7 @@ Every change is published for the live dashboard.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, func
@@ -62,10 +63,11 @@ def _publish_site(
     )
 
 
-def _open_incident(db: Session, part: Participation, reason: str, actor: User) -> Incident:
+def _open_incident(db: Session, part: Participation, reason: str, actor: User,
+                   at: datetime | None = None) -> Incident:
     incident = Incident(
         conference_id=part.conference_id, site_id=part.site_id, reason=reason,
-        previous_readiness=part.readiness, opened_by=actor.id,
+        previous_readiness=part.readiness, opened_by=actor.id, opened_at=at or utcnow(),
     )
     db.add(incident)
     part.readiness = Readiness.incident
@@ -175,11 +177,13 @@ def report_incident(
     actor: User,
     publish: Publish | None = None,
     conference_id: int | None = None,
+    at: datetime | None = None,
 ) -> Incident:
     """A site reports a problem in `conference_id` (default: the current conference): its
-    readiness there becomes "incident" until resolved."""
+    readiness there becomes "incident" until resolved. `at`: when it was noticed (a
+    report queued offline), default now."""
     view, part = _participating_site(db, site_id, actor, conference_id)
-    incident = _open_incident(db, part, reason, actor)
+    incident = _open_incident(db, part, reason, actor, at)
     db.commit()
     _publish_site(publish, view, incident)
     return incident
