@@ -278,8 +278,7 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/agenda-items/{agenda_item_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}/delete"): ADMIN(fresh=("agenda_item_id",)),
     ("POST", "/agenda-items/{agenda_item_id}/move"): ADMIN(body={"direction": "up"}),
-    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf",
-                                                          fresh=("agenda_item_id",)),
+    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf", fresh=("agenda_item_id",)),
     ("GET", "/sessions/{session_id}/console"): ADMIN,
     ("GET", "/sessions/{session_id}/chair"): ADMIN,
     # -------------------------------------------------------------------- floor
