@@ -243,6 +243,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/registry/sites"): ACCOUNT,
     ("GET", "/sites/{site_id}/history"): SCOPED,
     ("GET", "/screen"): PUBLIC,
+    ("GET", "/screen/sw.js"): PUBLIC,
     ("GET", "/screen/pair"): PUBLIC,
     # ---------------------------------------------------------------- sessions
     ("POST", "/api/v1/conferences/{conference_id}/sessions"): ADMIN(body=_SESSION),
@@ -277,8 +278,7 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/agenda-items/{agenda_item_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}/delete"): ADMIN(fresh=("agenda_item_id",)),
     ("POST", "/agenda-items/{agenda_item_id}/move"): ADMIN(body={"direction": "up"}),
-    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf",
-                                                          fresh=("agenda_item_id",)),
+    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf", fresh=("agenda_item_id",)),
     ("GET", "/sessions/{session_id}/console"): ADMIN,
     ("GET", "/sessions/{session_id}/chair"): ADMIN,
     # -------------------------------------------------------------------- floor
