@@ -42,6 +42,11 @@ FULL_WAIT: Final = 10.0
 #: Admissions a second assumed when spacing shed sockets' returns with no rate set, and
 #: the least the event loop's lag lowers the rate to.
 MIN_RATE: Final = 20.0
+#: A worker that kept up with the returns (few handshakes under way) is offered this many
+#: times its recent rate at the next ones, as TCP opens its window: spaced only at the
+#: completed rate, returns came back as slowly as they had been let in (21/s at a
+#: 31,000-screen storm, where nearly all were shed) and never found the real capacity.
+PROBE: Final = 1.5
 # struct tcp_info (linux/tcp.h): 8 one-byte fields, then u32s; tcpi_last_data_recv is
 # the 12th u32.
 _LAST_DATA_RECV: Final = 8 + 11 * 4
@@ -50,6 +55,9 @@ _TCP_INFO_LEN: Final = 104
 TICK: Final = 0.1
 #: Where an admitted socket's :class:`Ticket` travels in the ASGI scope.
 TICKET: Final = "diemcau.admission"
+#: The process's :class:`Admission` in the lifespan state: uvicorn hands that state to
+#: every new connection's protocol (app/uvicorn_ws.py sheds there, before the app).
+ADMISSION_STATE: Final = "diemcau.admission_control"
 
 
 def retry_reason(seconds: int) -> str:
@@ -155,7 +163,8 @@ class Admission:
 
     def _slot(self, now: float) -> float:
         """Seconds between two shed sockets' returns: one handshake at the rate this
-        process completed them lately (at most the rate in force).
+        process completed them lately (more while it keeps up: PROBE; at most the rate
+        in force).
 
         Returns spaced at the configured rate instead came back faster than a loaded
         worker completes handshakes and were shed again and again (a retry storm in
@@ -168,6 +177,8 @@ class Admission:
                 self._throughput = (self._throughput + seen) / 2 if self._throughput else seen
             self._done, self._window = 0, now
         rate = max(MIN_RATE, self._throughput) if self._throughput else 0.0
+        if rate and (self.max_pending <= 0 or 2 * self.pending < self.max_pending):
+            rate *= PROBE
         if self.rate > 0:
             rate = min(rate or self.rate, self.rate)
         return 1.0 / (rate or MIN_RATE)
@@ -263,6 +274,15 @@ def queued_seconds(send: Callable[..., Any]) -> float:
     """
     sock = transport_socket(send)
     return 0.0 if sock is None else request_age(sock)
+
+
+def ticket_for(admission: Admission, scope: Scope, send: Send) -> "Ticket | int":
+    """Admit (or shed) a new socket: the ticket app/uvicorn_ws.py already admitted it
+    with (under `diemcau serve`), else :meth:`Admission.admit` now."""
+    ticket = scope.get(TICKET)
+    if isinstance(ticket, Ticket):
+        return ticket
+    return admission.admit(queued_seconds(send))
 
 
 def request_age(sock: socket.socket) -> float:

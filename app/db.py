@@ -132,6 +132,8 @@ class WriteGate:
         self._worker_ident: int | None = None
         self._worker: ThreadPoolExecutor | None = None
         self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
+        # Background work (an offline queue's chunks) takes turns: one in the gate at once.
+        self._background = asyncio.Lock()
         if engine.dialect.name == "sqlite":
             self._worker = ThreadPoolExecutor(
                 1, thread_name_prefix="write-gate", initializer=self._mark_worker
@@ -163,6 +165,13 @@ class WriteGate:
         return await asyncio.get_running_loop().run_in_executor(
             self._worker, context.run, fn, *args
         )
+
+    async def run_behind(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """`run` for background work: one such call in the gate at a time, so a live write
+        waits behind one of them at most, not behind every island's queue sent at once
+        (the gate's thread takes its work first come, first served)."""
+        async with self._background:
+            return await self.run(fn, *args)
 
     def group(self, fn: Callable[[list[I]], list[Outcome[R]]]) -> GroupCommit[I, R]:
         """The group commit of `fn` (made on first use): items submitted while the gate is

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.admission import TICKET, Admission, queued_seconds, shed
+from app.admission import TICKET, Admission, shed, ticket_for
 from app.exposure import ExposedDefaultsGuard
 from app.throttle import ConnectionCap
 from app.ws import DATABASE_DOWN, database_down
@@ -58,7 +58,7 @@ class DiemcauApp(FastAPI):
         try:
             # A storm's excess is told when to come back (app.admission), as in
             # DirectWebsockets.
-            ticket = self._admission.admit(queued_seconds(send))
+            ticket = ticket_for(self._admission, scope, send)
             if isinstance(ticket, int):
                 await shed(receive, send, ticket)
                 return

@@ -12,6 +12,12 @@ app/db.py). What is left is the text that loggers write around requests:
 * SQLAlchemy, when someone turns its logger to DEBUG, prints result rows (names,
   phones, pass codes): those records are dropped, statements still show.
 
+Without the access log (DIEMCAU_ACCESS_LOG), uvicorn's and websockets' three INFO lines
+per websocket (``[accepted]``, ``connection open``, ``connection closed``) are dropped
+too: in a storm of 31,000 screens, sheds included, formatting, redacting and writing
+them took 13 % of a worker's event loop (py-spy, bench/storm.py). Start-up lines,
+warnings and errors of the same logger stay.
+
 Logger filters apply to records logged on that very logger, so each is named here.
 """
 
@@ -57,12 +63,33 @@ class DropRows(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
 
 
+#: uvicorn's and websockets' per-socket INFO messages (before formatting).
+SOCKET_LINES = frozenset({'%s - "WebSocket %s" [accepted]', "connection open",
+                          "connection closed"})
+
+
+class DropSocketLines(logging.Filter):
+    """Drops the per-websocket INFO lines of :data:`SOCKET_LINES` (the access log's
+    business, off by default)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and record.msg in SOCKET_LINES)
+
+
 _REDACT = RedactSecrets()
 _DROP_ROWS = DropRows()
+_DROP_SOCKET_LINES = DropSocketLines()
 
 
-def install_log_filters() -> None:
-    """Put the filters on their loggers (idempotent: a filter is added once)."""
+def install_log_filters(*, socket_lines: bool = True) -> None:
+    """Put the filters on their loggers (idempotent: a filter is added once);
+    ``socket_lines`` False drops the per-websocket lines (the access log is off)."""
+    handshakes = logging.getLogger("uvicorn.error")
+    if socket_lines:
+        handshakes.removeFilter(_DROP_SOCKET_LINES)
+    elif _DROP_SOCKET_LINES not in handshakes.filters:
+        # First, so that a dropped line is not redacted for nothing.
+        handshakes.filters.insert(0, _DROP_SOCKET_LINES)
     for name in REDACTED_LOGGERS:
         logging.getLogger(name).addFilter(_REDACT)
     for name in SQL_LOGGERS:

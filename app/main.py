@@ -5,6 +5,7 @@ import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI
@@ -16,7 +17,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.accounts.revocations import SocketRevocations
-from app.admission import TICKET, Admission, LagWatch, admission_for, queued_seconds, shed
+from app.admission import (
+    ADMISSION_STATE,
+    TICKET,
+    Admission,
+    LagWatch,
+    admission_for,
+    shed,
+    ticket_for,
+)
 from app.audit import pages as audit_pages
 from app.audit import routes as audit_routes
 from app.audit.context import AuditContext
@@ -46,6 +55,8 @@ from checkin import follow_question_routes as checkin_follow_question_routes
 from checkin import form_routes as checkin_form_routes
 from checkin import headcount_routes as checkin_headcount_routes
 from checkin import keys as checkin_keys
+from checkin import offline_pages as checkin_offline_pages
+from checkin import offline_roster_routes as checkin_offline_roster_routes
 from checkin import offline_routes as checkin_offline_routes
 from checkin import own_pages as checkin_own_pages
 from checkin import pages as checkin_pages
@@ -138,7 +149,7 @@ class DirectWebsockets:
             await send({"type": "websocket.close", "code": 1008, "reason": "too_many_sockets"})
             return
         try:
-            ticket = self.admission.admit(queued_seconds(send))
+            ticket = ticket_for(self.admission, scope, send)
             if isinstance(ticket, int):
                 await shed(receive, send, ticket)
                 return
@@ -187,8 +198,10 @@ _DOCS_PAGE = """<!doctype html>
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """Start the engine, hub and background workers; stop them in reverse order."""
+async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    """Start the engine, hub and background workers; stop them in reverse order. The
+    state yielded reaches every connection's protocol: the admission, for app/uvicorn_ws.py
+    to shed a storm's excess before the app."""
     engine = create_db_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.engine = engine
     read_engine = app.state.read_engine = read_only(engine)
@@ -230,7 +243,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     limiter = _throttles(app, settings, engine, write_gate)
     _tune_collector()
     try:
-        yield
+        yield {ADMISSION_STATE: app.state.admission}
     finally:
         for worker in reversed(workers):
             await worker.stop()
@@ -327,7 +340,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    install_log_filters()
+    install_log_filters(socket_lines=settings.access_log)
     install_error_handlers(app)
     # Innermost: the answers skip FastAPI's router but not the headers or audit context.
     app.add_middleware(DirectPosts, routes=[
@@ -434,6 +447,8 @@ def _checkin_routers() -> list[APIRouter]:
         checkin_roster_routes.router,
         checkin_roster_pages.router,
         checkin_pages.router,
+        checkin_offline_roster_routes.router,
+        checkin_offline_pages.router,
         checkin_report_routes.router,
         checkin_retention_routes.router,
         checkin_site_qr_routes.router,

@@ -9,7 +9,8 @@
   with no word to the client;
 * an open-file limit above the sockets a worker holds: the soft limit is raised to the
   hard one at start (worker processes inherit it); raise the hard limit with
-  ``ulimit -Hn`` / systemd's ``LimitNOFILE=`` when it is too low.
+  ``ulimit -Hn`` / systemd's ``LimitNOFILE=`` when it is too low;
+* a supervisor that does not kill a slow worker: see :data:`WORKER_HEALTHCHECK_SECONDS`.
 """
 
 from collections.abc import Callable
@@ -18,6 +19,14 @@ from pathlib import Path
 from app.admission import raise_open_file_limit
 
 SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
+#: How long uvicorn's supervisor waits for a worker to answer its ping (every 0.5 s)
+#: before it kills the worker as hung and starts another. uvicorn's 5 s killed workers
+#: in a loop on a loaded 2-core host: a worker importing the app (3-5 s of CPU without
+#: bytecode caches, 7-11 s of wall time at load 7) never answered its first ping in
+#: time (bench/storm.py could not start). A worker busy in a storm answers late too,
+#: and killing it would drop every screen it holds. A dead worker is still replaced at
+#: once (its process is gone); only a hung one waits this long.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def granted_backlog(asked: int) -> tuple[int, bool]:
@@ -58,6 +67,7 @@ def run_server(
         ws_max_size=64 * 1024,
         # A storm arrives faster than a busy worker accepts: see the module docstring.
         backlog=backlog,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level="info",
         # One log line per request costs a measurable share of a check-in burst;
         # the reverse proxy keeps the access log in production.

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from bench.procs import free_port, pct, process, wait_http
+from bench.procs import free_port, fresh_pg, pct, process, wait_http
 from checkin import roster
 
 SECRET = "bench-secret-" + "z" * 40
@@ -344,6 +344,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--searches", type=int, default=400)
     parser.add_argument("--smoke", action="store_true", help="CI: small and quick")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument("--postgres", action="store_true",
+                        help="diemcau on PostgreSQL (a fresh database on 127.0.0.1) with "
+                             "--workers and Redis; the reference stays SQLite")
+    parser.add_argument("--workers", type=int, default=2, help="with --postgres")
     args = parser.parse_args()
     if args.smoke:
         args.attendees, args.wards, args.seconds = 5_000, 20, 3
@@ -368,6 +372,8 @@ def _measure_app(args: argparse.Namespace, work: Path, env: dict[str, str],
     port = free_port()
     diemcau = str(Path(sys.executable).parent / "diemcau")
     cmd = [diemcau, "serve", "--port", str(port)]
+    if args.postgres:
+        cmd += ["--workers", str(args.workers)]
     with process(cmd, env, work / "serve.log", cwd=work) as server:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz", 60, server)
@@ -411,7 +417,8 @@ def _report(args: argparse.Namespace, f: Figures) -> dict[str, bool]:
     ratio = app_max["rate"] / ref_max["rate"]
     print(f"\nCheck-in throughput (wrk -t1 -c{args.connections}, {args.seconds} s, "
           f"{int(REPEAT_SHARE * 100)}% repeats; {os.cpu_count()} cores shared with the generator)")
-    for label, r in (("diemcau serve (SQLite)", app_max), ("reference Starlette+INSERT", ref_max)):
+    store = f"PostgreSQL, {args.workers} workers" if args.postgres else "SQLite"
+    for label, r in ((f"diemcau ({store})", app_max), ("reference Starlette+INSERT", ref_max)):
         print(f"  {label:<28} {r['rate']:>8,.0f}/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"
               f"  p99 {r['p99']:6.1f} ms  (201: {r['created']:,}, 200: {r['already']:,}, "
               f"other: {r['other']:,}, socket errors: {r['socket_errors']})")
@@ -449,6 +456,9 @@ def main() -> int:
     env = {**os.environ, "DIEMCAU_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
            "DIEMCAU_SECRET_KEY": SECRET, "DIEMCAU_ADMIN_PASSWORD": ADMIN_PASSWORD,
            "DIEMCAU_ENV": "development", "DIEMCAU_BROKER_URL": "memory://"}
+    if args.postgres:
+        env |= {"DIEMCAU_DATABASE_URL": fresh_pg("diemcau_bench_checkin"),
+                "DIEMCAU_BROKER_URL": "redis://127.0.0.1:6379/12"}
     figures, codes, count, auth = _measure_app(args, work, env, random.Random(20251009))
     figures.ref_max = _measure_reference(args, work, env, codes, count, auth)
     checks = _report(args, figures)

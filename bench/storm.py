@@ -1,8 +1,11 @@
 """Connection storm: N screens connecting at R a second to `diemcau serve --workers 2`.
 
 PostgreSQL (a fresh database on 127.0.0.1) and Redis (a spare db number) as in
-production. The clients (bench/storm_client.py) come from several processes and 127.x
-source addresses and honour 1013 retry_after like the pages. Counted: connected at the
+production. The clients (the Node one, bench/node/storm_client.mjs via
+bench/storm_node.py, when `npm ci` ran in bench/node; else bench/storm_client.py, which
+--smoke always uses) come from several processes and 127.x source addresses and honour
+1013 retry_after like the pages. --capacity-check runs the storm with 1 client process,
+then --procs: the client is not the bottleneck if the figures hold. Counted: connected at the
 first try, shed with 1013 (and connected after), bare failures (must be 0). Then
 `--changes` slide changes: every screen must get each one, in order; latency from the
 presenter's HTTP command sent to each screen's receipt (p50/p99/max). Last, late
@@ -22,17 +25,21 @@ import itertools
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from app.admission import raise_open_file_limit
 from bench.fanout import ADMIN_PASSWORD, late_joiners, prepare_diemcau
+from bench.fanout_node import node_available
 from bench.procs import ROOT, free_port, fresh_pg, pct, process, wait_http
 from bench.storm_client import StormConfig, start_storm
+from bench.storm_node import NodeStorm, start_node_storm
 
 Stories = list[tuple[int, str, float, float, list[tuple[int, int]]]]
 
@@ -43,7 +50,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=1000, help="new screens a second")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--procs", type=int, default=4, help="client processes")
+    parser.add_argument("--client", choices=("node", "python"), default=None,
+                        help="load client: node (default when `npm ci` ran in bench/node; "
+                             "python with --smoke)")
+    parser.add_argument("--procs", type=int, default=None,
+                        help="client processes (default: 2 Node, 4 Python)")
+    parser.add_argument("--capacity-check", action="store_true",
+                        help="run the storm twice, with 1 client process and with --procs, "
+                             "each on a fresh server: the client is not the bottleneck if "
+                             "the figures hold")
     parser.add_argument("--sources", type=int, default=4, help="127.0.0.x source addresses")
     parser.add_argument("--changes", type=int, default=3)
     parser.add_argument("--interval", type=float, default=1.0)
@@ -66,8 +81,14 @@ def _arguments() -> argparse.Namespace:
     if args.smoke:
         args.clients, args.rate, args.procs, args.sources = 300, 600, 2, 2
         args.changes, args.interval, args.joiners = 2, 0.3, 10
-        args.admit_per_second, args.admit_burst = 100, 50
+        # Well below what even a slow client offers (a loaded box spreads the 300 over
+        # ~3 s): some are shed whatever the load.
+        args.admit_per_second, args.admit_burst = 50, 25
         args.sqlite, args.workers = True, 1
+    if args.client is None:
+        args.client = "python" if args.smoke or node_available() else "node"
+    if args.procs is None:
+        args.procs = 2 if args.client == "node" else 4
     return args
 
 
@@ -138,8 +159,8 @@ def _check(stories: Stories, sent: dict[int, int]) -> dict[str, object]:
     }
 
 
-def _report(args: argparse.Namespace, seconds: float, c: dict[str, object],
-            joins: list[float]) -> int:
+def _report(args: argparse.Namespace, outcome: Outcome) -> int:
+    c, joins = outcome.checks, outcome.joins
     lat = c["latencies"]
     assert isinstance(lat, list)
     failures = c["failures"]
@@ -147,14 +168,20 @@ def _report(args: argparse.Namespace, seconds: float, c: dict[str, object],
     bare = sum(failures.values())
     store = "SQLite, memory broker" if args.sqlite else "PostgreSQL, Redis"
     print(f"\nStorm ({store}): {args.clients} screens at {args.rate:.0f}/s, "
-          f"{args.workers} workers, {args.procs} client processes, {args.sources} source addresses")
-    print(f"connect phase: {seconds:.1f} s; first try: {c['first_try']}; shed with 1013: "
+          f"{args.workers} workers, {outcome.procs} {args.client} client processes, "
+          f"{args.sources} source addresses")
+    print(f"connect phase: {outcome.seconds:.1f} s; first try: {c['first_try']}; shed with 1013: "
           f"{c['shed_clients']} screens ({c['sheds']} sheds), connected after: "
           f"{c['shed_then_connected']}; bare failures: {bare} {failures or ''}")
     lag, first, conn = c["lag"], c["first_try_ms"], c["connect_ms"]
     assert isinstance(lag, list) and isinstance(first, list) and isinstance(conn, list)
+    busy = "" if outcome.client_cpu is None else (
+        f"; busiest client process used {outcome.client_cpu:.2f} CPU s per s connecting")
     print(f"client start lag ms (a busy client starts late): p50 {pct(lag, 50):.0f} "
-          f"p99 {pct(lag, 99):.0f} max {pct(lag, 100):.0f}")
+          f"p99 {pct(lag, 99):.0f} max {pct(lag, 100):.0f}{busy}")
+    print(f"kernel listen queue while connecting: {c['listen'] or 'nstat not available'}"
+          + (f"; connected screens closed by the server: {outcome.dropped}"
+             if outcome.dropped else ""))
     print(f"time to snapshot ms: first try p50 {pct(first, 50):.0f} p99 {pct(first, 99):.0f}; "
           f"all (waits after 1013 included) p99 {pct(conn, 99):.0f} max {pct(conn, 100):.0f}")
     p99 = pct(lat, 99)
@@ -172,31 +199,87 @@ def _report(args: argparse.Namespace, seconds: float, c: dict[str, object],
     return 0 if met else 1
 
 
-def main() -> int:
-    args = _arguments()
-    raise_open_file_limit()
+@dataclass
+class Outcome:
+    """One storm's figures: the connect phase, the checks, late joiners, the client."""
+
+    procs: int
+    seconds: float
+    checks: dict[str, object]
+    joins: list[float]
+    client_cpu: float | None = None  # busiest Node process: CPU s per wall s, connecting
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _storm(args: argparse.Namespace, procs: int) -> Outcome:
+    """Start a fresh server, storm it with `procs` client processes, change slides."""
     with tempfile.TemporaryDirectory(prefix="diemcau-storm-") as tmp:
         tmpdir = Path(tmp)
         port = free_port()
         cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port),
                "--workers", str(args.workers), "--backlog", str(args.backlog)]
-        with process(cmd, _server_env(args, tmpdir), tmpdir / "diemcau.log") as srv:
-            base = f"http://127.0.0.1:{port}"
-            wait_http(f"{base}/healthz", 60, srv)
-            stage = prepare_diemcau(base, slides=args.changes + 2)
-            url = f"ws://127.0.0.1:{port}/ws/screen?token={stage.screen_token}"
-            sources = tuple(f"127.0.0.{2 + k}" for k in range(args.sources))
-            storm = start_storm(StormConfig(url=url, clients=args.clients, rate=args.rate,
-                                            procs=args.procs, sources=sources))
-            with httpx.Client(timeout=30, headers=stage.headers) as http:
-                sent = _changes(http, base, stage.session_id, args)
-            stories = storm.collect(linger=0.3 if args.smoke else 1.0)
-            # The aborted clients' closes are server work, not a late join.
-            time.sleep(0.5 if args.smoke else 3.0)
-            joins = sorted(late_joiners(url, args.joiners))
-        if args.log is not None:
-            shutil.copy(tmpdir / "diemcau.log", args.log)
-    return _report(args, storm.connect_seconds, _check(stories, sent), joins)
+        try:
+            with process(cmd, _server_env(args, tmpdir), tmpdir / "diemcau.log") as srv:
+                base = f"http://127.0.0.1:{port}"
+                wait_http(f"{base}/healthz", 60, srv)
+                stage = prepare_diemcau(base, slides=args.changes + 2)
+                url = f"ws://127.0.0.1:{port}/ws/screen?token={stage.screen_token}"
+                sources = tuple(f"127.0.0.{2 + k}" for k in range(args.sources))
+                cfg = StormConfig(url=url, clients=args.clients, rate=args.rate, procs=procs,
+                                  sources=sources)
+                overflows = _listen_counters()
+                storm = start_node_storm(cfg) if args.client == "node" else start_storm(cfg)
+                overflows = {k: v - overflows.get(k, 0) for k, v in _listen_counters().items()}
+                with httpx.Client(timeout=30, headers=stage.headers) as http:
+                    sent = _changes(http, base, stage.session_id, args)
+                stories = storm.collect(linger=0.3 if args.smoke else 1.0)
+                # The aborted clients' closes are server work, not a late join.
+                time.sleep(0.5 if args.smoke else 3.0)
+                joins = sorted(late_joiners(url, args.joiners))
+        finally:
+            if args.log is not None and (tmpdir / "diemcau.log").exists():
+                shutil.copy(tmpdir / "diemcau.log", args.log)
+    checks = _check(stories, sent)
+    checks["listen"] = overflows
+    if isinstance(storm, NodeStorm):
+        return Outcome(procs, storm.connect_seconds, checks, joins,
+                       client_cpu=storm.cpu_share(), dropped=storm.dropped)
+    return Outcome(procs, storm.connect_seconds, checks, joins)
+
+
+def _listen_counters() -> dict[str, int]:
+    """The kernel's listen-queue drop counters (nstat; empty where it is missing): a
+    connection dropped there is a bare failure the server never saw."""
+    try:
+        out = subprocess.run(["nstat", "-az", "TcpExtListenOverflows", "TcpExtListenDrops"],
+                             capture_output=True, text=True, timeout=5, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {f[0]: int(f[1]) for f in (ln.split() for ln in out.splitlines())
+            if len(f) >= 2 and f[0].startswith("TcpExt")}
+
+
+def main() -> int:
+    args = _arguments()
+    raise_open_file_limit()
+    if not args.capacity_check:
+        return _report(args, _storm(args, args.procs))
+    one = _storm(args, 1)
+    code = _report(args, one)
+    many = _storm(args, args.procs)
+    code = max(code, _report(args, many))
+    print(f"\nclient capacity check ({args.client}): 1 process / {args.procs} processes: "
+          f"first try {one.checks['first_try']} / {many.checks['first_try']}, "
+          f"connect phase {one.seconds:.1f} / {many.seconds:.1f} s, change p99 "
+          f"{_p99(one):.0f} / {_p99(many):.0f} ms (the client is not the bottleneck when "
+          "these hold)")
+    return code
+
+
+def _p99(outcome: Outcome) -> float:
+    lat = outcome.checks["latencies"]
+    assert isinstance(lat, list)
+    return pct(lat, 99)
 
 
 if __name__ == "__main__":

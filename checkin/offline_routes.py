@@ -15,9 +15,10 @@ from checkin.offline_models import SyncItem, SyncPublic, SyncRequest, SyncResult
 from checkin.offline_sync import ItemResult, SyncTally
 
 router = APIRouter(prefix="/api/v1")
-#: Items per trip through the write gate: live scans elsewhere wait for one trip, not for
-#: a whole island's queue.
-CHUNK = 50
+#: Items per trip through the write gate. Trips of every queue take turns
+#: (`WriteGate.run_behind`): a live scan elsewhere waits for one trip at most (~20 items,
+#: a few milliseconds), not for every island's queue sent at the same moment.
+CHUNK = 20
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "not_authenticated (the device lost its login: keep the queue)"},
     403: {"description": "site_out_of_scope"},
@@ -62,8 +63,8 @@ async def sync(site_id: int, data: SyncRequest, user: CurrentUser, gate: WriteGa
     tally = SyncTally()
     for start in range(0, len(data.items), CHUNK):
         chunk = data.items[start:start + CHUNK]
-        tally.add(await gate.run(_chunk, gate, site_id, chunk, data.device, user, settings,
-                                 hub), chunk)
+        tally.add(await gate.run_behind(_chunk, gate, site_id, chunk, data.device, user,
+                                        settings, hub), chunk)
     await gate.run(_record, gate, site_id, tally, data.device, hub)
     results = tally.results
     return SyncPublic(

@@ -217,7 +217,7 @@ def _apply(
                                            actor=actor, publish=publish, at=at).conference_id
         else:
             view = rollcall.declare_ready(db, site_id=site_id, readiness=Readiness.ready,
-                                          actor=actor, publish=publish)
+                                          actor=actor, publish=publish, at=at)
             cid = view.conference_id
     except AppError as exc:
         db.rollback()

@@ -38,7 +38,9 @@ router = APIRouter(include_in_schema=False)
 BADGES_PER_PRINT = 200  # one request renders at most 25 A4 sheets of 8
 HEADCOUNT_LABELS = HEADCOUNT_CATEGORIES
 MAX_COUNT = 100_000
-_NOTICES = {"headcount_saved": "Đã ghi nhận báo cáo số lượng (thay cho báo cáo trước)."}
+_NOTICES = {"headcount_saved": "Đã ghi nhận báo cáo số lượng (thay cho báo cáo trước).",
+            "declared_ready": "Đã ghi tình trạng: sẵn sàng.",
+            "incident_reported": "Đã báo sự cố; ban tổ chức thấy ngay trên bảng điều khiển."}
 SiteToken = Annotated[str, Path(max_length=200)]
 FormText = Annotated[str, Form(max_length=2000)]
 _LIVE = -1  # "no session chosen": the scanner and headcount pages take the live one

@@ -22,7 +22,6 @@ an attendee can take minutes to type their pass code (the screen's code lasts 20
 """
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -62,7 +61,9 @@ STEP_SECONDS = 20
 # guessing however long the window.
 PAGE_STEPS = 18
 _PAGE_LABEL = "site-page"
-_B32_VALUE = {ch: i for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}
+_B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_TEXT = re.compile(f"[{_B32_ALPHABET}]+")
+_B32_DIGITS = str.maketrans(_B32_ALPHABET, "0123456789abcdefghijklmnopqrstuv")
 _SITE_MAC_BYTES = 10
 
 
@@ -118,16 +119,16 @@ def _decode(code: str) -> bytes:
     body = text[len(PREFIX) :]
     if not body:
         raise PassMalformed()
-    try:
-        raw = base64.b32decode(body + "=" * (-len(body) % 8))
-    except (binascii.Error, ValueError) as exc:
-        raise PassMalformed() from exc
-    # Unused trailing bits must be zero: exactly one spelling per pass (checked on the
-    # last character; re-encoding the whole code would cost more than the rest).
-    spare = 5 * len(body) - 8 * len(raw)
-    if not 0 <= spare < 5 or _B32_VALUE[body[-1]] & ((1 << spare) - 1):
+    # base32 read as one base-32 number (C speed; base64.b32decode loops in Python and
+    # was 5% of a scan): each letter becomes int()'s digit of the same value.
+    if not _B32_TEXT.fullmatch(body) or len(body) % 8 in (1, 3, 6):
         raise PassMalformed()
-    return raw
+    size, spare = divmod(5 * len(body), 8)
+    value = int(body.translate(_B32_DIGITS), 32)
+    # Unused trailing bits must be zero: exactly one spelling per pass.
+    if value & ((1 << spare) - 1):
+        raise PassMalformed()
+    return (value >> spare).to_bytes(size, "big")
 
 
 def looks_like_pass(code: str) -> bool:

@@ -1,7 +1,7 @@
 """Scans that queued together (group commit, `app.group_commit`): one transaction and
-one COMMIT for all of them, each scan in a SAVEPOINT of its own.
+one COMMIT for all of them, each session scan in a SAVEPOINT of its own.
 
-A refused scan can have written before it is refused (a session scan writes the
+A refused session scan can have written before it is refused (it writes the
 conference-level row in the same statement; a clash can still be another scan's nonce):
 its SAVEPOINT is rolled back, so nothing of it stays but its `scan_failure` row, written
 in the batch's transaction. An unexpected failure rolls the batch back and each scan is
@@ -60,7 +60,11 @@ def _one(db: Session, scan: Scan, settings: Settings,
         claims, short_code = service.read_code(db, scan.code, settings, scan.at)
         if judge is not None:
             judge(db, scan, claims)
-        with db.begin_nested():  # a refusal undoes this scan's writes, not the batch's
+        if scan.session_id is None:
+            # One INSERT … ON CONFLICT DO NOTHING, and every refusal is decided before it
+            # or after it wrote nothing: no SAVEPOINT needed (two statements per scan less).
+            return service.record(db, scan, claims, short_code, settings, commit=False)
+        with db.begin_nested():  # a refusal can follow the conference row's insert
             return service.record(db, scan, claims, short_code, settings, commit=False)
     except AppError as exc:
         service.note_failure(db, scan, exc.code, claims, batched=True)

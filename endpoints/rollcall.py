@@ -125,13 +125,18 @@ def declare_ready(
     note: str | None = None,
     publish: Publish | None = None,
     conference_id: int | None = None,
+    at: datetime | None = None,
 ) -> SiteView:
     """The site's one-tap word: "tested" or "ready" in `conference_id` (default: the
-    current conference). The site says the problem is over: its open incidents close."""
+    current conference). The site says the problem is over: its open incidents close,
+    at `at` (when the word was given: a "ready" queued offline), default now."""
     view, part = _participating_site(db, site_id, actor, conference_id)
     now = utcnow()
     for open_incident in _open_incidents(db, part.conference_id, site_id):
-        open_incident.resolved_at, open_incident.resolved_by = now, actor.id
+        # Never before it opened: an incident reported online after a queued "ready" was
+        # tapped still closes when the queue arrives, but not backwards in time.
+        closed = max(at, open_incident.opened_at) if at is not None else now
+        open_incident.resolved_at, open_incident.resolved_by = closed, actor.id
         db.add(open_incident)
     part.readiness, part.readiness_note, part.updated_at = readiness, note, now
     db.add(part)

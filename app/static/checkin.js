@@ -1,6 +1,9 @@
 // Coordinator check-in desk. A keyboard-wedge scanner types the code and Enter into #code;
 // scans are queued and sent one at a time to POST /api/v1/checkins with a nonce per scan
 // (a retried request is then recorded once). Runs for hours: no growing lists, no reloads.
+// Without network (offline.js, offline_sync.js) a scan is judged on the device (pass
+// signature, roster, "already seen here") and queued with its own time and nonce; a name
+// search looks in the roster kept on the device.
 (function () {
   "use strict";
   var root = document.getElementById("checkin");
@@ -8,6 +11,12 @@
   var SITE = Number(root.dataset.siteId);
   var CONF = Number(root.dataset.conferenceId);
   var CSRF = root.dataset.csrf || "";
+  var USER = Number(root.dataset.userId);
+  var O = window.DiemcauOffline;
+  var desk = window.DiemcauDesk;
+  var roster = null;
+  var passKeys = [];
+  var ROSTER_MS = 10 * 60 * 1000;
   var HISTORY_MAX = 50;
   var QUEUE_MAX = 30;
   var POLL_MS = 5000;
@@ -169,9 +178,16 @@
     var payload = { code: job.code, site_id: SITE, nonce: nonce(), device: device, method: job.method };
     var sid = sessionId();
     if (sid) { payload.session_id = sid; }
-    post(payload, 0).then(function (res) {
+    var sent = desk && desk.isOffline() ? Promise.resolve(null) : post(payload, 0);
+    sent.then(function (res) {
+      // No network, or the login is gone: the scan is not lost, it waits on the device.
+      if (desk && (!res || res[0] === 0 || res[0] === 401)) {
+        if (res && res[0] === 401) { desk.loseAuth(); } else { desk.setOffline(true); }
+        return offlineScan(job, payload.nonce);
+      }
       show(view(res[0], res[1]));
       if (res[0] === 201) { refreshCount(); }
+      if (res[0] === 200 || res[0] === 201) { seenOnline(res[1]); }
       if (job.done) { job.done(res[0], res[1]); }
     }).then(function () {
       busy = false;
@@ -214,7 +230,9 @@
     var title = opt && opt.dataset.title;
     el("count-session").textContent = title ? "Phiên: " + title : "Cả hội nghị (mọi phiên)";
   }
-  sessionSelect.addEventListener("change", function () { nameSession(); refreshCount(); input.focus(); });
+  sessionSelect.addEventListener("change", function () {
+    nameSession(); refreshCount(); downloadRoster(true); input.focus();
+  });
 
   // ------------------------------------------------------------------ count
   var pollTimer = null;
@@ -227,6 +245,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
         if (!body) { return; }
+        if (desk) { desk.setOffline(false); }
         var row = null;
         (body.sites || []).forEach(function (s) { if (s.site_id === SITE) { row = s; } });
         if (row) {
@@ -246,6 +265,7 @@
     var q = searchInput.value.trim();
     if (searchAbort) { searchAbort.abort(); }
     if (q.length < 2) { searchResults.textContent = ""; return; }
+    if (desk && desk.isOffline()) { renderResults(localSearch(q)); return; }
     searchAbort = window.AbortController ? new AbortController() : null;
     var url = "/api/v1/conferences/" + CONF + "/attendees?limit=20&q=" + encodeURIComponent(q);
     if (searchSite.checked) { url += "&site_id=" + SITE; }
@@ -253,7 +273,10 @@
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, signal: searchAbort ? searchAbort.signal : undefined })
       .then(function (r) { return r.ok ? r.json() : []; })
       .then(renderResults)
-      .catch(function () { /* aborted by a newer search */ });
+      .catch(function (e) {
+        if (e && e.name === "AbortError") { return; }  // a newer search took over
+        if (desk) { desk.setOffline(true); renderResults(localSearch(q)); }
+      });
   }
 
   // "Đã có mặt" in the row itself: on a phone the big result panel is off-screen up top.
@@ -277,7 +300,7 @@
       btn.setAttribute("aria-disabled", "true");
       btn.textContent = "Đang gửi…";
       enqueue(a.short_code, "search", function (status, body) {
-        if (status !== 200 && status !== 201) {
+        if (status !== 200 && status !== 201 && status !== 202) {
           btn.removeAttribute("aria-disabled");
           btn.textContent = "Điểm danh";
           return;
@@ -293,10 +316,10 @@
 
   function renderResults(items) {
     searchResults.textContent = "";
-    if (!items.length) {
+    if (!items || !items.length) {
       var none = document.createElement("li");
       none.className = "muted";
-      none.textContent = "Không tìm thấy đại biểu.";
+      none.textContent = items ? "Không tìm thấy đại biểu." : "Mất kết nối và máy chưa tải danh sách đại biểu: hãy quét thẻ.";
       searchResults.appendChild(none);
       return;
     }
@@ -396,6 +419,122 @@
   });
   el("camera-stop").addEventListener("click", stopCamera);
 
-  window.diemcauCheckin = { queueLength: function () { return queue.length; } };  // for tests
+  // ---------------------------------------------------------------- offline
+  function sessionKey() { return String(sessionId() || 0); }
+
+  // When the desk saw someone: marked here, or known checked in when the roster came.
+  function seenAt(who, attendee) {
+    var at = desk.seenAt(sessionKey(), who);
+    if (!at && attendee && roster && String(roster.session_id || 0) === sessionKey()) {
+      at = attendee.checked_in_at;
+    }
+    return at || null;
+  }
+
+  function seenOnline(body) {
+    var a = body && body.attendee;
+    if (desk && a && a.id) { desk.markSeen(sessionKey(), "a" + a.id, body.checked_in_at); }
+  }
+
+  function offlineView(j, at) {
+    var a = j.attendee;
+    var name = a ? a.full_name : "";
+    if (!a) {
+      return { kind: "warn", title: "Đã lưu, chờ gửi", status: "queued_unknown",
+               meta: "Không có trong danh sách đã tải về máy; máy chủ sẽ kiểm tra khi có mạng.",
+               extra: j.short ? "Mã " + j.short.slice(0, 4) + "-" + j.short.slice(4) : "Thẻ QR" };
+    }
+    if (a.site_id !== SITE) {
+      var home = roster && roster.sites[a.site_id];
+      return { kind: "warn", title: "Đại biểu của điểm cầu khác · đã lưu, chờ gửi", name: name,
+               meta: [a.unit, home ? "Đại biểu của: " + home : ""].filter(Boolean).join(" · "),
+               extra: "Lúc " + hhmm(at), status: "queued" };
+    }
+    return { kind: "ok", title: "Đã điểm danh · chờ gửi", name: name, meta: a.unit,
+             extra: "Lúc " + hhmm(at) + " (mất mạng: lưu trên máy, gửi khi có mạng)", status: "queued" };
+  }
+
+  // A scan with no network: judged here, queued with its own time and nonce (the server
+  // judges it again on sync); someone already seen here is not queued twice.
+  function offlineScan(job, scanNonce) {
+    return O.judge(job.code, roster, passKeys, CONF).then(function (j) {
+      if (j.verdict === "refused") {
+        show({ kind: "err", title: "Không điểm danh được", meta: j.detail, status: j.code });
+        if (job.done) { job.done(400, { code: j.code, detail: j.detail }); }
+        return null;
+      }
+      var earlier = seenAt(j.who, j.attendee);
+      if (earlier) {
+        show({ kind: "warn", title: "Đã điểm danh lúc " + hhmm(earlier), name: j.attendee && j.attendee.full_name,
+               meta: j.attendee && j.attendee.unit, status: "already_checked_in" });
+        if (job.done) { job.done(200, { checked_in_at: earlier }); }
+        return null;
+      }
+      var at = new Date().toISOString();
+      var label = j.attendee ? j.attendee.full_name : (j.short ? "Mã " + j.short : "Thẻ QR");
+      return desk.enqueue({ kind: "scan", nonce: scanNonce, at: at, code: job.code.slice(0, 200),
+                            session_id: sessionId(), method: job.method, label: label,
+                            sessionKey: sessionKey() })
+        .then(function () { return desk.markSeen(sessionKey(), j.who, at); })
+        .then(function () {
+          show(offlineView(j, at));
+          if (job.done) { job.done(202, { checked_in_at: at }); }
+        });
+    }).catch(function () {
+      show({ kind: "err", title: "Không lưu được lượt quét trên máy", meta: "Quét lại khi có mạng.", status: "storage" });
+    });
+  }
+
+  function localSearch(q) {
+    if (!roster) { return null; }
+    return O.searchRoster(roster, q, 20).map(function (a) {
+      return { full_name: a.full_name, unit: a.unit, site_name: roster.sites[a.site_id] || "",
+               short_code: a.short_code, checked_in_at: seenAt("a" + a.id, a) };
+    });
+  }
+
+  function rosterStatus() {
+    var p = el("roster-status");
+    if (!p) { return; }
+    if (!roster) { p.textContent = "Chưa tải danh sách đại biểu về máy (cần có mạng)."; return; }
+    var end = new Date(roster.delete_after);
+    p.textContent = "Danh sách " + numberFmt.format(roster.attendees.length) + " đại biểu đã tải về máy lúc "
+      + hhmm(roster.stored_at) + " để tìm và điểm danh khi mất mạng; tự xoá khi hội nghị kết thúc ("
+      + new Intl.DateTimeFormat("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric" })
+        .format(new Date(end.getTime() - 1)) + ") hoặc khi đăng xuất.";
+  }
+
+  // While online: the roster of this site (and the sites below) and the public pass keys;
+  // again when the session changes, else at most every ROSTER_MS (each download is an
+  // export of personal data, on the audit log).
+  function downloadRoster(force) {
+    if (!desk || desk.isOffline()) { return; }
+    var fresh = roster && roster.conference_id === CONF && String(roster.session_id || 0) === sessionKey()
+      && Date.now() - new Date(roster.stored_at).getTime() < ROSTER_MS;
+    if (fresh && !force) { return; }
+    var url = "/api/v1/sites/" + SITE + "/offline-roster?conference_id=" + CONF;
+    if (sessionId()) { url += "&session_id=" + sessionId(); }
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { return body ? O.storeRoster(SITE, USER, body) : roster; })
+      .then(function (r) { roster = r; rosterStatus(); })
+      .catch(function () { /* offline again: the kept roster stays */ });
+    O.fetchKeys().then(function (k) { passKeys = k; }).catch(function () { /* keep the kept keys */ });
+  }
+
+  if (O && desk) {
+    O.loadRoster(SITE, USER).then(function (r) {
+      roster = r && r.conference_id === CONF ? r : null;
+      rosterStatus();
+      downloadRoster(false);
+      setInterval(function () { downloadRoster(false); }, ROSTER_MS / 4);
+    }).catch(function () { rosterStatus(); });
+    O.loadKeys().then(function (k) { if (!passKeys.length) { passKeys = k; } }).catch(function () { /* none kept */ });
+  }
+
+  window.diemcauCheckin = {  // for tests
+    queueLength: function () { return queue.length; },
+    rosterSize: function () { return roster ? roster.attendees.length : 0; }
+  };
   input.focus();
 })();

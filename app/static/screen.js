@@ -2,6 +2,8 @@
 // reconnects by itself with backoff and resumes with since=<last version>; never reloads.
 // Between conferences the server sends "waiting" (site, next conference, its time) and
 // keeps the socket open; when a conference goes live there, its snapshot follows.
+// Without a link the last state stays on screen under a "Mất kết nối, đang thử lại…" mark
+// (also after a reload: screen_offline.js keeps the last message, its worker the files).
 (function () {
   "use strict";
   var KEY = "diemcau.screen.token";
@@ -21,6 +23,11 @@
   var followTimer = null;  // the next look at the follow link (see followQr)
   var siteId = null;  // this screen's site (from the follow-link answer)
   var floor = null;  // who has the floor: the stage message's `floor`
+  var live = false;  // the socket is open and the server has answered on it
+  var retry = null;  // the timer of the next connect, while one is waiting
+  var shed = false;  // that wait is the server's (1013 retry_after): the network's return keeps it
+  var shownAt = null;  // when the state on screen came (ms, server time as far as known)
+  var offline = window.DiemcauScreenOffline || null;
   var el = function (id) { return document.getElementById(id); };
 
   var clockFmt = new Intl.DateTimeFormat("vi-VN", {
@@ -75,10 +82,19 @@
     el("question-from").textContent = question && question.site_name ? " · " + question.site_name : "";
   }
 
+  // Offline the slide and agenda stay as they were; the mark over them says so.
   function setStatus(online) {
     var s = el("status");
     s.className = "status " + (online ? "online" : "offline");
     s.textContent = online ? "Đã kết nối" : "Mất kết nối, đang thử lại…";
+    el("offline").hidden = online;
+    el("offline-since").textContent = !online && shownAt !== null
+      ? "Cập nhật lúc " + timeFmt.format(new Date(shownAt)) : "";
+  }
+
+  function keep(msg) {
+    shownAt = Date.now() + clockOffset;
+    if (offline && token) { offline.keep(token, msg, shownAt); }
   }
 
   function showWaiting(waiting) {
@@ -168,6 +184,8 @@
 
   function showUnpaired() {
     localStorage.removeItem(KEY);
+    if (offline) { offline.forget(); }  // nothing of a revoked pairing stays in this browser
+    el("offline").hidden = true;  // no retrying: the screen needs pairing again
     el("unpaired").hidden = false;
   }
 
@@ -179,37 +197,81 @@
     socket = new WebSocket(url);
     socket.onopen = function () {
       attempt = 0;
-      setStatus(true);
       heartbeat = setInterval(function () {
         if (socket.readyState === WebSocket.OPEN) { socket.send('{"type":"heartbeat"}'); }
       }, HEARTBEAT_MS);
     };
     socket.onmessage = function (event) {
       var msg = JSON.parse(event.data);
-      if (msg.type === "snapshot") { render(msg); }
-      else if (msg.type === "waiting") { renderWaiting(msg); }
-      else if (msg.type === "state" && (version === null || msg.version > version)) { render(msg); }
-      else if (msg.type === "form_count" && window.DiemcauScreenForm) {
+      // Caught up (snapshot, "resumed" at our version, or waiting): the mark goes. Not on
+      // open: a socket shed in a storm opens and closes at once.
+      if (!live) { live = true; setStatus(true); }
+      if (msg.type === "snapshot") { render(msg); keep(msg); }
+      else if (msg.type === "waiting") { renderWaiting(msg); keep(msg); }
+      else if (msg.type === "state" && (version === null || msg.version > version)) {
+        render(msg);
+        keep(msg);
+      } else if (msg.type === "form_count" && window.DiemcauScreenForm) {
         window.DiemcauScreenForm.count(msg);  // no version: the stage's are untouched
       }
     };
-    socket.onclose = function (event) {
-      clearInterval(heartbeat);
-      setStatus(false);
-      if (event.code === 4401) { showUnpaired(); return; }
-      if (event.code === 4400) { version = null; }  // our version is unknown to the server
-      // Shed in a storm (1013): come back when the server said, without growing the backoff.
-      var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
-      if (later !== null) { setTimeout(connect, later); return; }
-      attempt += 1;
-      // First retry within half a second; never more than 3 s apart, so a restarted
-      // service is shown again within 5 s (docs/FAULTS.md). The jitter spreads thousands
-      // of screens over the wait.
-      var delay = Math.min(3000, 250 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
+    socket.onclose = closed;
   }
-  connect();
+
+  function closed(event) {
+    clearInterval(heartbeat);
+    live = false;
+    setStatus(false);
+    if (event.code === 4401) { showUnpaired(); return; }
+    if (event.code === 4400) { version = null; }  // our version is unknown to the server
+    // Shed in a storm (1013): come back when the server said, without growing the backoff.
+    var later = window.DiemcauRetry ? window.DiemcauRetry.after(event) : null;
+    shed = later !== null;
+    if (shed) { retry = setTimeout(reconnect, later); return; }
+    attempt += 1;
+    // First retry within half a second; never more than 3 s apart, so a restarted
+    // service is shown again within 5 s (docs/FAULTS.md). The jitter spreads thousands
+    // of screens over the wait.
+    var delay = Math.min(3000, 250 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+    retry = setTimeout(reconnect, delay);
+  }
+
+  function reconnect() {
+    retry = null;
+    shed = false;
+    connect();
+  }
+
+  // The network went away: a socket may stay "open" for minutes without a byte getting
+  // through (and Chromium holds its messages), so let it go and keep trying; the network
+  // is back: try at once, unless the server asked us to wait.
+  window.addEventListener("offline", function () {
+    if (!socket || socket.readyState > WebSocket.OPEN) { return; }
+    var dead = socket;
+    dead.onopen = dead.onmessage = dead.onclose = null;
+    dead.close(1000, "offline");
+    closed({ code: 1006, reason: "" });
+  });
+  window.addEventListener("online", function () {
+    if (retry === null || shed) { return; }
+    clearTimeout(retry);
+    attempt = 0;
+    reconnect();
+  });
+
+  // The last state kept in this browser is shown until the server answers (once every
+  // script of the page has run: screen_form.js draws a form on stage).
+  function start() {
+    var kept = offline && token ? offline.restore(token) : null;
+    if (kept) {
+      if (kept.message.type === "waiting") { renderWaiting(kept.message); }
+      else { render(kept.message); }
+      shownAt = typeof kept.at === "number" ? kept.at : null;
+    }
+    connect();
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
+  else { start(); }
 
   // Conferences start and end on dates: just after midnight in Vietnam (spread over five
   // minutes) a following screen reconnects, resuming if its conference is still live, else

@@ -1,6 +1,7 @@
 """Admission control: a storm of new sockets is shed with 1013 and when to come back."""
 
 import asyncio
+import contextlib
 import re
 import resource
 import socket
@@ -118,6 +119,28 @@ def test_shed_sockets_return_at_the_rate_handshakes_complete() -> None:
     assert waits[0] == 1 and waits[-1] in (2, 3), waits
 
 
+def test_a_worker_that_keeps_up_is_offered_more_returns() -> None:
+    clock = Clock()
+    gate = _gate(clock, per_second=0, max_pending=64)
+    for _ in range(50):  # 50 handshakes in one second, none left under way
+        ticket = gate.admit()
+        assert isinstance(ticket, Ticket)
+        ticket.settle()
+        clock.now += 0.02
+    clock.now += 0.01
+    waits = _waits_shed(gate, 300)
+    # 300 returns at 1.5 × ~50/s: within 5 s (7 s at the completed rate alone).
+    assert waits[0] == 1 and waits[-1] == 5, waits
+
+
+def _waits_shed(gate: Admission, n: int) -> list[int]:
+    """n sockets that each waited too long in the listen queue: all shed."""
+    gate.max_wait = 1.0
+    told = [gate.admit(waited=5.0) for _ in range(n)]
+    assert all(isinstance(t, int) for t in told)
+    return [t for t in told if isinstance(t, int)]
+
+
 def test_open_cap_sheds_until_a_socket_leaves() -> None:
     gate = _gate(Clock(), per_second=0, max_open=3)
     tickets = [gate.admit() for _ in range(3)]
@@ -214,6 +237,8 @@ def test_serve_raises_the_file_limit_and_asks_for_a_long_listen_queue(
     run_server(host="127.0.0.1", port=1, workers=2, backlog=8192, access_log=False,
                echo=said.append)
     assert calls[0]["backlog"] == 8192 and calls[0]["workers"] == 2
+    # A worker slow to start or busy in a storm is not killed as hung after uvicorn's 5 s.
+    assert calls[0]["timeout_worker_healthcheck"] >= 30
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == low_file_limit
     queue, capped = granted_backlog(8192)
     assert str(low_file_limit) in said[0] and str(queue) in said[0]
@@ -229,14 +254,15 @@ class Served:
     app: Any
 
 
-@pytest.fixture
-def served(sqlite_url: str) -> Iterator[Served]:
-    """The app under uvicorn admitting 60 new sockets a second after a burst of 30."""
+@contextlib.contextmanager
+def serve_storm_app(sqlite_url: str, ws: str) -> Iterator[Served]:
+    """The app under uvicorn (websocket protocol `ws`) admitting 60 new sockets a second
+    after a burst of 30."""
     settings = make_settings(sqlite_url, ws_admit_per_second=60, ws_admit_burst=30,
                              ws_connections_per_client=0, ws_admit_max_lag_ms=0)
     app = create_app(settings)
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=ws,
                             ws_per_message_deflate=False, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -248,6 +274,13 @@ def served(sqlite_url: str) -> Iterator[Served]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture
+def served(sqlite_url: str) -> Iterator[Served]:
+    """uvicorn's own sansio protocol: the app sheds (app.admission.shed)."""
+    with serve_storm_app(sqlite_url, "websockets-sansio") as served:
+        yield served
 
 
 def _screen_token(base: str) -> str:
@@ -278,14 +311,14 @@ async def _screen(url: str, sheds: list[str]) -> dict[str, Any]:
                 await asyncio.sleep(int(match[1]))
 
 
-async def _storm(url: str, count: int, sheds: list[str]) -> list[dict[str, Any]]:
+async def storm(url: str, count: int, sheds: list[str]) -> list[dict[str, Any]]:
     return await asyncio.gather(*(_screen(url, sheds) for _ in range(count)))
 
 
 def test_a_burst_past_the_rate_is_shed_with_1013_and_everyone_connects(served: Served) -> None:
     sheds: list[str] = []
     started = time.monotonic()
-    results = asyncio.run(_storm(served.url, 150, sheds))
+    results = asyncio.run(storm(served.url, 150, sheds))
     assert len(results) == 150 and all(r["first"] for r in results)  # none failed
     admission = served.app.state.admission
     assert len(sheds) >= 60 and admission.shed == len(sheds)

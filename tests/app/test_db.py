@@ -23,6 +23,31 @@ def test_write_gate_sqlite_runs_every_write_on_one_thread(tmp_path: Path) -> Non
     assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
 
 
+def test_background_work_takes_turns_so_a_live_write_waits_for_one_piece(
+    tmp_path: Path,
+) -> None:
+    gate = WriteGate(create_db_engine(f"sqlite:///{tmp_path}/gate.db"))
+    order: list[str] = []
+
+    def piece(name: str) -> None:
+        time.sleep(0.05)
+        order.append(name)
+
+    async def scenario() -> None:
+        # Three queues' pieces sent at once, then a live write while the first runs.
+        background = [asyncio.ensure_future(gate.run_behind(piece, f"b{i}")) for i in range(3)]
+        await asyncio.sleep(0.01)
+        await gate.run(piece, "live")
+        await asyncio.gather(*background)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        gate.close()
+    # Plain `run` for all four would give b0, b1, b2, live (first come, first served).
+    assert order == ["b0", "live", "b1", "b2"]
+
+
 def test_write_gate_call_from_a_worker_waits_for_the_gate_thread(tmp_path: Path) -> None:
     gate = WriteGate(create_db_engine(f"sqlite:///{tmp_path}/gate.db"))
     try:

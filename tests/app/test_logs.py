@@ -83,7 +83,7 @@ class Server:
 
 @pytest.fixture
 def server(database_url: str, captured: Capture) -> Iterator[Server]:
-    app = create_app(make_settings(database_url))
+    app = create_app(make_settings(database_url, access_log=True))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -200,3 +200,29 @@ def test_filters_are_installed_once() -> None:
     install_log_filters()
     install_log_filters()
     assert len(logging.getLogger("uvicorn.error").filters) == 1
+    install_log_filters(socket_lines=False)
+    install_log_filters(socket_lines=False)
+    assert len(logging.getLogger("uvicorn.error").filters) == 2
+    install_log_filters()
+    assert len(logging.getLogger("uvicorn.error").filters) == 1
+
+
+def _record(msg: str, *args: object, level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord("uvicorn.error", level, __file__, 1, msg, args, None)
+
+
+def test_without_the_access_log_the_per_socket_lines_are_dropped() -> None:
+    """A storm's tens of thousands of handshakes write nothing; the rest still shows."""
+    handshakes = logging.getLogger("uvicorn.error")
+    install_log_filters(socket_lines=False)
+    try:
+        accepted = _record('%s - "WebSocket %s" [accepted]', "127.0.0.1:5", "/ws/screen")
+        assert not handshakes.filter(accepted)
+        assert not handshakes.filter(_record("connection open"))
+        assert not handshakes.filter(_record("connection closed"))
+        assert handshakes.filter(_record("Started server process [%d]", 12))
+        assert handshakes.filter(_record('%s - "WebSocket %s" 403', "127.0.0.1:5", "/ws/x"))
+        assert handshakes.filter(_record("connection open", level=logging.WARNING))
+    finally:
+        install_log_filters()
+    assert handshakes.filter(_record("connection open"))

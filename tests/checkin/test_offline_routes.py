@@ -87,6 +87,23 @@ def test_a_disabled_or_out_of_scope_coordinator_cannot_sync(
     assert db.exec(select(Attendance)).all() == []
 
 
+def test_a_screen_revoked_or_not_cannot_send_a_queue(
+    client: TestClient, admin_headers: dict[str, str], tree: Tree, db: Session
+) -> None:
+    people = add_two_attendees(client, admin_headers, tree)
+    screen = client.post(f"/api/v1/sites/{tree.ward_a1}/screen-token",
+                         headers=admin_headers).json()
+    queue = {"items": _queue([str(people[0]["short_code"])])}
+    url = f"/api/v1/sites/{tree.ward_a1}/sync"
+    as_screen = {"Authorization": f"Screen {screen['token']}"}
+    assert client.post(url, json=queue, headers=as_screen).status_code == 401
+    client.delete(f"/api/v1/screens/{screen['screen_id']}", headers=admin_headers)
+    r = client.post(url, json=queue, headers=as_screen)
+    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+    db.rollback()
+    assert db.exec(select(Attendance)).all() == []
+
+
 @pytest.mark.parametrize("body", [
     {"items": []},
     {"items": [{"kind": "scan", "nonce": "n", "at": "2025-09-09T09:10:00+07:00",

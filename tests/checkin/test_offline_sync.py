@@ -106,7 +106,8 @@ def test_items_are_applied_in_queue_order(
     wdb.rollback()
     incident = wdb.exec(select(Incident)).one()
     assert incident.opened_at == datetime(2025, 9, 9, 2, 8, tzinfo=UTC)
-    assert incident.resolved_at is not None  # "ready" came after it in the queue
+    # "ready" came after it in the queue: it closes it at the time it was tapped.
+    assert incident.resolved_at == datetime(2025, 9, 9, 2, 30, tzinfo=UTC)
     part = wdb.exec(select(Participation).where(Participation.site_id == tree.ward_a1)).one()
     assert part.readiness == Readiness.ready
 

@@ -92,4 +92,23 @@ def test_a_batch_is_one_transaction(
     assert [o.status for o in out] == ["checked_in", "checked_in"]
     assert commits.commits == 1  # one COMMIT for both
     said = [s.strip().split()[0].upper() for s in counter.statements]
-    assert said.count("BEGIN") <= 1 and said.count("SAVEPOINT") == 2
+    # Per scan: its context, its insert (conference level: no SAVEPOINT, see below).
+    assert said.count("BEGIN") <= 1 and said == ["BEGIN"] * said.count("BEGIN") + [
+        "SELECT", "INSERT", "SELECT", "INSERT"]
+
+
+def test_conference_level_scans_need_no_savepoint(
+    wdb: Session, roster: Roster, tree: Tree, admin: User, settings: Settings, engine: Engine
+) -> None:
+    an = code_for(wdb, roster.an, settings)
+    with StatementCounter(engine) as counter:
+        out = _many(wdb, settings, [
+            {"code": an, "site_id": tree.ward_a1, "actor": admin, "nonce": "n-1"},
+            {"code": roster.binh.short_code, "site_id": tree.ward_a1, "actor": admin,
+             "nonce": "n-1"},  # An's nonce: refused after an insert that wrote nothing
+            {"code": roster.cuong.short_code, "site_id": tree.ward_b1, "actor": admin},
+        ])
+    assert [o.code if isinstance(o, AppError) else o.status for o in out] == [
+        "checked_in", "nonce_reused", "checked_in"]
+    assert not [s for s in counter.statements if "SAVEPOINT" in s.upper()]
+    assert sorted(_rows(wdb)) == sorted([(roster.an.id, 0), (roster.cuong.id, 0)])

@@ -1,26 +1,23 @@
 """Who may call what: the expected answer of every route to every role, one line a route.
 
-`tests/endpoints/test_scope.py` walks the app's route table (HTTP and websocket,
-including the routes DirectWebsockets serves before the router) and calls each route
-listed here as each role, on one seeded world (tests/endpoints/matrix_world.py).
-A route of the app without a line here fails the test, and so does a line without a
-route: adding a route means adding its line.
+`tests/endpoints/test_scope.py` walks the app's route table (HTTP and websocket, including the
+routes DirectWebsockets serves before the router) and calls each route listed here as each role, on
+one seeded world (tests/endpoints/matrix_world.py). A route of the app without a line here fails
+the test, and so does a line without a route: adding a route means adding its line.
 
-Roles: `admin` (central office), `hub` (coordinator of hub A, whose subtree holds
-`site_id` = ward A1), `other` (hub B's), `screen` (a paired screen of ward A1,
-`Authorization: Screen <token>`; `token=` on a websocket), `anon` (nobody). API routes
-get bearer tokens, pages the login cookie and the CSRF field.
+Roles: `admin` (central office), `hub` (coordinator of hub A, whose subtree holds `site_id` = ward
+A1), `other` (hub B's), `screen` (a paired screen of ward A1, `Authorization: Screen <token>`;
+`token=` on a websocket), `anon` (nobody). API routes get bearer tokens, pages the login cookie and
+the CSRF field.
 
-Lines name a site in the query (`under_id=`) to check a scope refusal, or none to check
-the filter: whatever a role is let in to must show nothing of another subtree
-(matrix_world.SECRETS).
+Lines name a site in the query (`under_id=`) to check a scope refusal, or none to check the filter:
+whatever a role is let in to must show nothing of another subtree (matrix_world.SECRETS).
 
-A cell is `OK` (any 1xx-3xx answer, a websocket accepted, or one of the statuses the
-line lists as `ok=` for a request the role may make but whose body or state it
-refuses, e.g. 409 or 422) or a `Refused(status, code)`: the status and stable code
-(for a page, the code shown on the error page; an anonymous page visit is sent to
-the login page, which counts as 401 not_authenticated; a websocket close 44xx counts
-as xx with its reason as code).
+A cell is `OK` (any 1xx-3xx answer, a websocket accepted, or one of the statuses the line lists as
+`ok=` for a request the role may make but whose body or state it refuses, e.g. 409 or 422) or a
+`Refused(status, code)`: the status and stable code (for a page, the code shown on the error page;
+an anonymous page visit is sent to the login page, which counts as 401 not_authenticated; a
+websocket close 44xx counts as xx with its reason as code).
 """
 
 from dataclasses import dataclass, field, replace
@@ -246,6 +243,7 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/registry/sites"): ACCOUNT,
     ("GET", "/sites/{site_id}/history"): SCOPED,
     ("GET", "/screen"): PUBLIC,
+    ("GET", "/screen/sw.js"): PUBLIC,
     ("GET", "/screen/pair"): PUBLIC,
     # ---------------------------------------------------------------- sessions
     ("POST", "/api/v1/conferences/{conference_id}/sessions"): ADMIN(body=_SESSION),
@@ -280,8 +278,7 @@ MATRIX: dict[Route, Rule] = {
     ("POST", "/agenda-items/{agenda_item_id}"): ADMIN(body={"title": ""}, ok=422),
     ("POST", "/agenda-items/{agenda_item_id}/delete"): ADMIN(fresh=("agenda_item_id",)),
     ("POST", "/agenda-items/{agenda_item_id}/move"): ADMIN(body={"direction": "up"}),
-    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf",
-                                                          fresh=("agenda_item_id",)),
+    ("POST", "/agenda-items/{agenda_item_id}/deck"): ADMIN(files="pdf", fresh=("agenda_item_id",)),
     ("GET", "/sessions/{session_id}/console"): ADMIN,
     ("GET", "/sessions/{session_id}/chair"): ADMIN,
     # -------------------------------------------------------------------- floor
@@ -386,6 +383,9 @@ MATRIX: dict[Route, Rule] = {
     ("GET", "/api/v1/attendees/{attendee_id}/pass.png"): ATTENDEE,
     ("GET", "/api/v1/attendees/{attendee_id}/pass.svg"): ATTENDEE,
     ("GET", "/api/v1/pass-keys"): PUBLIC,
+    ("GET", "/api/v1/sites/{site_id}/offline-roster"): SCOPED,
+    ("GET", "/checkin-sw.js"): PUBLIC,
+    ("GET", "/checkin.webmanifest"): PUBLIC(query="site_id={site_id}"),
     ("GET", "/attendees/{attendee_id}/pass"): ATTENDEE,
     ("GET", "/sites/{site_id}/badges"): SCOPED,
     ("GET", "/sites/{site_id}/checkin"): SCOPED,

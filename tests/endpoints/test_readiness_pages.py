@@ -42,6 +42,26 @@ def test_one_tap_ready_with_a_note_then_an_incident_then_ready_again(
     assert _open_incidents(db, tree.ward_a1) == []
 
 
+def test_a_tap_on_the_desks_headcount_page_comes_back_to_it(
+    client: TestClient, db: Session, tree: Tree, coordinator_a: User
+) -> None:
+    login(client, "hcm", "hcm-password")
+    page = client.get(f"/sites/{tree.ward_a1}/headcount?conference_id={tree.cid}").text
+    assert 'id="readiness-form"' in page and 'name="back" value="headcount"' in page
+    assert 'data-default-incident="Điểm cầu báo sự cố"' in page  # the reason queued offline
+    url = f"/sites/{tree.ward_a1}/readiness?conference_id={tree.cid}"
+    r = post(client, url, {"readiness": "incident", "note": "", "back": "headcount"})
+    assert r.headers["location"].startswith(
+        f"/sites/{tree.ward_a1}/headcount?conference_id={tree.cid}&msg=incident_reported")
+    page = client.get(r.headers["location"]).text
+    assert "Đã báo sự cố" in page and 'id="rd-current">sự cố<' in page
+    r = post(client, url, {"readiness": "ready", "back": "headcount"})
+    assert "/headcount?" in r.headers["location"] and "msg=declared_ready" in r.headers["location"]
+    assert "Đã ghi tình trạng: sẵn sàng." in client.get(r.headers["location"]).text
+    assert _open_incidents(db, tree.ward_a1) == []
+    assert post(client, url, {"readiness": "ready", "back": "elsewhere"}).status_code == 422
+
+
 def test_checklist_all_good_is_tested_and_a_missing_box_is_an_incident(
     client: TestClient, db: Session, tree: Tree, coordinator_a: User
 ) -> None:

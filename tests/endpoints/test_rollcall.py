@@ -245,3 +245,21 @@ def test_declare_ready_publishes_and_screen_state_counts_paired_screens(
     db.add(ScreenDevice(site_id=tree.ward_a1, name="Chờ ghép nối"))  # not paired yet
     db.commit()
     assert rollcall.screen_state(db, site_id=tree.ward_a1) == rollcall.ScreenState(1, False)
+
+
+def test_ready_given_at_a_time_closes_incidents_then_never_before_they_opened(
+    db: Session, admin: User, tree: Tree
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    early = rollcall.report_incident(db, site_id=tree.ward_a1, reason="Mất sóng", actor=admin,
+                                     at=now - timedelta(minutes=30))
+    late = rollcall.report_incident(db, site_id=tree.ward_a1, reason="Mất tiếng", actor=admin,
+                                    at=now - timedelta(minutes=5))
+    # A "ready" tapped offline 10 minutes ago, sent only now (the sync passes its time).
+    rollcall.declare_ready(db, site_id=tree.ward_a1, readiness=Readiness.ready, actor=admin,
+                           at=now - timedelta(minutes=10))
+    db.refresh(early)
+    db.refresh(late)
+    assert early.resolved_at == now - timedelta(minutes=10)
+    assert late.resolved_at == late.opened_at == now - timedelta(minutes=5)
+    assert _readiness(db, tree, tree.ward_a1) == Readiness.ready

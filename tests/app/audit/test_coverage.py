@@ -241,6 +241,7 @@ PERSONAL_READS: list[Route] = [
     ("GET", "/api/v1/attendees/{attendee_id}/pass.svg"),
     ("GET", "/attendees/{attendee_id}/pass"),
     ("GET", "/sites/{site_id}/badges"),
+    ("GET", "/api/v1/sites/{site_id}/offline-roster"),
     ("GET", "/api/v1/conferences/{conference_id}/sites"),
     ("GET", "/conferences/{conference_id}/sites"),
     ("GET", "/api/v1/sites/{site_id}"),
