@@ -10,8 +10,8 @@
    once at a moment of the cut (a tenth found by name: the short code), 5% scanned again
    at the other desk; nonces and original times as the desks wrote them.
 3. Online check-ins at a steady `--rate` (200/s) from a process of its own: the
-   open-loop generator of bench/checkin.py (16 keep-alive connections, latency from each
-   request's scheduled time, 30% repeats), in two phases on the same server: the
+   open-loop generator of bench/checkin.py (`--connections` 64 keep-alive connections,
+   latency from each request's scheduled time, 30% repeats), in two phases on the same server: the
    reference (`--reference-seconds`, no sync), then a phase in which, 2 s in, every
    island posts its queue at the same moment, each with its coordinator's token, in
    batches of `--batch` (200) one after another; the load goes on `--after-seconds`.
@@ -69,6 +69,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--reference-seconds", type=float, default=20.0)
     parser.add_argument("--after-seconds", type=float, default=30.0,
                         help="online load after the sync starts (it must outlast the sync)")
+    # Many desks scan at once: with few connections, the scans in flight (hence in one
+    # group commit) are capped by the client while a sync trip holds the gate.
+    parser.add_argument("--connections", type=int, default=64,
+                        help="keep-alive connections of the online load")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL on 127.0.0.1")
     parser.add_argument("--smoke", action="store_true", help="CI: small and quick")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
@@ -90,9 +94,9 @@ def _online(jobs: Any, started: Any, out: Any) -> None:
     from bench.checkin import _steady
 
     while (job := jobs.recv()) is not None:
-        url, bodies, headers, rate, seconds = job
+        url, bodies, headers, rate, seconds, connections = job
         started.set()
-        result = asyncio.run(_steady(url, bodies, headers, rate, seconds))
+        result = asyncio.run(_steady(url, bodies, headers, rate, seconds, connections))
         out.send({k: result[k] for k in ("latencies", "dues", "statuses",
                                          "generator_late_p99", "rate")})
     out.close()
@@ -111,14 +115,14 @@ class Online:
         self.proc.start()
 
     def go(self, url: str, codes: list[tuple[str, int, str]], token: str, rate: float,
-           seconds: float, rng: random.Random) -> None:
+           seconds: float, rng: random.Random, connections: int) -> None:
         """Check-ins at `rate` for `seconds` (first scans of `codes`, 30% repeats)."""
         from bench.checkin import scan_bodies
 
         bodies = scan_bodies(codes, int(rate * seconds) + 1, rng, f"online-{len(codes)}")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.started.clear()
-        self.jobs.send((url, bodies, headers, rate, seconds))
+        self.jobs.send((url, bodies, headers, rate, seconds, connections))
         if not self.started.wait(60):
             raise TimeoutError("the online load did not start")
 
@@ -226,11 +230,11 @@ def measure(url: str, db_url: str, world: World, online: Online,
     # Disjoint attendees per phase: each phase's first scans are really first.
     half = int(len(world.online) * args.reference_seconds / _online_seconds(args))
     online.go(url, world.online[:half], world.admin_token, args.rate, args.reference_seconds,
-              rng)
+              rng, args.connections)
     reference = online.result()
     sync.prepare()
     online.go(url, world.online[half:], world.admin_token, args.rate,
-              SYNC_LEAD_SECONDS + args.after_seconds, rng)
+              SYNC_LEAD_SECONDS + args.after_seconds, rng, args.connections)
     time.sleep(0.3 + SYNC_LEAD_SECONDS)  # the generator's own start-up delay first
     sync.run()
     sync_statuses, sync_latencies = list(sync.statuses), list(sync.latencies)
@@ -314,7 +318,8 @@ def report(world: World, args: argparse.Namespace, m: dict[str, Any]) -> bool:
           f"{sum(len(i.people) for i in world.islands):,} attendees there (queues of "
           f"{sizes[0]}–{sizes[-1]} items), {args.wards} online wards, "
           f"{len(world.online):,} attendees there; loaded in {world.seconds:.1f} s")
-    print(f"\nOnline check-ins at {args.rate:.0f}/s (open loop, 16 keep-alive connections, "
+    print(f"\nOnline check-ins at {args.rate:.0f}/s (open loop, {args.connections} keep-alive "
+          "connections, "
           f"latency from the scheduled time; generator late p99 "
           f"{m['reference']['generator_late_p99']:.1f} / {online['generator_late_p99']:.1f} "
           "ms), same server, one phase after the other:")
