@@ -117,6 +117,10 @@ DbSession = Annotated[Session, Depends(get_db)]
 ReadDbSession = Annotated[Session, Depends(get_read_db)]
 
 
+#: How often background work looks again for a moment without live writes.
+BEHIND_POLL_SECONDS = 0.002
+
+
 class WriteGate:
     """Where the hot path's writes run, made once at start-up.
 
@@ -132,8 +136,11 @@ class WriteGate:
         self._worker_ident: int | None = None
         self._worker: ThreadPoolExecutor | None = None
         self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
-        # Background work (an offline queue's chunks) takes turns: one in the gate at once.
-        self._background = asyncio.Lock()
+        # Background work (an offline queue's chunks) takes turns, one in the gate at once,
+        # and only while no live write is waiting or running (`run_behind`). Plain
+        # counters, not asyncio primitives: a gate outlives an event loop in tests.
+        self._behind = False
+        self._live = 0
         if engine.dialect.name == "sqlite":
             self._worker = ThreadPoolExecutor(
                 1, thread_name_prefix="write-gate", initializer=self._mark_worker
@@ -161,17 +168,30 @@ class WriteGate:
         The call runs in a copy of the caller's context, as Starlette's threadpool does:
         the audit log reads the request's actor from it.
         """
+        self._live += 1
+        try:
+            return await self._hop(fn, *args)
+        finally:
+            self._live -= 1
+
+    async def _hop(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(
             self._worker, context.run, fn, *args
         )
 
     async def run_behind(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
-        """`run` for background work: one such call in the gate at a time, so a live write
-        waits behind one of them at most, not behind every island's queue sent at once
-        (the gate's thread takes its work first come, first served)."""
-        async with self._background:
-            return await self.run(fn, *args)
+        """`run` for background work: one such call in the gate at a time, and only once
+        no live write (`run`) is waiting or running, so a live write waits for one piece
+        of background work at most, not for every island's queue sent at once (the gate's
+        thread takes its work first come, first served)."""
+        while self._behind or self._live:
+            await asyncio.sleep(BEHIND_POLL_SECONDS)
+        self._behind = True  # no await since the check: the loop runs one task at a time
+        try:
+            return await self._hop(fn, *args)
+        finally:
+            self._behind = False
 
     def group(self, fn: Callable[[list[I]], list[Outcome[R]]]) -> GroupCommit[I, R]:
         """The group commit of `fn` (made on first use): items submitted while the gate is

@@ -23,7 +23,7 @@ def test_write_gate_sqlite_runs_every_write_on_one_thread(tmp_path: Path) -> Non
     assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
 
 
-def test_background_work_takes_turns_so_a_live_write_waits_for_one_piece(
+def test_background_work_takes_turns_behind_live_writes(
     tmp_path: Path,
 ) -> None:
     gate = WriteGate(create_db_engine(f"sqlite:///{tmp_path}/gate.db"))
@@ -33,19 +33,23 @@ def test_background_work_takes_turns_so_a_live_write_waits_for_one_piece(
         time.sleep(0.05)
         order.append(name)
 
+    async def later(delay: float, name: str) -> None:
+        await asyncio.sleep(delay)
+        await gate.run(piece, name)
+
     async def scenario() -> None:
-        # Three queues' pieces sent at once, then a live write while the first runs.
+        # Three queues' pieces sent at once; a live write while the first piece runs, and
+        # another while that live write runs.
         background = [asyncio.ensure_future(gate.run_behind(piece, f"b{i}")) for i in range(3)]
-        await asyncio.sleep(0.01)
-        await gate.run(piece, "live")
-        await asyncio.gather(*background)
+        await asyncio.gather(later(0.01, "live1"), later(0.07, "live2"), *background)
 
     try:
         asyncio.run(scenario())
     finally:
         gate.close()
-    # Plain `run` for all four would give b0, b1, b2, live (first come, first served).
-    assert order == ["b0", "live", "b1", "b2"]
+    # Plain `run` for all would give b0, b1, b2, live1, live2 (first come, first served);
+    # pieces only taking turns, b0, live1, b1, live2, b2.
+    assert order == ["b0", "live1", "live2", "b1", "b2"]
 
 
 def test_write_gate_call_from_a_worker_waits_for_the_gate_thread(tmp_path: Path) -> None:
