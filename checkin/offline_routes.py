@@ -1,5 +1,6 @@
 """JSON API of offline sync: a site's queued scans, headcounts and incidents, sent back."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,13 +13,13 @@ from app.realtime import Hub
 from checkin import offline_sync
 from checkin.models import CheckedAttendee
 from checkin.offline_models import SyncItem, SyncPublic, SyncRequest, SyncResultPublic
-from checkin.offline_sync import ItemResult, SyncTally
+from checkin.offline_sync import ItemResult, Judge, SyncTally
 
 router = APIRouter(prefix="/api/v1")
 #: Items per trip through the write gate. Trips of every queue take turns, and only when
 #: no live write waits (`WriteGate.run_behind`): a live scan elsewhere waits for one trip
-#: at most (5 items, ~6 ms), not for every island's queue sent at the same moment.
-CHUNK = 5
+#: at most (2 items, a few ms), not for every island's queue sent at the same moment.
+CHUNK = 2
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "not_authenticated (the device lost its login: keep the queue)"},
     403: {"description": "site_out_of_scope"},
@@ -27,11 +28,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _chunk(gate: WriteGate, site_id: int, items: list[SyncItem], device: str | None,
-           user: User, settings: Settings, hub: Hub) -> list[ItemResult]:
-    with gate.session() as db:
-        return offline_sync.sync_items(db, site_id=site_id, items=items, device=device,
-                                       actor=user, settings=settings, publish=hub.publish)
+@dataclass(frozen=True)
+class _Trip:
+    """What every trip of one sync request shares."""
+
+    gate: WriteGate
+    site_id: int
+    device: str | None
+    user: User
+    settings: Settings
+    hub: Hub
+    judge: Judge
+
+
+def _chunk(trip: _Trip, items: list[SyncItem], in_scope: bool) -> list[ItemResult]:
+    with trip.gate.session() as db:
+        return offline_sync.sync_items(
+            db, site_id=trip.site_id, items=items, device=trip.device, actor=trip.user,
+            settings=trip.settings, publish=trip.hub.publish, judge=trip.judge,
+            in_scope=in_scope)
 
 
 def _record(gate: WriteGate, site_id: int, tally: SyncTally, device: str | None,
@@ -61,10 +76,11 @@ async def sync(site_id: int, data: SyncRequest, user: CurrentUser, gate: WriteGa
     incidents applied in order, once. Each item gets `accepted`, `already` or `refused`
     with its `code`. Auth: bearer token, or the login cookie with `X-CSRF-Token`."""
     tally = SyncTally()
+    trip = _Trip(gate, site_id, data.device, user, settings, hub, offline_sync.judge_for(settings))
     for start in range(0, len(data.items), CHUNK):
         chunk = data.items[start:start + CHUNK]
-        tally.add(await gate.run_behind(_chunk, gate, site_id, chunk, data.device, user,
-                                        settings, hub), chunk)
+        # The scope is checked on the first trip (403 before anything is applied).
+        tally.add(await gate.run_behind(_chunk, trip, chunk, start > 0), chunk)
     await gate.run(_record, gate, site_id, tally, data.device, hub)
     results = tally.results
     return SyncPublic(

@@ -13,7 +13,7 @@ kept in `scan_failure` like a refused live scan.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -95,13 +95,14 @@ def _utc(at: datetime) -> datetime:
 
 class Judge:
     """The time rules of a queued item: not in the future, not too old, inside its session
-    (or the conference's days, for a conference-level scan). Rows read once per trip."""
+    (or the conference's days, for a conference-level scan). One per sync request: the
+    windows are read once and kept as plain values, across its trips and sessions."""
 
     def __init__(self, settings: Settings, now: datetime) -> None:
         self.latest = now + timedelta(seconds=settings.offline_clock_skew_seconds)
         self.earliest = now - timedelta(minutes=settings.offline_max_age_minutes)
-        self._sessions: dict[int, ConferenceSession | None] = {}
-        self._conferences: dict[int, Conference | None] = {}
+        self._sessions: dict[int, tuple[datetime, datetime] | None] = {}
+        self._conferences: dict[int, tuple[date, date] | None] = {}
 
     def clock(self, at: datetime) -> None:
         """Refuse a time the site's clock cannot have had."""
@@ -115,41 +116,52 @@ class Judge:
         assert scan.at is not None
         self.clock(scan.at)
         if scan.session_id is not None:
-            session = self._session(db, scan.session_id)
-            if session is None:
+            window = self._session(db, scan.session_id)
+            if window is None:
                 return  # the scan itself is refused session_not_found
-            if not session.starts_at - SESSION_EARLY <= scan.at <= session.ends_at:
+            if not window[0] - SESSION_EARLY <= scan.at <= window[1]:
                 raise errors.ScanTimeOutsideSession()
             return
         cid = claims.conference_id if claims is not None else checkin_sites.known_conference(
             db, site_id=scan.site_id, session_id=None)
-        conference = self._conference(db, cid) if cid is not None else None
-        if conference is None:
+        days = self._conference(db, cid) if cid is not None else None
+        if days is None:
             return  # refused by the scan itself (another conference, not taking part)
         day = scan.at.astimezone(LOCAL_TZ).date()
-        if not conference.starts_on <= day <= conference.ends_on:
+        if not days[0] <= day <= days[1]:
             raise errors.ScanTimeOutsideConference()
 
-    def _session(self, db: Session, session_id: int) -> ConferenceSession | None:
+    def _session(self, db: Session, session_id: int) -> tuple[datetime, datetime] | None:
         if session_id not in self._sessions:
-            self._sessions[session_id] = db.get(ConferenceSession, session_id)
+            row = db.get(ConferenceSession, session_id)
+            self._sessions[session_id] = None if row is None else (row.starts_at, row.ends_at)
         return self._sessions[session_id]
 
-    def _conference(self, db: Session, conference_id: int) -> Conference | None:
+    def _conference(self, db: Session, conference_id: int) -> tuple[date, date] | None:
         if conference_id not in self._conferences:
-            self._conferences[conference_id] = db.get(Conference, conference_id)
+            row = db.get(Conference, conference_id)
+            self._conferences[conference_id] = (
+                None if row is None else (row.starts_on, row.ends_on))
         return self._conferences[conference_id]
+
+
+def judge_for(settings: Settings) -> Judge:
+    """The time rules of a sync request arriving now."""
+    return Judge(settings, utcnow())
 
 
 def sync_items(
     db: Session, *, site_id: int, items: Sequence[SyncItem], device: str | None,
     actor: User, settings: Settings, publish: Publish | None, now: datetime | None = None,
+    judge: Judge | None = None, in_scope: bool = False,
 ) -> list[ItemResult]:
     """Apply queued items of one site in order: one result per item. Runs of scans go
-    in one transaction (`scan_batch`); each other item in its own."""
-    endpoints_service.get_site(db, site_id=site_id, actor=actor)  # 404 / 403 first
-    db.rollback()  # what the scope check read is not held while the items are applied
-    judge = Judge(settings, now or utcnow())
+    in one transaction (`scan_batch`); each other item in its own. A request applied in
+    several trips passes its `judge` along, and `in_scope` once the scope was checked."""
+    if not in_scope:
+        endpoints_service.get_site(db, site_id=site_id, actor=actor)  # 404 / 403 first
+        db.rollback()  # what the scope check read is not held while items are applied
+    judge = judge or Judge(settings, now or utcnow())
     results: list[ItemResult] = []
     run: list[ScanItem] = []
     for item in [*items, None]:
