@@ -13,7 +13,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Two workers: the suite is I/O-bound (SQLite files, PostgreSQL, subprocesses).
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --durations=30
 # Chromium for the browser tests and screenshots; fonts with Vietnamese glyphs; wrk
 # drives the check-in benchmark.
 APT_PACKAGES := chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation wrk

@@ -14,6 +14,7 @@ from pydantic import Field as PydField
 from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.audit.policy import audited
 from app.db import UTCDateTime, utcnow
 from checkin.models import CheckedAttendee, Count, HeadcountCategory
 
@@ -117,3 +118,9 @@ class SyncPublic(SQLModel):
     already: int
     refused: int
     synced_at: datetime
+
+
+# What the audit log keeps (app/audit/policy.py): each sync request's figures are logged;
+# a receipt only makes a headcount or incident once (that write is logged itself).
+audited("offline_sync")
+audited("offline_receipt", skip=True, conference_attr=None)

@@ -34,6 +34,16 @@ def test_shed_screen_waits_as_told_then_shows_the_current_slide(
     ticket = admission.admit()  # someone else took the one free place
     assert isinstance(ticket, Ticket)
     ticket.leave()
+    told: list[int] = []  # the waits the server gave (3 or 4 s: it depends on page load)
+    admit = admission.admit
+
+    def admit_and_note(waited: float = 0.0) -> Any:
+        answer = admit(waited)
+        if isinstance(answer, int):
+            told.append(answer)
+        return answer
+
+    admission.admit = admit_and_note
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="vi-VN")
     page = context.new_page()
     try:
@@ -42,7 +52,7 @@ def test_shed_screen_waits_as_told_then_shows_the_current_slide(
         while admission.shed == 0:
             assert time.monotonic() < deadline, "the screen never tried to connect"
             time.sleep(0.02)
-        shed_at = time.monotonic()  # told retry_after=3 or 4: the bucket refills in 4 s
+        shed_at = time.monotonic()  # the bucket refills in 4 s: told 4 s at most
         expect(page.locator("#status")).to_have_text("Mất kết nối, đang thử lại…")
         v = _move(http, sid, slide=3)  # the presenter moves on meanwhile
         expect(page.locator("#status")).to_have_text("Đã kết nối", timeout=12_000)
@@ -50,7 +60,7 @@ def test_shed_screen_waits_as_told_then_shows_the_current_slide(
         _shows(page, v, 3)
         # Came back once, when told: its own backoff (0.5-1 s) would have been shed again.
         assert admission.shed == 1 and admission.admitted == 2
-        assert 2.9 <= back_after <= 9.0, back_after
+        assert len(told) == 1 and told[0] - 0.1 <= back_after <= told[0] + 5.0, (told, back_after)
     finally:
         context.close()
         http.close()
