@@ -40,12 +40,14 @@ class OfflineAttendee:
     short_code: str
     pass_version: int
     revoked: bool
+    # When they were checked in for `session_id` (or the conference) at download time.
     checked_in_at: datetime | None
 
 
 @dataclass(frozen=True)
 class OfflineRoster:
-    """What a desk downloads: whose roster, until when it may be kept, and the people."""
+    """What a desk downloads: whose roster, until when it may be kept (deleted after
+    `delete_after`: the conference ended), and the people. The API's answer as it is."""
 
     conference_id: int
     site_id: int
@@ -54,7 +56,7 @@ class OfflineRoster:
     delete_after: datetime
     generated_at: datetime
     truncated: bool
-    site_names: dict[int, str]
+    sites: dict[int, str]
     attendees: list[OfflineAttendee]
 
 
@@ -112,7 +114,7 @@ def offline_roster(
     return OfflineRoster(
         conference_id=conference.id, site_id=site_id, session_id=session_id,
         ends_on=conference.ends_on, delete_after=delete_after(conference.ends_on),
-        generated_at=utcnow(), truncated=truncated, site_names=names,
+        generated_at=utcnow(), truncated=truncated, sites=names,
         attendees=[
             OfflineAttendee(id=a.id or 0, full_name=a.full_name, unit=a.unit,
                             site_id=a.site_id, short_code=a.short_code,

@@ -37,16 +37,7 @@
   });
   var numberFmt = new Intl.NumberFormat("vi-VN");
 
-  // crypto.randomUUID needs a secure context; a desk on http://192.168.x.x is not one.
-  function nonce() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    var b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    b[6] = (b[6] & 15) | 64;
-    b[8] = (b[8] & 63) | 128;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
+  var nonce = O.nonce;  // offline.js: crypto.randomUUID, or its fallback over plain http
 
   var DEVICE_KEY = "diemcau.checkin.device";
   var device = localStorage.getItem(DEVICE_KEY);
